@@ -1,0 +1,1 @@
+//! ferrocuda-cpu (being written).

@@ -1,0 +1,1 @@
+//! ferrocuda-driver (being written).

@@ -1,0 +1,1 @@
+//! ferrocuda-runtime (being written).
