@@ -19,6 +19,10 @@ const MAX_INIT_DEPTH: usize = 32;
 const MAX_REGS: usize = 1 << 20;
 /// Largest initialized variable, in bytes.
 const MAX_INIT_BYTES: u64 = 64 << 20;
+/// Most initialized bytes in one module.
+const MAX_MODULE_INIT_BYTES: u64 = 256 << 20;
+/// Registers one module may declare regardless of its size (larger inputs get 4 per byte).
+const MIN_MODULE_REGS: usize = 1 << 21;
 /// Most operands (or vector/list elements) one instruction may have.
 const MAX_OPERANDS: usize = 256;
 /// Placeholder for a reference resolved after parsing.
@@ -42,6 +46,8 @@ pub(crate) fn parse_module(src: &str) -> Result<Module, Error> {
         fixups: Vec::new(),
         reloc_fixups: Vec::new(),
         op_toks: Vec::new(),
+        regs_left: MIN_MODULE_REGS.max(src.len().saturating_mul(4)),
+        init_left: MAX_MODULE_INIT_BYTES,
     };
     p.module_items()?;
     p.resolve_module()?;
@@ -107,6 +113,10 @@ struct Parser<'s> {
     reloc_fixups: Vec<RelocFixup>,
     /// Token index where each operand of the instruction being parsed starts.
     op_toks: Vec<u32>,
+    /// Registers the rest of the module may still declare (bounds memory on hostile input).
+    regs_left: usize,
+    /// Initialized bytes the rest of the module may still declare.
+    init_left: u64,
 }
 
 /// A variable declaration before it is placed in module or function scope.
@@ -737,7 +747,11 @@ impl<'s> Parser<'s> {
                 let count = match first {
                     Some(Some(n)) => n.checked_mul(inner),
                     Some(None) => {
-                        let max = writes.iter().map(|w| w.0 + 1).max().unwrap_or(0);
+                        let max = writes
+                            .iter()
+                            .map(|w| w.0.saturating_add(1))
+                            .max()
+                            .unwrap_or(0);
                         Some(max.div_ceil(per_first.max(1)).saturating_mul(inner))
                     }
                     None => Some(1),
@@ -756,6 +770,15 @@ impl<'s> Parser<'s> {
                             None,
                         )
                     })?;
+                if size > self.init_left {
+                    return Err(self.err_tok(
+                        init_tok,
+                        ErrorKind::Limit,
+                        "initialized data in module larger than 256 MiB",
+                        None,
+                    ));
+                }
+                self.init_left -= size;
                 let units = count * u64::from(vector);
                 let esz = u64::from(ty.size());
                 let mut bytes = vec![0u8; size as usize];
@@ -1593,7 +1616,7 @@ impl<'s> Parser<'s> {
                 let Some(scope) = fs.scopes.last_mut() else {
                     return Err(self.syntax("a function body"));
                 };
-                if fs.regs.len() + count as usize > MAX_REGS {
+                if fs.regs.len() + count as usize > MAX_REGS || count as usize > self.regs_left {
                     return Err(self.err_idx(
                         ni,
                         ErrorKind::Limit,
@@ -1609,6 +1632,7 @@ impl<'s> Parser<'s> {
                         Some("a new name"),
                     ));
                 }
+                self.regs_left -= count as usize;
                 let base = fs.regs.len() as RegId;
                 scope.ranges.insert(name, (base, count));
                 fs.regs.reserve(count as usize);
@@ -2555,8 +2579,9 @@ fn range_lookup(ranges: &FxMap<&str, (RegId, u32)>, name: &str) -> Option<RegId>
     while split > 0 && b[split - 1].is_ascii_digit() {
         split -= 1;
     }
-    // Try every split point inside the trailing digits (prefixes may end in digits).
-    let mut s = split;
+    // Try every split point inside the trailing digits (prefixes may end in digits); a
+    // register index has at most 10 digits.
+    let mut s = split.max(b.len().saturating_sub(10));
     while s < b.len() {
         let digits = &name[s..];
         if digits.len() == 1 || !digits.starts_with('0') {
