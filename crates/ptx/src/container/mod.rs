@@ -1,0 +1,226 @@
+//! GPU code containers: PTX text, cubins, fatbins, and host executables that embed fatbins.
+//!
+//! CUDA code reaches a program in several wrappings: `cuModuleLoadData` accepts PTX, a cubin
+//! or a fatbin, and a CUDA executable carries fatbins in its `.nv_fatbin` section. This module
+//! recognises each ([`Image::detect`]), lists what it holds (entries, kernels with their
+//! parameter layouts, globals) and extracts the PTX the CPU device runs ([`ptx_for`]).
+//! Corrupt or truncated input is an [`Error`] naming the structure and offset, never a panic,
+//! and no allocation exceeds what the input size can justify.
+
+mod compress;
+mod cubin;
+mod elf;
+mod fatbin;
+mod host;
+mod ptx_text;
+mod read;
+
+pub use cubin::{Attribute, Cubin, CubinGlobal, CubinKernel, CubinParam, GlobalSpace};
+pub use fatbin::{
+    Compression, EntryKind, Fatbin, FatbinEntry, FATBIN_MAGIC, FLAG_64BIT, FLAG_COMPRESSED_LZ4,
+    FLAG_COMPRESSED_OLD, FLAG_COMPRESSED_ZSTD, FLAG_DEBUG,
+};
+pub use host::{HostElf, FATBIN_SECTIONS};
+
+/// What went wrong reading a container.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// The bytes are none of the formats this module reads.
+    #[error("not a GPU code image: {0}")]
+    UnknownFormat(String),
+    /// A structure is truncated or holds impossible values.
+    #[error("{what} at offset {offset:#x}: {problem}")]
+    Malformed {
+        what: String,
+        offset: u64,
+        problem: String,
+    },
+    /// A compressed payload does not decode.
+    #[error("{what}: {method} payload at offset {offset:#x} does not decompress: {problem}")]
+    Decompress {
+        what: String,
+        offset: u64,
+        method: &'static str,
+        problem: String,
+    },
+    /// Text that must be UTF-8 is not.
+    #[error("{what} is not valid UTF-8 (at byte {offset})")]
+    NotUtf8 { what: String, offset: u64 },
+    /// The image holds no PTX, so the CPU device cannot run it.
+    #[error("the image holds only cubin for {archs}; the CPU device needs PTX")]
+    NoPtx { archs: String },
+    /// The image holds PTX, but only for architectures newer than the one asked for.
+    #[error("the image holds PTX only for {available}, none of it for sm_{wanted} or older")]
+    NoCompatiblePtx { available: String, wanted: u32 },
+    /// A valid container in a variant this module does not read.
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+}
+
+impl Error {
+    pub(crate) fn malformed(
+        what: impl Into<String>,
+        offset: u64,
+        problem: impl Into<String>,
+    ) -> Self {
+        Error::Malformed {
+            what: what.into(),
+            offset,
+            problem: problem.into(),
+        }
+    }
+}
+
+/// Which container format a byte buffer holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ImageKind {
+    /// PTX source text.
+    Ptx,
+    /// A cubin: ELF64 with `e_machine` 190.
+    Cubin,
+    /// A fatbin (magic `0xBA55ED50`).
+    Fatbin,
+    /// A host ELF (executable, shared object or object file) with embedded fatbins.
+    HostElf,
+}
+
+/// A parsed GPU code image.
+#[derive(Debug, Clone)]
+pub enum Image<'a> {
+    Ptx(&'a str),
+    Cubin(Cubin<'a>),
+    /// One or more fatbins (a `.fatbin` file holds one).
+    Fatbin(Vec<Fatbin<'a>>),
+    HostElf(HostElf<'a>),
+}
+
+impl<'a> Image<'a> {
+    /// Recognises the container format from the bytes alone.
+    pub fn detect(bytes: &[u8]) -> Result<ImageKind, Error> {
+        if elf::is_elf(bytes) {
+            if cubin::is_cubin(bytes) {
+                return Ok(ImageKind::Cubin);
+            }
+            return if host::has_fatbin_section(bytes)? {
+                Ok(ImageKind::HostElf)
+            } else {
+                Err(Error::UnknownFormat(
+                    "ELF file without a .nv_fatbin or __nv_relfatbin section holds no GPU code"
+                        .into(),
+                ))
+            };
+        }
+        if fatbin::is_fatbin(bytes) {
+            return Ok(ImageKind::Fatbin);
+        }
+        if ptx_text::is_ptx(bytes) {
+            return Ok(ImageKind::Ptx);
+        }
+        let head: Vec<String> = bytes.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        Err(Error::UnknownFormat(if bytes.is_empty() {
+            "the image is empty".into()
+        } else {
+            format!(
+                "starts with bytes {} (expected PTX text, an ELF cubin, a fatbin or a host ELF)",
+                head.join(" ")
+            )
+        }))
+    }
+
+    /// Detects the format and parses the whole image.
+    pub fn parse(bytes: &'a [u8]) -> Result<Image<'a>, Error> {
+        Ok(match Self::detect(bytes)? {
+            ImageKind::Ptx => Image::Ptx(ptx_text::ptx_text(bytes)?),
+            ImageKind::Cubin => Image::Cubin(Cubin::parse(bytes)?),
+            ImageKind::Fatbin => Image::Fatbin(fatbin::parse_all(
+                read::Bytes::new(bytes, 0),
+                "fatbin file",
+            )?),
+            ImageKind::HostElf => Image::HostElf(HostElf::parse(bytes)?),
+        })
+    }
+
+    /// The format of this image.
+    pub fn kind(&self) -> ImageKind {
+        match self {
+            Image::Ptx(_) => ImageKind::Ptx,
+            Image::Cubin(_) => ImageKind::Cubin,
+            Image::Fatbin(_) => ImageKind::Fatbin,
+            Image::HostElf(_) => ImageKind::HostElf,
+        }
+    }
+
+    /// The fatbins of a fatbin or host image (none for PTX and cubin).
+    pub fn fatbins(&self) -> &[Fatbin<'a>] {
+        match self {
+            Image::Fatbin(f) => f,
+            Image::HostElf(h) => &h.fatbins,
+            Image::Ptx(_) | Image::Cubin(_) => &[],
+        }
+    }
+
+    /// Every fatbin entry of the image, in order.
+    pub fn entries(&self) -> impl Iterator<Item = &FatbinEntry<'a>> {
+        self.fatbins().iter().flat_map(|f| f.entries.iter())
+    }
+
+    /// The PTX to run on a device of SM `preferred_arch` (90 for sm_90): the image itself
+    /// when it is PTX, else the PTX entry with the highest architecture not newer than
+    /// `preferred_arch` (the newest PTX ISA version among those).
+    pub fn ptx_for(&self, preferred_arch: u32) -> Result<String, Error> {
+        match self {
+            Image::Ptx(text) => Ok((*text).to_owned()),
+            Image::Cubin(c) => Err(Error::NoPtx {
+                archs: c.arch_name(),
+            }),
+            Image::Fatbin(_) | Image::HostElf(_) => {
+                let ptx: Vec<&FatbinEntry> = self
+                    .entries()
+                    .filter(|e| e.kind == EntryKind::Ptx)
+                    .collect();
+                if ptx.is_empty() {
+                    let mut archs: Vec<String> = self
+                        .entries()
+                        .filter(|e| e.kind == EntryKind::Elf)
+                        .map(|e| e.arch_name())
+                        .collect();
+                    archs.dedup();
+                    if archs.is_empty() {
+                        return Err(Error::UnknownFormat(
+                            "the image holds neither PTX nor cubin entries".into(),
+                        ));
+                    }
+                    return Err(Error::NoPtx {
+                        archs: archs.join(", "),
+                    });
+                }
+                let best = ptx
+                    .iter()
+                    .filter(|e| e.arch <= preferred_arch)
+                    .max_by_key(|e| (e.arch, e.code_version));
+                match best {
+                    Some(e) => e.ptx(),
+                    None => {
+                        let mut avail: Vec<String> =
+                            ptx.iter().map(|e| format!("compute_{}", e.arch)).collect();
+                        avail.sort();
+                        avail.dedup();
+                        Err(Error::NoCompatiblePtx {
+                            available: avail.join(", "),
+                            wanted: preferred_arch,
+                        })
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The PTX text of an image in any container format, for a device of SM `preferred_arch`;
+/// see [`Image::ptx_for`]. This is what the CPU device, which runs only PTX, loads.
+pub fn ptx_for(image: &[u8], preferred_arch: u32) -> Result<String, Error> {
+    Image::parse(image)?.ptx_for(preferred_arch)
+}
+
+#[cfg(test)]
+mod tests;
