@@ -223,4 +223,6 @@ pub fn ptx_for(image: &[u8], preferred_arch: u32) -> Result<String, Error> {
 }
 
 #[cfg(test)]
+mod fixture_tests;
+#[cfg(test)]
 mod tests;
