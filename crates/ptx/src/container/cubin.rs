@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use super::elf::{Elf, EM_CUDA, STT_FUNC, STT_OBJECT};
+use super::elf::{Elf, Symbol, EM_CUDA, STT_FUNC, STT_OBJECT};
 use super::read::Bytes;
 use super::Error;
 use crate::ir::{KernelSignature, ParamLayout};
@@ -273,16 +273,22 @@ impl<'a> Cubin<'a> {
             }
         }
 
-        // Kernel names: entry-marked functions, and functions with a `.nv.info.<name>`.
+        // Kernels: functions ptxas marked as entries. Toolchains that do not set the mark are
+        // read through the `.nv.info.<name>` sections instead (in relocatable cubins those
+        // also exist for `__device__` functions, which carry no mark).
+        let is_entry = |y: &Symbol| y.kind() == STT_FUNC && y.other & STO_CUDA_ENTRY != 0;
         let mut names: BTreeMap<&'a [u8], Option<usize>> = BTreeMap::new();
-        for (i, sym) in symbols.iter().enumerate() {
-            if sym.kind() == STT_FUNC && sym.other & STO_CUDA_ENTRY != 0 && !sym.name.is_empty() {
-                names.insert(sym.name, Some(i));
+        if symbols.iter().any(is_entry) {
+            for (i, sym) in symbols.iter().enumerate() {
+                if is_entry(sym) && !sym.name.is_empty() {
+                    names.insert(sym.name, Some(i));
+                }
             }
-        }
-        for &name in info.keys() {
-            if !name.is_empty() && !names.contains_key(name) {
-                names.insert(name, func_index.get(name).copied());
+        } else {
+            for &name in info.keys() {
+                if !name.is_empty() {
+                    names.insert(name, func_index.get(name).copied());
+                }
             }
         }
 

@@ -365,6 +365,53 @@ impl<'a> Fatbin<'a> {
     }
 }
 
+impl Fatbin<'_> {
+    /// The PTX of this fatbin for a device of SM `preferred_arch`: of the PTX entries for
+    /// architectures not newer than it, the highest architecture, then the newest PTX ISA.
+    /// `Ok(None)` when the fatbin holds no PTX and none of its cubins defines a kernel.
+    pub fn ptx_module(&self, preferred_arch: u32) -> Result<Option<String>, Error> {
+        let ptx: Vec<&FatbinEntry> = self
+            .entries
+            .iter()
+            .filter(|e| e.kind == EntryKind::Ptx)
+            .collect();
+        if ptx.is_empty() {
+            let mut archs = Vec::new();
+            for e in self.entries.iter().filter(|e| e.kind == EntryKind::Elf) {
+                let data = e.data()?;
+                if !super::Cubin::parse(&data)?.kernels.is_empty() {
+                    archs.push(e.arch_name());
+                }
+            }
+            if archs.is_empty() {
+                return Ok(None);
+            }
+            archs.sort();
+            archs.dedup();
+            return Err(Error::NoPtx {
+                archs: archs.join(", "),
+            });
+        }
+        let best = ptx
+            .iter()
+            .filter(|e| e.arch <= preferred_arch)
+            .max_by_key(|e| (e.arch, e.code_version));
+        match best {
+            Some(e) => e.ptx().map(Some),
+            None => {
+                let mut avail: Vec<String> =
+                    ptx.iter().map(|e| format!("compute_{}", e.arch)).collect();
+                avail.sort();
+                avail.dedup();
+                Err(Error::NoCompatiblePtx {
+                    available: avail.join(", "),
+                    wanted: preferred_arch,
+                })
+            }
+        }
+    }
+}
+
 /// Parses fatbins stored back to back (each 8-byte aligned, zero padding between them), as
 /// in a `.nv_fatbin` section. `what` names the enclosing data in errors.
 pub(crate) fn parse_all<'a>(b: Bytes<'a>, what: &str) -> Result<Vec<Fatbin<'a>>, Error> {

@@ -5,11 +5,14 @@
 use super::*;
 use crate::ir::{KernelSignature, ParamLayout};
 
+/// A file of `tests/fixtures/samples`, or of another fixture folder when `name` has a `/`.
 fn fixture(name: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/../../tests/fixtures/samples/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let name = if name.contains('/') {
+        name.to_string()
+    } else {
+        format!("samples/{name}")
+    };
+    let path = format!("{}/../../tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
@@ -17,26 +20,26 @@ fn fixture_text(name: &str) -> String {
     String::from_utf8(fixture(name)).unwrap()
 }
 
-/// The lines `cuobjdump --list-elf --list-ptx` prints for an image named `stem`.
+/// The lines `cuobjdump --list-elf --list-ptx` prints for an image named `stem`: per fatbin,
+/// its cubins then its PTX, numbered across the whole image.
 fn cuobjdump_listing(stem: &str, img: &Image) -> Vec<String> {
     let mut out = Vec::new();
-    let elf = img.entries().filter(|e| e.kind == EntryKind::Elf);
-    for (i, e) in elf.enumerate() {
-        out.push(format!(
-            "ELF file    {}: {stem}.{}.{}.cubin",
-            i + 1,
-            i + 1,
-            e.arch_name()
-        ));
-    }
-    let ptx = img.entries().filter(|e| e.kind == EntryKind::Ptx);
-    for (i, e) in ptx.enumerate() {
-        out.push(format!(
-            "PTX file    {}: {stem}.{}.{}.ptx",
-            i + 1,
-            i + 1,
-            e.arch_name()
-        ));
+    let (mut n_elf, mut n_ptx) = (0, 0);
+    for fb in img.fatbins() {
+        for e in fb.entries.iter().filter(|e| e.kind == EntryKind::Elf) {
+            n_elf += 1;
+            out.push(format!(
+                "ELF file {n_elf:>4}: {stem}.{n_elf}.{}.cubin",
+                e.arch_name()
+            ));
+        }
+        for e in fb.entries.iter().filter(|e| e.kind == EntryKind::Ptx) {
+            n_ptx += 1;
+            out.push(format!(
+                "PTX file {n_ptx:>4}: {stem}.{n_ptx}.{}.ptx",
+                e.arch_name()
+            ));
+        }
     }
     out
 }
@@ -224,4 +227,135 @@ fn every_truncation_of_the_real_fatbins_is_an_error_not_a_panic() {
             }
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// tests/fixtures/containers: executables, LZ4 and zstd fatbins, relocatable device code
+// ---------------------------------------------------------------------------------------------
+
+const CONTAINERS: [(&str, &str, ImageKind); 5] = [
+    ("exe_plain", "exe_plain", ImageKind::HostElf),
+    ("exe_lz4", "exe_lz4", ImageKind::HostElf),
+    (
+        "sample_mode_speed.fatbin",
+        "sample_mode_speed",
+        ImageKind::Fatbin,
+    ),
+    (
+        "sample_mode_size.fatbin",
+        "sample_mode_size",
+        ImageKind::Fatbin,
+    ),
+    ("sample_rdc.o", "sample_rdc", ImageKind::HostElf),
+];
+
+#[test]
+fn container_fixture_listings_match_cuobjdump() {
+    for (file, stem, kind) in CONTAINERS {
+        let bytes = fixture(&format!("containers/{file}"));
+        assert_eq!(Image::detect(&bytes), Ok(kind), "{file}");
+        let img = Image::parse(&bytes).unwrap();
+        let expected = fixture_text(&format!("containers/{stem}_list.txt"));
+        assert_eq!(
+            cuobjdump_listing(stem, &img),
+            expected.lines().collect::<Vec<_>>(),
+            "{file}"
+        );
+        for e in img.entries() {
+            let data = e.data().unwrap_or_else(|err| panic!("{file}: {err}"));
+            if e.is_compressed() {
+                assert_eq!(data.len() as u64, e.uncompressed_size);
+            }
+        }
+    }
+}
+
+#[test]
+fn lz4_and_zstd_modes_decode_to_the_same_code() {
+    let cubin = fixture("sample_sm90.cubin");
+    let nvcc = normalize(&fixture_text("sample_O3_sm90.ptx"));
+    for (file, method) in [("speed", Compression::Lz4), ("size", Compression::Zstd)] {
+        let bytes = fixture(&format!("containers/sample_mode_{file}.fatbin"));
+        let fb = Fatbin::parse(&bytes).unwrap();
+        assert!(
+            fb.entries.iter().all(|e| e.compression() == method),
+            "{file}"
+        );
+        assert_eq!(&*fb.entries[0].data().unwrap(), &cubin[..], "{file}");
+        assert_eq!(normalize(&fb.entries[1].ptx().unwrap()), nvcc, "{file}");
+    }
+}
+
+#[test]
+fn executables_hold_one_module_per_translation_unit() {
+    let plain_bytes = fixture("containers/exe_plain");
+    let lz4_bytes = fixture("containers/exe_lz4");
+    let plain = Image::parse(&plain_bytes).unwrap();
+    let lz4 = Image::parse(&lz4_bytes).unwrap();
+    assert_eq!(plain.fatbins().len(), 3);
+    // Same code, compressed or not.
+    for (p, z) in plain.entries().zip(lz4.entries()) {
+        assert_eq!((p.kind, p.arch), (z.kind, z.arch));
+        assert!(!p.is_compressed());
+        assert_eq!(z.compression(), Compression::Lz4);
+        let (pd, zd) = (p.data().unwrap(), z.data().unwrap());
+        assert_eq!(&pd[..zd.len()], &zd[..]);
+        assert!(
+            pd[zd.len()..].iter().all(|&b| b == 0),
+            "only padding follows"
+        );
+    }
+    let modules = plain.ptx_modules(90).unwrap();
+    assert_eq!(modules, lz4.ptx_modules(90).unwrap());
+    assert_eq!(
+        modules.len(),
+        2,
+        "the kernel-less support fatbin is skipped"
+    );
+    assert_eq!(
+        normalize(&modules[0]),
+        normalize(&fixture_text("sample_O3_sm90.ptx"))
+    );
+    assert!(
+        modules[1].contains(".entry _Z5scalePffi("),
+        "{}",
+        modules[1]
+    );
+    let e = plain.ptx_for(90).unwrap_err();
+    assert_eq!(e, Error::MultipleModules { count: 2 });
+    // The second translation unit's kernel, from its sm_80 cubin.
+    let tu2 = &plain.fatbins()[2];
+    let c80 = tu2
+        .entries
+        .iter()
+        .find(|e| e.arch == 80)
+        .unwrap()
+        .data()
+        .unwrap();
+    let c80 = Cubin::parse(&c80).unwrap();
+    let k = c80.kernel("_Z5scalePffi").unwrap();
+    let sizes: Vec<_> = k.params.iter().map(|p| (p.offset, p.size)).collect();
+    assert_eq!(
+        sizes,
+        [(0, 8), (8, 4), (12, 4)],
+        "scale(float*, float, int)"
+    );
+}
+
+#[test]
+fn relocatable_object_lists_kernels_not_device_functions() {
+    let bytes = fixture("containers/sample_rdc.o");
+    let img = Image::parse(&bytes).unwrap();
+    let Image::HostElf(h) = &img else {
+        panic!("not a host ELF")
+    };
+    assert_eq!(h.machine, 62);
+    let e = img.entries().find(|e| e.kind == EntryKind::Elf).unwrap();
+    let data = e.data().unwrap();
+    let c = Cubin::parse(&data).unwrap();
+    assert_eq!(c.elf_type, 1, "ET_REL");
+    let names: Vec<_> = c.kernels.iter().map(|k| k.name).collect();
+    assert_eq!(names, ["misc", "reduce_sum", "vector_add"]);
+    let ptx = img.ptx_for(90).unwrap();
+    assert_eq!(ptx.matches(".entry").count(), 3);
 }

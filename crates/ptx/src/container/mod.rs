@@ -52,6 +52,12 @@ pub enum Error {
     /// The image holds PTX, but only for architectures newer than the one asked for.
     #[error("the image holds PTX only for {available}, none of it for sm_{wanted} or older")]
     NoCompatiblePtx { available: String, wanted: u32 },
+    /// The image embeds several modules (one fatbin per translation unit).
+    #[error(
+        "the image embeds {count} fatbins with PTX (one per translation unit); \
+         load each module (Image::ptx_modules)"
+    )]
+    MultipleModules { count: usize },
     /// A valid container in a variant this module does not read.
     #[error("unsupported: {0}")]
     Unsupported(String),
@@ -166,7 +172,10 @@ impl<'a> Image<'a> {
 
     /// The PTX to run on a device of SM `preferred_arch` (90 for sm_90): the image itself
     /// when it is PTX, else the PTX entry with the highest architecture not newer than
-    /// `preferred_arch` (the newest PTX ISA version among those).
+    /// `preferred_arch` (the newest PTX ISA version among those) of the one fatbin that holds
+    /// PTX. An executable built from several `.cu` files embeds one fatbin per translation
+    /// unit, each a separate module: for those this is an error, and
+    /// [`Image::ptx_modules`] gives them all.
     pub fn ptx_for(&self, preferred_arch: u32) -> Result<String, Error> {
         match self {
             Image::Ptx(text) => Ok((*text).to_owned()),
@@ -174,16 +183,41 @@ impl<'a> Image<'a> {
                 archs: c.arch_name(),
             }),
             Image::Fatbin(_) | Image::HostElf(_) => {
-                let ptx: Vec<&FatbinEntry> = self
-                    .entries()
-                    .filter(|e| e.kind == EntryKind::Ptx)
-                    .collect();
-                if ptx.is_empty() {
+                let mut modules = self.ptx_modules(preferred_arch)?;
+                if modules.len() > 1 {
+                    return Err(Error::MultipleModules {
+                        count: modules.len(),
+                    });
+                }
+                Ok(modules.remove(0))
+            }
+        }
+    }
+
+    /// The PTX of every module in the image, in order, for a device of SM `preferred_arch`:
+    /// one per fatbin that holds PTX (chosen as in [`Image::ptx_for`]). Fatbins whose cubins
+    /// define no kernel (toolkit support code) are skipped; one whose kernels exist only as
+    /// cubin is an error, since the CPU device could not run them.
+    pub fn ptx_modules(&self, preferred_arch: u32) -> Result<Vec<String>, Error> {
+        match self {
+            Image::Ptx(text) => Ok(vec![(*text).to_owned()]),
+            Image::Cubin(c) => Err(Error::NoPtx {
+                archs: c.arch_name(),
+            }),
+            Image::Fatbin(_) | Image::HostElf(_) => {
+                let mut out = Vec::new();
+                for fb in self.fatbins() {
+                    if let Some(ptx) = fb.ptx_module(preferred_arch)? {
+                        out.push(ptx);
+                    }
+                }
+                if out.is_empty() {
                     let mut archs: Vec<String> = self
                         .entries()
                         .filter(|e| e.kind == EntryKind::Elf)
                         .map(|e| e.arch_name())
                         .collect();
+                    archs.sort();
                     archs.dedup();
                     if archs.is_empty() {
                         return Err(Error::UnknownFormat(
@@ -194,23 +228,7 @@ impl<'a> Image<'a> {
                         archs: archs.join(", "),
                     });
                 }
-                let best = ptx
-                    .iter()
-                    .filter(|e| e.arch <= preferred_arch)
-                    .max_by_key(|e| (e.arch, e.code_version));
-                match best {
-                    Some(e) => e.ptx(),
-                    None => {
-                        let mut avail: Vec<String> =
-                            ptx.iter().map(|e| format!("compute_{}", e.arch)).collect();
-                        avail.sort();
-                        avail.dedup();
-                        Err(Error::NoCompatiblePtx {
-                            available: avail.join(", "),
-                            wanted: preferred_arch,
-                        })
-                    }
-                }
+                Ok(out)
             }
         }
     }

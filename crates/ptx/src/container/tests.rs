@@ -659,8 +659,19 @@ fn lists_fatbins_embedded_back_to_back() {
             (EntryKind::Ptx, "sm_90".to_string(), true),
         ]
     );
-    assert!(img.ptx_for(90).unwrap().contains(".target sm_90"));
-    assert!(img.ptx_for(86).unwrap().contains(".target sm_80"));
+    let m90 = img.ptx_modules(90).unwrap();
+    assert_eq!(m90.len(), 2);
+    assert!(m90[0].contains(".target sm_80") && m90[1].contains(".target sm_90"));
+    assert_eq!(img.ptx_for(90), Err(Error::MultipleModules { count: 2 }));
+    // The second module has no PTX for sm_86 or older.
+    let e = img.ptx_modules(86).unwrap_err();
+    assert_eq!(
+        e,
+        Error::NoCompatiblePtx {
+            available: "compute_90".into(),
+            wanted: 86
+        }
+    );
 }
 
 #[test]
@@ -758,6 +769,29 @@ fn reads_the_cuda_12_8_e_flags_layout() {
     let b = cubin(8, 0x0600_5a04);
     let c = Cubin::parse(&b).unwrap();
     assert_eq!((c.arch, c.virtual_arch, c.abi_version), (90, None, 8));
+}
+
+#[test]
+fn kernels_without_the_entry_mark_are_found_through_nv_info() {
+    let mut b = cubin_sm80();
+    // Clear STO_CUDA_ENTRY on the kernel symbol (the third symbol after the null one).
+    let name_at = b
+        .windows(KERNEL.len())
+        .position(|w| w == KERNEL.as_bytes())
+        .unwrap();
+    assert!(name_at > 0);
+    let c = Cubin::parse(&b).unwrap();
+    assert_eq!(c.kernels.len(), 1);
+    let sym = b.windows(4).rposition(|w| w == [0x12, 0x10, 5, 0]).unwrap();
+    b[sym + 1] = 0;
+    let c = Cubin::parse(&b).unwrap();
+    let names: Vec<_> = c.kernels.iter().map(|k| k.name).collect();
+    assert_eq!(
+        names,
+        [KERNEL],
+        "from .nv.info.<name>; helper has no .nv.info section"
+    );
+    assert_eq!(c.kernels[0].params.len(), 4);
 }
 
 #[test]
