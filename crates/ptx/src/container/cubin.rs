@@ -36,7 +36,9 @@ const CUDA_ABI_V2: u8 = 8;
 /// One `.nv.info` attribute record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Attribute<'a> {
+    /// `EIFMT_*`: how the value is stored.
     pub format: u8,
+    /// `EIATTR_*`: what the record describes.
     pub attr: u8,
     /// The u16 value of BVAL/HVAL records (0 for NVAL and SVAL).
     pub value: u16,
@@ -105,12 +107,14 @@ pub struct CubinParam {
     pub ordinal: u32,
     /// Byte offset in the packed parameter buffer.
     pub offset: u32,
+    /// Bytes the parameter occupies.
     pub size: u32,
 }
 
 /// A kernel (`__global__` function) of a cubin.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CubinKernel<'a> {
+    /// The symbol name (mangled unless declared `extern "C"`), as launches look it up.
     pub name: &'a str,
     /// Parameters in ordinal order.
     pub params: Vec<CubinParam>,
@@ -169,12 +173,15 @@ pub enum GlobalSpace {
 /// A module-scope variable of a cubin.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CubinGlobal<'a> {
+    /// The symbol name, as `cuModuleGetGlobal` looks it up.
     pub name: &'a str,
+    /// Global or constant memory.
     pub space: GlobalSpace,
     /// The section holding it (`.nv.global.init`, `.nv.constant3`, …).
     pub section: &'a str,
     /// Offset within that section.
     pub offset: u64,
+    /// Bytes of the variable.
     pub size: u64,
 }
 
@@ -191,7 +198,9 @@ pub struct Cubin<'a> {
     pub abi_version: u8,
     /// `ET_EXEC` (2) for a linked cubin, `ET_REL` (1) for relocatable device code.
     pub elf_type: u16,
+    /// `__global__` functions, sorted by name.
     pub kernels: Vec<CubinKernel<'a>>,
+    /// `__device__` and `__constant__` variables, in symbol table order.
     pub globals: Vec<CubinGlobal<'a>>,
 }
 

@@ -88,6 +88,7 @@ impl EntryKind {
 /// How an entry's payload is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Compression {
+    /// Stored as is.
     None,
     /// nvcc's classic fatbin compression: one raw LZ4 block.
     Lz4,
@@ -102,9 +103,11 @@ pub struct FatbinEntry<'a> {
     pub index: usize,
     /// Absolute offset of the entry header in the input.
     pub offset: u64,
+    /// What the payload holds.
     pub kind: EntryKind,
     /// The entry header's format version (0x0101 in current toolchains).
     pub version: u16,
+    /// Bytes of the entry header; the payload follows it.
     pub header_size: u32,
     /// SM number: 90 for `sm_90` cubins and `compute_90` PTX.
     pub arch: u32,
@@ -131,10 +134,12 @@ impl<'a> FatbinEntry<'a> {
         format!("sm_{}", self.arch)
     }
 
+    /// Whether the code uses 64-bit addresses (always, for current toolchains).
     pub fn is_64bit(&self) -> bool {
         self.flags & FLAG_64BIT != 0
     }
 
+    /// Whether the code was compiled with debug information (`-G`).
     pub fn has_debug_info(&self) -> bool {
         self.flags & FLAG_DEBUG != 0
     }
@@ -150,6 +155,7 @@ impl<'a> FatbinEntry<'a> {
         }
     }
 
+    /// Whether the payload must be decompressed before use.
     pub fn is_compressed(&self) -> bool {
         self.compression() != Compression::None
     }
@@ -243,10 +249,13 @@ fn header_str(header: &[u8], off: u32, len: u32) -> Option<&str> {
 pub struct Fatbin<'a> {
     /// Absolute offset of the fatbin header in the input.
     pub offset: u64,
+    /// Container format version (1).
     pub version: u16,
+    /// Bytes of the container header (16); entries follow it.
     pub header_size: u16,
     /// Total bytes: header plus entries.
     pub total_size: u64,
+    /// The entries in file order.
     pub entries: Vec<FatbinEntry<'a>>,
 }
 

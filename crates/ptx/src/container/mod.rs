@@ -7,6 +7,8 @@
 //! Corrupt or truncated input is an [`Error`] naming the structure and offset, never a panic,
 //! and no allocation exceeds what the input size can justify.
 
+#![warn(missing_docs)]
+
 mod compress;
 mod cubin;
 mod elf;
@@ -31,33 +33,56 @@ pub enum Error {
     /// A structure is truncated or holds impossible values.
     #[error("{what} at offset {offset:#x}: {problem}")]
     Malformed {
+        /// The structure being read ("fatbin entry 2 header", "cubin .nv.info.k").
         what: String,
+        /// Absolute offset in the input where it starts or broke.
         offset: u64,
+        /// What was wrong or expected.
         problem: String,
     },
     /// A compressed payload does not decode.
     #[error("{what}: {method} payload at offset {offset:#x} does not decompress: {problem}")]
     Decompress {
+        /// The entry ("fatbin entry 0 (elf sm_90)").
         what: String,
+        /// Absolute offset of the compressed payload.
         offset: u64,
+        /// "LZ4" or "zstd".
         method: &'static str,
+        /// The decoder's complaint.
         problem: String,
     },
     /// Text that must be UTF-8 is not.
     #[error("{what} is not valid UTF-8 (at byte {offset})")]
-    NotUtf8 { what: String, offset: u64 },
+    NotUtf8 {
+        /// The text ("PTX text", "fatbin entry 1 (ptx sm_90)").
+        what: String,
+        /// Byte offset of the first invalid sequence within that text.
+        offset: u64,
+    },
     /// The image holds no PTX, so the CPU device cannot run it.
     #[error("the image holds only cubin for {archs}; the CPU device needs PTX")]
-    NoPtx { archs: String },
+    NoPtx {
+        /// The cubin architectures present ("sm_80, sm_90").
+        archs: String,
+    },
     /// The image holds PTX, but only for architectures newer than the one asked for.
     #[error("the image holds PTX only for {available}, none of it for sm_{wanted} or older")]
-    NoCompatiblePtx { available: String, wanted: u32 },
+    NoCompatiblePtx {
+        /// The PTX architectures present ("compute_90").
+        available: String,
+        /// The SM number asked for.
+        wanted: u32,
+    },
     /// The image embeds several modules (one fatbin per translation unit).
     #[error(
         "the image embeds {count} fatbins with PTX (one per translation unit); \
          load each module (Image::ptx_modules)"
     )]
-    MultipleModules { count: usize },
+    MultipleModules {
+        /// How many fatbins hold PTX.
+        count: usize,
+    },
     /// A valid container in a variant this module does not read.
     #[error("unsupported: {0}")]
     Unsupported(String),
@@ -93,10 +118,13 @@ pub enum ImageKind {
 /// A parsed GPU code image.
 #[derive(Debug, Clone)]
 pub enum Image<'a> {
+    /// PTX text, cut at its terminating NUL.
     Ptx(&'a str),
+    /// A single cubin.
     Cubin(Cubin<'a>),
     /// One or more fatbins (a `.fatbin` file holds one).
     Fatbin(Vec<Fatbin<'a>>),
+    /// A host ELF and the fatbins it embeds.
     HostElf(HostElf<'a>),
 }
 
