@@ -42,6 +42,9 @@ pub const FLAG_COMPRESSED_LZ4: u64 = 0x2000;
 /// Entry flag: the payload is zstd-compressed (`--compress-mode` in recent toolchains).
 pub const FLAG_COMPRESSED_ZSTD: u64 = 0x8000;
 
+/// A payload decoder: compressed bytes and declared size in, data or a complaint out.
+type Decoder = fn(&[u8], u64) -> Result<Vec<u8>, String>;
+
 /// Whether `bytes` start with the fatbin magic.
 pub fn is_fatbin(bytes: &[u8]) -> bool {
     bytes.get(..4) == Some(&FATBIN_MAGIC.to_le_bytes()[..])
@@ -177,10 +180,11 @@ impl<'a> FatbinEntry<'a> {
     /// The payload, decompressed when it is stored compressed. Uncompressed payloads are
     /// borrowed and keep their alignment padding.
     pub fn data(&self) -> Result<Cow<'a, [u8]>, Error> {
-        let method = self.compression();
-        if method == Compression::None {
-            return Ok(Cow::Borrowed(self.payload.data));
-        }
+        let (decode, method): (Decoder, _) = match self.compression() {
+            Compression::None => return Ok(Cow::Borrowed(self.payload.data)),
+            Compression::Lz4 => (compress::lz4_block, "LZ4"),
+            Compression::Zstd => (compress::zstd, "zstd"),
+        };
         let what = self.what();
         let stored = u64::from(self.compressed_size);
         if stored > self.payload.len() as u64 {
@@ -194,21 +198,14 @@ impl<'a> FatbinEntry<'a> {
             ));
         }
         let input = &self.payload.data[..stored as usize];
-        let res = match method {
-            Compression::Lz4 => compress::lz4_block(input, self.uncompressed_size),
-            Compression::Zstd => compress::zstd(input, self.uncompressed_size),
-            Compression::None => unreachable!("handled above"),
-        };
-        res.map(Cow::Owned).map_err(|problem| Error::Decompress {
-            what,
-            offset: self.payload.base,
-            method: if method == Compression::Lz4 {
-                "LZ4"
-            } else {
-                "zstd"
-            },
-            problem,
-        })
+        decode(input, self.uncompressed_size)
+            .map(Cow::Owned)
+            .map_err(|problem| Error::Decompress {
+                what,
+                offset: self.payload.base,
+                method,
+                problem,
+            })
     }
 
     /// The PTX text of a PTX entry, decompressed, cut at its terminating NUL.
