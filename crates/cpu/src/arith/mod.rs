@@ -38,6 +38,9 @@ pub enum ArithError {
     Malformed(String),
 }
 
+/// Carry-chain lane function: `(a, b, c, carry_in) -> (result, carry_out)`.
+pub type CarryFn = dyn Fn(u64, u64, u64, bool) -> (u64, bool) + Send + Sync;
+
 /// The per-lane function of one ALU instruction.
 ///
 /// Sources are passed in operand order (destinations excluded) as register or immediate bits
@@ -59,7 +62,7 @@ pub enum Alu {
     Cmp(Box<dyn Fn(u64, u64, u64) -> (u64, u64) + Send + Sync>),
     /// Carry-chain arithmetic: `(a, b, c, carry_in) -> (result, carry_out)`; `c` is 0 for
     /// two-source forms.
-    Carry(Box<dyn Fn(u64, u64, u64, bool) -> (u64, bool) + Send + Sync>),
+    Carry(Box<CarryFn>),
 }
 
 impl fmt::Debug for Alu {
