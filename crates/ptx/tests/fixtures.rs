@@ -37,3 +37,57 @@ fn every_fixture_parses_and_describes() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// PTX embedded in the fatbins, executables and objects under `tests/fixtures/` (real nvcc
+/// output, extracted by `container`) parses and checks too.
+#[test]
+fn ptx_inside_fixture_containers_parses() {
+    use ferrocuda_ptx::container::{EntryKind, Image};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    collect_all(&root.join("../../tests/fixtures"), &mut files);
+    let mut failures = Vec::new();
+    let (mut images, mut parsed) = (0, 0);
+    for f in &files {
+        let Ok(bytes) = std::fs::read(f) else {
+            continue;
+        };
+        let Ok(image) = Image::parse(&bytes) else {
+            continue;
+        };
+        images += 1;
+        for e in image.entries().filter(|e| e.kind == EntryKind::Ptx) {
+            let Ok(text) = e.ptx() else {
+                continue;
+            };
+            parsed += 1;
+            if let Err(err) = ferrocuda_ptx::parse(&text) {
+                failures.push(format!("{} ({}):\n{err}", f.display(), e.arch_name()));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    // Every fatbin the fixtures hold carries PTX for a virtual architecture.
+    assert!(
+        images == 0 || parsed > 0,
+        "no PTX found in {images} containers"
+    );
+    eprintln!("{parsed} embedded PTX modules from {images} containers");
+}
+
+fn collect_all(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            collect_all(&p, out);
+        } else if !p
+            .extension()
+            .is_some_and(|x| x == "ptx" || x == "txt" || x == "md")
+        {
+            out.push(p);
+        }
+    }
+}
