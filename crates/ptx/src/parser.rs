@@ -581,6 +581,13 @@ impl<'s> Parser<'s> {
                 // `.extern` declarations may be repeated or followed by the definition.
                 if prev_linkage == Linkage::Extern || d.var.linkage == Linkage::Extern {
                     if d.var.linkage != Linkage::Extern {
+                        for (reloc, tok) in d.reloc_toks {
+                            self.reloc_fixups.push(RelocFixup {
+                                global: prev,
+                                reloc,
+                                tok,
+                            });
+                        }
                         self.module.globals[prev] = d.var;
                     }
                     continue;
@@ -2341,6 +2348,17 @@ impl<'s> Parser<'s> {
                     &format!("operand {} of `{opname}` has the wrong kind", i + 1),
                     Some(&kinds_text(spec.kinds)),
                 ));
+            }
+            // Destination vectors hold registers (or `_`), never immediates.
+            if let Operand::Vector(v) = o {
+                if spec.kinds & kind::SINK != 0 && v.iter().any(|e| matches!(e, Operand::Imm(_))) {
+                    return Err(self.err_idx(
+                        op_tok(i),
+                        ErrorKind::Operand,
+                        "a destination vector cannot hold immediates",
+                        Some("registers or `_`"),
+                    ));
+                }
             }
             // Vector lengths of ld/st/atom.
             if let Operand::Vector(v) = o {
