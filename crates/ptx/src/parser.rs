@@ -1643,9 +1643,24 @@ impl<'s> Parser<'s> {
                 let base = fs.regs.len() as RegId;
                 scope.ranges.insert(name, (base, count));
                 fs.regs.reserve(count as usize);
+                let mut digits = [0u8; 10];
                 for i in 0..count {
+                    // `format!` is measurably slower here; nvcc declares thousands of these.
+                    let mut n = i;
+                    let mut k = digits.len();
+                    loop {
+                        k -= 1;
+                        digits[k] = b'0' + (n % 10) as u8;
+                        n /= 10;
+                        if n == 0 {
+                            break;
+                        }
+                    }
+                    let mut reg = String::with_capacity(name.len() + digits.len() - k);
+                    reg.push_str(name);
+                    reg.extend(digits[k..].iter().map(|&d| char::from(d)));
                     fs.regs.push(RegDecl {
-                        name: format!("{name}{i}"),
+                        name: reg,
                         ty,
                         vector,
                     });
@@ -1684,12 +1699,16 @@ impl<'s> Parser<'s> {
     }
 
     fn lookup_reg(&self, fs: &FnState<'s>, name: &str) -> Option<RegId> {
+        let numbered = name.as_bytes().last().is_some_and(u8::is_ascii_digit);
         for s in fs.scopes.iter().rev() {
-            if let Some(&r) = s.regs.get(name) {
-                return Some(r);
-            }
-            if !s.ranges.is_empty() {
+            // Most names come from `%r<N>` ranges; try those first.
+            if numbered && !s.ranges.is_empty() {
                 if let Some(r) = range_lookup(&s.ranges, name) {
+                    return Some(r);
+                }
+            }
+            if !s.regs.is_empty() {
+                if let Some(&r) = s.regs.get(name) {
                     return Some(r);
                 }
             }
