@@ -1875,7 +1875,7 @@ impl<'s> Parser<'s> {
         let ti = self.tok_index();
         let t = self.expect_ident("a function name or a register holding its address")?;
         let name = self.text(t);
-        let target = if name.starts_with('%') {
+        let target = if name.starts_with('%') || self.lookup_reg(fs, name).is_some() {
             match self.reg_operand(fs, ti)? {
                 Operand::Reg(r) => Operand::Reg(r),
                 _ => {
@@ -2134,6 +2134,13 @@ impl<'s> Parser<'s> {
                 if name.starts_with('%') {
                     return self.reg_operand(fs, ti);
                 }
+                if opcode != Opcode::Bra {
+                    // Register names need no `%` (cuda_fp16.h's inline asm declares
+                    // `.reg .pred __$temp3;`).
+                    if let Some(r) = self.lookup_reg(fs, name) {
+                        return Ok(Operand::Reg(r));
+                    }
+                }
                 if name == "WARP_SZ" {
                     // The predefined warp-size constant.
                     return Ok(Operand::Imm(Imm::Int(32)));
@@ -2178,7 +2185,9 @@ impl<'s> Parser<'s> {
             TokKind::Ident => {
                 self.pos += 1;
                 let name = self.text(t);
-                if name.starts_with('%') {
+                if let Some(r) = self.lookup_reg(fs, name) {
+                    AddrBase::Reg(r)
+                } else if name.starts_with('%') {
                     match self.reg_operand(fs, ti)? {
                         Operand::Reg(r) => AddrBase::Reg(r),
                         _ => {

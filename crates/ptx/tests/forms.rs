@@ -357,3 +357,29 @@ $L_b:
     assert_eq!(b[7].operands[1], Operand::Callee(1));
     assert!(matches!(&b[7].operands[2], Operand::List(v) if matches!(v[0], Operand::Reg(_))));
 }
+
+#[test]
+fn registers_named_without_percent() {
+    // cuda_fp16.h inline asm, as nvcc emits it.
+    let i = {
+        let src = kernel_with(&[
+            "{ .reg .pred __$temp3;\n  setp.lt.f16  __$temp3, %rs4, %rs5;\n  selp.u16 %rs6, 1, 0, __$temp3;}",
+            "{ .reg .b32 tmp;\n  @!%p1 mov.b32 tmp, 7;\n  st.shared.u32 [tmp], tmp;}",
+        ]);
+        let m = parse(&src).unwrap_or_else(|e| panic!("{e}"));
+        m.kernel("forms").unwrap().clone()
+    };
+    let b = i.body.as_ref().unwrap();
+    let Operand::Reg(t) = b[0].operands[0] else {
+        panic!("{:?}", b[0].operands)
+    };
+    assert_eq!(i.regs[t as usize].name, "__$temp3");
+    assert_eq!(b[1].operands[3], Operand::Reg(t));
+    assert!(matches!(
+        b[3].operands[0],
+        Operand::Addr(Address {
+            base: AddrBase::Reg(_),
+            offset: 0
+        })
+    ));
+}
