@@ -48,10 +48,29 @@ fn inp(fmt: Fmt, x: u64, o: HalfOpts) -> u16 {
     (if o.ftz { fmt.flush(x) } else { x }) as u16
 }
 
+/// Nonzero and below the smallest normal of `fmt` in magnitude (before rounding: the wider
+/// intermediate never rounds across that power of two).
 #[inline]
-fn outp(fmt: Fmt, r: u16, o: HalfOpts) -> u64 {
+fn tiny(fmt: Fmt, r: f64) -> bool {
+    let min = if fmt == Fmt::BF16 {
+        f32::MIN_POSITIVE as f64
+    } else {
+        6.103_515_625e-5
+    };
+    r != 0.0 && r.abs() < min
+}
+
+/// Result post-processing. `tiny` says the exact result was below the smallest normal in
+/// magnitude: `.ftz` flushes such results even when they round up to the smallest normal
+/// (the GPU detects tininess before rounding).
+#[inline]
+fn outp(fmt: Fmt, r: u16, tiny: bool, o: HalfOpts) -> u64 {
     let r = fmt.canon(r as u64);
-    let r = if o.ftz { fmt.flush(r) } else { r };
+    let r = if o.ftz && (tiny || fmt.is_subnormal(r)) {
+        r & fmt.sign()
+    } else {
+        r
+    };
     let r = if o.sat { fmt.saturate(r) } else { r };
     if o.relu {
         fmt.relu(r)
@@ -64,21 +83,21 @@ fn outp(fmt: Fmt, r: u16, o: HalfOpts) -> u64 {
 #[inline]
 pub fn add(fmt: Fmt, a: u64, b: u64, o: HalfOpts) -> u64 {
     let r = to_f32(fmt, inp(fmt, a, o)) + to_f32(fmt, inp(fmt, b, o));
-    outp(fmt, from_f32(fmt, r), o)
+    outp(fmt, from_f32(fmt, r), tiny(fmt, r as f64), o)
 }
 
 /// `sub.rn{.ftz}{.sat}.f16` / `sub.rn.bf16`.
 #[inline]
 pub fn sub(fmt: Fmt, a: u64, b: u64, o: HalfOpts) -> u64 {
     let r = to_f32(fmt, inp(fmt, a, o)) - to_f32(fmt, inp(fmt, b, o));
-    outp(fmt, from_f32(fmt, r), o)
+    outp(fmt, from_f32(fmt, r), tiny(fmt, r as f64), o)
 }
 
 /// `mul.rn{.ftz}{.sat}.f16` / `mul.rn.bf16`.
 #[inline]
 pub fn mul(fmt: Fmt, a: u64, b: u64, o: HalfOpts) -> u64 {
     let r = to_f32(fmt, inp(fmt, a, o)) * to_f32(fmt, inp(fmt, b, o));
-    outp(fmt, from_f32(fmt, r), o)
+    outp(fmt, from_f32(fmt, r), tiny(fmt, r as f64), o)
 }
 
 /// `fma.rn{.ftz}{.sat|.relu}.f16` / `fma.rn{.relu}.bf16`: `a*b + c` rounded once.
@@ -92,7 +111,7 @@ pub fn fma(fmt: Fmt, a: u64, b: u64, c: u64, o: HalfOpts) -> u64 {
         Fmt::BF16 => fp::f64_to_bf16_rn(r),
         _ => fp::f64_to_f16_rn(r),
     };
-    outp(fmt, h, o)
+    outp(fmt, h, tiny(fmt, r), o)
 }
 
 /// `p + z` rounded to odd in f64: the rounded sum, moved to its odd neighbour when inexact.
@@ -117,30 +136,37 @@ fn round_to_odd_sum(p: f64, z: f64) -> f64 {
     f64::from_bits(if away { bits + 1 } else { bits - 1 })
 }
 
-/// `neg{.ftz}` of a 16-bit float: flips the sign bit.
+/// `neg{.ftz}` of a 16-bit float: flips the sign bit (NaN becomes the canonical NaN).
 #[inline]
 pub fn neg(fmt: Fmt, a: u64, o: HalfOpts) -> u64 {
-    (inp(fmt, a, o) ^ 0x8000) as u64
+    let x = inp(fmt, a, o) as u64;
+    if fmt.is_nan(x) {
+        fmt.nan()
+    } else {
+        x ^ 0x8000
+    }
 }
 
-/// `abs{.ftz}` of a 16-bit float: clears the sign bit.
+/// `abs{.ftz}` of a 16-bit float: clears the sign bit (NaN becomes the canonical NaN).
 #[inline]
 pub fn abs(fmt: Fmt, a: u64, o: HalfOpts) -> u64 {
-    (inp(fmt, a, o) & 0x7FFF) as u64
+    fmt.canon(inp(fmt, a, o) as u64) & 0x7FFF
 }
 
 /// `ex2.approx{.ftz}` of a 16-bit float.
 #[inline]
 pub fn ex2(fmt: Fmt, a: u64, o: HalfOpts) -> u64 {
     let x = to_f32(fmt, inp(fmt, a, o)) as f64;
-    outp(fmt, from_f32(fmt, x.exp2() as f32), o)
+    let r = x.exp2() as f32;
+    outp(fmt, from_f32(fmt, r), tiny(fmt, r as f64), o)
 }
 
 /// `tanh.approx` of a 16-bit float.
 #[inline]
 pub fn tanh(fmt: Fmt, a: u64, o: HalfOpts) -> u64 {
     let x = to_f32(fmt, inp(fmt, a, o)) as f64;
-    outp(fmt, from_f32(fmt, x.tanh() as f32), o)
+    let r = x.tanh() as f32;
+    outp(fmt, from_f32(fmt, r), tiny(fmt, r as f64), o)
 }
 
 /// Applies a per-half binary function to both halves of packed operands.
@@ -258,6 +284,11 @@ mod tests {
         };
         assert_eq!(add(Fmt::F16, 1, 1, z), 0);
         assert_eq!(add(Fmt::F16, 1, 1, HalfOpts::default()), 2);
+        // 0x3BFF · 2^-14 rounds up to the smallest normal, but is tiny before rounding.
+        assert_eq!(mul(Fmt::F16, 0x3BFF, 0x0400, HalfOpts::default()), 0x0400);
+        assert_eq!(mul(Fmt::F16, 0x3BFF, 0x0400, z), 0);
+        assert_eq!(neg(Fmt::BF16, 0x7F81, HalfOpts::default()), 0x7FFF);
+        assert_eq!(abs(Fmt::F16, 0xFE12, HalfOpts::default()), 0x7FFF);
         assert_eq!(
             pair2(
                 |a, b| add(Fmt::F16, a, b, HalfOpts::default()),

@@ -201,7 +201,7 @@ mod tests {
         let div = get(&inst(O::Div, &[T::U32], &[], 2));
         assert_eq!(run2(&div, 9, 0), 0xFFFF_FFFF);
         let rem = get(&inst(O::Rem, &[T::S64], &[], 2));
-        assert_eq!(run2(&rem, 9, 0), 9);
+        assert_eq!(run2(&rem, 9, 0), u64::MAX);
         let madw = get(&inst(O::Mad, &[T::U32], &[M::Wide], 3));
         assert_eq!(run3(&madw, 0xFFFF_FFFF, 2, 1), 0x1_FFFF_FFFF);
         match get(&inst(O::Addc, &[T::U32], &[M::Cc], 2)) {

@@ -98,8 +98,10 @@ pub enum Rnd {
 
 /// The NaN an NVIDIA GPU produces for any `f32` operation whose result is NaN.
 pub const NAN_F32: u32 = 0x7FFF_FFFF;
-/// The NaN produced for any `f64` operation whose result is NaN.
-pub const NAN_F64: u64 = 0x7FFF_FFFF_FFFF_FFFF;
+/// The NaN an `f64` operation generates from non-NaN operands (`0/0`, `sqrt(-1)`). Unlike the
+/// 32- and 16-bit formats, `f64` operations propagate a NaN operand (quieted, payload and sign
+/// kept) instead of replacing it.
+pub const NAN_F64: u64 = 0xFFF8_0000_0000_0000;
 /// The NaN produced for any `f16` operation whose result is NaN.
 pub const NAN_F16: u16 = 0x7FFF;
 /// The NaN produced for any `bf16` operation whose result is NaN.
