@@ -83,8 +83,8 @@ fn int_result(v: i128, w: u32, signed: bool) -> u64 {
 }
 
 /// Float (format `src`) → integer of `dw` bits: rounded by `r`, saturated to the destination
-/// range. NaN gives what the GPU's conversion units give (observed on sm_90): `0x8000…` for
-/// 64-bit destinations and for f64 → 32-bit, 0 otherwise.
+/// range. NaN gives what the GPU's conversion units give (observed on sm_90): the top bit of
+/// the destination for 64-bit destinations and for any f64 source, 0 otherwise.
 #[inline]
 pub fn float_to_int(src: Fmt, a: u64, r: IntRnd, ftz: bool, dw: u32, ds: bool) -> u64 {
     let a = if ftz && src == Fmt::F32 {
@@ -94,7 +94,7 @@ pub fn float_to_int(src: Fmt, a: u64, r: IntRnd, ftz: bool, dw: u32, ds: bool) -
     };
     let x = src.to_f64(a);
     if x.is_nan() {
-        return nan_to_int(src, dw);
+        return nan_to_int(src, dw, ds);
     }
     let v = round_f64(x, r) as i128; // saturating; exact for every in-range value
     let (lo, hi) = range(dw, ds);
@@ -117,13 +117,14 @@ pub fn int_to_float(a: u64, sw: u32, ss: bool, dst: Fmt, r: Rnd, sat: bool) -> u
     }
 }
 
-/// The integer a NaN converts to (see [`float_to_int`]).
+/// The integer a NaN converts to (see [`float_to_int`]): the top bit alone (sign-extended for
+/// signed types) from f64 and into 64-bit types, 0 otherwise.
 #[inline]
-fn nan_to_int(src: Fmt, dw: u32) -> u64 {
-    match (src, dw) {
-        (_, 64) => 1 << 63,
-        (Fmt::F64, 32) => 1 << 31,
-        _ => 0,
+fn nan_to_int(src: Fmt, dw: u32, ds: bool) -> u64 {
+    if src == Fmt::F64 || dw == 64 {
+        int_result(1i128 << (dw - 1), dw, ds)
+    } else {
+        0
     }
 }
 

@@ -99,6 +99,18 @@ fn d(x: u64) -> f64 {
     f64::from_bits(x)
 }
 
+/// `.ftz` on a result that rounded to ±2^-126: flushed if the value was tiny after rounding
+/// with an unbounded exponent (IEEE "after rounding" tininess, as the GPU detects it).
+/// `exact` gives the exact result (or one rounded to odd) in f64; it runs only in that case.
+#[inline]
+fn ftz_edge(r: u32, ftz: bool, rnd: Rnd, exact: impl Fn() -> f64) -> u32 {
+    if ftz && r & 0x7FFF_FFFF == 0x0080_0000 && fp::tiny_after_rounding(Fmt::F32, exact(), rnd) {
+        r & 0x8000_0000
+    } else {
+        r
+    }
+}
+
 /// `add{.rnd}{.ftz}{.sat}.f32`.
 #[inline]
 pub fn add_f32(a: u32, b: u32, rnd: Rnd, ftz: bool, sat: bool) -> u32 {
@@ -107,6 +119,7 @@ pub fn add_f32(a: u32, b: u32, rnd: Rnd, ftz: bool, sat: bool) -> u32 {
         Rnd::Rn => (f(a) + f(b)).to_bits(),
         _ => fp::soft_add(Fmt::F32, a as u64, b as u64, rnd) as u32,
     };
+    let r = ftz_edge(r, ftz, rnd, || f(a) as f64 + f(b) as f64);
     out32(r, ftz, sat)
 }
 
@@ -118,6 +131,7 @@ pub fn sub_f32(a: u32, b: u32, rnd: Rnd, ftz: bool, sat: bool) -> u32 {
         Rnd::Rn => (f(a) - f(b)).to_bits(),
         _ => fp::soft_sub(Fmt::F32, a as u64, b as u64, rnd) as u32,
     };
+    let r = ftz_edge(r, ftz, rnd, || f(a) as f64 - f(b) as f64);
     out32(r, ftz, sat)
 }
 
@@ -129,6 +143,7 @@ pub fn mul_f32(a: u32, b: u32, rnd: Rnd, ftz: bool, sat: bool) -> u32 {
         Rnd::Rn => (f(a) * f(b)).to_bits(),
         _ => fp::soft_mul(Fmt::F32, a as u64, b as u64, rnd) as u32,
     };
+    let r = ftz_edge(r, ftz, rnd, || f(a) as f64 * f(b) as f64);
     out32(r, ftz, sat)
 }
 
@@ -140,6 +155,9 @@ pub fn fma_f32(a: u32, b: u32, c: u32, rnd: Rnd, ftz: bool, sat: bool) -> u32 {
         Rnd::Rn => f(a).mul_add(f(b), f(c)).to_bits(),
         _ => fp::soft_fma(Fmt::F32, a as u64, b as u64, c as u64, rnd) as u32,
     };
+    let r = ftz_edge(r, ftz, rnd, || {
+        fp::round_to_odd_sum(f(a) as f64 * f(b) as f64, f(c) as f64)
+    });
     out32(r, ftz, sat)
 }
 
@@ -759,6 +777,20 @@ mod tests {
         assert_eq!(add_f32(0xC000_0000, 0, Rnd::Rn, false, true), 0);
         assert_eq!(add_f32(0x7F80_0000, 0xFF80_0000, Rnd::Rn, false, true), 0);
         assert_eq!(add_f32(0x3F00_0000, 0, Rnd::Rn, false, true), 0x3F00_0000);
+        // (1 − 2^-24)·2^-126 rounds to 2^-126 in the subnormal range but is tiny after
+        // rounding with an unbounded exponent: .ftz flushes it.
+        let below = mul_f32(0x3F7F_FFFF, 0x0080_0000, Rnd::Rn, false, false);
+        assert_eq!(below, 0x0080_0000);
+        assert_eq!(mul_f32(0x3F7F_FFFF, 0x0080_0000, Rnd::Rn, true, false), 0);
+        // Exact with 24 bits, so tiny in every mode.
+        assert_eq!(mul_f32(0x3F7F_FFFF, 0x0080_0000, Rnd::Rp, true, false), 0);
+        // A sum just below 2^-126 that needs more than 24 bits rounds up to 2^-126 with an
+        // unbounded exponent in .rp: not tiny, kept.
+        let (x, y) = (0x0080_0001, 0x8000_0000 | 0x0000_0001);
+        assert_eq!(
+            fma_f32(0x3F80_0000, x, y, Rnd::Rp, false, false),
+            0x0080_0000
+        );
     }
 
     #[test]

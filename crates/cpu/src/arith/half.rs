@@ -48,21 +48,16 @@ fn inp(fmt: Fmt, x: u64, o: HalfOpts) -> u16 {
     (if o.ftz { fmt.flush(x) } else { x }) as u16
 }
 
-/// Nonzero and below the smallest normal of `fmt` in magnitude (before rounding: the wider
-/// intermediate never rounds across that power of two).
+/// `.ftz` tininess: below the smallest normal after rounding to the format's precision with
+/// an unbounded exponent (the intermediate `r` is exact, or rounded to odd).
 #[inline]
 fn tiny(fmt: Fmt, r: f64) -> bool {
-    let min = if fmt == Fmt::BF16 {
-        f32::MIN_POSITIVE as f64
-    } else {
-        6.103_515_625e-5
-    };
-    r != 0.0 && r.abs() < min
+    fp::tiny_after_rounding(fmt, r, Rnd::Rn)
 }
 
-/// Result post-processing. `tiny` says the exact result was below the smallest normal in
-/// magnitude: `.ftz` flushes such results even when they round up to the smallest normal
-/// (the GPU detects tininess before rounding).
+/// Result post-processing. `tiny` says the result is tiny in the IEEE "after rounding" sense:
+/// `.ftz` flushes such results even when the subnormal-range rounding reached the smallest
+/// normal (GPU-observed).
 #[inline]
 fn outp(fmt: Fmt, r: u16, tiny: bool, o: HalfOpts) -> u64 {
     let r = fmt.canon(r as u64);
@@ -106,34 +101,12 @@ pub fn fma(fmt: Fmt, a: u64, b: u64, c: u64, o: HalfOpts) -> u64 {
     let x = to_f32(fmt, inp(fmt, a, o)) as f64;
     let y = to_f32(fmt, inp(fmt, b, o)) as f64;
     let z = to_f32(fmt, inp(fmt, c, o)) as f64;
-    let r = round_to_odd_sum(x * y, z); // x*y is exact in f64
+    let r = fp::round_to_odd_sum(x * y, z); // x*y is exact in f64
     let h = match fmt {
         Fmt::BF16 => fp::f64_to_bf16_rn(r),
         _ => fp::f64_to_f16_rn(r),
     };
     outp(fmt, h, tiny(fmt, r), o)
-}
-
-/// `p + z` rounded to odd in f64: the rounded sum, moved to its odd neighbour when inexact.
-/// Rounding that once more to any format with at most 51 significant bits gives the
-/// correctly rounded sum (a tie in the narrow format can no longer be faked by a lost term).
-#[inline]
-fn round_to_odd_sum(p: f64, z: f64) -> f64 {
-    let s = p + z;
-    if !s.is_finite() {
-        return s;
-    }
-    // TwoSum: the exact error of the addition.
-    let pp = s - z;
-    let zz = s - pp;
-    let e = (p - pp) + (z - zz);
-    let bits = s.to_bits();
-    if e == 0.0 || bits & 1 == 1 {
-        return s;
-    }
-    // Step one ulp towards the exact value (magnitude up if e has s's sign).
-    let away = (e > 0.0) == (s > 0.0);
-    f64::from_bits(if away { bits + 1 } else { bits - 1 })
 }
 
 /// `neg{.ftz}` of a 16-bit float: flips the sign bit (NaN becomes the canonical NaN).
@@ -284,9 +257,11 @@ mod tests {
         };
         assert_eq!(add(Fmt::F16, 1, 1, z), 0);
         assert_eq!(add(Fmt::F16, 1, 1, HalfOpts::default()), 2);
-        // 0x3BFF · 2^-14 rounds up to the smallest normal, but is tiny before rounding.
+        // 0x3BFF · 2^-14 rounds up to the smallest normal, but is tiny after rounding with an
+        // unbounded exponent; −(2^-14 − 2^-34) is not (both GPU-observed).
         assert_eq!(mul(Fmt::F16, 0x3BFF, 0x0400, HalfOpts::default()), 0x0400);
         assert_eq!(mul(Fmt::F16, 0x3BFF, 0x0400, z), 0);
+        assert_eq!(fma(Fmt::F16, 0x8401, 0x3BFE, 0x83CA, z), 0x8400);
         assert_eq!(neg(Fmt::BF16, 0x7F81, HalfOpts::default()), 0x7FFF);
         assert_eq!(abs(Fmt::F16, 0xFE12, HalfOpts::default()), 0x7FFF);
         assert_eq!(
