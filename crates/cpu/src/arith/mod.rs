@@ -17,6 +17,8 @@ pub mod compare;
 pub mod convert;
 pub mod float;
 pub mod fp;
+#[cfg(test)]
+mod gpu_vectors;
 pub mod half;
 pub mod int;
 mod lower;
