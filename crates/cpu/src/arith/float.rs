@@ -782,6 +782,22 @@ mod tests {
         let below = mul_f32(0x3F7F_FFFF, 0x0080_0000, Rnd::Rn, false, false);
         assert_eq!(below, 0x0080_0000);
         assert_eq!(mul_f32(0x3F7F_FFFF, 0x0080_0000, Rnd::Rn, true, false), 0);
+        // H100 results at the boundary (.ftz):
+        let m = |a, b, r| mul_f32(a, b, r, true, false);
+        assert_eq!(m(0xBF7F_FFFF, 0x0080_0000, Rnd::Rn), 0x8000_0000);
+        assert_eq!(m(0x3F7F_FFFF, 0x0080_0001, Rnd::Rz), 0x0080_0000);
+        assert_eq!(
+            fma_f32(0x3F7F_FFFF, 0x0080_0000, 0, Rnd::Rn, true, false),
+            0
+        );
+        assert_eq!(
+            fma_f32(0x00FF_FFFF, 0x3F7F_FFFF, 0x8080_0000, Rnd::Rn, true, false),
+            0
+        );
+        assert_eq!(add_f32(0x00FF_FFFF, 0x8080_0001, Rnd::Rn, true, false), 0);
+        assert_eq!(sub_f32(0x0100_0000, 0x00FF_FFFF, Rnd::Rn, true, false), 0);
+        assert_eq!(div_f32(0x00FF_FFFF, 0x4000_0001, Rnd::Rn, true), 0);
+        assert_eq!(sqrt_f32(0x0080_0001, Rnd::Rn, true), 0x2000_0000);
         // Exact with 24 bits, so tiny in every mode.
         assert_eq!(mul_f32(0x3F7F_FFFF, 0x0080_0000, Rnd::Rp, true, false), 0);
         // A sum just below 2^-126 that needs more than 24 bits rounds up to 2^-126 with an
