@@ -11,9 +11,13 @@ use rustc_apfloat::{Float, FloatConvert, Round};
 /// A binary floating-point format the PTX ALU computes in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Fmt {
+    /// IEEE binary16 (`.f16`).
     F16,
+    /// bfloat16 (`.bf16`): f32's exponent, 7 fraction bits.
     BF16,
+    /// IEEE binary32 (`.f32`).
     F32,
+    /// IEEE binary64 (`.f64`).
     F64,
     /// fp8 `.e4m3` (no infinities; `0x7F`/`0xFF` are NaN).
     E4M3,

@@ -1,7 +1,7 @@
 //! Instruction → per-lane function: picks the family and the specialised closure.
 
 use super::{bits, compare, convert, float, half, int, Alu, ArithError, Rnd};
-use ferrocuda_ptx::ir::{self, Opcode as O, ScalarType as T};
+use ferrocuda_ptx::ir::{self, Modifier, Opcode as O, ScalarType as T};
 
 /// Lowers an ALU instruction into a per-lane function; `Ok(None)` if `inst` is not an ALU op
 /// (`mov`, loads and stores, control flow, barriers, warp collectives and atomics are the
@@ -30,6 +30,17 @@ pub fn lower(inst: &ir::Instruction, f: &ir::Function) -> Result<Option<Alu>, Ar
         | O::Tanh
         | O::Copysign => {
             let ty = ty(inst)?;
+            // Mixed-precision forms (`add.f32.f16`) and three-input min/max are newer than
+            // what is modelled here.
+            if inst.types.len() > 1 {
+                return Err(unsupported(inst, "mixed-precision form"));
+            }
+            if matches!(inst.opcode, O::Min | O::Max) && inst.operands.len() > 3 {
+                return Err(unsupported(inst, "three-input min/max"));
+            }
+            if inst.has(Modifier::Oob) || inst.has(Modifier::Hint("satfinite".into())) {
+                return Err(unsupported(inst, ".oob/.satfinite arithmetic"));
+            }
             match ty {
                 T::F32 | T::F64 => float::lower(inst, ty)?,
                 T::F16 | T::F16x2 | T::BF16 | T::BF16x2 => half::lower(inst, ty)?,
@@ -323,6 +334,16 @@ mod tests {
             Alu::F1(f) => assert_eq!(f(0x80), (-128i64) as u64),
             other => panic!("expected F1, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn newer_forms_are_reported() {
+        let mixed = inst(O::Add, &[T::F32, T::F16], &[], 2);
+        assert!(lower(&mixed, &func()).is_err());
+        let three = inst(O::Max, &[T::S32], &[], 3);
+        assert!(lower(&three, &func()).is_err());
+        let oob = inst(O::Fma, &[T::F16], &[M::Round(ir::Rounding::Rn), M::Oob], 3);
+        assert!(lower(&oob, &func()).is_err());
     }
 
     #[test]
