@@ -148,6 +148,35 @@ fn pair2(h: impl Fn(u64, u64) -> u64, a: u64, b: u64) -> u64 {
     h(a & 0xFFFF, b & 0xFFFF) | (h((a >> 16) & 0xFFFF, (b >> 16) & 0xFFFF) << 16)
 }
 
+/// A one-source closure over a scalar half operation (generic, so `h` is inlined), applied to
+/// both halves for packed types.
+fn un(
+    pair: bool,
+    fmt: Fmt,
+    o: HalfOpts,
+    h: impl Fn(Fmt, u64, HalfOpts) -> u64 + Copy + Send + Sync + 'static,
+) -> Alu {
+    if pair {
+        f1(move |a| h(fmt, a & 0xFFFF, o) | (h(fmt, (a >> 16) & 0xFFFF, o) << 16))
+    } else {
+        f1(move |a| h(fmt, a, o))
+    }
+}
+
+/// A two-source closure over a scalar half operation (generic, so `h` is inlined).
+fn bin(
+    pair: bool,
+    fmt: Fmt,
+    o: HalfOpts,
+    h: impl Fn(Fmt, u64, u64, HalfOpts) -> u64 + Copy + Send + Sync + 'static,
+) -> Alu {
+    if pair {
+        f2(move |a, b| pair2(|x, y| h(fmt, x, y, o), a, b))
+    } else {
+        f2(move |a, b| h(fmt, a, b, o))
+    }
+}
+
 /// Lowers f16/bf16 (and `x2`) arithmetic.
 pub(super) fn lower(inst: &ir::Instruction, ty: T) -> Result<Alu, ArithError> {
     let fmt = match ty {
@@ -163,24 +192,10 @@ pub(super) fn lower(inst: &ir::Instruction, ty: T) -> Result<Alu, ArithError> {
         sat: inst.has(M::Sat),
         relu: inst.has(M::Relu),
     };
-    let un = |h: fn(Fmt, u64, HalfOpts) -> u64| -> Alu {
-        if pair {
-            f1(move |a| h(fmt, a & 0xFFFF, o) | (h(fmt, (a >> 16) & 0xFFFF, o) << 16))
-        } else {
-            f1(move |a| h(fmt, a, o))
-        }
-    };
-    let bin = |h: fn(Fmt, u64, u64, HalfOpts) -> u64| -> Alu {
-        if pair {
-            f2(move |a, b| pair2(|x, y| h(fmt, x, y, o), a, b))
-        } else {
-            f2(move |a, b| h(fmt, a, b, o))
-        }
-    };
     let alu = match inst.opcode {
-        O::Add => bin(add),
-        O::Sub => bin(sub),
-        O::Mul => bin(mul),
+        O::Add => bin(pair, fmt, o, add),
+        O::Sub => bin(pair, fmt, o, sub),
+        O::Mul => bin(pair, fmt, o, mul),
         O::Fma | O::Mad => {
             if pair {
                 f3(move |a, b, c| {
@@ -198,10 +213,10 @@ pub(super) fn lower(inst: &ir::Instruction, ty: T) -> Result<Alu, ArithError> {
                 f3(move |a, b, c| fma(fmt, a, b, c, o))
             }
         }
-        O::Neg => un(neg),
-        O::Abs => un(abs),
-        O::Ex2 => un(ex2),
-        O::Tanh => un(tanh),
+        O::Neg => un(pair, fmt, o, neg),
+        O::Abs => un(pair, fmt, o, abs),
+        O::Ex2 => un(pair, fmt, o, ex2),
+        O::Tanh => un(pair, fmt, o, tanh),
         O::Min | O::Max => {
             let (nan, xs) = (inst.has(M::NaN), inst.has(M::XorSign));
             let is_max = inst.opcode == O::Max;

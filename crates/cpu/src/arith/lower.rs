@@ -75,6 +75,68 @@ pub fn lower(inst: &ir::Instruction, f: &ir::Function) -> Result<Option<Alu>, Ar
     Ok(Some(alu))
 }
 
+/// The type of source operand `i` (0-based, destinations excluded) of an ALU instruction:
+/// what [`super::imm_bits`] needs for an immediate in that position. `None` when the
+/// instruction has no type suffix.
+pub fn src_type(inst: &ir::Instruction, i: usize) -> Option<T> {
+    let t0 = inst.ty()?;
+    let t1 = inst.types.get(1).copied();
+    let signed_pair = t0.is_signed() || t1.is_some_and(|t| t.is_signed());
+    Some(match (inst.opcode, i) {
+        (O::Cvt, _) => t1?,
+        (O::Setp | O::Selp, 2) | (O::Set, 2) => T::Pred,
+        (O::Set, _) => t1?,
+        (O::Slct, 2) => t1?,
+        (O::Shl | O::Shr, 1) | (O::Bfe, 1 | 2) | (O::Bfi, 2 | 3) | (O::Shf, 2) | (O::Szext, 1) => {
+            T::U32
+        }
+        (O::Lop3, 3) => T::B32,
+        (O::Mad, 2) if inst.has(ir::Modifier::Wide) => wide(t0),
+        (O::Dp4a | O::Dp2a, 1) => t1?,
+        (O::Dp4a | O::Dp2a, 2) => {
+            if signed_pair {
+                T::S32
+            } else {
+                T::U32
+            }
+        }
+        _ => t0,
+    })
+}
+
+/// The type of the (first) destination of an ALU instruction: its register width is what the
+/// executor truncates [`Alu`] results to. `None` when the instruction has no type suffix.
+pub fn dst_type(inst: &ir::Instruction) -> Option<T> {
+    let t0 = inst.ty()?;
+    let t1 = inst.types.get(1).copied();
+    Some(match inst.opcode {
+        O::Setp | O::Testp => T::Pred,
+        O::Mul | O::Mad if inst.has(ir::Modifier::Wide) => wide(t0),
+        O::Popc | O::Clz | O::Bfind => T::U32,
+        O::Dp4a | O::Dp2a => {
+            if t0.is_signed() || t1.is_some_and(|t| t.is_signed()) {
+                T::S32
+            } else {
+                T::U32
+            }
+        }
+        _ => t0,
+    })
+}
+
+/// The integer type twice as wide (the result of `.wide`).
+fn wide(t: T) -> T {
+    match t {
+        T::S8 => T::S16,
+        T::U8 | T::B8 => T::U16,
+        T::S16 => T::S32,
+        T::U16 | T::B16 => T::U32,
+        T::S32 => T::S64,
+        T::U32 | T::B32 => T::U64,
+        other => other,
+    }
+}
+
 /// The instruction type (first type suffix).
 pub(super) fn ty(inst: &ir::Instruction) -> Result<T, ArithError> {
     inst.ty()
@@ -334,6 +396,39 @@ mod tests {
             Alu::F1(f) => assert_eq!(f(0x80), (-128i64) as u64),
             other => panic!("expected F1, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn operand_types() {
+        let shl = inst(O::Shl, &[T::B64], &[], 2);
+        assert_eq!(
+            (src_type(&shl, 0), src_type(&shl, 1)),
+            (Some(T::B64), Some(T::U32))
+        );
+        let madw = inst(O::Mad, &[T::S32], &[M::Wide], 3);
+        assert_eq!(src_type(&madw, 2), Some(T::S64));
+        assert_eq!(dst_type(&madw), Some(T::S64));
+        let cvt = inst(O::Cvt, &[T::F32, T::S8], &[], 1);
+        assert_eq!(
+            (src_type(&cvt, 0), dst_type(&cvt)),
+            (Some(T::S8), Some(T::F32))
+        );
+        let set = inst(O::Set, &[T::U32, T::F64], &[M::Cmp(CmpOp::Lt)], 3);
+        assert_eq!(
+            (src_type(&set, 1), src_type(&set, 2)),
+            (Some(T::F64), Some(T::Pred))
+        );
+        let slct = inst(O::Slct, &[T::B32, T::F32], &[], 3);
+        assert_eq!(src_type(&slct, 2), Some(T::F32));
+        let dp = inst(O::Dp4a, &[T::U32, T::S32], &[], 3);
+        assert_eq!(
+            (src_type(&dp, 1), dst_type(&dp)),
+            (Some(T::S32), Some(T::S32))
+        );
+        let popc = inst(O::Popc, &[T::B64], &[], 1);
+        assert_eq!(dst_type(&popc), Some(T::U32));
+        let lop = inst(O::Lop3, &[T::B32], &[], 4);
+        assert_eq!(src_type(&lop, 3), Some(T::B32));
     }
 
     #[test]

@@ -35,7 +35,7 @@ pub mod half;
 pub mod int;
 mod lower;
 
-pub use lower::lower;
+pub use lower::{dst_type, lower, src_type};
 
 use ferrocuda_ptx::ir;
 use std::fmt;
