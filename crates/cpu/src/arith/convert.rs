@@ -1,8 +1,8 @@
 //! `cvt`: every conversion between integer and floating-point types, with rounding,
 //! `.ftz`, `.sat`, `.relu` and `.satfinite`; packed `f16x2`/`bf16x2`/fp8x2 results; `tf32`.
 //!
-//! Float → integer rounds with `.rni .rzi .rmi .rpi`, saturates to the destination range and
-//! turns NaN into 0, as PTX defines. Signed integer results are returned sign-extended to 64
+//! Float → integer rounds with `.rni .rzi .rmi .rpi` and saturates to the destination range;
+//! NaN gives 0 as PTX defines, except where the GPU gives the top bit (see [`float_to_int`]). Signed integer results are returned sign-extended to 64
 //! bits, so a narrow `.s8`/`.s16` result widens correctly into a larger register.
 
 use super::fp::{self, Fmt};
