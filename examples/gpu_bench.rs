@@ -189,6 +189,8 @@ fn main() -> driver::Result<()> {
     bw("memcpy_d2d_ferrocuda", &mut || {
         let t = Instant::now();
         ddst.copy_from_device(&dsrc)?;
+        // Device-to-device copies may return before they finish.
+        ctx.synchronize()?;
         Ok(gb(t, 2.0))
     })?;
     let mut word = ctx.alloc::<u32>(1)?;

@@ -251,7 +251,10 @@ int main(int argc, char** argv) {
     bw("memcpy_h2d_pageable_cudart", [&] { RT(cudaMemcpy((void*)dsrc, pageable.data(), bytes, cudaMemcpyHostToDevice)); }, 1);
     bw("memcpy_d2h_pageable_cudart", [&] { RT(cudaMemcpy(pageable.data(), (void*)dsrc, bytes, cudaMemcpyDeviceToHost)); }, 1);
     // D2D counted as bytes read plus bytes written.
-    bw("memcpy_d2d_cudart", [&] { RT(cudaMemcpy((void*)ddst, (void*)dsrc, bytes, cudaMemcpyDeviceToDevice)); }, 2);
+    bw("memcpy_d2d_cudart", [&] {
+        RT(cudaMemcpy((void*)ddst, (void*)dsrc, bytes, cudaMemcpyDeviceToDevice));
+        RT(cudaDeviceSynchronize());  // device-to-device copies return before they finish
+    }, 2);
     bw("memcpy_h2d_pageable_cuMemcpyHtoD", [&] { CU(cuMemcpyHtoD(dsrc, pageable.data(), bytes)); }, 1);
     bw("memcpy_d2h_pageable_cuMemcpyDtoH", [&] { CU(cuMemcpyDtoH(pageable.data(), dsrc, bytes)); }, 1);
     {
