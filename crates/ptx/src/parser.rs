@@ -2748,3 +2748,73 @@ fn patch(body: &mut [Instruction], instr: u32, operand: u16, sub: u16, new: Oper
         (slot, new) => *slot = new,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn range_lookup_handles_digit_prefixes_and_bounds() {
+        let mut m: FxMap<&str, (RegId, u32)> = FxMap::default();
+        m.insert("%r", (10, 5));
+        m.insert("%r2_", (100, 3));
+        m.insert("%x1", (200, 20));
+        assert_eq!(range_lookup(&m, "%r0"), Some(10));
+        assert_eq!(range_lookup(&m, "%r4"), Some(14));
+        assert_eq!(range_lookup(&m, "%r5"), None);
+        assert_eq!(range_lookup(&m, "%r04"), None);
+        assert_eq!(range_lookup(&m, "%r2_2"), Some(102));
+        assert_eq!(range_lookup(&m, "%x119"), Some(219));
+        assert_eq!(range_lookup(&m, "%x1"), None);
+        let long = format!("%r{}", "9".repeat(100_000));
+        assert_eq!(range_lookup(&m, &long), None);
+    }
+
+    #[test]
+    fn immediates_and_initializer_encoding() {
+        let int = |value, unsigned| Number::Int { value, unsigned };
+        assert_eq!(make_imm(int(5, false), true), Some(Imm::Int(-5)));
+        assert_eq!(make_imm(int(1 << 63, true), true), Some(Imm::Int(i64::MIN)));
+        assert_eq!(make_imm(int(u64::MAX, true), true), None);
+        assert_eq!(make_imm(int(7, true), false), Some(Imm::UInt(7)));
+        assert_eq!(
+            make_imm(Number::F32(0x3F80_0000), true),
+            Some(Imm::F32(0xBF80_0000))
+        );
+        assert_eq!(encode(ScalarType::F32, int(2, false), false), 0x4000_0000);
+        assert_eq!(
+            encode(ScalarType::F32, Number::Dec(0.5f64.to_bits()), true),
+            u64::from((-0.5f32).to_bits())
+        );
+        assert_eq!(encode(ScalarType::S32, int(5, false), true), (-5i64) as u64);
+        assert_eq!(
+            encode(ScalarType::F64, Number::F32(0x3F80_0000), false),
+            1.0f64.to_bits()
+        );
+    }
+
+    #[test]
+    fn special_registers() {
+        assert_eq!(special_reg("%tid.x"), Some((SpecialReg::Tid, Some(Dim::X))));
+        assert_eq!(special_reg("%ctaid"), Some((SpecialReg::Ctaid, None)));
+        assert_eq!(
+            special_reg("%envreg31"),
+            Some((SpecialReg::Envreg(31), None))
+        );
+        assert_eq!(special_reg("%envreg32"), None);
+        assert_eq!(special_reg("%pm7"), Some((SpecialReg::Pm(7), None)));
+        assert_eq!(special_reg("%laneid.x"), None);
+        assert_eq!(special_reg("%tid.w"), None);
+        assert_eq!(special_reg("%bogus"), None);
+    }
+
+    #[test]
+    fn widened_and_aligned() {
+        assert_eq!(widened(ScalarType::S32), ScalarType::S64);
+        assert_eq!(widened(ScalarType::U16), ScalarType::U32);
+        assert_eq!(align_up(9, 8), 16);
+        assert_eq!(align_up(16, 8), 16);
+        assert_eq!(align_up(3, 1), 3);
+        assert_eq!(align_up(u64::MAX, 16), u64::MAX);
+    }
+}
