@@ -104,10 +104,7 @@ impl Context {
     /// `CUDA_ERROR_INVALID_CONTEXT` when the stack is empty.
     pub fn pop_current() -> Result<Context> {
         let top = STACK.with(|s| s.borrow_mut().pop()).ok_or_else(|| {
-            Error::new(
-                ErrorCode::InvalidContext,
-                "pop_current: no current context",
-            )
+            Error::new(ErrorCode::InvalidContext, "pop_current: no current context")
         })?;
         top.inner.backend.pop_current()?;
         Ok(top)

@@ -252,7 +252,10 @@ impl DeviceAttribute {
 
     /// The attribute for a raw `CUdevice_attribute` number, when ferrocuda knows it.
     pub fn from_raw(raw: i32) -> Option<DeviceAttribute> {
-        DeviceAttribute::ALL.iter().copied().find(|a| a.as_raw() == raw)
+        DeviceAttribute::ALL
+            .iter()
+            .copied()
+            .find(|a| a.as_raw() == raw)
     }
 
     /// The `cuda.h` name, e.g. `CU_DEVICE_ATTRIBUTE_WARP_SIZE`.
@@ -265,7 +268,9 @@ impl DeviceAttribute {
             DeviceAttribute::MaxGridDimX => "CU_DEVICE_ATTRIBUTE_MAX_GRID_DIM_X",
             DeviceAttribute::MaxGridDimY => "CU_DEVICE_ATTRIBUTE_MAX_GRID_DIM_Y",
             DeviceAttribute::MaxGridDimZ => "CU_DEVICE_ATTRIBUTE_MAX_GRID_DIM_Z",
-            DeviceAttribute::MaxSharedMemoryPerBlock => "CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK",
+            DeviceAttribute::MaxSharedMemoryPerBlock => {
+                "CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK"
+            }
             DeviceAttribute::TotalConstantMemory => "CU_DEVICE_ATTRIBUTE_TOTAL_CONSTANT_MEMORY",
             DeviceAttribute::WarpSize => "CU_DEVICE_ATTRIBUTE_WARP_SIZE",
             DeviceAttribute::MaxPitch => "CU_DEVICE_ATTRIBUTE_MAX_PITCH",
@@ -280,9 +285,13 @@ impl DeviceAttribute {
             DeviceAttribute::ComputeMode => "CU_DEVICE_ATTRIBUTE_COMPUTE_MODE",
             DeviceAttribute::MaximumTexture1dWidth => "CU_DEVICE_ATTRIBUTE_MAXIMUM_TEXTURE1D_WIDTH",
             DeviceAttribute::MaximumTexture2dWidth => "CU_DEVICE_ATTRIBUTE_MAXIMUM_TEXTURE2D_WIDTH",
-            DeviceAttribute::MaximumTexture2dHeight => "CU_DEVICE_ATTRIBUTE_MAXIMUM_TEXTURE2D_HEIGHT",
+            DeviceAttribute::MaximumTexture2dHeight => {
+                "CU_DEVICE_ATTRIBUTE_MAXIMUM_TEXTURE2D_HEIGHT"
+            }
             DeviceAttribute::MaximumTexture3dWidth => "CU_DEVICE_ATTRIBUTE_MAXIMUM_TEXTURE3D_WIDTH",
-            DeviceAttribute::MaximumTexture3dHeight => "CU_DEVICE_ATTRIBUTE_MAXIMUM_TEXTURE3D_HEIGHT",
+            DeviceAttribute::MaximumTexture3dHeight => {
+                "CU_DEVICE_ATTRIBUTE_MAXIMUM_TEXTURE3D_HEIGHT"
+            }
             DeviceAttribute::MaximumTexture3dDepth => "CU_DEVICE_ATTRIBUTE_MAXIMUM_TEXTURE3D_DEPTH",
             DeviceAttribute::SurfaceAlignment => "CU_DEVICE_ATTRIBUTE_SURFACE_ALIGNMENT",
             DeviceAttribute::ConcurrentKernels => "CU_DEVICE_ATTRIBUTE_CONCURRENT_KERNELS",
@@ -293,39 +302,83 @@ impl DeviceAttribute {
             DeviceAttribute::MemoryClockRate => "CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE",
             DeviceAttribute::GlobalMemoryBusWidth => "CU_DEVICE_ATTRIBUTE_GLOBAL_MEMORY_BUS_WIDTH",
             DeviceAttribute::L2CacheSize => "CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE",
-            DeviceAttribute::MaxThreadsPerMultiprocessor => "CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_MULTIPROCESSOR",
+            DeviceAttribute::MaxThreadsPerMultiprocessor => {
+                "CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_MULTIPROCESSOR"
+            }
             DeviceAttribute::AsyncEngineCount => "CU_DEVICE_ATTRIBUTE_ASYNC_ENGINE_COUNT",
             DeviceAttribute::UnifiedAddressing => "CU_DEVICE_ATTRIBUTE_UNIFIED_ADDRESSING",
             DeviceAttribute::PciDomainId => "CU_DEVICE_ATTRIBUTE_PCI_DOMAIN_ID",
             DeviceAttribute::TexturePitchAlignment => "CU_DEVICE_ATTRIBUTE_TEXTURE_PITCH_ALIGNMENT",
-            DeviceAttribute::ComputeCapabilityMajor => "CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR",
-            DeviceAttribute::ComputeCapabilityMinor => "CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR",
-            DeviceAttribute::StreamPrioritiesSupported => "CU_DEVICE_ATTRIBUTE_STREAM_PRIORITIES_SUPPORTED",
-            DeviceAttribute::GlobalL1CacheSupported => "CU_DEVICE_ATTRIBUTE_GLOBAL_L1_CACHE_SUPPORTED",
-            DeviceAttribute::LocalL1CacheSupported => "CU_DEVICE_ATTRIBUTE_LOCAL_L1_CACHE_SUPPORTED",
-            DeviceAttribute::MaxSharedMemoryPerMultiprocessor => "CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_MULTIPROCESSOR",
-            DeviceAttribute::MaxRegistersPerMultiprocessor => "CU_DEVICE_ATTRIBUTE_MAX_REGISTERS_PER_MULTIPROCESSOR",
+            DeviceAttribute::ComputeCapabilityMajor => {
+                "CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR"
+            }
+            DeviceAttribute::ComputeCapabilityMinor => {
+                "CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR"
+            }
+            DeviceAttribute::StreamPrioritiesSupported => {
+                "CU_DEVICE_ATTRIBUTE_STREAM_PRIORITIES_SUPPORTED"
+            }
+            DeviceAttribute::GlobalL1CacheSupported => {
+                "CU_DEVICE_ATTRIBUTE_GLOBAL_L1_CACHE_SUPPORTED"
+            }
+            DeviceAttribute::LocalL1CacheSupported => {
+                "CU_DEVICE_ATTRIBUTE_LOCAL_L1_CACHE_SUPPORTED"
+            }
+            DeviceAttribute::MaxSharedMemoryPerMultiprocessor => {
+                "CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_MULTIPROCESSOR"
+            }
+            DeviceAttribute::MaxRegistersPerMultiprocessor => {
+                "CU_DEVICE_ATTRIBUTE_MAX_REGISTERS_PER_MULTIPROCESSOR"
+            }
             DeviceAttribute::ManagedMemory => "CU_DEVICE_ATTRIBUTE_MANAGED_MEMORY",
             DeviceAttribute::MultiGpuBoard => "CU_DEVICE_ATTRIBUTE_MULTI_GPU_BOARD",
             DeviceAttribute::MultiGpuBoardGroupId => "CU_DEVICE_ATTRIBUTE_MULTI_GPU_BOARD_GROUP_ID",
-            DeviceAttribute::HostNativeAtomicSupported => "CU_DEVICE_ATTRIBUTE_HOST_NATIVE_ATOMIC_SUPPORTED",
-            DeviceAttribute::SingleToDoublePrecisionPerfRatio => "CU_DEVICE_ATTRIBUTE_SINGLE_TO_DOUBLE_PRECISION_PERF_RATIO",
+            DeviceAttribute::HostNativeAtomicSupported => {
+                "CU_DEVICE_ATTRIBUTE_HOST_NATIVE_ATOMIC_SUPPORTED"
+            }
+            DeviceAttribute::SingleToDoublePrecisionPerfRatio => {
+                "CU_DEVICE_ATTRIBUTE_SINGLE_TO_DOUBLE_PRECISION_PERF_RATIO"
+            }
             DeviceAttribute::PageableMemoryAccess => "CU_DEVICE_ATTRIBUTE_PAGEABLE_MEMORY_ACCESS",
-            DeviceAttribute::ConcurrentManagedAccess => "CU_DEVICE_ATTRIBUTE_CONCURRENT_MANAGED_ACCESS",
-            DeviceAttribute::ComputePreemptionSupported => "CU_DEVICE_ATTRIBUTE_COMPUTE_PREEMPTION_SUPPORTED",
-            DeviceAttribute::CanUseHostPointerForRegisteredMem => "CU_DEVICE_ATTRIBUTE_CAN_USE_HOST_POINTER_FOR_REGISTERED_MEM",
+            DeviceAttribute::ConcurrentManagedAccess => {
+                "CU_DEVICE_ATTRIBUTE_CONCURRENT_MANAGED_ACCESS"
+            }
+            DeviceAttribute::ComputePreemptionSupported => {
+                "CU_DEVICE_ATTRIBUTE_COMPUTE_PREEMPTION_SUPPORTED"
+            }
+            DeviceAttribute::CanUseHostPointerForRegisteredMem => {
+                "CU_DEVICE_ATTRIBUTE_CAN_USE_HOST_POINTER_FOR_REGISTERED_MEM"
+            }
             DeviceAttribute::CooperativeLaunch => "CU_DEVICE_ATTRIBUTE_COOPERATIVE_LAUNCH",
-            DeviceAttribute::MaxSharedMemoryPerBlockOptin => "CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN",
+            DeviceAttribute::MaxSharedMemoryPerBlockOptin => {
+                "CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN"
+            }
             DeviceAttribute::CanFlushRemoteWrites => "CU_DEVICE_ATTRIBUTE_CAN_FLUSH_REMOTE_WRITES",
             DeviceAttribute::HostRegisterSupported => "CU_DEVICE_ATTRIBUTE_HOST_REGISTER_SUPPORTED",
-            DeviceAttribute::PageableMemoryAccessUsesHostPageTables => "CU_DEVICE_ATTRIBUTE_PAGEABLE_MEMORY_ACCESS_USES_HOST_PAGE_TABLES",
-            DeviceAttribute::DirectManagedMemAccessFromHost => "CU_DEVICE_ATTRIBUTE_DIRECT_MANAGED_MEM_ACCESS_FROM_HOST",
-            DeviceAttribute::VirtualMemoryManagementSupported => "CU_DEVICE_ATTRIBUTE_VIRTUAL_MEMORY_MANAGEMENT_SUPPORTED",
-            DeviceAttribute::MaxBlocksPerMultiprocessor => "CU_DEVICE_ATTRIBUTE_MAX_BLOCKS_PER_MULTIPROCESSOR",
-            DeviceAttribute::GenericCompressionSupported => "CU_DEVICE_ATTRIBUTE_GENERIC_COMPRESSION_SUPPORTED",
-            DeviceAttribute::MaxPersistingL2CacheSize => "CU_DEVICE_ATTRIBUTE_MAX_PERSISTING_L2_CACHE_SIZE",
-            DeviceAttribute::MaxAccessPolicyWindowSize => "CU_DEVICE_ATTRIBUTE_MAX_ACCESS_POLICY_WINDOW_SIZE",
-            DeviceAttribute::ReservedSharedMemoryPerBlock => "CU_DEVICE_ATTRIBUTE_RESERVED_SHARED_MEMORY_PER_BLOCK",
+            DeviceAttribute::PageableMemoryAccessUsesHostPageTables => {
+                "CU_DEVICE_ATTRIBUTE_PAGEABLE_MEMORY_ACCESS_USES_HOST_PAGE_TABLES"
+            }
+            DeviceAttribute::DirectManagedMemAccessFromHost => {
+                "CU_DEVICE_ATTRIBUTE_DIRECT_MANAGED_MEM_ACCESS_FROM_HOST"
+            }
+            DeviceAttribute::VirtualMemoryManagementSupported => {
+                "CU_DEVICE_ATTRIBUTE_VIRTUAL_MEMORY_MANAGEMENT_SUPPORTED"
+            }
+            DeviceAttribute::MaxBlocksPerMultiprocessor => {
+                "CU_DEVICE_ATTRIBUTE_MAX_BLOCKS_PER_MULTIPROCESSOR"
+            }
+            DeviceAttribute::GenericCompressionSupported => {
+                "CU_DEVICE_ATTRIBUTE_GENERIC_COMPRESSION_SUPPORTED"
+            }
+            DeviceAttribute::MaxPersistingL2CacheSize => {
+                "CU_DEVICE_ATTRIBUTE_MAX_PERSISTING_L2_CACHE_SIZE"
+            }
+            DeviceAttribute::MaxAccessPolicyWindowSize => {
+                "CU_DEVICE_ATTRIBUTE_MAX_ACCESS_POLICY_WINDOW_SIZE"
+            }
+            DeviceAttribute::ReservedSharedMemoryPerBlock => {
+                "CU_DEVICE_ATTRIBUTE_RESERVED_SHARED_MEMORY_PER_BLOCK"
+            }
             DeviceAttribute::MemoryPoolsSupported => "CU_DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED",
             DeviceAttribute::ClusterLaunch => "CU_DEVICE_ATTRIBUTE_CLUSTER_LAUNCH",
             DeviceAttribute::NumaConfig => "CU_DEVICE_ATTRIBUTE_NUMA_CONFIG",
@@ -368,7 +421,9 @@ impl Device {
 
     /// Every device, NVIDIA GPUs first, then the CPU device.
     pub fn all() -> Result<Vec<Device>> {
-        Ok((0..Device::count()?).map(|ordinal| Device { ordinal }).collect())
+        Ok((0..Device::count()?)
+            .map(|ordinal| Device { ordinal })
+            .collect())
     }
 
     /// The device a spec names: `cpu`, `cuda:N` (the N-th NVIDIA GPU) or `N` (an ordinal in
@@ -421,8 +476,9 @@ impl Device {
     #[allow(clippy::should_implement_trait)]
     pub fn default() -> Result<Device> {
         match std::env::var(DEVICE_ENV) {
-            Ok(spec) if !spec.trim().is_empty() => Device::from_spec(&spec)
-                .map_err(|e| e.context(format_args!("{DEVICE_ENV}={spec}"))),
+            Ok(spec) if !spec.trim().is_empty() => {
+                Device::from_spec(&spec).map_err(|e| e.context(format_args!("{DEVICE_ENV}={spec}")))
+            }
             _ => Device::get(0),
         }
     }

@@ -676,10 +676,18 @@ pub enum Error {
     /// PTX text that does not parse or check. `text` is the parser's positioned report
     /// (`line:col: message`, the source line and a caret).
     #[error("{}: {}: {what}:\n{text}", .code.name(), .code.description())]
-    Ptx { code: ErrorCode, what: String, text: String },
+    Ptx {
+        code: ErrorCode,
+        what: String,
+        text: String,
+    },
     /// libcuda's JIT refused an image; `log` is its error log.
     #[error("{}: {}{}{}", .code.name(), .code.description(), suffix(.message), log_suffix(.log))]
-    Jit { code: ErrorCode, message: String, log: String },
+    Jit {
+        code: ErrorCode,
+        message: String,
+        log: String,
+    },
 }
 
 fn suffix(message: &str) -> String {
@@ -783,7 +791,10 @@ mod tests {
     #[test]
     fn well_known_codes_have_cuda_numbers_and_texts() {
         assert_eq!(ErrorCode::IllegalAddress.as_raw(), 700);
-        assert_eq!(ErrorCode::IllegalAddress.name(), "CUDA_ERROR_ILLEGAL_ADDRESS");
+        assert_eq!(
+            ErrorCode::IllegalAddress.name(),
+            "CUDA_ERROR_ILLEGAL_ADDRESS"
+        );
         assert_eq!(
             ErrorCode::IllegalAddress.description(),
             "an illegal memory access was encountered"

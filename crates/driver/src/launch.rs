@@ -330,7 +330,11 @@ mod tests {
         let p = DevicePtr::from_raw(256);
         let e = pack_args("k", Some(&sig()), &[&p]).unwrap_err();
         assert_eq!(e.code(), crate::ErrorCode::InvalidValue);
-        assert!(e.to_string().contains("takes 2 parameters, 1 argument given"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("takes 2 parameters, 1 argument given"),
+            "{e}"
+        );
         let e = pack_args("k", Some(&sig()), &[&p, &7u64]).unwrap_err();
         assert_eq!(e.code(), crate::ErrorCode::InvalidValue);
         assert!(

@@ -54,7 +54,7 @@ pub use error::{Error, ErrorCode, Result};
 pub use launch::{DeviceRepr, Dim3, KernelArg, LaunchConfig};
 pub use memory::{DeviceBuffer, DevicePtr, PinnedHostBuffer};
 pub use module::{
-    FunctionAttribute, Function, JitOptions, KernelSignature, LaunchBuilder, Module, ParamLayout,
+    Function, FunctionAttribute, JitOptions, KernelSignature, LaunchBuilder, Module, ParamLayout,
 };
 pub use stream::{Event, Stream};
 
@@ -244,8 +244,7 @@ pub fn pointer_info(addr: u64) -> Result<PointerInfo> {
                         let s = &reg.devices[i];
                         Arc::ptr_eq(&s.platform, p) && s.local == local
                     })
-                    .map(|i| Device::get(i).ok())
-                    .flatten()
+                    .and_then(|i| Device::get(i).ok())
             });
             return Ok(PointerInfo { kind, device });
         }

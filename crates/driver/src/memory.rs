@@ -243,25 +243,25 @@ impl<T: Pod> fmt::Debug for DeviceBuffer<T> {
 /// Like a `Vec` it is `Send + Sync`; its contents are reached through `&mut self`
 /// ([`as_slice`](Self::as_slice), [`as_mut_slice`](Self::as_mut_slice)), which first waits
 /// for asynchronous copies still using the memory, so no copy can race with Rust code.
-pub struct PinnedHostBuffer<T: Pod> {
+pub struct PinnedHostBuffer<T: Pod + Send + Sync> {
     ctx: Context,
     storage: Storage<T>,
     len: usize,
     pending: Vec<Pending>,
 }
 
-enum Storage<T: Pod> {
+enum Storage<T: Pod + Send + Sync> {
     Alloc(Box<dyn HostAlloc>),
     Registered(RegisteredVec<T>),
 }
 
-struct RegisteredVec<T: Pod> {
+struct RegisteredVec<T: Pod + Send + Sync> {
     // Declared first so it is dropped (unregistered) before the memory is freed.
     registration: Option<Box<dyn Send + Sync>>,
     vec: Vec<T>,
 }
 
-impl<T: Pod> HostAlloc for RegisteredVec<T> {
+impl<T: Pod + Send + Sync> HostAlloc for RegisteredVec<T> {
     fn bytes(&self) -> &[u8] {
         bytemuck::cast_slice(&self.vec)
     }
@@ -270,7 +270,7 @@ impl<T: Pod> HostAlloc for RegisteredVec<T> {
     }
 }
 
-impl<T: Pod> PinnedHostBuffer<T> {
+impl<T: Pod + Send + Sync> PinnedHostBuffer<T> {
     /// Allocates `len` zeroed elements of page-locked memory.
     pub fn new(ctx: &Context, len: usize) -> Result<PinnedHostBuffer<T>> {
         if std::mem::align_of::<T>() > 16 {
@@ -399,21 +399,21 @@ impl<T: Pod> PinnedHostBuffer<T> {
     }
 }
 
-fn empty_registered<T: Pod>() -> RegisteredVec<T> {
+fn empty_registered<T: Pod + Send + Sync>() -> RegisteredVec<T> {
     RegisteredVec {
         vec: Vec::new(),
         registration: None,
     }
 }
 
-impl<T: Pod> Drop for PinnedHostBuffer<T> {
+impl<T: Pod + Send + Sync> Drop for PinnedHostBuffer<T> {
     fn drop(&mut self) {
         // The device may still write into the memory: wait before it is freed.
         let _ = self.synchronize();
     }
 }
 
-impl<T: Pod> fmt::Debug for PinnedHostBuffer<T> {
+impl<T: Pod + Send + Sync> fmt::Debug for PinnedHostBuffer<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PinnedHostBuffer")
             .field("len", &self.len)

@@ -338,8 +338,14 @@ mod tests {
 
     #[test]
     fn detects_image_kinds() {
-        assert_eq!(ImageKind::detect(b".version 8.0\n").unwrap(), ImageKind::Ptx);
-        assert_eq!(ImageKind::detect(b".version 8.0\n\0").unwrap(), ImageKind::Ptx);
+        assert_eq!(
+            ImageKind::detect(b".version 8.0\n").unwrap(),
+            ImageKind::Ptx
+        );
+        assert_eq!(
+            ImageKind::detect(b".version 8.0\n\0").unwrap(),
+            ImageKind::Ptx
+        );
         assert_eq!(
             ImageKind::detect(b"\x7fELF\x02\x01\x01").unwrap(),
             ImageKind::Cubin

@@ -54,14 +54,12 @@ impl Fill {
 
 /// One context. Dropping it destroys the context (or releases a primary context).
 pub(crate) trait ContextBackend: Send + Sync {
-    fn as_any(&self) -> &dyn Any;
     /// Identity of the underlying context (two retains of one primary context are equal).
     fn id(&self) -> u64;
     fn flags(&self) -> Result<ContextFlags>;
     /// Keeps the platform's own per-thread state in step with the front API's stack.
     fn push_current(&self) -> Result<()>;
     fn pop_current(&self) -> Result<()>;
-    fn set_current(&self) -> Result<()>;
     fn synchronize(&self) -> Result<()>;
     fn mem_alloc(&self, bytes: u64) -> Result<u64>;
     fn mem_free(&self, addr: u64) -> Result<()>;
@@ -109,7 +107,6 @@ pub(crate) enum Pending {
 
 /// A stream: in-order asynchronous work.
 pub(crate) trait StreamBackend: Send + Sync {
-    fn as_any(&self) -> &dyn Any;
     fn synchronize(&self) -> Result<()>;
     /// `Ok(true)` when all work is done, `Ok(false)` while some is pending.
     fn query(&self) -> Result<bool>;
@@ -118,12 +115,16 @@ pub(crate) trait StreamBackend: Send + Sync {
     /// Pageable destination: returns once the copy is complete.
     fn memcpy_dtoh(&self, dst: &mut [u8], src: u64) -> Result<()>;
     /// Page-locked destination that stays in place until the returned pending op completes.
-    fn memcpy_dtoh_pinned(&self, dst: &mut dyn HostAlloc, offset: usize, src: u64, bytes: usize)
-        -> Result<Pending>;
+    fn memcpy_dtoh_pinned(
+        &self,
+        dst: &mut dyn HostAlloc,
+        offset: usize,
+        src: u64,
+        bytes: usize,
+    ) -> Result<Pending>;
     fn memcpy_dtod(&self, dst: u64, src: u64, bytes: u64) -> Result<()>;
     fn memset(&self, dst: u64, fill: Fill, count: u64) -> Result<()>;
-    fn launch(&self, f: &dyn FunctionBackend, cfg: &LaunchConfig, args: &PackedArgs)
-        -> Result<()>;
+    fn launch(&self, f: &dyn FunctionBackend, cfg: &LaunchConfig, args: &PackedArgs) -> Result<()>;
     fn record(&self, event: &dyn EventBackend) -> Result<()>;
     fn wait_event(&self, event: &dyn EventBackend) -> Result<()>;
     fn host_func(&self, f: Box<dyn FnOnce() + Send + 'static>) -> Result<()>;

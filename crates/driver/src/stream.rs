@@ -102,7 +102,7 @@ impl Stream {
     }
 
     /// Copies page-locked `src` into `dst` in stream order.
-    pub fn memcpy_htod_pinned_async<T: Pod>(
+    pub fn memcpy_htod_pinned_async<T: Pod + Send + Sync>(
         &self,
         dst: &mut DeviceBuffer<T>,
         src: &mut PinnedHostBuffer<T>,
@@ -116,14 +116,17 @@ impl Stream {
         self.backend
             .memcpy_htod(dst.device_ptr().as_raw(), src.host().bytes())?;
         // The device may read the memory later: accesses through `src` wait for this point.
-        let ev = self.ctx.backend().create_event(EventFlags::DISABLE_TIMING)?;
+        let ev = self
+            .ctx
+            .backend()
+            .create_event(EventFlags::DISABLE_TIMING)?;
         self.backend.record(ev.as_ref())?;
         src.add_pending(crate::platform::Pending::Event(ev));
         Ok(())
     }
 
     /// Copies `src` into page-locked `dst` without waiting; `dst`'s accessors wait for it.
-    pub fn memcpy_dtoh_pinned_async<T: Pod>(
+    pub fn memcpy_dtoh_pinned_async<T: Pod + Send + Sync>(
         &self,
         dst: &mut PinnedHostBuffer<T>,
         src: &DeviceBuffer<T>,
@@ -174,7 +177,12 @@ impl Stream {
         self.memset_async(dst, Fill::U32(value), 4)
     }
 
-    fn memset_async<T: Pod>(&self, dst: &mut DeviceBuffer<T>, fill: Fill, width: u64) -> Result<()> {
+    fn memset_async<T: Pod>(
+        &self,
+        dst: &mut DeviceBuffer<T>,
+        fill: Fill,
+        width: u64,
+    ) -> Result<()> {
         self.check_buffer(dst, dst.len(), "memset_async")?;
         let count = dst.fill_count(width)?;
         if count == 0 {
