@@ -1,1 +1,20 @@
-//! ferrocuda-cpu (being written).
+//! ferrocuda-cpu: the built-in CPU device that executes PTX with the GPU's exact results.
+//!
+//! [`Device`] loads a checked [`ferrocuda_ptx::ir::Module`] ([`Device::load_module`]), lowering
+//! every function once into a compact pre-decoded form, and runs kernel grids on a pool of worker
+//! threads ([`Device::launch`]). Blocks (CTAs) are spread over the workers; inside a block,
+//! warps of 32 lanes run in lockstep with per-lane program counters, so divergent code
+//! reconverges where its paths meet and barriers, shuffles and votes behave as on a GPU.
+//! Device memory ([`Memory`]) uses 64-bit device addresses with every access bounds- and
+//! alignment-checked: a bad access is an [`Error`] naming the kernel, the PTX line and the
+//! address, never a crash.
+
+mod device;
+mod error;
+mod memory;
+mod props;
+
+pub use device::{Device, Kernel, KernelAttributes, LaunchConfig, LoadedModule};
+pub use error::{Error, Site};
+pub use memory::Memory;
+pub use props::DeviceProperties;
