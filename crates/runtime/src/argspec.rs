@@ -93,10 +93,7 @@ impl std::str::FromStr for ArgSpec {
 }
 
 fn bad(spec: &str, why: impl std::fmt::Display) -> Error {
-    Error::with_detail(
-        ErrorCode::InvalidValue,
-        format!("argument `{spec}`: {why}"),
-    )
+    Error::with_detail(ErrorCode::InvalidValue, format!("argument `{spec}`: {why}"))
 }
 
 /// Parses one spec (see the module documentation for the syntax).
@@ -152,9 +149,7 @@ pub fn parse(spec: &str) -> Result<ArgSpec> {
         "zeros" => Ok(ArgSpec::Zeros(count(spec, v, 64)?)),
         other => Err(bad(
             spec,
-            format!(
-                "unknown kind `{other}` (u8 i8 u16 i16 u32 i32 u64 i64 f32 f64 raw buf zeros)"
-            ),
+            format!("unknown kind `{other}` (u8 i8 u16 i16 u32 i32 u64 i64 f32 f64 raw buf zeros)"),
         )),
     }
 }
@@ -210,10 +205,7 @@ fn count(spec: &str, v: &str, bits: u32) -> Result<u64> {
 
 fn parse_hex_bytes(spec: &str, v: &str) -> Result<Vec<u8>> {
     let v = hex_digits(v).unwrap_or(v);
-    let digits: Vec<u8> = v
-        .bytes()
-        .filter(|b| !matches!(b, b' ' | b'_'))
-        .collect();
+    let digits: Vec<u8> = v.bytes().filter(|b| !matches!(b, b' ' | b'_')).collect();
     if digits.is_empty() {
         return Err(bad(spec, "no bytes given"));
     }
@@ -275,7 +267,15 @@ mod tests {
 
     #[test]
     fn integer_range_errors() {
-        for s in ["u8:256", "i8:-129", "u32:0x100000000", "i64:-9223372036854775809", "u64:x", "i32:", "u32:-"] {
+        for s in [
+            "u8:256",
+            "i8:-129",
+            "u32:0x100000000",
+            "i64:-9223372036854775809",
+            "u64:x",
+            "i32:",
+            "u32:-",
+        ] {
             let e = parse(s).unwrap_err();
             assert_eq!(e.code(), ErrorCode::InvalidValue, "{s}");
             assert!(e.to_string().contains(s), "{e}");
@@ -303,13 +303,22 @@ mod tests {
 
     #[test]
     fn raw_buffers_and_zeros() {
-        assert_eq!(parse("raw:0a0B ff_00").unwrap(), ArgSpec::Raw(vec![10, 11, 255, 0]));
+        assert_eq!(
+            parse("raw:0a0B ff_00").unwrap(),
+            ArgSpec::Raw(vec![10, 11, 255, 0])
+        );
         assert_eq!(parse("raw:0x0102").unwrap(), ArgSpec::Raw(vec![1, 2]));
         assert!(parse("raw:123").is_err());
         assert!(parse("raw:zz").is_err());
         assert!(parse("raw:").is_err());
-        assert_eq!(parse("buf:in/a.bin").unwrap(), ArgSpec::Buffer("in/a.bin".into()));
-        assert_eq!(parse("buf:C:odd:name").unwrap(), ArgSpec::Buffer("C:odd:name".into()));
+        assert_eq!(
+            parse("buf:in/a.bin").unwrap(),
+            ArgSpec::Buffer("in/a.bin".into())
+        );
+        assert_eq!(
+            parse("buf:C:odd:name").unwrap(),
+            ArgSpec::Buffer("C:odd:name".into())
+        );
         assert!(parse("buf:").is_err());
         assert_eq!(parse("zeros:0x100").unwrap(), ArgSpec::Zeros(256));
         assert!(parse("zeros:-1").is_err());

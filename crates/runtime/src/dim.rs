@@ -94,7 +94,10 @@ mod tests {
         assert_eq!(256u32.into_dim3().unwrap(), Dim3::from((256, 1, 1)));
         assert_eq!(4usize.into_dim3().unwrap(), Dim3::from((4, 1, 1)));
         assert_eq!((2, 3).into_dim3().unwrap(), Dim3::from((2, 3, 1)));
-        assert_eq!((2u8, 3i64, 4usize).into_dim3().unwrap(), Dim3::from((2, 3, 4)));
+        assert_eq!(
+            (2u8, 3i64, 4usize).into_dim3().unwrap(),
+            Dim3::from((2, 3, 4))
+        );
         assert_eq!(Dim3::from(7).into_dim3().unwrap(), Dim3::from((7, 1, 1)));
         assert_eq!([1u32, 2, 3].into_dim3().unwrap(), Dim3::from((1, 2, 3)));
         assert_eq!(Dim3::from((5, 6)).volume(), 30);

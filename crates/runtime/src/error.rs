@@ -409,7 +409,10 @@ mod tests {
         assert_eq!(ErrorCode::LaunchFailure.raw(), 719);
         assert_eq!(ErrorCode::InvalidDeviceFunction.raw(), 98);
         assert_eq!(ErrorCode::InsufficientDriver.raw(), 35);
-        assert_eq!(ErrorCode::from_raw(9), Some(ErrorCode::InvalidConfiguration));
+        assert_eq!(
+            ErrorCode::from_raw(9),
+            Some(ErrorCode::InvalidConfiguration)
+        );
         assert_eq!(ErrorCode::from_raw(10), None);
     }
 
@@ -429,8 +432,14 @@ mod tests {
         assert_eq!(ErrorCode::from_driver(2), ErrorCode::MemoryAllocation);
         assert_eq!(ErrorCode::from_driver(3), ErrorCode::InitializationError);
         assert_eq!(ErrorCode::from_driver(201), ErrorCode::DeviceUninitialized);
-        assert_eq!(ErrorCode::from_driver(209), ErrorCode::NoKernelImageForDevice);
-        assert_eq!(ErrorCode::from_driver(400), ErrorCode::InvalidResourceHandle);
+        assert_eq!(
+            ErrorCode::from_driver(209),
+            ErrorCode::NoKernelImageForDevice
+        );
+        assert_eq!(
+            ErrorCode::from_driver(400),
+            ErrorCode::InvalidResourceHandle
+        );
         assert_eq!(ErrorCode::from_driver(500), ErrorCode::SymbolNotFound);
         assert_eq!(ErrorCode::from_driver(700), ErrorCode::IllegalAddress);
         assert_eq!(ErrorCode::from_driver(719), ErrorCode::LaunchFailure);
@@ -439,13 +448,18 @@ mod tests {
 
     #[test]
     fn display_names_the_code_and_detail() {
-        let e = Error::with_detail(ErrorCode::InvalidValue, "parameter `n`: 8 bytes given, 4 expected");
+        let e = Error::with_detail(
+            ErrorCode::InvalidValue,
+            "parameter `n`: 8 bytes given, 4 expected",
+        );
         assert_eq!(
             e.to_string(),
             "cudaErrorInvalidValue: invalid argument (parameter `n`: 8 bytes given, 4 expected)"
         );
         let e = Error::with_detail(ErrorCode::InvalidPtx, "3:5: bad\n  x\n  ^");
-        assert!(e.to_string().starts_with("cudaErrorInvalidPtx: a PTX JIT compilation failed\n3:5"));
+        assert!(e
+            .to_string()
+            .starts_with("cudaErrorInvalidPtx: a PTX JIT compilation failed\n3:5"));
     }
 
     #[test]

@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
-use ferrocuda_driver as driver;
 use driver::{DeviceAttribute, DeviceRepr};
+use ferrocuda_driver as driver;
 
 use crate::dim::{Dim3, IntoDim3};
 use crate::error::{Error, ErrorCode, Result};
@@ -30,12 +30,14 @@ fn limits(dev: driver::Device) -> Result<Limits> {
     {
         return Ok(*l);
     }
-    let a = |attr| -> Result<u32> {
-        Ok(dev.attribute(attr).map_err(Error::from)?.max(0) as u32)
-    };
+    let a = |attr| -> Result<u32> { Ok(dev.attribute(attr).map_err(Error::from)?.max(0) as u32) };
     use DeviceAttribute as A;
     let l = Limits {
-        max_block: [a(A::MaxBlockDimX)?, a(A::MaxBlockDimY)?, a(A::MaxBlockDimZ)?],
+        max_block: [
+            a(A::MaxBlockDimX)?,
+            a(A::MaxBlockDimY)?,
+            a(A::MaxBlockDimZ)?,
+        ],
         max_grid: [a(A::MaxGridDimX)?, a(A::MaxGridDimY)?, a(A::MaxGridDimZ)?],
         max_threads: a(A::MaxThreadsPerBlock)?,
     };
@@ -62,10 +64,16 @@ fn check_config(kernel: &str, grid: Dim3, block: Dim3, lim: &Limits) -> Result<(
     }
     for (i, axis) in ["x", "y", "z"].into_iter().enumerate() {
         if b[i] > lim.max_block[i] {
-            return bad(format!("block.{axis} exceeds the device maximum {}", lim.max_block[i]));
+            return bad(format!(
+                "block.{axis} exceeds the device maximum {}",
+                lim.max_block[i]
+            ));
         }
         if g[i] > lim.max_grid[i] {
-            return bad(format!("grid.{axis} exceeds the device maximum {}", lim.max_grid[i]));
+            return bad(format!(
+                "grid.{axis} exceeds the device maximum {}",
+                lim.max_grid[i]
+            ));
         }
     }
     if block.volume() > u64::from(lim.max_threads) {

@@ -48,8 +48,8 @@ pub use launch::launch_with;
 pub use launch::{launch_kernel, SharedBytes};
 pub use memory::{
     free, free_host, malloc, malloc_from, malloc_host, mem_get_info, memcpy, memcpy_async,
-    memset, pointer_get_attributes, DeviceVec, Dst, HostVec, MemcpyDst, MemcpyKind, MemcpySrc,
-    Src,
+    memcpy_from_symbol, memcpy_to_symbol, memset, pointer_get_attributes, DeviceVec, Dst, HostVec,
+    MemcpyDst, MemcpyKind, MemcpySrc, Src,
 };
 pub use module::{
     module_load, module_load_data, EmbeddedModule, Function, Kernel, Launchable, Module,

@@ -9,12 +9,12 @@
 
 use std::fmt;
 
-use ferrocuda_driver::bytemuck::{self, Pod};
-use ferrocuda_driver as driver;
 use driver::{DeviceBuffer, DevicePtr, DeviceRepr, KernelArg, MemoryKind, PinnedHostBuffer};
+use ferrocuda_driver as driver;
+use ferrocuda_driver::bytemuck::{self, Pod};
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::state::{scope, Scope};
+use crate::state::{primary_generation, scope, Scope};
 use crate::stream::Stream;
 
 /// `len` elements of `T` in device memory (what `cudaMalloc` returns), freed on drop.
@@ -23,6 +23,9 @@ use crate::stream::Stream;
 /// primary context). Passing it to `launch!` passes its device address.
 pub struct DeviceVec<T: Pod> {
     buf: DeviceBuffer<T>,
+    /// `(device, generation)` of the primary context it was allocated in: after a
+    /// [`device_reset`](crate::device_reset) the memory is gone and using it is an error.
+    primary: Option<(usize, u64)>,
 }
 
 impl<T: Pod> DeviceVec<T> {
@@ -54,7 +57,27 @@ impl<T: Pod> DeviceVec<T> {
     /// The whole contents, copied to the host.
     pub fn to_vec(&self) -> Result<Vec<T>> {
         let s = scope()?;
-        s.run(|_| self.buf.to_vec())
+        s.run_rt(|_| {
+            self.check_alive()?;
+            self.buf.to_vec().map_err(Error::from)
+        })
+    }
+
+    /// `cudaErrorInvalidDevicePointer` when a device reset freed the memory.
+    fn check_alive(&self) -> Result<()> {
+        match self.primary {
+            Some((ordinal, generation)) if primary_generation(ordinal) != generation => {
+                Err(Error::with_detail(
+                    ErrorCode::InvalidDevicePointer,
+                    format!(
+                        "{:#x} was allocated before device_reset destroyed the primary context \
+                         of device {ordinal}",
+                        self.as_ptr().as_raw()
+                    ),
+                ))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// The driver-layer buffer underneath, for mixing runtime and driver code.
@@ -90,14 +113,20 @@ impl<T: Pod> DeviceRepr for DeviceVec<T> {
 pub fn malloc<T: Pod>(len: usize) -> Result<DeviceVec<T>> {
     let s = scope()?;
     let buf = s.run(|c| c.alloc::<T>(len))?;
-    Ok(DeviceVec { buf })
+    Ok(DeviceVec {
+        buf,
+        primary: s.primary,
+    })
 }
 
 /// Allocates device memory holding a copy of `src` (`cudaMalloc` + `cudaMemcpy`).
 pub fn malloc_from<T: Pod>(src: &[T]) -> Result<DeviceVec<T>> {
     let s = scope()?;
     let buf = s.run(|c| c.upload(src))?;
-    Ok(DeviceVec { buf })
+    Ok(DeviceVec {
+        buf,
+        primary: s.primary,
+    })
 }
 
 /// Frees device memory (`cudaFree`). Dropping a [`DeviceVec`] frees it too; this form
@@ -141,12 +170,16 @@ impl MemcpyKind {
 pub enum Src<'a, T: Pod> {
     Host(&'a [T]),
     Device(&'a DeviceBuffer<T>),
+    /// Runtime-allocated device memory (checked against device resets).
+    Runtime(&'a DeviceVec<T>),
 }
 
 /// Where a copy writes to: host memory or device memory.
 pub enum Dst<'a, T: Pod> {
     Host(&'a mut [T]),
     Device(&'a mut DeviceBuffer<T>),
+    /// Runtime-allocated device memory (checked against device resets).
+    Runtime(&'a mut DeviceVec<T>),
 }
 
 /// Anything [`memcpy`] can read from: host slices, vectors and arrays, and device memory.
@@ -178,7 +211,7 @@ impl<T: Pod, const N: usize> MemcpySrc<T> for [T; N] {
 }
 impl<T: Pod> MemcpySrc<T> for DeviceVec<T> {
     fn memcpy_src(&self) -> Src<'_, T> {
-        Src::Device(&self.buf)
+        Src::Runtime(self)
     }
 }
 impl<T: Pod> MemcpySrc<T> for DeviceBuffer<T> {
@@ -203,7 +236,7 @@ impl<T: Pod, const N: usize> MemcpyDst<T> for [T; N] {
 }
 impl<T: Pod> MemcpyDst<T> for DeviceVec<T> {
     fn memcpy_dst(&mut self) -> Dst<'_, T> {
-        Dst::Device(&mut self.buf)
+        Dst::Runtime(self)
     }
 }
 impl<T: Pod> MemcpyDst<T> for DeviceBuffer<T> {
@@ -310,23 +343,49 @@ where
     s.run_rt(|_| copy(dst.memcpy_dst(), src.memcpy_src(), count, kind))
 }
 
+/// Turns runtime endpoints into driver ones, refusing memory a device reset freed.
+fn unwrap_src<T: Pod>(src: Src<'_, T>) -> Result<Src<'_, T>> {
+    match src {
+        Src::Runtime(v) => {
+            v.check_alive()?;
+            Ok(Src::Device(&v.buf))
+        }
+        other => Ok(other),
+    }
+}
+
+fn unwrap_dst<T: Pod>(dst: Dst<'_, T>) -> Result<Dst<'_, T>> {
+    match dst {
+        Dst::Runtime(v) => {
+            v.check_alive()?;
+            Ok(Dst::Device(&mut v.buf))
+        }
+        other => Ok(other),
+    }
+}
+
 fn copy<T: Pod>(dst: Dst<'_, T>, src: Src<'_, T>, count: usize, kind: MemcpyKind) -> Result<()> {
+    let (dst, src) = (unwrap_dst(dst)?, unwrap_src(src)?);
     let src_side = match &src {
         Src::Host(_) => Side::Host,
         Src::Device(b) => device_side(b.device_ptr().as_raw(), b.len())?,
+        Src::Runtime(v) => device_side(v.as_ptr().as_raw(), v.len())?,
     };
     let dst_side = match &dst {
         Dst::Host(_) => Side::Host,
         Dst::Device(b) => device_side(b.device_ptr().as_raw(), b.len())?,
+        Dst::Runtime(v) => device_side(v.as_ptr().as_raw(), v.len())?,
     };
     direction(kind, dst_side, src_side)?;
     let src_len = match &src {
         Src::Host(h) => h.len(),
         Src::Device(b) => b.len(),
+        Src::Runtime(v) => v.len(),
     };
     let dst_len = match &dst {
         Dst::Host(h) => h.len(),
         Dst::Device(b) => b.len(),
+        Dst::Runtime(v) => v.len(),
     };
     let n = elements::<T>(count, dst_len, src_len)?;
     if n == 0 {
@@ -334,6 +393,10 @@ fn copy<T: Pod>(dst: Dst<'_, T>, src: Src<'_, T>, count: usize, kind: MemcpyKind
     }
     let e = Error::from;
     match (dst, src) {
+        (Dst::Runtime(_), _) | (_, Src::Runtime(_)) => Err(Error::with_detail(
+            ErrorCode::Unknown,
+            "runtime endpoints are resolved before copying",
+        )),
         (Dst::Host(d), Src::Host(s)) => {
             d[..n].copy_from_slice(&s[..n]);
             Ok(())
@@ -389,15 +452,19 @@ where
 {
     let s = scope()?;
     s.run_rt(|_| {
-        let (dst, src) = (dst.memcpy_dst(), src.memcpy_src());
+        let (dst, src) = (unwrap_dst(dst.memcpy_dst())?, unwrap_src(src.memcpy_src())?);
         let st = stream.as_driver();
         let e = Error::from;
         match (dst, src) {
-            (Dst::Device(d), Src::Host(h)) if count as u64 == d.byte_len() && h.len() == d.len() => {
+            (Dst::Device(d), Src::Host(h))
+                if count as u64 == d.byte_len() && h.len() == d.len() =>
+            {
                 direction(kind, Side::Device, Side::Host)?;
                 st.memcpy_htod_async(d, h).map_err(e)
             }
-            (Dst::Host(h), Src::Device(d)) if count as u64 == d.byte_len() && h.len() == d.len() => {
+            (Dst::Host(h), Src::Device(d))
+                if count as u64 == d.byte_len() && h.len() == d.len() =>
+            {
                 direction(kind, Side::Host, Side::Device)?;
                 st.memcpy_dtoh_async(h, d).map_err(e)
             }
@@ -420,6 +487,7 @@ pub fn memset<T: Pod>(dst: &mut DeviceVec<T>, value: u8, count: usize) -> Result
                 format!("memset of {count} bytes over a {bytes}-byte allocation"),
             ));
         }
+        dst.check_alive()?;
         if count == 0 {
             return Ok(());
         }
@@ -489,4 +557,39 @@ pub fn mem_get_info() -> Result<(u64, u64)> {
 pub fn pointer_get_attributes(ptr: DevicePtr) -> Result<driver::PointerInfo> {
     let s: Scope = scope()?;
     s.run(|_| driver::pointer_info(ptr.as_raw()))
+}
+
+crate::embed_module!(RUNTIME_KERNELS = "kernels/copy.ptx");
+
+/// Copies `bytes` bytes between raw device addresses with the runtime's copy kernel, in the
+/// runtime's current context (the driver layer copies whole buffers only).
+fn copy_raw(dst: u64, src: u64, bytes: u64) -> Result<()> {
+    if bytes == 0 {
+        return Ok(());
+    }
+    let grid = bytes.div_ceil(256);
+    crate::launch_kernel(
+        &RUNTIME_KERNELS.kernel("ferrocuda_copy_bytes"),
+        grid,
+        256u32,
+        0,
+        None,
+        &[&dst, &src, &bytes],
+    )?;
+    crate::device_synchronize()
+}
+
+/// Copies device memory at `symbol` (an address from [`crate::Module::global`] or
+/// [`crate::EmbeddedModule::global`]) into `dst` (`cudaMemcpyFromSymbol`).
+pub fn memcpy_from_symbol(dst: &mut [u8], symbol: DevicePtr) -> Result<()> {
+    let staging = malloc::<u8>(dst.len())?;
+    copy_raw(staging.as_ptr().as_raw(), symbol.as_raw(), dst.len() as u64)?;
+    let s = scope()?;
+    s.run(|_| staging.buf.copy_to_host(dst))
+}
+
+/// Copies `src` into device memory at `symbol` (`cudaMemcpyToSymbol`).
+pub fn memcpy_to_symbol(symbol: DevicePtr, src: &[u8]) -> Result<()> {
+    let staging = malloc_from(src)?;
+    copy_raw(symbol.as_raw(), staging.as_ptr().as_raw(), src.len() as u64)
 }

@@ -11,8 +11,8 @@
 use std::fmt;
 use std::sync::{Mutex, MutexGuard};
 
-use ferrocuda_driver as driver;
 use driver::{Context, JitOptions};
+use ferrocuda_driver as driver;
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::state::{primary_generation, scope};
@@ -49,7 +49,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub(crate) fn forget_device(ordinal: usize) {
     let modules: Vec<&'static EmbeddedModule> = lock(&LOADED_MODULES).clone();
     for m in modules {
-        lock(&m.loaded).retain(|l| !(l.generation.is_some() && l.ctx.device().ordinal() == ordinal));
+        lock(&m.loaded)
+            .retain(|l| !(l.generation.is_some() && l.ctx.device().ordinal() == ordinal));
     }
 }
 
@@ -176,7 +177,10 @@ impl EmbeddedModule {
                 if e.code() == ErrorCode::SymbolNotFound {
                     Error::with_detail(
                         ErrorCode::InvalidDeviceFunction,
-                        format!("module {} ({}) has no kernel `{name}`", self.name, self.path),
+                        format!(
+                            "module {} ({}) has no kernel `{name}`",
+                            self.name, self.path
+                        ),
                     )
                 } else {
                     e

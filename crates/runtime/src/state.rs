@@ -14,8 +14,8 @@
 use std::cell::{Cell, RefCell};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
-use ferrocuda_driver as driver;
 use driver::{Context, Device};
+use ferrocuda_driver as driver;
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::version;
@@ -150,7 +150,9 @@ pub fn get_device() -> Result<usize> {
         if let Some(c) = Context::current() {
             return Ok(c.device().ordinal());
         }
-        Ok(CURRENT_DEVICE.with(|c| c.get()).unwrap_or(rt.default_device))
+        Ok(CURRENT_DEVICE
+            .with(|c| c.get())
+            .unwrap_or(rt.default_device))
     })
 }
 

@@ -1,8 +1,8 @@
 //! Streams and events of the runtime (`cudaStream_t`, `cudaEvent_t`): thin handles over the
 //! driver's, created in the runtime's current context.
 
-use ferrocuda_driver as driver;
 use driver::{EventFlags, StreamFlags};
+use ferrocuda_driver as driver;
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::state::scope;

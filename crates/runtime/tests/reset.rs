@@ -4,7 +4,10 @@
 use ferrocuda_driver as driver;
 use ferrocuda_runtime::*;
 
-embed_module!(KERNELS = "kernels/add_one.ptx", FAULTS = "kernels/faults.ptx");
+embed_module!(
+    KERNELS = "kernels/add_one.ptx",
+    FAULTS = "kernels/faults.ptx"
+);
 
 fn add_one_works() -> Result<()> {
     let d = malloc_from(&[1.0f32; 64])?;
@@ -38,7 +41,9 @@ fn sticky_errors_last_until_device_reset_and_reset_hits_every_primary_user() {
     assert_eq!(get_last_error(), ErrorCode::IllegalAddress);
     assert_eq!(peek_at_last_error(), ErrorCode::IllegalAddress);
     assert_eq!(
-        launch!(KERNELS::add_one<<<1, 1>>>(b_mem, 1i32)).unwrap_err().code(),
+        launch!(KERNELS::add_one<<<1, 1>>>(b_mem, 1i32))
+            .unwrap_err()
+            .code(),
         ErrorCode::IllegalAddress
     );
 

@@ -3,7 +3,10 @@
 use ferrocuda_driver as driver;
 use ferrocuda_runtime::*;
 
-embed_module!(KERNELS = "kernels/add_one.ptx", FAULTS = "kernels/faults.ptx");
+embed_module!(
+    KERNELS = "kernels/add_one.ptx",
+    FAULTS = "kernels/faults.ptx"
+);
 embed_module!(BROKEN = "kernels/bad.ptx");
 
 #[test]
@@ -27,7 +30,11 @@ fn set_device_out_of_range_is_invalid_device_and_recorded() {
     let e = set_device(n + 3).unwrap_err();
     assert_eq!(e.code(), ErrorCode::InvalidDevice);
     assert_eq!(peek_at_last_error(), ErrorCode::InvalidDevice);
-    assert_eq!(peek_at_last_error(), ErrorCode::InvalidDevice, "peek does not clear");
+    assert_eq!(
+        peek_at_last_error(),
+        ErrorCode::InvalidDevice,
+        "peek does not clear"
+    );
     assert_eq!(get_last_error(), ErrorCode::InvalidDevice);
     assert_eq!(get_last_error(), ErrorCode::Success, "get clears");
 }
@@ -79,7 +86,11 @@ fn arguments_are_checked_against_the_signature() {
     let d = malloc::<f32>(4).unwrap();
     let e = launch!(KERNELS::add_one<<<1, 4>>>(d)).unwrap_err();
     assert_eq!(e.code(), ErrorCode::InvalidValue);
-    assert!(e.to_string().contains("takes 2 parameters, 1 argument given"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("takes 2 parameters, 1 argument given"),
+        "{e}"
+    );
     assert_eq!(get_last_error(), ErrorCode::InvalidValue);
 
     let e = launch!(KERNELS::add_one<<<1, 4>>>(d, 4u64)).unwrap_err();
@@ -95,7 +106,11 @@ fn bad_configurations_are_invalid_configuration() {
     let d = malloc::<f32>(4).unwrap();
     for (grid, block) in [(1u32, 4096u32), (0, 32), (1, 0)] {
         let e = launch!(KERNELS::add_one<<<grid, block>>>(d, 4i32)).unwrap_err();
-        assert_eq!(e.code(), ErrorCode::InvalidConfiguration, "{grid} {block}: {e}");
+        assert_eq!(
+            e.code(),
+            ErrorCode::InvalidConfiguration,
+            "{grid} {block}: {e}"
+        );
         assert_eq!(get_last_error(), ErrorCode::InvalidConfiguration);
     }
     let e = launch!(KERNELS::add_one<<<-1i64, 32>>>(d, 4i32)).unwrap_err();
@@ -182,7 +197,14 @@ fn pinned_host_memory_and_async_copies() {
     h.as_mut_slice().unwrap().fill(1.0);
     let mut d = malloc::<f32>(64).unwrap();
     let s = stream_create().unwrap();
-    memcpy_async(&mut d, h.as_slice().unwrap(), 256, MemcpyKind::HostToDevice, &s).unwrap();
+    memcpy_async(
+        &mut d,
+        h.as_slice().unwrap(),
+        256,
+        MemcpyKind::HostToDevice,
+        &s,
+    )
+    .unwrap();
     launch!(KERNELS::add_one<<<1, 64, 0, &s>>>(d, 64i32)).unwrap();
     let mut out = vec![0.0f32; 64];
     memcpy_async(&mut out, &d, 256, MemcpyKind::DeviceToHost, &s).unwrap();
@@ -249,7 +271,10 @@ fn modules_loaded_at_run_time() {
 
 #[test]
 fn error_names_and_strings() {
-    assert_eq!(get_error_name(ErrorCode::IllegalAddress), "cudaErrorIllegalAddress");
+    assert_eq!(
+        get_error_name(ErrorCode::IllegalAddress),
+        "cudaErrorIllegalAddress"
+    );
     assert_eq!(
         get_error_string(ErrorCode::IllegalAddress),
         "an illegal memory access was encountered"

@@ -16,6 +16,9 @@ fn a_driver_older_than_the_runtime_is_refused_at_init() {
         get_device_count().unwrap_err().code(),
         ErrorCode::InsufficientDriver
     );
-    assert_eq!(malloc::<u8>(1).unwrap_err().code(), ErrorCode::InsufficientDriver);
+    assert_eq!(
+        malloc::<u8>(1).unwrap_err().code(),
+        ErrorCode::InsufficientDriver
+    );
     assert_eq!(get_last_error(), ErrorCode::InsufficientDriver);
 }
