@@ -169,7 +169,7 @@ fn pointer_attributes_tell_device_host_and_unknown() {
         let addr = pinned.as_slice().unwrap().as_ptr() as u64;
         let info = driver::pointer_info(addr).unwrap();
         assert_eq!(info.kind, MemoryKind::Host);
-        let v = vec![0u8; 100];
+        let v: Vec<u8> = (0..100).collect();
         let info = driver::pointer_info(v.as_ptr() as u64).unwrap();
         assert_eq!(info.kind, MemoryKind::Unknown);
         assert_eq!(info.device, None);
