@@ -328,21 +328,23 @@ impl<T: Pod + Send + Sync> PinnedHostBuffer<T> {
         for p in std::mem::take(&mut self.pending) {
             let r = match p {
                 Pending::Event(e) => e.synchronize(),
-                Pending::Fill { offset, bytes } => match bytes.recv() {
-                    Ok(Ok(b)) => {
-                        let dst = self.host_mut().bytes_mut();
-                        match dst.get_mut(offset..offset + b.len()) {
-                            Some(d) => {
-                                d.copy_from_slice(&b);
-                                Ok(())
+                Pending::Fill { offset, bytes } => {
+                    match bytes.into_inner().unwrap_or_else(|p| p.into_inner()).recv() {
+                        Ok(Ok(b)) => {
+                            let dst = self.host_mut().bytes_mut();
+                            match dst.get_mut(offset..offset + b.len()) {
+                                Some(d) => {
+                                    d.copy_from_slice(&b);
+                                    Ok(())
+                                }
+                                None => Err(Error::invalid_value("asynchronous copy out of range")),
                             }
-                            None => Err(Error::invalid_value("asynchronous copy out of range")),
                         }
+                        Ok(Err(e)) => Err(e),
+                        // The stream dropped the copy: its context has failed.
+                        Err(_) => self.ctx.synchronize(),
                     }
-                    Ok(Err(e)) => Err(e),
-                    // The stream dropped the copy: its context has failed.
-                    Err(_) => self.ctx.synchronize(),
-                },
+                }
             };
             if first.is_ok() {
                 first = r;

@@ -142,6 +142,42 @@ impl Module {
         Ok((DevicePtr::from_raw(addr), bytes))
     }
 
+    /// Copies `src` into the start of the variable `name` (`cudaMemcpyToSymbol`);
+    /// `CUDA_ERROR_INVALID_VALUE` when it does not fit.
+    pub fn copy_to_global<T: bytemuck::Pod>(&self, name: &str, src: &[T]) -> Result<()> {
+        let (addr, bytes) = self.global_span(name, std::mem::size_of_val(src))?;
+        if bytes == 0 {
+            return Ok(());
+        }
+        self.inner
+            .ctx
+            .backend()
+            .memcpy_htod(addr, bytemuck::cast_slice(src))
+    }
+
+    /// Copies the start of the variable `name` into `dst` (`cudaMemcpyFromSymbol`);
+    /// `CUDA_ERROR_INVALID_VALUE` when `dst` is larger than the variable.
+    pub fn copy_from_global<T: bytemuck::Pod>(&self, name: &str, dst: &mut [T]) -> Result<()> {
+        let (addr, bytes) = self.global_span(name, std::mem::size_of_val(dst))?;
+        if bytes == 0 {
+            return Ok(());
+        }
+        self.inner
+            .ctx
+            .backend()
+            .memcpy_dtoh(bytemuck::cast_slice_mut(dst), addr)
+    }
+
+    fn global_span(&self, name: &str, want: usize) -> Result<(u64, usize)> {
+        let (addr, size) = self.inner.backend.global(name)?;
+        if want as u64 > size {
+            return Err(Error::invalid_value(format!(
+                "global `{name}` has {size} bytes, {want} requested"
+            )));
+        }
+        Ok((addr, want))
+    }
+
     /// The context the module is loaded in.
     pub fn context(&self) -> &Context {
         &self.inner.ctx

@@ -101,7 +101,8 @@ pub(crate) enum Pending {
     /// Bytes produced later, to be copied in at `offset` when the buffer is next accessed.
     Fill {
         offset: usize,
-        bytes: std::sync::mpsc::Receiver<Result<Vec<u8>>>,
+        /// In a mutex only so the owning buffer is `Sync`; reached through `&mut`.
+        bytes: std::sync::Mutex<std::sync::mpsc::Receiver<Result<Vec<u8>>>>,
     },
 }
 

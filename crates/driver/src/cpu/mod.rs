@@ -855,7 +855,10 @@ impl StreamBackend for CpuStream {
     ) -> Result<Pending> {
         let (tx, rx) = mpsc::channel();
         self.dtoh_job(src, bytes, tx)?;
-        Ok(Pending::Fill { offset, bytes: rx })
+        Ok(Pending::Fill {
+            offset,
+            bytes: Mutex::new(rx),
+        })
     }
 
     fn memcpy_dtod(&self, dst: u64, src: u64, bytes: u64) -> Result<()> {
