@@ -5,14 +5,14 @@ use std::process::ExitCode;
 use ferrocuda_runtime::Result;
 
 #[allow(dead_code)]
+#[path = "../../../examples/contexts.rs"]
+mod contexts;
+#[allow(dead_code)]
 #[path = "../../../examples/runtime_example.rs"]
 mod runtime_example;
 #[allow(dead_code)]
 #[path = "../../../examples/vector_add.rs"]
 mod vector_add;
-#[allow(dead_code)]
-#[path = "../../../examples/contexts.rs"]
-mod contexts;
 #[allow(dead_code)]
 #[path = "../../../examples/version_check.rs"]
 mod version_check;

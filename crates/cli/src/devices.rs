@@ -28,8 +28,14 @@ pub fn run() -> Result<ExitCode> {
     let default = Device::default().ok();
     println!("{} device(s)", devices.len());
     for d in devices {
-        let name = d.name().unwrap_or_else(|e| format!("? ({})", e.code().name()));
-        let mark = if Some(d) == default { "  [default]" } else { "" };
+        let name = d
+            .name()
+            .unwrap_or_else(|e| format!("? ({})", e.code().name()));
+        let mark = if Some(d) == default {
+            "  [default]"
+        } else {
+            ""
+        };
         println!();
         println!("Device {} ({d}): \"{name}\"{mark}", d.ordinal());
         println!("  platform                        {}", d.platform().name());
@@ -44,9 +50,15 @@ pub fn run() -> Result<ExitCode> {
             ),
             Err(e) => println!("  global memory                   ? ({})", e.code().name()),
         }
-        println!("  multiprocessors                 {}", attr(d, A::MultiprocessorCount));
+        println!(
+            "  multiprocessors                 {}",
+            attr(d, A::MultiprocessorCount)
+        );
         println!("  warp size                       {}", attr(d, A::WarpSize));
-        println!("  max threads per block           {}", attr(d, A::MaxThreadsPerBlock));
+        println!(
+            "  max threads per block           {}",
+            attr(d, A::MaxThreadsPerBlock)
+        );
         println!(
             "  max block dimensions            {} x {} x {}",
             attr(d, A::MaxBlockDimX),
@@ -59,12 +71,30 @@ pub fn run() -> Result<ExitCode> {
             attr(d, A::MaxGridDimY),
             attr(d, A::MaxGridDimZ)
         );
-        println!("  shared memory per block         {} bytes", attr(d, A::MaxSharedMemoryPerBlock));
-        println!("  constant memory                 {} bytes", attr(d, A::TotalConstantMemory));
-        println!("  registers per block             {}", attr(d, A::MaxRegistersPerBlock));
-        println!("  clock rate                      {} kHz", attr(d, A::ClockRate));
-        println!("  L2 cache                        {} bytes", attr(d, A::L2CacheSize));
-        println!("  unified addressing              {}", attr(d, A::UnifiedAddressing));
+        println!(
+            "  shared memory per block         {} bytes",
+            attr(d, A::MaxSharedMemoryPerBlock)
+        );
+        println!(
+            "  constant memory                 {} bytes",
+            attr(d, A::TotalConstantMemory)
+        );
+        println!(
+            "  registers per block             {}",
+            attr(d, A::MaxRegistersPerBlock)
+        );
+        println!(
+            "  clock rate                      {} kHz",
+            attr(d, A::ClockRate)
+        );
+        println!(
+            "  L2 cache                        {} bytes",
+            attr(d, A::L2CacheSize)
+        );
+        println!(
+            "  unified addressing              {}",
+            attr(d, A::UnifiedAddressing)
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

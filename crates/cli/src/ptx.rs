@@ -29,7 +29,10 @@ pub fn run(path: &Path) -> Result<ExitCode> {
     let text = std::str::from_utf8(bytes.strip_suffix(b"\0").unwrap_or(&bytes)).map_err(|e| {
         Error::with_detail(
             ErrorCode::InvalidPtx,
-            format!("{shown}: not PTX text (not UTF-8 at byte {})", e.valid_up_to()),
+            format!(
+                "{shown}: not PTX text (not UTF-8 at byte {})",
+                e.valid_up_to()
+            ),
         )
     })?;
     Ok(check_ptx(&shown.to_string(), text))

@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use clap::Args;
 use ferrocuda_runtime::argspec::{self, ArgSpec};
-use ferrocuda_runtime::{self as rt, DeviceRepr, DeviceVec, Dim3, Error, ErrorCode, KernelArg, Result};
+use ferrocuda_runtime::{
+    self as rt, DeviceRepr, DeviceVec, Dim3, Error, ErrorCode, KernelArg, Result,
+};
 
 /// Arguments of `fcuda run`.
 #[derive(Args, Debug)]
@@ -120,7 +122,10 @@ fn in_file(e: Error, path: &Path) -> Error {
 }
 
 fn io_error(path: &Path, e: std::io::Error) -> Error {
-    Error::with_detail(ErrorCode::OperatingSystem, format!("{}: {e}", path.display()))
+    Error::with_detail(
+        ErrorCode::OperatingSystem,
+        format!("{}: {e}", path.display()),
+    )
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<()> {
