@@ -17,8 +17,11 @@ mod vector_add;
 #[path = "../../../examples/version_check.rs"]
 mod version_check;
 
+/// One seed program: its title and its `run`.
+type Program = (&'static str, fn() -> Result<()>);
+
 pub fn run() -> Result<ExitCode> {
-    let programs: [(&str, fn() -> Result<()>); 4] = [
+    let programs: [Program; 4] = [
         ("runtime_example (seed 000)", runtime_example::run),
         ("vector_add (seed 002)", vector_add::run),
         ("contexts (seeds 002, 004)", contexts::run),

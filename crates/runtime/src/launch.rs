@@ -150,10 +150,8 @@ where
         })?;
         check_config(name, grid, block, &limits(ctx.device())?)?;
         let f = kernel.resolve(ctx, s.primary.map(|p| p.1))?;
-        let launch = |st: &driver::Stream| {
-            f.launch(grid, block, shared, st, args)
-                .map_err(|e| Error::from(e))
-        };
+        let launch =
+            |st: &driver::Stream| f.launch(grid, block, shared, st, args).map_err(Error::from);
         match stream.stream_arg()? {
             Some(st) => launch(st.as_driver()),
             None => launch(&ctx.default_stream()),
