@@ -40,7 +40,10 @@ mod error;
 mod launch;
 mod memory;
 mod module;
-mod nvidia;
+/// Raw access to libcuda (`sys`) and its thin wrappers (`result`), for tools that need an
+/// entry point the safe API does not cover.
+#[doc(hidden)]
+pub mod nvidia;
 mod platform;
 mod stream;
 

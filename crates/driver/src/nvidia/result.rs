@@ -1,0 +1,1 @@
+//! Thin wrappers over the raw driver entry points.
