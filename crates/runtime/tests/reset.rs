@@ -52,6 +52,16 @@ fn sticky_errors_last_until_device_reset_and_reset_hits_every_primary_user() {
     assert_eq!(get_last_error(), ErrorCode::Success);
     add_one_works().unwrap();
 
+    // Embedded modules are loaded afresh: globals start from their initial values again.
+    let read_counter = || {
+        let (addr, _) = FAULTS.global("counter").unwrap();
+        let mut b = [0u8; 4];
+        memcpy_from_symbol(&mut b, addr).unwrap();
+        u32::from_le_bytes(b)
+    };
+    launch!(FAULTS::bump_counter<<<1, 1>>>()).unwrap();
+    assert_eq!(read_counter(), 8);
+
     // Plugin B's memory went with the primary context...
     let mut out = [0u32; 4];
     let e = memcpy(&mut out, &b_mem, 16, MemcpyKind::DeviceToHost).unwrap_err();
@@ -62,7 +72,10 @@ fn sticky_errors_last_until_device_reset_and_reset_hits_every_primary_user() {
     assert_eq!(out, [6; 4]);
     driver::Context::pop_current().unwrap();
 
+    device_reset().unwrap();
+    assert_eq!(read_counter(), 7, "the module was reloaded after the reset");
     // A second reset in a row is harmless.
+    device_reset().unwrap();
     device_reset().unwrap();
     add_one_works().unwrap();
 }

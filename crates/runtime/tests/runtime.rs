@@ -282,3 +282,36 @@ fn error_names_and_strings() {
     assert_eq!(runtime_version(), 13000);
     assert!(driver_version().unwrap() >= runtime_version());
 }
+
+#[test]
+fn symbols_copy_to_and_from_device_addresses() {
+    let (addr, size) = FAULTS.global("counter").unwrap();
+    assert_eq!(size, 4);
+    memcpy_to_symbol(addr, &41u32.to_le_bytes()).unwrap();
+    launch!(FAULTS::bump_counter<<<1, 1>>>()).unwrap();
+    let mut out = [0u8; 4];
+    memcpy_from_symbol(&mut out, addr).unwrap();
+    assert_eq!(u32::from_le_bytes(out), 42);
+    // Any device address works, e.g. the middle of an allocation.
+    let d = malloc_from(&[1u8, 2, 3, 4, 5, 6, 7, 8]).unwrap();
+    let mut mid = [0u8; 3];
+    memcpy_from_symbol(&mut mid, d.as_ptr().offset(2)).unwrap();
+    assert_eq!(mid, [3, 4, 5]);
+}
+
+#[test]
+fn current_device_and_last_error_are_per_thread() {
+    let _ = set_device(usize::MAX);
+    assert_eq!(peek_at_last_error(), ErrorCode::InvalidDevice);
+    std::thread::spawn(|| {
+        assert_eq!(peek_at_last_error(), ErrorCode::Success);
+        set_device_spec("cpu").unwrap();
+        let d = malloc_from(&[1.0f32; 8]).unwrap();
+        launch!(KERNELS::add_one<<<1, 8>>>(d, 8i32)).unwrap();
+        device_synchronize().unwrap();
+        assert!(d.to_vec().unwrap().iter().all(|&x| x == 2.0));
+    })
+    .join()
+    .unwrap();
+    assert_eq!(get_last_error(), ErrorCode::InvalidDevice);
+}
