@@ -136,6 +136,22 @@ impl Error {
     }
 }
 
+impl From<crate::arith::ArithError> for Error {
+    fn from(e: crate::arith::ArithError) -> Self {
+        match e {
+            crate::arith::ArithError::Unsupported { what, line, col } => Error::Unsupported {
+                what: format!("instruction form: {what}"),
+                at: Site {
+                    kernel: String::new(),
+                    line,
+                    col,
+                },
+            },
+            crate::arith::ArithError::Malformed(m) => Error::InvalidModule(m),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -706,6 +706,9 @@ pub enum Modifier {
     /// `.wrap` / `.clamp` of `shf`.
     Wrap,
     Clamp,
+    /// `.l` / `.r` of `shf` (funnel shift direction).
+    Left,
+    Right,
     /// `.shiftamt` of `bfind`.
     ShiftAmt,
     /// `.f4e`, `.b4e`, `.rc8`, `.ecl`, `.ecr`, `.rc16` of `prmt`.
