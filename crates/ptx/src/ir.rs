@@ -536,6 +536,10 @@ pub enum Opcode {
     Wgmma,
     Wmma,
     Xor,
+    /// A valid PTX instruction this IR does not model (video instructions, `suq`, `tensormap`,
+    /// `multimem`, `tcgen05`, …). The parser keeps the full spelled opcode as the first
+    /// [`Modifier::Hint`] and every suffix as further hints; executors report it as unsupported.
+    Other,
 }
 
 /// Rounding modifiers.
