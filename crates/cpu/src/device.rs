@@ -242,7 +242,10 @@ impl Device {
                 let target = match r.target {
                     ir::SymbolRef::Global(t) => {
                         let tv = m.globals.get(t).ok_or_else(|| {
-                            Error::InvalidModule(format!("relocation in `{}` to a missing variable", g.name))
+                            Error::InvalidModule(format!(
+                                "relocation in `{}` to a missing variable",
+                                g.name
+                            ))
                         })?;
                         let base = match (tv.space, addrs[t]) {
                             (StateSpace::Shared | StateSpace::SharedCluster, Some(o)) => {
@@ -255,7 +258,10 @@ impl Device {
                             (_, Some(a)) => a,
                             _ => {
                                 return Err(Error::Unsupported {
-                                    what: format!("address of `{}` in the initializer of `{}`", tv.name, g.name),
+                                    what: format!(
+                                        "address of `{}` in the initializer of `{}`",
+                                        tv.name, g.name
+                                    ),
                                     at: crate::Site::new("", g.loc),
                                 })
                             }
@@ -329,28 +335,50 @@ impl Device {
         let p = &self.props;
         let bad = |m: String| Err(Error::InvalidConfiguration(m));
         if cfg.grid.contains(&0) || cfg.block.contains(&0) {
-            return bad(format!("zero dimension in grid {:?} / block {:?}", cfg.grid, cfg.block));
+            return bad(format!(
+                "zero dimension in grid {:?} / block {:?}",
+                cfg.grid, cfg.block
+            ));
         }
         for d in 0..3 {
             if cfg.block[d] > p.max_block_dim[d] {
-                return bad(format!("block dimension {} is {} (limit {})", "xyz".as_bytes()[d] as char, cfg.block[d], p.max_block_dim[d]));
+                return bad(format!(
+                    "block dimension {} is {} (limit {})",
+                    "xyz".as_bytes()[d] as char,
+                    cfg.block[d],
+                    p.max_block_dim[d]
+                ));
             }
             if cfg.grid[d] > p.max_grid_dim[d] {
-                return bad(format!("grid dimension {} is {} (limit {})", "xyz".as_bytes()[d] as char, cfg.grid[d], p.max_grid_dim[d]));
+                return bad(format!(
+                    "grid dimension {} is {} (limit {})",
+                    "xyz".as_bytes()[d] as char,
+                    cfg.grid[d],
+                    p.max_grid_dim[d]
+                ));
             }
         }
         let threads = cfg.block.iter().map(|&x| x as u64).product::<u64>();
         let a = k.attributes();
         if threads > p.max_threads_per_block as u64 {
-            return bad(format!("{threads} threads per block (limit {})", p.max_threads_per_block));
+            return bad(format!(
+                "{threads} threads per block (limit {})",
+                p.max_threads_per_block
+            ));
         }
         if let Some(r) = a.required_block {
             if r != cfg.block {
-                return bad(format!("kernel requires block {r:?} (.reqntid), launched with {:?}", cfg.block));
+                return bad(format!(
+                    "kernel requires block {r:?} (.reqntid), launched with {:?}",
+                    cfg.block
+                ));
             }
         }
         if threads > a.max_threads_per_block as u64 {
-            return bad(format!("{threads} threads per block exceeds the kernel's .maxntid limit {}", a.max_threads_per_block));
+            return bad(format!(
+                "{threads} threads per block exceeds the kernel's .maxntid limit {}",
+                a.max_threads_per_block
+            ));
         }
         let shared = a.shared_size_bytes as u64 + cfg.dynamic_shared as u64;
         if shared > p.shared_memory_per_block_optin as u64 {
@@ -359,7 +387,13 @@ impl Device {
                 limit: p.shared_memory_per_block_optin as u64,
             });
         }
-        let need = k.signature().params.iter().map(|p| p.offset + p.size).max().unwrap_or(0) as usize;
+        let need = k
+            .signature()
+            .params
+            .iter()
+            .map(|p| p.offset + p.size)
+            .max()
+            .unwrap_or(0) as usize;
         if params.len() < need {
             return Err(Error::InvalidValue(format!(
                 "parameter buffer of {} bytes, kernel `{}` needs {need}",

@@ -7,8 +7,8 @@
 
 use crate::fp;
 use crate::lower::{
-    sr, ArgSrc, BarKind, BinK, CallTarget, ICmp, Inst, Op, Program, RetDst, Slot, Space, Timer, TriK, FUNC_WINDOW,
-    LOCAL_WINDOW, NONE, PARAM_WINDOW, SHARED_WINDOW, WINDOW_SIZE,
+    sr, ArgSrc, BarKind, BinK, CallTarget, ICmp, Inst, Op, Program, RetDst, Slot, Space, Timer,
+    TriK, FUNC_WINDOW, LOCAL_WINDOW, NONE, PARAM_WINDOW, SHARED_WINDOW, WINDOW_SIZE,
 };
 use crate::memory::{Allocation, Memory};
 use crate::{Error, Site};
@@ -70,7 +70,11 @@ impl Launch<'_> {
             }
             let gx = self.grid[0] as u64;
             let gy = self.grid[1] as u64;
-            let cta = [(i % gx) as u32, ((i / gx) % gy) as u32, (i / (gx * gy)) as u32];
+            let cta = [
+                (i % gx) as u32,
+                ((i / gx) % gy) as u32,
+                (i / (gx * gy)) as u32,
+            ];
             if let Err(e) = w.run_cta(cta) {
                 self.fail(i, e);
                 return;
@@ -203,7 +207,11 @@ fn sext(v: u64, bytes: u32) -> u64 {
 fn atom_apply(op: AtomOp, ty: ScalarType, old: u64, b: u64, c: u64) -> u64 {
     use ScalarType::*;
     let bytes = ty.size();
-    let wm = if bytes >= 8 { u64::MAX } else { (1u64 << (bytes * 8)) - 1 };
+    let wm = if bytes >= 8 {
+        u64::MAX
+    } else {
+        (1u64 << (bytes * 8)) - 1
+    };
     let r = match op {
         AtomOp::And => old & b,
         AtomOp::Or => old | b,
@@ -245,9 +253,13 @@ fn atom_apply(op: AtomOp, ty: ScalarType, old: u64, b: u64, c: u64) -> u64 {
             }
             F16 => f16_add(old as u16, b as u16) as u64,
             BF16 => bf16_add(old as u16, b as u16) as u64,
-            F16x2 => (f16_add(old as u16, b as u16) as u64) | (f16_add((old >> 16) as u16, (b >> 16) as u16) as u64) << 16,
+            F16x2 => {
+                (f16_add(old as u16, b as u16) as u64)
+                    | (f16_add((old >> 16) as u16, (b >> 16) as u16) as u64) << 16
+            }
             BF16x2 => {
-                (bf16_add(old as u16, b as u16) as u64) | (bf16_add((old >> 16) as u16, (b >> 16) as u16) as u64) << 16
+                (bf16_add(old as u16, b as u16) as u64)
+                    | (bf16_add((old >> 16) as u16, (b >> 16) as u16) as u64) << 16
             }
             _ => old.wrapping_add(b),
         },
@@ -257,11 +269,25 @@ fn atom_apply(op: AtomOp, ty: ScalarType, old: u64, b: u64, c: u64) -> u64 {
                 S64 => (old as i64) < (b as i64),
                 F32 => {
                     let (x, y) = (f32::from_bits(old as u32), f32::from_bits(b as u32));
-                    return fmin_max(op, x.is_nan(), y.is_nan(), x < y || (x == y && old > b), old, b);
+                    return fmin_max(
+                        op,
+                        x.is_nan(),
+                        y.is_nan(),
+                        x < y || (x == y && old > b),
+                        old,
+                        b,
+                    );
                 }
                 F64 => {
                     let (x, y) = (f64::from_bits(old), f64::from_bits(b));
-                    return fmin_max(op, x.is_nan(), y.is_nan(), x < y || (x == y && old > b), old, b);
+                    return fmin_max(
+                        op,
+                        x.is_nan(),
+                        y.is_nan(),
+                        x < y || (x == y && old > b),
+                        old,
+                        b,
+                    );
                 }
                 _ => (old & wm) < (b & wm),
             };
@@ -359,7 +385,15 @@ impl<'a> Worker<'a> {
     }
 
     fn site(&self, pc: u32) -> Site {
-        Site::new(self.l.name, self.l.prog.locs.get(pc as usize).copied().unwrap_or_default())
+        Site::new(
+            self.l.name,
+            self.l
+                .prog
+                .locs
+                .get(pc as usize)
+                .copied()
+                .unwrap_or_default(),
+        )
     }
 
     fn run_cta(&mut self, cta: [u32; 3]) -> Result<(), Error> {
@@ -391,7 +425,11 @@ impl<'a> Worker<'a> {
             for lane in 0..32u32 {
                 let t = first + lane;
                 let li = lane as usize;
-                let (x, y, z) = if lane < n { (t % bx, (t / bx) % by, t / (bx * by)) } else { (0, 0, 0) };
+                let (x, y, z) = if lane < n {
+                    (t % bx, (t / bx) % by, t / (bx * by))
+                } else {
+                    (0, 0, 0)
+                };
                 r[sr::TID as usize][li] = x as u64;
                 r[sr::TID as usize + 1][li] = y as u64;
                 r[sr::TID as usize + 2][li] = z as u64;
@@ -438,12 +476,21 @@ impl<'a> Worker<'a> {
                 return Ok(());
             }
             if !ran && !released {
-                let pc = self.warps.iter().find(|w| w.waiting != 0).map(|w| w.pc[w.waiting.trailing_zeros() as usize]);
-                let at = pc.map(|p| self.site(p.saturating_sub(1))).unwrap_or_default();
+                let pc = self
+                    .warps
+                    .iter()
+                    .find(|w| w.waiting != 0)
+                    .map(|w| w.pc[w.waiting.trailing_zeros() as usize]);
+                let at = pc
+                    .map(|p| self.site(p.saturating_sub(1)))
+                    .unwrap_or_default();
                 return Err(Error::Deadlock {
                     what: format!(
                         "{} of {} live threads wait at barriers that cannot complete",
-                        self.warps.iter().map(|w| w.waiting.count_ones()).sum::<u32>(),
+                        self.warps
+                            .iter()
+                            .map(|w| w.waiting.count_ones())
+                            .sum::<u32>(),
                         self.live
                     ),
                     at,
@@ -502,7 +549,9 @@ impl<'a> Worker<'a> {
     #[inline(always)]
     fn gload(&mut self, addr: u64, bytes: u32) -> Result<u64, Error> {
         match self.alloc_for(addr) {
-            Some(a) => a.load(addr - a.base, bytes).ok_or_else(|| fault(addr, bytes, "load")),
+            Some(a) => a
+                .load(addr - a.base, bytes)
+                .ok_or_else(|| fault(addr, bytes, "load")),
             None => Err(fault(addr, bytes, "load")),
         }
     }
@@ -510,7 +559,9 @@ impl<'a> Worker<'a> {
     #[inline(always)]
     fn gstore(&mut self, addr: u64, bytes: u32, v: u64) -> Result<(), Error> {
         match self.alloc_for(addr) {
-            Some(a) => a.store(addr - a.base, bytes, v).ok_or_else(|| fault(addr, bytes, "store")),
+            Some(a) => a
+                .store(addr - a.base, bytes, v)
+                .ok_or_else(|| fault(addr, bytes, "store")),
             None => Err(fault(addr, bytes, "store")),
         }
     }
@@ -531,7 +582,14 @@ impl<'a> Worker<'a> {
 
     /// One lane's load of `bytes` at `addr` in `space`.
     #[inline(always)]
-    fn load(&mut self, w: &Warp, lane: usize, space: Space, addr: u64, bytes: u32) -> Result<u64, Error> {
+    fn load(
+        &mut self,
+        w: &Warp,
+        lane: usize,
+        space: Space,
+        addr: u64,
+        bytes: u32,
+    ) -> Result<u64, Error> {
         let (space, a) = match space {
             Space::Generic => Self::classify(addr),
             s => (s, addr),
@@ -541,15 +599,29 @@ impl<'a> Worker<'a> {
         }
         let r = match space {
             Space::Global | Space::Generic => return self.gload(a, bytes),
-            Space::Shared => usize::try_from(a).ok().and_then(|o| le_read(&self.shared, o, bytes as usize)),
-            Space::Local => usize::try_from(a).ok().and_then(|o| le_read(&w.local[lane], o, bytes as usize)),
-            Space::KParam => usize::try_from(a).ok().and_then(|o| le_read(self.l.params, o, bytes as usize)),
+            Space::Shared => usize::try_from(a)
+                .ok()
+                .and_then(|o| le_read(&self.shared, o, bytes as usize)),
+            Space::Local => usize::try_from(a)
+                .ok()
+                .and_then(|o| le_read(&w.local[lane], o, bytes as usize)),
+            Space::KParam => usize::try_from(a)
+                .ok()
+                .and_then(|o| le_read(self.l.params, o, bytes as usize)),
         };
         r.ok_or_else(|| fault(addr, bytes, "load"))
     }
 
     #[inline(always)]
-    fn store(&mut self, w: &mut Warp, lane: usize, space: Space, addr: u64, bytes: u32, v: u64) -> Result<(), Error> {
+    fn store(
+        &mut self,
+        w: &mut Warp,
+        lane: usize,
+        space: Space,
+        addr: u64,
+        bytes: u32,
+        v: u64,
+    ) -> Result<(), Error> {
         let (space, a) = match space {
             Space::Generic => Self::classify(addr),
             s => (s, addr),
@@ -559,14 +631,26 @@ impl<'a> Worker<'a> {
         }
         let r = match space {
             Space::Global | Space::Generic => return self.gstore(a, bytes, v),
-            Space::Shared => usize::try_from(a).ok().and_then(|o| le_write(&mut self.shared, o, bytes as usize, v)),
-            Space::Local => usize::try_from(a).ok().and_then(|o| le_write(&mut w.local[lane], o, bytes as usize, v)),
+            Space::Shared => usize::try_from(a)
+                .ok()
+                .and_then(|o| le_write(&mut self.shared, o, bytes as usize, v)),
+            Space::Local => usize::try_from(a)
+                .ok()
+                .and_then(|o| le_write(&mut w.local[lane], o, bytes as usize, v)),
             Space::KParam => None,
         };
         r.ok_or_else(|| fault(addr, bytes, "store"))
     }
 
-    fn atomic(&mut self, space: Space, addr: u64, op: AtomOp, ty: ScalarType, b: u64, c: u64) -> Result<u64, Error> {
+    fn atomic(
+        &mut self,
+        space: Space,
+        addr: u64,
+        op: AtomOp,
+        ty: ScalarType,
+        b: u64,
+        c: u64,
+    ) -> Result<u64, Error> {
         let bytes = ty.size();
         let (space, a) = match space {
             Space::Generic => Self::classify(addr),
@@ -590,8 +674,14 @@ impl<'a> Worker<'a> {
             }
             Space::Shared => {
                 let o = usize::try_from(a).map_err(|_| fault(addr, bytes, "atomic"))?;
-                let old = le_read(&self.shared, o, bytes as usize).ok_or_else(|| fault(addr, bytes, "atomic"))?;
-                le_write(&mut self.shared, o, bytes as usize, atom_apply(op, ty, old, b, c));
+                let old = le_read(&self.shared, o, bytes as usize)
+                    .ok_or_else(|| fault(addr, bytes, "atomic"))?;
+                le_write(
+                    &mut self.shared,
+                    o,
+                    bytes as usize,
+                    atom_apply(op, ty, old, b, c),
+                );
                 Ok(old)
             }
             _ => Err(fault(addr, bytes, "atomic")),
@@ -681,26 +771,54 @@ impl<'a> Worker<'a> {
                             BinK::Add64 => lanes2!(|x, y| x.wrapping_add(y)),
                             BinK::Sub32 => lanes2!(|x, y| (x as u32).wrapping_sub(y as u32) as u64),
                             BinK::Sub64 => lanes2!(|x, y| x.wrapping_sub(y)),
-                            BinK::MulLo32 => lanes2!(|x, y| (x as u32).wrapping_mul(y as u32) as u64),
+                            BinK::MulLo32 => {
+                                lanes2!(|x, y| (x as u32).wrapping_mul(y as u32) as u64)
+                            }
                             BinK::MulLo64 => lanes2!(|x, y| x.wrapping_mul(y)),
-                            BinK::MulWideU32 => lanes2!(|x, y| (x as u32 as u64) * (y as u32 as u64)),
-                            BinK::MulWideS32 => lanes2!(|x, y| ((x as i32 as i64) * (y as i32 as i64)) as u64),
+                            BinK::MulWideU32 => {
+                                lanes2!(|x, y| (x as u32 as u64) * (y as u32 as u64))
+                            }
+                            BinK::MulWideS32 => {
+                                lanes2!(|x, y| ((x as i32 as i64) * (y as i32 as i64)) as u64)
+                            }
                             BinK::And => lanes2!(|x, y| x & y),
                             BinK::Or => lanes2!(|x, y| x | y),
                             BinK::Xor => lanes2!(|x, y| x ^ y),
-                            BinK::Shl32 => lanes2!(|x, y| if (y as u32) < 32 { ((x as u32) << (y as u32)) as u64 } else { 0 }),
-                            BinK::Shl64 => lanes2!(|x, y| if (y as u32) < 64 { x << (y as u32) } else { 0 }),
-                            BinK::ShrU32 => lanes2!(|x, y| if (y as u32) < 32 { ((x as u32) >> (y as u32)) as u64 } else { 0 }),
-                            BinK::ShrS32 => lanes2!(|x, y| ((x as i32) >> (y as u32).min(31)) as u32 as u64),
-                            BinK::ShrU64 => lanes2!(|x, y| if (y as u32) < 64 { x >> (y as u32) } else { 0 }),
-                            BinK::ShrS64 => lanes2!(|x, y| ((x as i64) >> (y as u32).min(63)) as u64),
+                            BinK::Shl32 => lanes2!(|x, y| if (y as u32) < 32 {
+                                ((x as u32) << (y as u32)) as u64
+                            } else {
+                                0
+                            }),
+                            BinK::Shl64 => {
+                                lanes2!(|x, y| if (y as u32) < 64 { x << (y as u32) } else { 0 })
+                            }
+                            BinK::ShrU32 => lanes2!(|x, y| if (y as u32) < 32 {
+                                ((x as u32) >> (y as u32)) as u64
+                            } else {
+                                0
+                            }),
+                            BinK::ShrS32 => {
+                                lanes2!(|x, y| ((x as i32) >> (y as u32).min(31)) as u32 as u64)
+                            }
+                            BinK::ShrU64 => {
+                                lanes2!(|x, y| if (y as u32) < 64 { x >> (y as u32) } else { 0 })
+                            }
+                            BinK::ShrS64 => {
+                                lanes2!(|x, y| ((x as i64) >> (y as u32).min(63)) as u64)
+                            }
                             BinK::MinS32 => lanes2!(|x, y| (x as i32).min(y as i32) as u32 as u64),
                             BinK::MaxS32 => lanes2!(|x, y| (x as i32).max(y as i32) as u32 as u64),
                             BinK::MinU32 => lanes2!(|x, y| (x as u32).min(y as u32) as u64),
                             BinK::MaxU32 => lanes2!(|x, y| (x as u32).max(y as u32) as u64),
-                            BinK::FAdd32 => lanes2!(|x, y| fp::canon32(f32::from_bits(x as u32) + f32::from_bits(y as u32))),
-                            BinK::FSub32 => lanes2!(|x, y| fp::canon32(f32::from_bits(x as u32) - f32::from_bits(y as u32))),
-                            BinK::FMul32 => lanes2!(|x, y| fp::canon32(f32::from_bits(x as u32) * f32::from_bits(y as u32))),
+                            BinK::FAdd32 => lanes2!(|x, y| fp::canon32(
+                                f32::from_bits(x as u32) + f32::from_bits(y as u32)
+                            )),
+                            BinK::FSub32 => lanes2!(|x, y| fp::canon32(
+                                f32::from_bits(x as u32) - f32::from_bits(y as u32)
+                            )),
+                            BinK::FMul32 => lanes2!(|x, y| fp::canon32(
+                                f32::from_bits(x as u32) * f32::from_bits(y as u32)
+                            )),
                             BinK::Zext32 => lanes2!(|x, _y| x & 0xffff_ffff),
                             BinK::Sext32 => lanes2!(|x, _y| x as u32 as i32 as i64 as u64),
                             BinK::PNot => lanes2!(|x, _y| (x ^ 1) & 1),
@@ -723,18 +841,34 @@ impl<'a> Worker<'a> {
                             };
                         }
                         match k {
-                            TriK::MadLo32 => lanes3!(|x, y, z| (x as u32).wrapping_mul(y as u32).wrapping_add(z as u32) as u64),
+                            TriK::MadLo32 => lanes3!(|x, y, z| (x as u32)
+                                .wrapping_mul(y as u32)
+                                .wrapping_add(z as u32)
+                                as u64),
                             TriK::MadLo64 => lanes3!(|x, y, z| x.wrapping_mul(y).wrapping_add(z)),
-                            TriK::MadWideU32 => lanes3!(|x, y, z| ((x as u32 as u64) * (y as u32 as u64)).wrapping_add(z)),
-                            TriK::MadWideS32 => lanes3!(|x, y, z| ((x as i32 as i64) * (y as i32 as i64)).wrapping_add(z as i64) as u64),
+                            TriK::MadWideU32 => lanes3!(|x, y, z| ((x as u32 as u64)
+                                * (y as u32 as u64))
+                                .wrapping_add(z)),
+                            TriK::MadWideS32 => lanes3!(|x, y, z| ((x as i32 as i64)
+                                * (y as i32 as i64))
+                                .wrapping_add(z as i64)
+                                as u64),
                             TriK::Fma32 => lanes3!(|x, y, z| fp::canon32(
-                                f32::from_bits(x as u32).mul_add(f32::from_bits(y as u32), f32::from_bits(z as u32))
+                                f32::from_bits(x as u32)
+                                    .mul_add(f32::from_bits(y as u32), f32::from_bits(z as u32))
                             )),
                             TriK::Selp => lanes3!(|x, y, z| if z & 1 != 0 { x } else { y }),
                         }
                         write(&mut w.regs, *d, exec, &o, *wm);
                     }
-                    Op::SetpI { d, a, b, cmp, w64, signed } => {
+                    Op::SetpI {
+                        d,
+                        a,
+                        b,
+                        cmp,
+                        w64,
+                        signed,
+                    } => {
                         let av = &w.regs[*a as usize];
                         let bv = &w.regs[*b as usize];
                         let mut o = [0u64; 32];
@@ -762,9 +896,19 @@ impl<'a> Worker<'a> {
                         }
                         write(&mut w.regs, *d, exec, &o, 1);
                     }
-                    Op::Pack { d, parts, n, bits, wm } => {
+                    Op::Pack {
+                        d,
+                        parts,
+                        n,
+                        bits,
+                        wm,
+                    } => {
                         let mut o = [0u64; 32];
-                        let pm = if *bits >= 64 { u64::MAX } else { (1u64 << bits) - 1 };
+                        let pm = if *bits >= 64 {
+                            u64::MAX
+                        } else {
+                            (1u64 << bits) - 1
+                        };
                         for i in 0..*n as usize {
                             let pv = &w.regs[parts[i] as usize];
                             let sh = i as u32 * *bits as u32;
@@ -776,7 +920,11 @@ impl<'a> Worker<'a> {
                     }
                     Op::Unpack { ds, n, bits, a } => {
                         let v = w.regs[*a as usize];
-                        let pm = if *bits >= 64 { u64::MAX } else { (1u64 << bits) - 1 };
+                        let pm = if *bits >= 64 {
+                            u64::MAX
+                        } else {
+                            (1u64 << bits) - 1
+                        };
                         for i in 0..*n as usize {
                             let sh = i as u32 * *bits as u32;
                             let mut o = [0u64; 32];
@@ -808,11 +956,25 @@ impl<'a> Worker<'a> {
                     Op::Alu4 { d, wm, s, f } => {
                         for l in Lanes(exec) {
                             let r = &w.regs;
-                            let v = f(r[s[0] as usize][l], r[s[1] as usize][l], r[s[2] as usize][l], r[s[3] as usize][l]);
+                            let v = f(
+                                r[s[0] as usize][l],
+                                r[s[1] as usize][l],
+                                r[s[2] as usize][l],
+                                r[s[3] as usize][l],
+                            );
                             set(&mut w.regs, *d, l, v & wm);
                         }
                     }
-                    Op::AluCmp { p, pwm, q, qwm, a, b, c, f } => {
+                    Op::AluCmp {
+                        p,
+                        pwm,
+                        q,
+                        qwm,
+                        a,
+                        b,
+                        c,
+                        f,
+                    } => {
                         for l in Lanes(exec) {
                             let r = &w.regs;
                             let (x, y) = f(r[*a as usize][l], r[*b as usize][l], r[*c as usize][l]);
@@ -820,18 +982,36 @@ impl<'a> Worker<'a> {
                             set(&mut w.regs, *q, l, y & qwm);
                         }
                     }
-                    Op::AluCarry { d, wm, a, b, c, write_cc, f } => {
+                    Op::AluCarry {
+                        d,
+                        wm,
+                        a,
+                        b,
+                        c,
+                        write_cc,
+                        f,
+                    } => {
                         for l in Lanes(exec) {
                             let r = &w.regs;
                             let cin = (w.carry >> l) & 1 != 0;
-                            let (v, cout) = f(r[*a as usize][l], r[*b as usize][l], r[*c as usize][l], cin);
+                            let (v, cout) =
+                                f(r[*a as usize][l], r[*b as usize][l], r[*c as usize][l], cin);
                             set(&mut w.regs, *d, l, v & wm);
                             if *write_cc {
                                 w.carry = (w.carry & !(1 << l)) | ((cout as u32) << l);
                             }
                         }
                     }
-                    Op::Ld { space, ds, wms, n, bytes, sext: sx, addr, off } => {
+                    Op::Ld {
+                        space,
+                        ds,
+                        wms,
+                        n,
+                        bytes,
+                        sext: sx,
+                        addr,
+                        off,
+                    } => {
                         let bytes = *bytes as u32;
                         let n = *n as usize;
                         let vbytes = bytes * n as u32;
@@ -841,7 +1021,8 @@ impl<'a> Worker<'a> {
                                 return Err(fault(a, vbytes, "load"));
                             }
                             for i in 0..n {
-                                let mut v = self.load(w, l, *space, a + (i as u64) * bytes as u64, bytes)?;
+                                let mut v =
+                                    self.load(w, l, *space, a + (i as u64) * bytes as u64, bytes)?;
                                 if *sx {
                                     v = sext(v, bytes);
                                 }
@@ -849,7 +1030,14 @@ impl<'a> Worker<'a> {
                             }
                         }
                     }
-                    Op::St { space, ss, n, bytes, addr, off } => {
+                    Op::St {
+                        space,
+                        ss,
+                        n,
+                        bytes,
+                        addr,
+                        off,
+                    } => {
                         let bytes = *bytes as u32;
                         let n = *n as usize;
                         let vbytes = bytes * n as u32;
@@ -864,7 +1052,17 @@ impl<'a> Worker<'a> {
                             }
                         }
                     }
-                    Op::Atom { space, op, ty, d, wm, addr, off, b, c } => {
+                    Op::Atom {
+                        space,
+                        op,
+                        ty,
+                        d,
+                        wm,
+                        addr,
+                        off,
+                        b,
+                        c,
+                    } => {
                         for l in Lanes(exec) {
                             let a = w.regs[*addr as usize][l].wrapping_add(*off as u64);
                             let bv = w.regs[*b as usize][l];
@@ -873,25 +1071,54 @@ impl<'a> Worker<'a> {
                             set(&mut w.regs, *d, l, old & wm);
                         }
                     }
-                    Op::CpAsync { dst, doff, src, soff, size, src_size } => {
+                    Op::CpAsync {
+                        dst,
+                        doff,
+                        src,
+                        soff,
+                        size,
+                        src_size,
+                    } => {
                         for l in Lanes(exec) {
                             let da = w.regs[*dst as usize][l].wrapping_add(*doff as u64);
                             let sa = w.regs[*src as usize][l].wrapping_add(*soff as u64);
-                            let valid = if *src_size == NONE { *size } else { (w.regs[*src_size as usize][l] as u32).min(*size) };
+                            let valid = if *src_size == NONE {
+                                *size
+                            } else {
+                                (w.regs[*src_size as usize][l] as u32).min(*size)
+                            };
                             if da % *size as u64 != 0 || sa % *size as u64 != 0 {
-                                return Err(fault(if da % *size as u64 != 0 { da } else { sa }, *size, "async copy"));
+                                return Err(fault(
+                                    if da % *size as u64 != 0 { da } else { sa },
+                                    *size,
+                                    "async copy",
+                                ));
                             }
                             for i in 0..*size as u64 {
-                                let v = if (i as u32) < valid { self.load(w, l, Space::Global, sa + i, 1)? } else { 0 };
+                                let v = if (i as u32) < valid {
+                                    self.load(w, l, Space::Global, sa + i, 1)?
+                                } else {
+                                    0
+                                };
                                 self.store(w, l, Space::Shared, da + i, 1, v)?;
                             }
                         }
                     }
-                    Op::Cvta { d, a, window, to, wm } => {
+                    Op::Cvta {
+                        d,
+                        a,
+                        window,
+                        to,
+                        wm,
+                    } => {
                         let av = &w.regs[*a as usize];
                         let mut o = [0u64; 32];
                         for l in 0..32 {
-                            o[l] = if *to { av[l].wrapping_sub(*window) } else { av[l].wrapping_add(*window) };
+                            o[l] = if *to {
+                                av[l].wrapping_sub(*window)
+                            } else {
+                                av[l].wrapping_add(*window)
+                            };
                         }
                         write(&mut w.regs, *d, exec, &o, *wm);
                     }
@@ -900,11 +1127,16 @@ impl<'a> Worker<'a> {
                             let v = w.regs[*a as usize][l];
                             let (s, _) = Self::classify(v);
                             let r = match space {
-                                ir::StateSpace::Shared | ir::StateSpace::SharedCluster => s == Space::Shared,
+                                ir::StateSpace::Shared | ir::StateSpace::SharedCluster => {
+                                    s == Space::Shared
+                                }
                                 ir::StateSpace::Local => s == Space::Local,
                                 ir::StateSpace::Param => s == Space::KParam,
                                 ir::StateSpace::Global => s == Space::Global,
-                                ir::StateSpace::Const => prog.const_ranges.iter().any(|&(b, n)| v.wrapping_sub(b) < n),
+                                ir::StateSpace::Const => prog
+                                    .const_ranges
+                                    .iter()
+                                    .any(|&(b, n)| v.wrapping_sub(b) < n),
                                 _ => false,
                             };
                             set(&mut w.regs, *d, l, r as u64);
@@ -921,7 +1153,14 @@ impl<'a> Worker<'a> {
                         };
                         write(&mut w.regs, *d, exec, &[v; 32], *wm);
                     }
-                    Op::Shfl { mode, d, p, a, b, c } => {
+                    Op::Shfl {
+                        mode,
+                        d,
+                        p,
+                        a,
+                        b,
+                        c,
+                    } => {
                         let av = w.regs[*a as usize];
                         let bv = w.regs[*b as usize];
                         let cv = w.regs[*c as usize];
@@ -978,7 +1217,9 @@ impl<'a> Worker<'a> {
                                 }
                             } else {
                                 let k = key(l);
-                                Lanes(exec).filter(|&j| key(j) == k).fold(0u32, |m, j| m | 1 << j)
+                                Lanes(exec)
+                                    .filter(|&j| key(j) == k)
+                                    .fold(0u32, |m, j| m | 1 << j)
                             };
                             set(&mut w.regs, *d, l, v as u64);
                             set(&mut w.regs, *p, l, all_eq as u64);
@@ -992,8 +1233,12 @@ impl<'a> Worker<'a> {
                             AtomOp::And => it.fold(u32::MAX, |s, v| s & v),
                             AtomOp::Or => it.fold(0, |s, v| s | v),
                             AtomOp::Xor => it.fold(0, |s, v| s ^ v),
-                            AtomOp::Min if *signed => it.map(|v| v as i32).min().unwrap_or(0) as u32,
-                            AtomOp::Max if *signed => it.map(|v| v as i32).max().unwrap_or(0) as u32,
+                            AtomOp::Min if *signed => {
+                                it.map(|v| v as i32).min().unwrap_or(0) as u32
+                            }
+                            AtomOp::Max if *signed => {
+                                it.map(|v| v as i32).max().unwrap_or(0) as u32
+                            }
                             AtomOp::Min => it.min().unwrap_or(0),
                             AtomOp::Max => it.max().unwrap_or(0),
                             _ => it.next().unwrap_or(0),
@@ -1004,7 +1249,11 @@ impl<'a> Worker<'a> {
                         let mut lead = 32usize;
                         if let Some(l0) = Lanes(exec).next() {
                             let mm = w.regs[*mslot as usize][l0] as u32 & exec;
-                            lead = if mm == 0 { 32 } else { mm.trailing_zeros() as usize };
+                            lead = if mm == 0 {
+                                32
+                            } else {
+                                mm.trailing_zeros() as usize
+                            };
                         }
                         for l in Lanes(exec) {
                             set(&mut w.regs, *d, l, lead as u64 & 0xffff_ffff);
@@ -1044,7 +1293,10 @@ impl<'a> Worker<'a> {
                                 Some(&t) => w.pc[l] = t,
                                 None => {
                                     return Err(Error::IllegalInstruction {
-                                        what: format!("brx.idx index {i} out of range ({} targets)", targets.len()),
+                                        what: format!(
+                                            "brx.idx index {i} out of range ({} targets)",
+                                            targets.len()
+                                        ),
                                         at: Site::default(),
                                     })
                                 }
@@ -1076,7 +1328,12 @@ impl<'a> Worker<'a> {
                             continue 'outer;
                         }
                     }
-                    Op::Call { target, args, rets: _, frame } => {
+                    Op::Call {
+                        target,
+                        args,
+                        rets: _,
+                        frame,
+                    } => {
                         if exec != 0 {
                             self.call(w, exec, pc, *target, args, *frame)?;
                             for l in Lanes(mask & !exec) {
@@ -1087,7 +1344,9 @@ impl<'a> Worker<'a> {
                     }
                     Op::Trap => {
                         if exec != 0 {
-                            return Err(Error::Trap { at: Site::default() });
+                            return Err(Error::Trap {
+                                at: Site::default(),
+                            });
                         }
                     }
                     Op::Brkpt => {
@@ -1098,7 +1357,14 @@ impl<'a> Worker<'a> {
                             });
                         }
                     }
-                    Op::Bar { kind, id, count, d, src, neg } => {
+                    Op::Bar {
+                        kind,
+                        id,
+                        count,
+                        d,
+                        src,
+                        neg,
+                    } => {
                         if exec != 0 {
                             let l0 = exec.trailing_zeros() as usize;
                             let bid = w.regs[*id as usize][l0];
@@ -1109,7 +1375,11 @@ impl<'a> Worker<'a> {
                                 });
                             }
                             let bid = bid as usize;
-                            let cnt = if *count == NONE { 0 } else { w.regs[*count as usize][l0] as u32 };
+                            let cnt = if *count == NONE {
+                                0
+                            } else {
+                                w.regs[*count as usize][l0] as u32
+                            };
                             let b = &mut self.bars[bid];
                             b.arrived += exec.count_ones();
                             if cnt != 0 {
@@ -1162,7 +1432,15 @@ impl<'a> Worker<'a> {
         }
     }
 
-    fn call(&mut self, w: &mut Warp, exec: u32, pc: u32, target: CallTarget, args: &[ArgSrc], frame: u32) -> Result<(), Error> {
+    fn call(
+        &mut self,
+        w: &mut Warp,
+        exec: u32,
+        pc: u32,
+        target: CallTarget,
+        args: &[ArgSrc],
+        frame: u32,
+    ) -> Result<(), Error> {
         let prog = self.l.prog;
         for l in Lanes(exec) {
             let callee = match target {
@@ -1171,7 +1449,10 @@ impl<'a> Worker<'a> {
                     let a = w.regs[s as usize][l];
                     let off = a.wrapping_sub(FUNC_WINDOW);
                     let f = off / 16;
-                    if off % 16 != 0 || f >= prog.funcs.len() as u64 || !prog.funcs[f as usize].has_body {
+                    if off % 16 != 0
+                        || f >= prog.funcs.len() as u64
+                        || !prog.funcs[f as usize].has_body
+                    {
                         return Err(Error::IllegalAddress {
                             addr: a,
                             bytes: 0,
@@ -1203,7 +1484,9 @@ impl<'a> Worker<'a> {
                 local.resize(need, 0);
             }
             for (i, a) in args.iter().enumerate() {
-                let Some(&(poff, psize)) = fi.params.get(i) else { break };
+                let Some(&(poff, psize)) = fi.params.get(i) else {
+                    break;
+                };
                 let dst = nb as usize + poff as usize;
                 match *a {
                     ArgSrc::Frame(off, size) => {
@@ -1251,7 +1534,9 @@ impl<'a> Worker<'a> {
             let cb = w.regs[sr::FRAME as usize][l] as usize;
             if let Op::Call { rets, .. } = &prog.insts[fr.call_pc as usize].op {
                 for (i, r) in rets.iter().enumerate() {
-                    let Some(&(roff, rsize)) = fi.rets.get(i) else { break };
+                    let Some(&(roff, rsize)) = fi.rets.get(i) else {
+                        break;
+                    };
                     let src = cb + roff as usize;
                     match *r {
                         RetDst::Frame(off, size) => {

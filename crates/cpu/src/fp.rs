@@ -88,7 +88,9 @@ mod tests {
 
     #[test]
     fn f16_round_trip_and_rounding() {
-        for b in [0u16, 0x3c00, 0xbc00, 0x0001, 0x03ff, 0x0400, 0x7bff, 0x7c00, 0xfc00] {
+        for b in [
+            0u16, 0x3c00, 0xbc00, 0x0001, 0x03ff, 0x0400, 0x7bff, 0x7c00, 0xfc00,
+        ] {
             assert_eq!(f64_to_small(f16_to_f64(b), 5, 10), b, "{b:#x}");
         }
         // 1 + 2^-11 is a tie between 1 and 1+2^-10: rounds to even (1).

@@ -394,7 +394,6 @@ pub(crate) struct Inst {
 /// Per-function facts the executor needs.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct FuncInfo {
-    pub(crate) name: String,
     pub(crate) entry: u32,
     pub(crate) reg_base: u32,
     pub(crate) nregs: u32,
@@ -417,8 +416,6 @@ pub(crate) struct FuncInfo {
 pub(crate) struct Program {
     pub(crate) insts: Vec<Inst>,
     pub(crate) locs: Vec<SourceLoc>,
-    /// The function each instruction belongs to.
-    pub(crate) owner: Vec<u32>,
     pub(crate) nslots: u32,
     /// Immediate pseudo-registers: (slot, value).
     pub(crate) consts: Vec<(Slot, u64)>,
@@ -505,7 +502,6 @@ struct Lowerer<'a> {
     layout: &'a Layout,
     insts: Vec<Inst>,
     locs: Vec<SourceLoc>,
-    owner: Vec<u32>,
     nslots: u32,
     consts: HashMap<u64, Slot>,
     const_list: Vec<(Slot, u64)>,
@@ -553,14 +549,13 @@ impl<'a> Lowerer<'a> {
         s
     }
 
-    fn emit(&mut self, op: Op, fid: u32, loc: SourceLoc) {
+    fn emit(&mut self, op: Op, _fid: u32, loc: SourceLoc) {
         self.insts.push(Inst {
             op,
             guard: NONE,
             neg: false,
         });
         self.locs.push(loc);
-        self.owner.push(fid);
     }
 
     fn reg(&self, fid: u32, r: ir::RegId) -> Slot {
@@ -569,15 +564,28 @@ impl<'a> Lowerer<'a> {
 
     fn reg_wm(&self, fid: u32, r: ir::RegId) -> u64 {
         let f = &self.m.functions[fid as usize];
-        f.regs.get(r as usize).map(|d| type_mask(d.ty)).unwrap_or(u64::MAX)
+        f.regs
+            .get(r as usize)
+            .map(|d| type_mask(d.ty))
+            .unwrap_or(u64::MAX)
     }
 
-    fn sym(&mut self, fid: u32, s: ir::SymbolRef, add: i64, loc: SourceLoc) -> Result<SymVal, Error> {
+    fn sym(
+        &mut self,
+        fid: u32,
+        s: ir::SymbolRef,
+        add: i64,
+        loc: SourceLoc,
+    ) -> Result<SymVal, Error> {
         let f = &self.m.functions[fid as usize];
         let bad = |what: &str| unsupported(what.to_string(), loc, &f.name);
         Ok(match s {
             ir::SymbolRef::Global(g) => {
-                let var = self.m.globals.get(g).ok_or_else(|| bad("reference to a missing variable"))?;
+                let var = self
+                    .m
+                    .globals
+                    .get(g)
+                    .ok_or_else(|| bad("reference to a missing variable"))?;
                 match (var.space, self.layout.globals[g]) {
                     (StateSpace::Shared | StateSpace::SharedCluster, None) => SymVal {
                         base: sr::DYN_BASE,
@@ -594,21 +602,39 @@ impl<'a> Lowerer<'a> {
                         off: a as i64 + add,
                         space: Space::Global,
                     },
-                    _ => return Err(bad(&format!("module-scope {} variable `{}`", var.space.name(), var.name))),
+                    _ => {
+                        return Err(bad(&format!(
+                            "module-scope {} variable `{}`",
+                            var.space.name(),
+                            var.name
+                        )))
+                    }
                 }
             }
             ir::SymbolRef::Local(i) => {
-                let var = f.locals.get(i).ok_or_else(|| bad("reference to a missing local"))?;
+                let var = f
+                    .locals
+                    .get(i)
+                    .ok_or_else(|| bad("reference to a missing local"))?;
                 match var.space {
                     StateSpace::Local | StateSpace::Param => {
-                        let o = self.local_off[fid as usize].get(i).copied().flatten().ok_or_else(|| bad("local variable"))?;
+                        let o = self.local_off[fid as usize]
+                            .get(i)
+                            .copied()
+                            .flatten()
+                            .ok_or_else(|| bad("local variable"))?;
                         SymVal {
                             base: sr::FRAME,
                             off: o as i64 + add,
                             space: Space::Local,
                         }
                     }
-                    StateSpace::Shared | StateSpace::SharedCluster => match self.layout.func_shared[fid as usize].get(i).copied().flatten() {
+                    StateSpace::Shared | StateSpace::SharedCluster => match self.layout.func_shared
+                        [fid as usize]
+                        .get(i)
+                        .copied()
+                        .flatten()
+                    {
                         Some(o) => SymVal {
                             base: sr::ZERO,
                             off: o as i64 + add,
@@ -620,11 +646,20 @@ impl<'a> Lowerer<'a> {
                             space: Space::Shared,
                         },
                     },
-                    sp => return Err(bad(&format!("function-scope {} variable `{}`", sp.name(), var.name))),
+                    sp => {
+                        return Err(bad(&format!(
+                            "function-scope {} variable `{}`",
+                            sp.name(),
+                            var.name
+                        )))
+                    }
                 }
             }
             ir::SymbolRef::Param(i) => {
-                let p = f.params.get(i).ok_or_else(|| bad("reference to a missing parameter"))?;
+                let p = f
+                    .params
+                    .get(i)
+                    .ok_or_else(|| bad("reference to a missing parameter"))?;
                 if f.kind == ir::FunctionKind::Entry {
                     SymVal {
                         base: sr::ZERO,
@@ -641,7 +676,10 @@ impl<'a> Lowerer<'a> {
                 }
             }
             ir::SymbolRef::Return(i) => {
-                let (o, _) = *self.funcs[fid as usize].rets.get(i).ok_or_else(|| bad("reference to a missing return value"))?;
+                let (o, _) = *self.funcs[fid as usize]
+                    .rets
+                    .get(i)
+                    .ok_or_else(|| bad("reference to a missing return value"))?;
                 SymVal {
                     base: sr::FRAME,
                     off: o as i64 + add,
@@ -684,11 +722,20 @@ impl<'a> Lowerer<'a> {
 
     /// The slot holding source operand `o` (index `k`) of `inst`.
     fn src(&mut self, fid: u32, inst: &ir::Instruction, k: usize) -> Result<Slot, Error> {
-        let o = inst.operands.get(k).ok_or_else(|| self.err(fid, inst, "missing operand"))?;
+        let o = inst
+            .operands
+            .get(k)
+            .ok_or_else(|| self.err(fid, inst, "missing operand"))?;
         self.src_op(fid, inst, o, src_type(inst, k))
     }
 
-    fn src_op(&mut self, fid: u32, inst: &ir::Instruction, o: &Operand, ty: ScalarType) -> Result<Slot, Error> {
+    fn src_op(
+        &mut self,
+        fid: u32,
+        inst: &ir::Instruction,
+        o: &Operand,
+        ty: ScalarType,
+    ) -> Result<Slot, Error> {
         Ok(match o {
             Operand::Reg(r) => self.reg(fid, *r),
             Operand::NotReg(r) => {
@@ -718,7 +765,13 @@ impl<'a> Lowerer<'a> {
         })
     }
 
-    fn special(&mut self, fid: u32, inst: &ir::Instruction, s: ir::SpecialReg, d: Option<ir::Dim>) -> Result<Slot, Error> {
+    fn special(
+        &mut self,
+        fid: u32,
+        inst: &ir::Instruction,
+        s: ir::SpecialReg,
+        d: Option<ir::Dim>,
+    ) -> Result<Slot, Error> {
         use ir::SpecialReg::*;
         let dim = match d {
             Some(ir::Dim::Y) => 1,
@@ -736,7 +789,15 @@ impl<'a> Lowerer<'a> {
         };
         if let Some(kind) = t {
             let d = self.temp();
-            self.emit(Op::ReadTimer { d, kind, wm: u64::MAX }, fid, inst.loc);
+            self.emit(
+                Op::ReadTimer {
+                    d,
+                    kind,
+                    wm: u64::MAX,
+                },
+                fid,
+                inst.loc,
+            );
             return Ok(d);
         }
         Ok(match s {
@@ -765,7 +826,11 @@ impl<'a> Lowerer<'a> {
 
     fn err(&self, fid: u32, inst: &ir::Instruction, what: &str) -> Error {
         let f = &self.m.functions[fid as usize];
-        unsupported(format!("{what} in `{:?}`", inst.opcode).to_lowercase(), inst.loc, &f.name)
+        unsupported(
+            format!("{what} in `{:?}`", inst.opcode).to_lowercase(),
+            inst.loc,
+            &f.name,
+        )
     }
 
     /// Destination slot and width mask of operand `o`.
@@ -778,8 +843,15 @@ impl<'a> Lowerer<'a> {
     }
 
     /// `d` or `d|p` destinations.
-    fn dst_pair(&mut self, fid: u32, inst: &ir::Instruction) -> Result<((Slot, u64), (Slot, u64)), Error> {
-        let o = inst.operands.first().ok_or_else(|| self.err(fid, inst, "missing destination"))?;
+    fn dst_pair(
+        &mut self,
+        fid: u32,
+        inst: &ir::Instruction,
+    ) -> Result<((Slot, u64), (Slot, u64)), Error> {
+        let o = inst
+            .operands
+            .first()
+            .ok_or_else(|| self.err(fid, inst, "missing destination"))?;
         match o {
             Operand::Vector(v) if v.len() == 2 => {
                 let a = self.dst(fid, inst, &v[0])?;
@@ -791,7 +863,12 @@ impl<'a> Lowerer<'a> {
     }
 
     /// An address operand: base slot, constant offset and the symbol's own space.
-    fn addr(&mut self, fid: u32, inst: &ir::Instruction, k: usize) -> Result<(Slot, i64, Option<Space>), Error> {
+    fn addr(
+        &mut self,
+        fid: u32,
+        inst: &ir::Instruction,
+        k: usize,
+    ) -> Result<(Slot, i64, Option<Space>), Error> {
         match inst.operands.get(k) {
             Some(Operand::Addr(a)) => match a.base {
                 ir::AddrBase::Reg(r) => Ok((self.reg(fid, r), a.offset, None)),
@@ -805,12 +882,19 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    fn mem_space(&self, fid: u32, inst: &ir::Instruction, sym: Option<Space>) -> Result<Space, Error> {
+    fn mem_space(
+        &self,
+        fid: u32,
+        inst: &ir::Instruction,
+        sym: Option<Space>,
+    ) -> Result<Space, Error> {
         let is_entry = self.m.functions[fid as usize].kind == ir::FunctionKind::Entry;
         Ok(match inst.space() {
             None => match sym {
                 // A symbol named without a space qualifier means its own space.
-                Some(Space::KParam) | Some(Space::Local) | Some(Space::Shared) => sym.unwrap_or(Space::Generic),
+                Some(Space::KParam) | Some(Space::Local) | Some(Space::Shared) => {
+                    sym.unwrap_or(Space::Generic)
+                }
                 _ => Space::Generic,
             },
             Some(StateSpace::Global) | Some(StateSpace::Const) => Space::Global,
@@ -942,7 +1026,11 @@ impl<'a> Lowerer<'a> {
                     return Err(self.err(fid, inst, "vector atomic"));
                 }
                 let base = if inst.opcode == Opcode::Atom { 1 } else { 0 };
-                let (d, wm) = if base == 1 { self.dst(fid, inst, &ops[0])? } else { (NONE, 0) };
+                let (d, wm) = if base == 1 {
+                    self.dst(fid, inst, &ops[0])?
+                } else {
+                    (NONE, 0)
+                };
                 let (addr, off, sym) = self.addr(fid, inst, base)?;
                 let space = self.mem_space(fid, inst, sym)?;
                 if !matches!(space, Space::Global | Space::Shared | Space::Generic) {
@@ -954,13 +1042,32 @@ impl<'a> Lowerer<'a> {
                 } else {
                     sr::ZERO
                 };
-                self.emit(Op::Atom { space, op, ty: t, d, wm, addr, off, b, c }, fid, loc);
+                self.emit(
+                    Op::Atom {
+                        space,
+                        op,
+                        ty: t,
+                        d,
+                        wm,
+                        addr,
+                        off,
+                        b,
+                        c,
+                    },
+                    fid,
+                    loc,
+                );
             }
             Opcode::CpAsync => {
                 // `cp.async.ca.shared.global [dst], [src], size{, src_size}`; the group
                 // operations (commit/wait) have no address operands and are no-ops.
-                if ops.len() >= 3 && matches!(ops[0], Operand::Addr(_)) && matches!(ops[1], Operand::Addr(_)) {
-                    if inst.mods.iter().any(|m| matches!(m, M::Hint(h) if h.contains("bulk") || h.contains("tensor"))) {
+                if ops.len() >= 3
+                    && matches!(ops[0], Operand::Addr(_))
+                    && matches!(ops[1], Operand::Addr(_))
+                {
+                    if inst.mods.iter().any(
+                        |m| matches!(m, M::Hint(h) if h.contains("bulk") || h.contains("tensor")),
+                    ) {
                         return Err(self.err(fid, inst, "bulk asynchronous copy"));
                     }
                     let (dst, doff, _) = self.addr(fid, inst, 0)?;
@@ -971,10 +1078,23 @@ impl<'a> Lowerer<'a> {
                         _ => return Err(self.err(fid, inst, "copy size")),
                     };
                     let src_size = match ops.get(3) {
-                        Some(o @ (Operand::Reg(_) | Operand::Imm(_))) => self.src_op(fid, inst, o, ScalarType::U32)?,
+                        Some(o @ (Operand::Reg(_) | Operand::Imm(_))) => {
+                            self.src_op(fid, inst, o, ScalarType::U32)?
+                        }
                         _ => NONE,
                     };
-                    self.emit(Op::CpAsync { dst, doff, src, soff, size, src_size }, fid, loc);
+                    self.emit(
+                        Op::CpAsync {
+                            dst,
+                            doff,
+                            src,
+                            soff,
+                            size,
+                            src_size,
+                        },
+                        fid,
+                        loc,
+                    );
                 } else if ops.iter().any(|o| matches!(o, Operand::Addr(_))) {
                     return Err(self.err(fid, inst, "asynchronous copy form"));
                 } else {
@@ -992,12 +1112,24 @@ impl<'a> Lowerer<'a> {
                     _ => return Err(self.err(fid, inst, "state space")),
                 };
                 let to = inst.has(M::To);
-                self.emit(Op::Cvta { d, a, window, to, wm }, fid, loc);
+                self.emit(
+                    Op::Cvta {
+                        d,
+                        a,
+                        window,
+                        to,
+                        wm,
+                    },
+                    fid,
+                    loc,
+                );
             }
             Opcode::Isspacep => {
                 let (d, _) = self.dst(fid, inst, &ops[0])?;
                 let a = self.src_op(fid, inst, &ops[1], ScalarType::U64)?;
-                let space = inst.space().ok_or_else(|| self.err(fid, inst, "state space"))?;
+                let space = inst
+                    .space()
+                    .ok_or_else(|| self.err(fid, inst, "state space"))?;
                 self.emit(Op::Isspacep { d, a, space }, fid, loc);
             }
             Opcode::Bra => {
@@ -1008,7 +1140,10 @@ impl<'a> Lowerer<'a> {
             Opcode::Brx => {
                 let idx = self.src_op(fid, inst, &ops[0], ScalarType::U32)?;
                 let labels = match &ops[1] {
-                    Operand::List(v) => v.iter().map(|o| self.label(fid, inst, o)).collect::<Result<Vec<_>, _>>()?,
+                    Operand::List(v) => v
+                        .iter()
+                        .map(|o| self.label(fid, inst, o))
+                        .collect::<Result<Vec<_>, _>>()?,
                     _ => return Err(self.err(fid, inst, "target list")),
                 };
                 self.fix.push((self.insts.len(), fid, labels.clone()));
@@ -1055,7 +1190,18 @@ impl<'a> Lowerer<'a> {
                 let a = self.src(fid, inst, 1)?;
                 let b = self.src_op(fid, inst, &ops[2], ScalarType::U32)?;
                 let c = self.src_op(fid, inst, &ops[3], ScalarType::U32)?;
-                self.emit(Op::Shfl { mode, d, p, a, b, c }, fid, loc);
+                self.emit(
+                    Op::Shfl {
+                        mode,
+                        d,
+                        p,
+                        a,
+                        b,
+                        c,
+                    },
+                    fid,
+                    loc,
+                );
             }
             Opcode::Vote => {
                 let mode = inst
@@ -1138,7 +1284,8 @@ impl<'a> Lowerer<'a> {
                 if self.fast_alu(fid, inst)? {
                     return Ok(());
                 }
-                let alu = arith::lower(inst, f)?.ok_or_else(|| self.err(fid, inst, "instruction form"))?;
+                let alu = arith::lower(inst, f)?
+                    .ok_or_else(|| self.err(fid, inst, "instruction form"))?;
                 self.lower_alu(fid, inst, alu)?;
             }
         }
@@ -1161,7 +1308,16 @@ impl<'a> Lowerer<'a> {
                     ds[i] = self.dst(fid, inst, p)?.0;
                 }
                 let bits = (ty.bits() / n as u32) as u8;
-                self.emit(Op::Unpack { ds, n: n as u8, bits, a }, fid, loc);
+                self.emit(
+                    Op::Unpack {
+                        ds,
+                        n: n as u8,
+                        bits,
+                        a,
+                    },
+                    fid,
+                    loc,
+                );
             }
             (d, Operand::Vector(parts)) => {
                 let n = parts.len();
@@ -1183,7 +1339,17 @@ impl<'a> Lowerer<'a> {
                         p => self.src_op(fid, inst, p, part_ty)?,
                     };
                 }
-                self.emit(Op::Pack { d, parts: ps, n: n as u8, bits, wm }, fid, loc);
+                self.emit(
+                    Op::Pack {
+                        d,
+                        parts: ps,
+                        n: n as u8,
+                        bits,
+                        wm,
+                    },
+                    fid,
+                    loc,
+                );
             }
             (d, s) => {
                 let (d, wm) = self.dst(fid, inst, d)?;
@@ -1198,7 +1364,9 @@ impl<'a> Lowerer<'a> {
     fn lower_call(&mut self, fid: u32, inst: &ir::Instruction) -> Result<(), Error> {
         let ops = &inst.operands;
         let (rets_o, target_o, args_o) = match (ops.first(), ops.get(1), ops.get(2)) {
-            (Some(Operand::List(r)), Some(t), Some(Operand::List(a))) => (r.clone(), t.clone(), a.clone()),
+            (Some(Operand::List(r)), Some(t), Some(Operand::List(a))) => {
+                (r.clone(), t.clone(), a.clone())
+            }
             (Some(Operand::List(r)), Some(t), None) => (r.clone(), t.clone(), Vec::new()),
             _ => return Err(self.err(fid, inst, "call operands")),
         };
@@ -1206,7 +1374,10 @@ impl<'a> Lowerer<'a> {
             Operand::Callee(c) if c < self.m.functions.len() => {
                 if self.m.functions[c].body.is_none() {
                     return Err(unsupported(
-                        format!("call to `{}`, which has no body in this module", self.m.functions[c].name),
+                        format!(
+                            "call to `{}`, which has no body in this module",
+                            self.m.functions[c].name
+                        ),
                         inst.loc,
                         &self.m.functions[fid as usize].name,
                     ));
@@ -1220,7 +1391,11 @@ impl<'a> Lowerer<'a> {
         let mut args = Vec::new();
         for a in &args_o {
             args.push(match a {
-                Operand::Symbol(s, add) | Operand::Addr(ir::Address { base: ir::AddrBase::Symbol(s), offset: add }) => {
+                Operand::Symbol(s, add)
+                | Operand::Addr(ir::Address {
+                    base: ir::AddrBase::Symbol(s),
+                    offset: add,
+                }) => {
                     let v = self.sym(fid, *s, *add, inst.loc)?;
                     match (v.base, v.space) {
                         (sr::FRAME, _) => ArgSrc::Frame(v.off as u32, self.sym_size(fid, *s)),
@@ -1233,7 +1408,11 @@ impl<'a> Lowerer<'a> {
         let mut rets = Vec::new();
         for r in &rets_o {
             rets.push(match r {
-                Operand::Symbol(s, add) | Operand::Addr(ir::Address { base: ir::AddrBase::Symbol(s), offset: add }) => {
+                Operand::Symbol(s, add)
+                | Operand::Addr(ir::Address {
+                    base: ir::AddrBase::Symbol(s),
+                    offset: add,
+                }) => {
                     let v = self.sym(fid, *s, *add, inst.loc)?;
                     if v.base != sr::FRAME {
                         return Err(self.err(fid, inst, "return destination"));
@@ -1289,7 +1468,15 @@ impl<'a> Lowerer<'a> {
             BarKind::Sync
         };
         let (d, rest) = if red {
-            (self.dst(fid, inst, ops.first().ok_or_else(|| self.err(fid, inst, "operands"))?)?.0, &ops[1..])
+            (
+                self.dst(
+                    fid,
+                    inst,
+                    ops.first().ok_or_else(|| self.err(fid, inst, "operands"))?,
+                )?
+                .0,
+                &ops[1..],
+            )
         } else {
             (NONE, &ops[..])
         };
@@ -1322,7 +1509,18 @@ impl<'a> Lowerer<'a> {
         if kind == BarKind::Arrive && count == NONE {
             return Err(self.err(fid, inst, "thread count"));
         }
-        self.emit(Op::Bar { kind, id, count, d, src, neg }, fid, inst.loc);
+        self.emit(
+            Op::Bar {
+                kind,
+                id,
+                count,
+                d,
+                src,
+                neg,
+            },
+            fid,
+            inst.loc,
+        );
         Ok(())
     }
 
@@ -1330,7 +1528,9 @@ impl<'a> Lowerer<'a> {
     fn fast_alu(&mut self, fid: u32, inst: &ir::Instruction) -> Result<bool, Error> {
         use ir::Modifier as M;
         use ScalarType::*;
-        let Some(ty) = inst.ty() else { return Ok(false) };
+        let Some(ty) = inst.ty() else {
+            return Ok(false);
+        };
         let ops = &inst.operands;
         let only = |allowed: &[M]| inst.mods.iter().all(|m| allowed.contains(m));
         let i32t = matches!(ty, U32 | S32 | B32);
@@ -1373,7 +1573,11 @@ impl<'a> Lowerer<'a> {
             self.emit(Op::Bin { k, d, a, b, wm }, fid, inst.loc);
             return Ok(true);
         }
-        if inst.opcode == Opcode::Cvt && inst.types.len() == 2 && inst.mods.is_empty() && ops.len() == 2 {
+        if inst.opcode == Opcode::Cvt
+            && inst.types.len() == 2
+            && inst.mods.is_empty()
+            && ops.len() == 2
+        {
             let k = match (inst.types[0], inst.types[1]) {
                 (U64, U32) | (S64, U32) => BinK::Zext32,
                 (S64, S32) => BinK::Sext32,
@@ -1381,7 +1585,17 @@ impl<'a> Lowerer<'a> {
             };
             let (d, wm) = self.dst(fid, inst, &ops[0])?;
             let a = self.src(fid, inst, 1)?;
-            self.emit(Op::Bin { k, d, a, b: sr::ZERO, wm }, fid, inst.loc);
+            self.emit(
+                Op::Bin {
+                    k,
+                    d,
+                    a,
+                    b: sr::ZERO,
+                    wm,
+                },
+                fid,
+                inst.loc,
+            );
             return Ok(true);
         }
         let tri = match inst.opcode {
@@ -1389,7 +1603,9 @@ impl<'a> Lowerer<'a> {
             Opcode::Mad if only(&[M::Lo]) && i64t => Some(TriK::MadLo64),
             Opcode::Mad if only(&[M::Wide]) && ty == U32 => Some(TriK::MadWideU32),
             Opcode::Mad if only(&[M::Wide]) && ty == S32 => Some(TriK::MadWideS32),
-            Opcode::Fma | Opcode::Mad if only(&rn) && inst.has(rn[0].clone()) && ty == F32 => Some(TriK::Fma32),
+            Opcode::Fma | Opcode::Mad if only(&rn) && inst.has(rn[0].clone()) && ty == F32 => {
+                Some(TriK::Fma32)
+            }
             Opcode::Selp if only(&[]) => Some(TriK::Selp),
             _ => None,
         };
@@ -1404,8 +1620,14 @@ impl<'a> Lowerer<'a> {
             self.emit(Op::Tri { k, d, a, b, c, wm }, fid, inst.loc);
             return Ok(true);
         }
-        if inst.opcode == Opcode::Setp && ops.len() == 3 && matches!(ops[0], Operand::Reg(_)) && (i32t || i64t) {
-            let Some(c) = inst.cmp() else { return Ok(false) };
+        if inst.opcode == Opcode::Setp
+            && ops.len() == 3
+            && matches!(ops[0], Operand::Reg(_))
+            && (i32t || i64t)
+        {
+            let Some(c) = inst.cmp() else {
+                return Ok(false);
+            };
             if inst.mods.len() != 1 {
                 return Ok(false);
             }
@@ -1422,7 +1644,18 @@ impl<'a> Lowerer<'a> {
             let (d, _) = self.dst(fid, inst, &ops[0])?;
             let a = self.src(fid, inst, 1)?;
             let b = self.src(fid, inst, 2)?;
-            self.emit(Op::SetpI { d, a, b, cmp, w64: i64t, signed }, fid, inst.loc);
+            self.emit(
+                Op::SetpI {
+                    d,
+                    a,
+                    b,
+                    cmp,
+                    w64: i64t,
+                    signed,
+                },
+                fid,
+                inst.loc,
+            );
             return Ok(true);
         }
         Ok(false)
@@ -1436,16 +1669,49 @@ impl<'a> Lowerer<'a> {
                 let ((p, pwm), (q, qwm)) = self.dst_pair(fid, inst)?;
                 let a = self.src(fid, inst, 1)?;
                 let b = self.src(fid, inst, 2)?;
-                let c = if ops.len() > 3 { self.src(fid, inst, 3)? } else { sr::ONE };
-                self.emit(Op::AluCmp { p, pwm, q, qwm, a, b, c, f }, fid, loc);
+                let c = if ops.len() > 3 {
+                    self.src(fid, inst, 3)?
+                } else {
+                    sr::ONE
+                };
+                self.emit(
+                    Op::AluCmp {
+                        p,
+                        pwm,
+                        q,
+                        qwm,
+                        a,
+                        b,
+                        c,
+                        f,
+                    },
+                    fid,
+                    loc,
+                );
             }
             Alu::Carry(f) => {
                 let (d, wm) = self.dst(fid, inst, &ops[0])?;
                 let a = self.src(fid, inst, 1)?;
                 let b = self.src(fid, inst, 2)?;
-                let c = if ops.len() > 3 { self.src(fid, inst, 3)? } else { sr::ZERO };
+                let c = if ops.len() > 3 {
+                    self.src(fid, inst, 3)?
+                } else {
+                    sr::ZERO
+                };
                 let write_cc = inst.has(ir::Modifier::Cc);
-                self.emit(Op::AluCarry { d, wm, a, b, c, write_cc, f }, fid, loc);
+                self.emit(
+                    Op::AluCarry {
+                        d,
+                        wm,
+                        a,
+                        b,
+                        c,
+                        write_cc,
+                        f,
+                    },
+                    fid,
+                    loc,
+                );
             }
             alu => {
                 let (d, wm) = self.dst(fid, inst, &ops[0])?;
@@ -1456,8 +1722,21 @@ impl<'a> Lowerer<'a> {
                 }
                 let op = match alu {
                     Alu::F1(f) if n == 1 => Op::Alu1 { d, wm, a: s[0], f },
-                    Alu::F2(f) if n == 2 => Op::Alu2 { d, wm, a: s[0], b: s[1], f },
-                    Alu::F3(f) if n == 3 => Op::Alu3 { d, wm, a: s[0], b: s[1], c: s[2], f },
+                    Alu::F2(f) if n == 2 => Op::Alu2 {
+                        d,
+                        wm,
+                        a: s[0],
+                        b: s[1],
+                        f,
+                    },
+                    Alu::F3(f) if n == 3 => Op::Alu3 {
+                        d,
+                        wm,
+                        a: s[0],
+                        b: s[1],
+                        c: s[2],
+                        f,
+                    },
                     Alu::F4(f) if n == 4 => Op::Alu4 { d, wm, s, f },
                     _ => return Err(self.err(fid, inst, "operand count")),
                 };
@@ -1518,7 +1797,8 @@ pub(crate) fn shared_layout(m: &ir::Module) -> (Vec<Option<u64>>, Vec<Vec<Option
         f.locals
             .iter()
             .map(|v| {
-                if matches!(v.space, StateSpace::Shared | StateSpace::SharedCluster) && v.count != 0 {
+                if matches!(v.space, StateSpace::Shared | StateSpace::SharedCluster) && v.count != 0
+                {
                     *off = align_up(*off, v.align.max(1) as u64);
                     let o = *off;
                     *off += v.size;
@@ -1554,7 +1834,6 @@ pub(crate) fn lower_module(m: &ir::Module, layout: &Layout) -> Result<Program, E
         layout,
         insts: Vec::new(),
         locs: Vec::new(),
-        owner: Vec::new(),
         nslots: sr::FIXED,
         consts: HashMap::new(),
         const_list: Vec::new(),
@@ -1569,13 +1848,20 @@ pub(crate) fn lower_module(m: &ir::Module, layout: &Layout) -> Result<Program, E
     for f in &m.functions {
         for r in &f.regs {
             if r.vector.is_some() {
-                return Err(unsupported(format!("vector register `{}`", r.name), f.loc, &f.name));
+                return Err(unsupported(
+                    format!("vector register `{}`", r.name),
+                    f.loc,
+                    &f.name,
+                ));
             }
         }
         let (locals, params, rets, frame) = frame_layout(f);
-        let reg_count32 = f.regs.iter().map(|r| if r.ty.size() > 4 { 2 } else { 1 }).sum::<u32>();
+        let reg_count32 = f
+            .regs
+            .iter()
+            .map(|r| if r.ty.size() > 4 { 2 } else { 1 })
+            .sum::<u32>();
         lw.funcs.push(FuncInfo {
-            name: f.name.clone(),
             entry: 0,
             reg_base: lw.nslots,
             nregs: f.regs.len() as u32,
@@ -1599,7 +1885,9 @@ pub(crate) fn lower_module(m: &ir::Module, layout: &Layout) -> Result<Program, E
     for (at, fid, labels) in std::mem::take(&mut lw.fix) {
         let starts = &lw.starts[fid as usize];
         let map = |l: u32| -> Result<u32, Error> {
-            starts.get(l as usize).copied().ok_or_else(|| Error::InvalidModule(format!("branch to instruction {l} out of range")))
+            starts.get(l as usize).copied().ok_or_else(|| {
+                Error::InvalidModule(format!("branch to instruction {l} out of range"))
+            })
         };
         match &mut lw.insts[at].op {
             Op::Bra { target } => *target = map(labels[0])?,
@@ -1617,7 +1905,17 @@ pub(crate) fn lower_module(m: &ir::Module, layout: &Layout) -> Result<Program, E
         .map(|f| {
             let s = lw.funcs[f].entry as usize;
             let e = lw.starts[f].last().copied().unwrap_or(0) as usize;
-            lw.insts.get(s..e).is_some_and(|ops| ops.iter().any(|i| matches!(i.op, Op::Call { target: CallTarget::Indirect(_), .. })))
+            lw.insts.get(s..e).is_some_and(|ops| {
+                ops.iter().any(|i| {
+                    matches!(
+                        i.op,
+                        Op::Call {
+                            target: CallTarget::Indirect(_),
+                            ..
+                        }
+                    )
+                })
+            })
         })
         .collect();
     let succ = |f: usize| -> Vec<usize> {
@@ -1645,7 +1943,13 @@ pub(crate) fn lower_module(m: &ir::Module, layout: &Layout) -> Result<Program, E
     }
     // Deepest local stack of each kernel (non-recursive paths; recursion grows on demand).
     let mut depth_memo: Vec<Option<u32>> = vec![None; nf];
-    fn deepest(f: usize, succs: &[Vec<usize>], funcs: &[FuncInfo], memo: &mut [Option<u32>], on: &mut Vec<bool>) -> u32 {
+    fn deepest(
+        f: usize,
+        succs: &[Vec<usize>],
+        funcs: &[FuncInfo],
+        memo: &mut [Option<u32>],
+        on: &mut Vec<bool>,
+    ) -> u32 {
         if let Some(d) = memo[f] {
             return d;
         }
@@ -1671,7 +1975,6 @@ pub(crate) fn lower_module(m: &ir::Module, layout: &Layout) -> Result<Program, E
     Ok(Program {
         insts: lw.insts,
         locs: lw.locs,
-        owner: lw.owner,
         nslots: lw.nslots,
         consts: lw.const_list,
         funcs: lw.funcs,
