@@ -125,10 +125,10 @@ impl Error {
             | Error::IllegalInstruction { at, .. }
             | Error::StackOverflow { at, .. }
             | Error::Deadlock { at, .. }
-            | Error::Unsupported { at, .. } => {
-                if at.kernel.is_empty() && at.line == 0 {
-                    *at = site();
-                }
+            | Error::Unsupported { at, .. }
+                if at.kernel.is_empty() && at.line == 0 =>
+            {
+                *at = site();
             }
             _ => {}
         }

@@ -5,6 +5,9 @@
 //! A warp executes the instruction at the lowest program counter among its runnable lanes, for
 //! the lanes at that counter, so divergent lanes reconverge where their paths meet.
 
+// Lane loops index several lane arrays at once so that they vectorize.
+#![allow(clippy::needless_range_loop, clippy::type_complexity)]
+
 use crate::fp;
 use crate::lower::{
     sr, ArgSrc, BarKind, BinK, CallTarget, ICmp, Inst, Op, Program, RetDst, Slot, Space, Timer,

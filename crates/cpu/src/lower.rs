@@ -7,6 +7,8 @@
 //! base, the dynamic shared base). So the executor never inspects operand kinds: every source is
 //! `regs[slot][lane]`.
 
+#![allow(clippy::type_complexity)]
+
 use crate::arith::{self, Alu};
 use crate::{Error, Site};
 use ferrocuda_ptx::ir::{self, Opcode, Operand, ScalarType, SourceLoc, StateSpace};
