@@ -53,6 +53,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    quiet_panics();
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Devices => devices::run(),
@@ -67,6 +68,23 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Replaces the default panic report (message and backtrace) with one line. A closed
+/// stdout (`fcuda ptx big.fatbin | head`) ends the program quietly, as Unix tools do.
+fn quiet_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("unknown cause");
+        if msg.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        eprintln!("error: internal error in fcuda: {msg}");
+    }));
 }
 
 /// Prints an error as one line, or with all its detail under `-v`.

@@ -71,6 +71,43 @@ fn ptx_lists_kernels_and_parameters() {
 }
 
 #[test]
+fn ptx_reads_fatbins_cubins_and_executables() {
+    let o = fcuda(&["ptx", &repo("tests/fixtures/samples/sample.fatbin")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("fatbin 0 at 0x0: 3 entries"), "{out}");
+    assert!(out.contains("entry 0: elf sm_80"), "{out}");
+    assert!(out.contains("ptx compute_90 (PTX ISA"), "{out}");
+    assert!(out.contains("kernel vector_add (visible"), "{out}");
+
+    let o = fcuda(&[
+        "ptx",
+        &repo("tests/fixtures/samples/sample_compressed.fatbin"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("zstd-compressed"), "{}", stdout(&o));
+
+    let o = fcuda(&["ptx", &repo("tests/fixtures/samples/sample_sm90.cubin")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("cubin sm_90"), "{out}");
+    assert!(
+        out.contains("kernel reduce_sum\n  params (20 bytes):"),
+        "{out}"
+    );
+    assert!(out.contains(".global counter size 4"), "{out}");
+
+    let o = fcuda(&["ptx", &repo("tests/fixtures/containers/exe_lz4")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("host ELF with embedded fatbins"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stdout(&o).contains("lz4-compressed"), "{}", stdout(&o));
+}
+
+#[test]
 fn ptx_reports_errors_positioned_and_fails() {
     let bad = repo("crates/runtime/tests/kernels/bad.ptx");
     let o = fcuda(&["ptx", &bad]);
@@ -95,7 +132,23 @@ fn ptx_reports_errors_positioned_and_fails() {
     std::fs::write(&junk, [0xffu8, 0xfe, 0x00, 0x01]).unwrap();
     let o = fcuda(&["ptx", junk.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("cudaErrorInvalidPtx"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("error: cudaErrorInvalidKernelImage"),
+        "{}",
+        stderr(&o)
+    );
+    // A truncated fatbin.
+    let fatbin = std::fs::read(repo("tests/fixtures/samples/sample.fatbin")).unwrap();
+    let cut = dir.join("cut.fatbin");
+    std::fs::write(&cut, &fatbin[..100]).unwrap();
+    let o = fcuda(&["ptx", cut.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).starts_with("error: cudaErrorInvalidKernelImage"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
 }
 
 #[test]
