@@ -16,10 +16,10 @@ pub struct RunArgs {
     module: PathBuf,
     /// The kernel to launch.
     kernel: String,
-    /// Grid dimensions: X[,Y[,Z]].
+    /// Grid dimensions: `X[,Y[,Z]]`.
     #[arg(long, value_parser = parse_dim)]
     grid: Dim3,
-    /// Block dimensions: X[,Y[,Z]].
+    /// Block dimensions: `X[,Y[,Z]]`.
     #[arg(long, value_parser = parse_dim)]
     block: Dim3,
     /// Bytes of dynamic shared memory per block.

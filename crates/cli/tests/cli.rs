@@ -208,6 +208,54 @@ fn run_writes_buffers_and_globals() {
 }
 
 #[test]
+fn run_takes_fatbins_and_reports_cubins_the_device_cannot_run() {
+    let dir = scratch("run-fatbin");
+    let ones: Vec<u8> = (0..32).flat_map(|_| 1.0f32.to_le_bytes()).collect();
+    std::fs::write(dir.join("ones.bin"), &ones).unwrap();
+    let buf = format!("buf:{}", dir.join("ones.bin").display());
+    let o = fcuda(&[
+        "run",
+        &repo("tests/fixtures/samples/sample.fatbin"),
+        "vector_add",
+        "--grid",
+        "1",
+        "--block",
+        "32",
+        "--device",
+        "cpu",
+        "--out",
+        dir.to_str().unwrap(),
+        &buf,
+        &buf,
+        "zeros:128",
+        "i32:32",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        f32s(&std::fs::read(dir.join("out_2.bin")).unwrap()),
+        vec![2.0; 32]
+    );
+
+    let o = fcuda(&[
+        "run",
+        &repo("tests/fixtures/samples/sample_sm90.cubin"),
+        "vector_add",
+        "--grid",
+        "1",
+        "--block",
+        "32",
+        "--device",
+        "cpu",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).starts_with("error: cudaErrorNoKernelImageForDevice"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
 fn run_errors_name_the_cuda_error() {
     let vadd = repo("examples/kernels/vector_add.ptx");
     // Too few arguments for the kernel's parameters.
