@@ -12,6 +12,7 @@ use ferrocuda_runtime::{self as cuda, launch, MemcpyKind};
 
 // __global__ void add_one(float* a, int n), compiled to PTX and embedded at build time.
 cuda::embed_module!(KERNELS = "kernels/add_one.ptx");
+cuda::kernel!(add_one in KERNELS);
 
 /// The program; `fcuda demo` runs it too.
 pub fn run() -> cuda::Result<()> {
@@ -26,7 +27,7 @@ pub fn run() -> cuda::Result<()> {
     cuda::memcpy(&mut d_a, &h_a, size, MemcpyKind::HostToDevice)?;
 
     // Launch kernel
-    launch!(KERNELS::add_one<<<1, 256>>>(d_a, N as i32))?;
+    launch!(add_one<<<1, 256>>>(d_a, N as i32))?;
 
     // Copy back
     cuda::memcpy(&mut h_a, &d_a, size, MemcpyKind::DeviceToHost)?;

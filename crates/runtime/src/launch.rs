@@ -163,8 +163,9 @@ where
 /// `<<<grid, block, shared_bytes>>>`, or `<<<grid, block, shared_bytes, stream>>>`.
 ///
 /// `kernel` is `MODULE::name` for a kernel of a module declared with
-/// [`embed_module!`](crate::embed_module), or a variable holding a [`Kernel`](crate::Kernel)
-/// or a run-time [`Function`](crate::Function). Grid and block are integers, tuples of up to
+/// [`embed_module!`](crate::embed_module), a kernel declared with [`kernel!`](crate::kernel),
+/// or a variable holding a [`Kernel`](crate::Kernel) or a run-time
+/// [`Function`](crate::Function). Grid and block are integers, tuples of up to
 /// three integers, arrays or [`Dim3`](crate::Dim3); the stream is a
 /// [`Stream`](crate::Stream), `&Stream`, `Option<&Stream>` or `0`. Each argument is any
 /// [`DeviceRepr`](crate::DeviceRepr): integers, floats, device memory (passed as its address).

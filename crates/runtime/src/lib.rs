@@ -11,7 +11,7 @@
 //!   with driver-layer users; a context made current through the driver layer is used instead
 //!   (see [`device_reset`] for what that means for plugins).
 //! - **Embedded kernels and `<<<>>>`**: [`embed_module!`] puts PTX/cubin/fatbin files in the
-//!   program and [`launch!`] launches their kernels with CUDA's syntax, loading each module
+//!   program, [`kernel!`] names their kernels, and [`launch!`] launches them with CUDA's syntax, loading each module
 //!   lazily per device and checking arguments against the kernel's parameters.
 //! - **CUDA runtime errors**: [`Error`] carries a [`ErrorCode`] with the runtime's names
 //!   (`cudaErrorIllegalAddress`), the last error is kept per thread ([`get_last_error`],
@@ -20,11 +20,12 @@
 //! ```ignore
 //! use ferrocuda_runtime::*;
 //! embed_module!(KERNELS = "kernels/add_one.ptx");
+//! kernel!(add_one in KERNELS);
 //!
 //! let mut h_a = vec![1.0f32; 256];
 //! let mut d_a = malloc::<f32>(256)?;
 //! memcpy(&mut d_a, &h_a, 256 * 4, MemcpyKind::HostToDevice)?;
-//! launch!(KERNELS::add_one<<<1, 256>>>(&d_a, 256i32))?;
+//! launch!(add_one<<<1, 256>>>(d_a, 256i32))?;
 //! memcpy(&mut h_a, &d_a, 256 * 4, MemcpyKind::DeviceToHost)?;
 //! assert_eq!(h_a[0], 2.0);
 //! ```

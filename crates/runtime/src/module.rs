@@ -382,3 +382,25 @@ macro_rules! embed_module {
         )+
     };
 }
+
+/// Declares kernels of an embedded module as statics, so launches read exactly like CUDA:
+/// `launch!(add_one<<<1, 256>>>(d_a, n))`.
+///
+/// ```ignore
+/// ferrocuda_runtime::embed_module!(KERNELS = "kernels/add_one.ptx");
+/// ferrocuda_runtime::kernel!(add_one in KERNELS);
+/// launch!(add_one<<<1, 256>>>(d_a, 256i32))?;
+/// ```
+///
+/// The name is the kernel's symbol in the module (`extern "C"` kernels keep their C name); it
+/// is checked at the first launch.
+#[macro_export]
+macro_rules! kernel {
+    ($($(#[$meta:meta])* $vis:vis $name:ident in $module:path);+ $(;)?) => {
+        $(
+            $(#[$meta])*
+            #[allow(non_upper_case_globals)]
+            $vis static $name: $crate::Kernel = $module.kernel(stringify!($name));
+        )+
+    };
+}

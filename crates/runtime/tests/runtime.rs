@@ -8,6 +8,7 @@ embed_module!(
     FAULTS = "kernels/faults.ptx"
 );
 embed_module!(BROKEN = "kernels/bad.ptx");
+kernel!(add_one in KERNELS; bump_counter in FAULTS);
 
 #[test]
 fn implicit_init_and_current_device() {
@@ -54,7 +55,7 @@ fn seed_000_add_one() {
     let mut h_a = vec![1.0f32; N];
     let mut d_a = malloc::<f32>(N).unwrap();
     memcpy(&mut d_a, &h_a, size, MemcpyKind::HostToDevice).unwrap();
-    launch!(KERNELS::add_one<<<1, 256>>>(d_a, N as i32)).unwrap();
+    launch!(add_one<<<1, 256>>>(d_a, N as i32)).unwrap();
     memcpy(&mut h_a, &d_a, size, MemcpyKind::DeviceToHost).unwrap();
     free(d_a).unwrap();
     assert!(h_a.iter().all(|&x| x == 2.0), "{:?}", &h_a[..4]);
@@ -288,7 +289,7 @@ fn symbols_copy_to_and_from_device_addresses() {
     let (addr, size) = FAULTS.global("counter").unwrap();
     assert_eq!(size, 4);
     memcpy_to_symbol(addr, &41u32.to_le_bytes()).unwrap();
-    launch!(FAULTS::bump_counter<<<1, 1>>>()).unwrap();
+    launch!(bump_counter<<<1, 1>>>()).unwrap();
     let mut out = [0u8; 4];
     memcpy_from_symbol(&mut out, addr).unwrap();
     assert_eq!(u32::from_le_bytes(out), 42);
