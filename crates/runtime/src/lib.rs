@@ -11,9 +11,10 @@
 //!   with driver-layer users; a context made current through the driver layer is used instead
 //!   (see [`device_reset`] for what that means for plugins).
 //! - **Embedded kernels and `<<<>>>`**: [`embed_module!`] puts PTX/cubin/fatbin files in the
-//!   program, [`kernel!`] names their kernels, and [`launch!`] launches them with CUDA's syntax, loading each module
-//!   lazily per device and checking arguments against the kernel's parameters.
-//! - **CUDA runtime errors**: [`Error`] carries a [`ErrorCode`] with the runtime's names
+//!   program, [`kernel!`] names their kernels, and [`launch!`] launches them with CUDA's
+//!   syntax, loading each module lazily per device and checking arguments against the
+//!   kernel's parameters.
+//! - **CUDA runtime errors**: [`Error`] carries an [`ErrorCode`] with the runtime's names
 //!   (`cudaErrorIllegalAddress`), the last error is kept per thread ([`get_last_error`],
 //!   [`peek_at_last_error`]), and sticky errors stay until [`device_reset`].
 //!
