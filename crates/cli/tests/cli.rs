@@ -353,7 +353,8 @@ fn run_errors_name_the_cuda_error() {
     let o = fcuda(&[
         "-v", "run", &bad, "broken", "--grid", "1", "--block", "1", "u64:0",
     ]);
-    assert!(stderr(&o).contains("10:2"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("frobnicate"), "{}", stderr(&o));
+    assert!(stderr(&o).lines().count() > 1, "{}", stderr(&o));
     // Globals need --out.
     let o = fcuda(&[
         "run",
