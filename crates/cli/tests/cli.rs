@@ -208,6 +208,52 @@ fn run_writes_buffers_and_globals() {
 }
 
 #[test]
+fn run_passes_structs_by_value() {
+    let dir = scratch("run-struct");
+    let o = fcuda(&[
+        "run",
+        &repo("crates/cli/tests/kernels/structs.ptx"),
+        "store_pair",
+        "--grid",
+        "1",
+        "--block",
+        "1",
+        "--out",
+        dir.to_str().unwrap(),
+        "raw:2a000000 00000000 0807060504030201",
+        "zeros:16",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = std::fs::read(dir.join("out_1.bin")).unwrap();
+    assert_eq!(&out[..4], &42u32.to_le_bytes());
+    assert_eq!(&out[8..], &0x0102030405060708u64.to_le_bytes());
+    assert!(
+        !dir.join("out_0.bin").exists(),
+        "raw arguments are not buffers"
+    );
+
+    // A struct of the wrong size names the parameter.
+    let o = fcuda(&[
+        "run",
+        &repo("crates/cli/tests/kernels/structs.ptx"),
+        "store_pair",
+        "--grid",
+        "1",
+        "--block",
+        "1",
+        "raw:2a000000",
+        "zeros:16",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("store_pair_param_0"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("expected 16 bytes, got 4"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
 fn run_takes_fatbins_and_reports_cubins_the_device_cannot_run() {
     let dir = scratch("run-fatbin");
     let ones: Vec<u8> = (0..32).flat_map(|_| 1.0f32.to_le_bytes()).collect();

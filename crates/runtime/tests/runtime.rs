@@ -136,7 +136,10 @@ fn broken_embedded_ptx_is_a_positioned_invalid_ptx() {
     let msg = e.to_string();
     assert!(msg.contains("BROKEN (kernels/bad.ptx)"), "{msg}");
     // ferrocuda's parser says `10:2: unknown instruction`, NVIDIA's JIT `line 10; error`.
-    assert!(msg.contains("10:2") || msg.contains("line 10"), "the bad line: {msg}");
+    assert!(
+        msg.contains("10:2") || msg.contains("line 10"),
+        "the bad line: {msg}"
+    );
     assert!(msg.contains("frobnicate"), "{msg}");
     let e = launch!(BROKEN::broken<<<1, 1>>>(0u64)).unwrap_err();
     assert_eq!(e.code(), ErrorCode::InvalidPtx);
