@@ -137,7 +137,8 @@ fn function_attributes_and_signature() {
         assert!(max > 0 && max <= 1024);
         assert!(f.attribute(FunctionAttribute::NumRegs).unwrap() >= 0);
         assert_eq!(f.attribute(FunctionAttribute::SharedSizeBytes).unwrap(), 0);
-        assert_eq!(f.attribute(FunctionAttribute::PtxVersion).unwrap(), 70);
+        // The virtual architecture of `.target sm_50`.
+        assert_eq!(f.attribute(FunctionAttribute::PtxVersion).unwrap(), 50);
         assert!(f.attribute(FunctionAttribute::BinaryVersion).unwrap() >= 50);
         assert_eq!(
             f.attribute(FunctionAttribute::MaxDynamicSharedSizeBytes)

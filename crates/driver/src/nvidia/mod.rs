@@ -11,6 +11,7 @@ pub mod sys;
 use std::any::Any;
 use std::ffi::{c_int, c_uint, c_void, CString};
 use std::ptr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use crate::device::DeviceAttribute;
@@ -24,6 +25,10 @@ use crate::platform::{
 use crate::{ContextFlags, EventFlags, MemoryKind, ParamLayout, Platform, StreamFlags};
 
 use sys::{CUcontext, CUdevice, CUevent, CUfunction, CUmodule, CUresult, CUstream, Driver};
+
+/// `cuCtxCreate_v3`: the entry point `cuCtxCreate` names at the ABI of CUDA 11.4 to 12.x.
+type CtxCreateV3 =
+    unsafe extern "C" fn(*mut CUcontext, *mut c_void, c_int, c_uint, CUdevice) -> CUresult;
 
 /// Bytes of JIT log kept from a module load.
 const JIT_LOG_BYTES: usize = 16 * 1024;
@@ -101,6 +106,7 @@ impl NvidiaPlatform {
             }),
             ctx,
             primary,
+            detached: AtomicBool::new(false),
         })
     }
 }
@@ -162,11 +168,13 @@ impl PlatformBackend for NvidiaPlatform {
     fn create_context(&self, dev: usize, flags: ContextFlags) -> Result<Box<dyn ContextBackend>> {
         let dev = self.dev(dev)?;
         let mut ctx: CUcontext = ptr::null_mut();
-        check(
-            // SAFETY: `ctx` is valid for writes; cuCtxCreate (v2 ABI) takes flags and a device.
-            unsafe { (self.d.cuCtxCreate)(&mut ctx, flags.bits(), dev) },
-            "cuCtxCreate",
-        )?;
+        // SAFETY: `cuCtxCreate` asked for at the ABI of CUDA 12.0 is `cuCtxCreate_v3`
+        // (CUDA 11.4), which takes execution-affinity parameters before the flags; the
+        // pointer is reinterpreted with that prototype.
+        let create: CtxCreateV3 = unsafe { std::mem::transmute(self.d.cuCtxCreate) };
+        // SAFETY: `ctx` is valid for writes; no affinity parameters (null, 0).
+        let r = unsafe { create(&mut ctx, ptr::null_mut(), 0, flags.bits(), dev) };
+        check(r, "cuCtxCreate")?;
         // cuCtxCreate makes the new context current; ferrocuda leaves the stack unchanged.
         let mut popped: CUcontext = ptr::null_mut();
         check(
@@ -312,11 +320,16 @@ impl Drop for Bound {
 struct NvContext {
     ctx: Ctx,
     primary: bool,
+    /// Set for a primary-context handle from before a reset: nothing to release.
+    detached: AtomicBool,
     null: Arc<NvStream>,
 }
 
 impl Drop for NvContext {
     fn drop(&mut self) {
+        if self.detached.load(Ordering::SeqCst) {
+            return;
+        }
         let d = self.ctx.d;
         // SAFETY: this object owns one reference to the context (created or retained); the
         // front API drops it only after every resource of the context is gone.
@@ -352,6 +365,10 @@ impl ContextBackend for NvContext {
             unsafe { (self.ctx.d.cuCtxPushCurrent)(self.ctx.ctx) },
             "cuCtxPushCurrent",
         )
+    }
+
+    fn detach(&self) {
+        self.detached.store(true, Ordering::SeqCst);
     }
 
     fn pop_current(&self) -> Result<()> {
