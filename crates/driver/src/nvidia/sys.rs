@@ -118,6 +118,7 @@ cu_results! {
     CUDA_ERROR_PROFILER_ALREADY_STARTED = 7,
     CUDA_ERROR_PROFILER_ALREADY_STOPPED = 8,
     CUDA_ERROR_STUB_LIBRARY = 34,
+    CUDA_ERROR_CALL_REQUIRES_NEWER_DRIVER = 36,
     CUDA_ERROR_DEVICE_UNAVAILABLE = 46,
     CUDA_ERROR_NO_DEVICE = 100,
     CUDA_ERROR_INVALID_DEVICE = 101,
@@ -388,6 +389,27 @@ pub const CU_DEVICE_ATTRIBUTE_NUMA_ID: CUdevice_attribute = 131;
 pub const CU_DEVICE_ATTRIBUTE_MULTICAST_SUPPORTED: CUdevice_attribute = 132;
 pub const CU_DEVICE_ATTRIBUTE_MPS_ENABLED: CUdevice_attribute = 133;
 pub const CU_DEVICE_ATTRIBUTE_HOST_NUMA_ID: CUdevice_attribute = 134;
+pub const CU_DEVICE_ATTRIBUTE_D3D12_CIG_SUPPORTED: CUdevice_attribute = 135;
+pub const CU_DEVICE_ATTRIBUTE_MEM_DECOMPRESS_ALGORITHM_MASK: CUdevice_attribute = 136;
+pub const CU_DEVICE_ATTRIBUTE_MEM_DECOMPRESS_MAXIMUM_LENGTH: CUdevice_attribute = 137;
+pub const CU_DEVICE_ATTRIBUTE_VULKAN_CIG_SUPPORTED: CUdevice_attribute = 138;
+pub const CU_DEVICE_ATTRIBUTE_GPU_PCI_DEVICE_ID: CUdevice_attribute = 139;
+pub const CU_DEVICE_ATTRIBUTE_GPU_PCI_SUBSYSTEM_ID: CUdevice_attribute = 140;
+pub const CU_DEVICE_ATTRIBUTE_HOST_NUMA_VIRTUAL_MEMORY_MANAGEMENT_SUPPORTED: CUdevice_attribute =
+    141;
+pub const CU_DEVICE_ATTRIBUTE_HOST_NUMA_MEMORY_POOLS_SUPPORTED: CUdevice_attribute = 142;
+pub const CU_DEVICE_ATTRIBUTE_HOST_NUMA_MULTINODE_IPC_SUPPORTED: CUdevice_attribute = 143;
+pub const CU_DEVICE_ATTRIBUTE_HOST_MEMORY_POOLS_SUPPORTED: CUdevice_attribute = 144;
+pub const CU_DEVICE_ATTRIBUTE_HOST_VIRTUAL_MEMORY_MANAGEMENT_SUPPORTED: CUdevice_attribute = 145;
+pub const CU_DEVICE_ATTRIBUTE_HOST_ALLOC_DMA_BUF_SUPPORTED: CUdevice_attribute = 146;
+pub const CU_DEVICE_ATTRIBUTE_ONLY_PARTIAL_HOST_NATIVE_ATOMIC_SUPPORTED: CUdevice_attribute = 147;
+/// One past the last attribute of CUDA 13.0.
+pub const CU_DEVICE_ATTRIBUTE_MAX: CUdevice_attribute = 148;
+// Deprecated aliases kept by `cuda.h`.
+pub const CU_DEVICE_ATTRIBUTE_MAXIMUM_TEXTURE2D_ARRAY_WIDTH: CUdevice_attribute = 27;
+pub const CU_DEVICE_ATTRIBUTE_MAXIMUM_TEXTURE2D_ARRAY_HEIGHT: CUdevice_attribute = 28;
+pub const CU_DEVICE_ATTRIBUTE_MAXIMUM_TEXTURE2D_ARRAY_NUMSLICES: CUdevice_attribute = 29;
+pub const CU_DEVICE_ATTRIBUTE_VIRTUAL_ADDRESS_MANAGEMENT_SUPPORTED: CUdevice_attribute = 102;
 
 /// `CUfunction_attribute`: per-kernel properties for `cuFuncGetAttribute`/`cuFuncSetAttribute`.
 pub type CUfunction_attribute = c_int;
@@ -407,6 +429,8 @@ pub const CU_FUNC_ATTRIBUTE_REQUIRED_CLUSTER_HEIGHT: CUfunction_attribute = 12;
 pub const CU_FUNC_ATTRIBUTE_REQUIRED_CLUSTER_DEPTH: CUfunction_attribute = 13;
 pub const CU_FUNC_ATTRIBUTE_NON_PORTABLE_CLUSTER_SIZE_ALLOWED: CUfunction_attribute = 14;
 pub const CU_FUNC_ATTRIBUTE_CLUSTER_SCHEDULING_POLICY_PREFERENCE: CUfunction_attribute = 15;
+/// One past the last function attribute of CUDA 13.0.
+pub const CU_FUNC_ATTRIBUTE_MAX: CUfunction_attribute = 16;
 
 /// `CUpointer_attribute`: what `cuPointerGetAttribute(s)` can report about an address.
 pub type CUpointer_attribute = c_int;
@@ -470,6 +494,11 @@ pub type CUevent_wait_flags = c_uint;
 pub const CU_EVENT_WAIT_DEFAULT: CUevent_wait_flags = 0x0;
 pub const CU_EVENT_WAIT_EXTERNAL: CUevent_wait_flags = 0x1;
 
+/// `CUevent_record_flags` for `cuEventRecordWithFlags`.
+pub type CUevent_record_flags = c_uint;
+pub const CU_EVENT_RECORD_DEFAULT: CUevent_record_flags = 0x0;
+pub const CU_EVENT_RECORD_EXTERNAL: CUevent_record_flags = 0x1;
+
 /// `CUlimit`: per-context resource limits (`cuCtxGetLimit`/`cuCtxSetLimit`).
 pub type CUlimit = c_int;
 pub const CU_LIMIT_STACK_SIZE: CUlimit = 0x00;
@@ -482,6 +511,8 @@ pub const CU_LIMIT_PERSISTING_L2_CACHE_SIZE: CUlimit = 0x06;
 pub const CU_LIMIT_SHMEM_SIZE: CUlimit = 0x07;
 pub const CU_LIMIT_CIG_ENABLED: CUlimit = 0x08;
 pub const CU_LIMIT_CIG_SHMEM_FALLBACK_ENABLED: CUlimit = 0x09;
+/// One past the last limit of CUDA 13.0.
+pub const CU_LIMIT_MAX: CUlimit = 0x0a;
 
 /// `CUfunc_cache`: L1/shared memory preference.
 pub type CUfunc_cache = c_int;
@@ -555,9 +586,49 @@ pub const CU_JIT_POSITION_INDEPENDENT_CODE: CUjit_option = 30;
 pub const CU_JIT_MIN_CTA_PER_SM: CUjit_option = 31;
 pub const CU_JIT_MAX_THREADS_PER_BLOCK: CUjit_option = 32;
 pub const CU_JIT_OVERRIDE_DIRECTIVE_VALUES: CUjit_option = 33;
+pub const CU_JIT_SPLIT_COMPILE: CUjit_option = 34;
+/// One past the last JIT option of CUDA 13.0.
+pub const CU_JIT_NUM_OPTIONS: CUjit_option = 35;
 
-/// `CUjit_target`: value of `CU_JIT_TARGET` (compute capability `major * 10 + minor`).
+/// `CUjit_target`: value of `CU_JIT_TARGET` (compute capability `major * 10 + minor`, plus
+/// a base for the architecture-specific `a` and family `f` variants).
 pub type CUjit_target = c_int;
+pub const CU_COMPUTE_ACCELERATED_TARGET_BASE: CUjit_target = 0x10000;
+pub const CU_COMPUTE_FAMILY_TARGET_BASE: CUjit_target = 0x20000;
+pub const CU_TARGET_COMPUTE_30: CUjit_target = 30;
+pub const CU_TARGET_COMPUTE_32: CUjit_target = 32;
+pub const CU_TARGET_COMPUTE_35: CUjit_target = 35;
+pub const CU_TARGET_COMPUTE_37: CUjit_target = 37;
+pub const CU_TARGET_COMPUTE_50: CUjit_target = 50;
+pub const CU_TARGET_COMPUTE_52: CUjit_target = 52;
+pub const CU_TARGET_COMPUTE_53: CUjit_target = 53;
+pub const CU_TARGET_COMPUTE_60: CUjit_target = 60;
+pub const CU_TARGET_COMPUTE_61: CUjit_target = 61;
+pub const CU_TARGET_COMPUTE_62: CUjit_target = 62;
+pub const CU_TARGET_COMPUTE_70: CUjit_target = 70;
+pub const CU_TARGET_COMPUTE_72: CUjit_target = 72;
+pub const CU_TARGET_COMPUTE_75: CUjit_target = 75;
+pub const CU_TARGET_COMPUTE_80: CUjit_target = 80;
+pub const CU_TARGET_COMPUTE_86: CUjit_target = 86;
+pub const CU_TARGET_COMPUTE_87: CUjit_target = 87;
+pub const CU_TARGET_COMPUTE_89: CUjit_target = 89;
+pub const CU_TARGET_COMPUTE_90: CUjit_target = 90;
+pub const CU_TARGET_COMPUTE_100: CUjit_target = 100;
+pub const CU_TARGET_COMPUTE_110: CUjit_target = 110;
+pub const CU_TARGET_COMPUTE_103: CUjit_target = 103;
+pub const CU_TARGET_COMPUTE_120: CUjit_target = 120;
+pub const CU_TARGET_COMPUTE_121: CUjit_target = 121;
+pub const CU_TARGET_COMPUTE_90A: CUjit_target = CU_COMPUTE_ACCELERATED_TARGET_BASE + 90;
+pub const CU_TARGET_COMPUTE_100A: CUjit_target = CU_COMPUTE_ACCELERATED_TARGET_BASE + 100;
+pub const CU_TARGET_COMPUTE_110A: CUjit_target = CU_COMPUTE_ACCELERATED_TARGET_BASE + 110;
+pub const CU_TARGET_COMPUTE_103A: CUjit_target = CU_COMPUTE_ACCELERATED_TARGET_BASE + 103;
+pub const CU_TARGET_COMPUTE_120A: CUjit_target = CU_COMPUTE_ACCELERATED_TARGET_BASE + 120;
+pub const CU_TARGET_COMPUTE_121A: CUjit_target = CU_COMPUTE_ACCELERATED_TARGET_BASE + 121;
+pub const CU_TARGET_COMPUTE_100F: CUjit_target = CU_COMPUTE_FAMILY_TARGET_BASE + 100;
+pub const CU_TARGET_COMPUTE_110F: CUjit_target = CU_COMPUTE_FAMILY_TARGET_BASE + 110;
+pub const CU_TARGET_COMPUTE_103F: CUjit_target = CU_COMPUTE_FAMILY_TARGET_BASE + 103;
+pub const CU_TARGET_COMPUTE_120F: CUjit_target = CU_COMPUTE_FAMILY_TARGET_BASE + 120;
+pub const CU_TARGET_COMPUTE_121F: CUjit_target = CU_COMPUTE_FAMILY_TARGET_BASE + 121;
 
 /// `CUjit_fallback`: value of `CU_JIT_FALLBACK_STRATEGY`.
 pub type CUjit_fallback = c_int;
@@ -577,6 +648,9 @@ pub const CU_JIT_INPUT_PTX: CUjitInputType = 1;
 pub const CU_JIT_INPUT_FATBINARY: CUjitInputType = 2;
 pub const CU_JIT_INPUT_OBJECT: CUjitInputType = 3;
 pub const CU_JIT_INPUT_LIBRARY: CUjitInputType = 4;
+/// Deprecated in CUDA 12.0 (high-level NVVM IR is rejected by current drivers).
+pub const CU_JIT_INPUT_NVVM: CUjitInputType = 5;
+pub const CU_JIT_NUM_INPUT_TYPES: CUjitInputType = 6;
 
 /// Markers for the `extra` argument of `cuLaunchKernel` (pointer-valued in C).
 pub const CU_LAUNCH_PARAM_END: *mut c_void = ptr::null_mut();
