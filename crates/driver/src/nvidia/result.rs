@@ -472,8 +472,8 @@ impl Driver {
 
     // ---- contexts -------------------------------------------------------------------------
 
-    /// `cuCtxCreate` (the `_v2` ABI of CUDA 3.2–12.x, never the params-struct `_v4`): creates
-    /// a context and pushes it on the calling thread's stack.
+    /// `cuCtxCreate` (the `_v2` ABI of CUDA 3.2, never the affinity `_v3` or params-struct
+    /// `_v4`): creates a context and pushes it on the calling thread's stack.
     pub fn ctx_create(&self, flags: u32, dev: CUdevice) -> Result<CUcontext, CUresult> {
         let mut c: CUcontext = ptr::null_mut();
         // SAFETY: `c` is valid for writes.
