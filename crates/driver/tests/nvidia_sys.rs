@@ -452,3 +452,32 @@ fn resolved_entry_points_use_the_declared_abi() {
     assert_eq!(d.cuFuncGetName.is_some(), d.version() >= 12030);
     assert!(d.cuLinkCreate.is_some());
 }
+
+/// Loads every `.ptx`, `.cubin` and `.fatbin` in the directory named by
+/// `FERROCUDA_TEST_IMAGES` (e.g. images produced by nvcc/Triton for this GPU).
+#[test]
+fn load_images_from_directory() {
+    let Some(dir) = std::env::var_os("FERROCUDA_TEST_IMAGES") else {
+        eprintln!("skipping: FERROCUDA_TEST_IMAGES is not set");
+        return;
+    };
+    let Some((d, _)) = setup() else { return };
+    let mut loaded = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if !matches!(ext, "ptx" | "cubin" | "fatbin") {
+            continue;
+        }
+        let image = std::fs::read(&path).unwrap();
+        let module = match d.module_load_data_ex(&image, &[]) {
+            Ok((m, _)) => m,
+            Err((e, logs)) => panic!("{}: {e}: {}", path.display(), logs.error),
+        };
+        // SAFETY: `module` is live and unloaded once.
+        unsafe { d.module_unload(module) }.unwrap();
+        eprintln!("loaded {}", path.display());
+        loaded += 1;
+    }
+    assert!(loaded > 0);
+}
