@@ -411,36 +411,11 @@ fn link_ptx_into_a_cubin_and_load_it() {
 #[test]
 fn resolved_entry_points_use_the_declared_abi() {
     let Some((d, _)) = setup() else { return };
-    // What cuGetProcAddress returned is the exported variant whose prototype we declare.
-    let checks: &[(usize, &str)] = &[
-        (d.cuCtxCreate as usize, "cuCtxCreate_v2"),
-        (d.cuCtxDestroy as usize, "cuCtxDestroy_v2"),
-        (d.cuCtxPushCurrent as usize, "cuCtxPushCurrent_v2"),
-        (d.cuCtxPopCurrent as usize, "cuCtxPopCurrent_v2"),
-        (d.cuCtxSynchronize as usize, "cuCtxSynchronize"),
-        (d.cuCtxGetDevice as usize, "cuCtxGetDevice"),
-        (d.cuDeviceTotalMem as usize, "cuDeviceTotalMem_v2"),
-        (d.cuDeviceGetUuid as usize, "cuDeviceGetUuid_v2"),
-        (
-            d.cuDevicePrimaryCtxRelease as usize,
-            "cuDevicePrimaryCtxRelease_v2",
-        ),
-        (d.cuModuleGetGlobal as usize, "cuModuleGetGlobal_v2"),
-        (d.cuMemAlloc as usize, "cuMemAlloc_v2"),
-        (d.cuMemFree as usize, "cuMemFree_v2"),
-        (d.cuMemGetInfo as usize, "cuMemGetInfo_v2"),
-        (d.cuMemHostRegister as usize, "cuMemHostRegister_v2"),
-        (d.cuMemcpyHtoD as usize, "cuMemcpyHtoD_v2"),
-        (d.cuMemcpyDtoHAsync as usize, "cuMemcpyDtoHAsync_v2"),
-        (d.cuMemsetD32 as usize, "cuMemsetD32_v2"),
-        (d.cuStreamDestroy as usize, "cuStreamDestroy_v2"),
-        (d.cuEventDestroy as usize, "cuEventDestroy_v2"),
-        (d.cuEventElapsedTime as usize, "cuEventElapsedTime"),
-        (d.cuLaunchKernel as usize, "cuLaunchKernel"),
-        (d.cuStreamSynchronize as usize, "cuStreamSynchronize"),
-    ];
+    // What cuGetProcAddress returned is the exported variant the field is named after (and
+    // whose prototype it declares), for every entry point in the table.
     let mut mismatches = Vec::new();
-    for &(resolved, exported) in checks {
+    for (exported, resolved) in d.entry_points() {
+        let Some(resolved) = resolved else { continue };
         match d.exported_address(exported) {
             Some(addr) if addr == resolved => {}
             other => mismatches.push(format!("{exported}: {other:x?} vs resolved {resolved:#x}")),
@@ -450,7 +425,7 @@ fn resolved_entry_points_use_the_declared_abi() {
     // The optional entry points exist on every driver new enough for them.
     assert_eq!(d.cuFuncGetParamInfo.is_some(), d.version() >= 12040);
     assert_eq!(d.cuFuncGetName.is_some(), d.version() >= 12030);
-    assert!(d.cuLinkCreate.is_some());
+    assert!(d.cuLinkCreate_v2.is_some());
 }
 
 /// Loads every `.ptx`, `.cubin` and `.fatbin` in the directory named by

@@ -405,7 +405,7 @@ impl Driver {
     pub fn device_get_uuid(&self, dev: CUdevice) -> Result<[u8; 16], CUresult> {
         let mut u = CUuuid::default();
         // SAFETY: `u` is valid for writes of a CUuuid.
-        unsafe { (self.cuDeviceGetUuid)(&mut u, dev) }.result()?;
+        unsafe { (self.cuDeviceGetUuid_v2)(&mut u, dev) }.result()?;
         Ok(u.bytes)
     }
 
@@ -413,7 +413,7 @@ impl Driver {
     pub fn device_total_mem(&self, dev: CUdevice) -> Result<usize, CUresult> {
         let mut n = 0usize;
         // SAFETY: `n` is valid for writes.
-        unsafe { (self.cuDeviceTotalMem)(&mut n, dev) }.result()?;
+        unsafe { (self.cuDeviceTotalMem_v2)(&mut n, dev) }.result()?;
         Ok(n)
     }
 
@@ -444,7 +444,7 @@ impl Driver {
     /// context is destroyed and every handle in it becomes dangling.
     pub unsafe fn device_primary_ctx_release(&self, dev: CUdevice) -> Result<(), CUresult> {
         // SAFETY: no pointers; the lifetime contract is the caller's.
-        unsafe { (self.cuDevicePrimaryCtxRelease)(dev) }.result()
+        unsafe { (self.cuDevicePrimaryCtxRelease_v2)(dev) }.result()
     }
 
     /// `cuDevicePrimaryCtxReset`: destroys all allocations and modules of the primary context.
@@ -453,7 +453,7 @@ impl Driver {
     /// No handle or device address of the primary context may be used afterwards.
     pub unsafe fn device_primary_ctx_reset(&self, dev: CUdevice) -> Result<(), CUresult> {
         // SAFETY: no pointers; the lifetime contract is the caller's.
-        unsafe { (self.cuDevicePrimaryCtxReset)(dev) }.result()
+        unsafe { (self.cuDevicePrimaryCtxReset_v2)(dev) }.result()
     }
 
     /// `cuDevicePrimaryCtxGetState`: (flags, active).
@@ -467,7 +467,7 @@ impl Driver {
     /// `cuDevicePrimaryCtxSetFlags` (`CU_CTX_*`).
     pub fn device_primary_ctx_set_flags(&self, dev: CUdevice, flags: u32) -> Result<(), CUresult> {
         // SAFETY: no pointers.
-        unsafe { (self.cuDevicePrimaryCtxSetFlags)(dev, flags) }.result()
+        unsafe { (self.cuDevicePrimaryCtxSetFlags_v2)(dev, flags) }.result()
     }
 
     // ---- contexts -------------------------------------------------------------------------
@@ -477,7 +477,7 @@ impl Driver {
     pub fn ctx_create(&self, flags: u32, dev: CUdevice) -> Result<CUcontext, CUresult> {
         let mut c: CUcontext = ptr::null_mut();
         // SAFETY: `c` is valid for writes.
-        unsafe { (self.cuCtxCreate)(&mut c, flags, dev) }.result()?;
+        unsafe { (self.cuCtxCreate_v2)(&mut c, flags, dev) }.result()?;
         Ok(c)
     }
 
@@ -488,7 +488,7 @@ impl Driver {
     /// and allocation in it are dangling afterwards.
     pub unsafe fn ctx_destroy(&self, ctx: CUcontext) -> Result<(), CUresult> {
         // SAFETY: the caller guarantees `ctx` is valid.
-        unsafe { (self.cuCtxDestroy)(ctx) }.result()
+        unsafe { (self.cuCtxDestroy_v2)(ctx) }.result()
     }
 
     /// `cuCtxPushCurrent`.
@@ -497,14 +497,14 @@ impl Driver {
     /// `ctx` must be a valid, live context.
     pub unsafe fn ctx_push_current(&self, ctx: CUcontext) -> Result<(), CUresult> {
         // SAFETY: the caller guarantees `ctx` is valid.
-        unsafe { (self.cuCtxPushCurrent)(ctx) }.result()
+        unsafe { (self.cuCtxPushCurrent_v2)(ctx) }.result()
     }
 
     /// `cuCtxPopCurrent`: pops and returns the calling thread's current context.
     pub fn ctx_pop_current(&self) -> Result<CUcontext, CUresult> {
         let mut c: CUcontext = ptr::null_mut();
         // SAFETY: `c` is valid for writes.
-        unsafe { (self.cuCtxPopCurrent)(&mut c) }.result()?;
+        unsafe { (self.cuCtxPopCurrent_v2)(&mut c) }.result()?;
         Ok(c)
     }
 
@@ -690,7 +690,7 @@ impl Driver {
         let name = c_string(name)?;
         let (mut p, mut n): (CUdeviceptr, usize) = (0, 0);
         // SAFETY: outputs valid for writes, `name` NUL-terminated; `module` per the caller.
-        unsafe { (self.cuModuleGetGlobal)(&mut p, &mut n, module, name.as_ptr()) }.result()?;
+        unsafe { (self.cuModuleGetGlobal_v2)(&mut p, &mut n, module, name.as_ptr()) }.result()?;
         Ok((p, n))
     }
 
@@ -792,7 +792,7 @@ impl Driver {
     pub fn mem_alloc(&self, bytes: usize) -> Result<CUdeviceptr, CUresult> {
         let mut p: CUdeviceptr = 0;
         // SAFETY: `p` is valid for writes.
-        unsafe { (self.cuMemAlloc)(&mut p, bytes) }.result()?;
+        unsafe { (self.cuMemAlloc_v2)(&mut p, bytes) }.result()?;
         Ok(p)
     }
 
@@ -803,14 +803,14 @@ impl Driver {
     /// work may use it.
     pub unsafe fn mem_free(&self, dptr: CUdeviceptr) -> Result<(), CUresult> {
         // SAFETY: per the caller.
-        unsafe { (self.cuMemFree)(dptr) }.result()
+        unsafe { (self.cuMemFree_v2)(dptr) }.result()
     }
 
     /// `cuMemAllocHost`: page-locked host memory (mapped into the device with UVA).
     pub fn mem_alloc_host(&self, bytes: usize) -> Result<*mut c_void, CUresult> {
         let mut p: *mut c_void = ptr::null_mut();
         // SAFETY: `p` is valid for writes.
-        unsafe { (self.cuMemAllocHost)(&mut p, bytes) }.result()?;
+        unsafe { (self.cuMemAllocHost_v2)(&mut p, bytes) }.result()?;
         Ok(p)
     }
 
@@ -844,7 +844,7 @@ impl Driver {
         flags: u32,
     ) -> Result<(), CUresult> {
         // SAFETY: per the caller.
-        unsafe { (self.cuMemHostRegister)(p, bytes, flags) }.result()
+        unsafe { (self.cuMemHostRegister_v2)(p, bytes, flags) }.result()
     }
 
     /// `cuMemHostUnregister`.
@@ -868,7 +868,7 @@ impl Driver {
     ) -> Result<CUdeviceptr, CUresult> {
         let mut d: CUdeviceptr = 0;
         // SAFETY: `d` is valid for writes; `p` per the caller.
-        unsafe { (self.cuMemHostGetDevicePointer)(&mut d, p, 0) }.result()?;
+        unsafe { (self.cuMemHostGetDevicePointer_v2)(&mut d, p, 0) }.result()?;
         Ok(d)
     }
 
@@ -876,7 +876,7 @@ impl Driver {
     pub fn mem_get_info(&self) -> Result<(usize, usize), CUresult> {
         let (mut free, mut total) = (0usize, 0usize);
         // SAFETY: both outputs are valid for writes.
-        unsafe { (self.cuMemGetInfo)(&mut free, &mut total) }.result()?;
+        unsafe { (self.cuMemGetInfo_v2)(&mut free, &mut total) }.result()?;
         Ok((free, total))
     }
 
@@ -887,7 +887,7 @@ impl Driver {
     pub unsafe fn memcpy_htod(&self, dst: CUdeviceptr, src: &[u8]) -> Result<(), CUresult> {
         // SAFETY: `src` is readable for its length during the (synchronous) copy; `dst` per
         // the caller.
-        unsafe { (self.cuMemcpyHtoD)(dst, src.as_ptr().cast(), src.len()) }.result()
+        unsafe { (self.cuMemcpyHtoD_v2)(dst, src.as_ptr().cast(), src.len()) }.result()
     }
 
     /// `cuMemcpyDtoH` filling the whole of `dst`.
@@ -897,7 +897,7 @@ impl Driver {
     pub unsafe fn memcpy_dtoh(&self, dst: &mut [u8], src: CUdeviceptr) -> Result<(), CUresult> {
         // SAFETY: `dst` is writable for its length during the (synchronous) copy; `src` per
         // the caller.
-        unsafe { (self.cuMemcpyDtoH)(dst.as_mut_ptr().cast(), src, dst.len()) }.result()
+        unsafe { (self.cuMemcpyDtoH_v2)(dst.as_mut_ptr().cast(), src, dst.len()) }.result()
     }
 
     /// `cuMemcpyDtoD`.
@@ -911,7 +911,7 @@ impl Driver {
         bytes: usize,
     ) -> Result<(), CUresult> {
         // SAFETY: per the caller.
-        unsafe { (self.cuMemcpyDtoD)(dst, src, bytes) }.result()
+        unsafe { (self.cuMemcpyDtoD_v2)(dst, src, bytes) }.result()
     }
 
     /// `cuMemcpy` between any two unified addresses.
@@ -941,7 +941,7 @@ impl Driver {
         stream: CUstream,
     ) -> Result<(), CUresult> {
         // SAFETY: per the caller, including the buffer's lifetime beyond the call.
-        unsafe { (self.cuMemcpyHtoDAsync)(dst, src.as_ptr().cast(), src.len(), stream) }.result()
+        unsafe { (self.cuMemcpyHtoDAsync_v2)(dst, src.as_ptr().cast(), src.len(), stream) }.result()
     }
 
     /// `cuMemcpyDtoHAsync` filling the whole of `dst`.
@@ -957,7 +957,7 @@ impl Driver {
         stream: CUstream,
     ) -> Result<(), CUresult> {
         // SAFETY: per the caller, including the buffer's lifetime beyond the call.
-        unsafe { (self.cuMemcpyDtoHAsync)(dst.as_mut_ptr().cast(), src, dst.len(), stream) }
+        unsafe { (self.cuMemcpyDtoHAsync_v2)(dst.as_mut_ptr().cast(), src, dst.len(), stream) }
             .result()
     }
 
@@ -973,7 +973,7 @@ impl Driver {
         stream: CUstream,
     ) -> Result<(), CUresult> {
         // SAFETY: per the caller.
-        unsafe { (self.cuMemcpyDtoDAsync)(dst, src, bytes, stream) }.result()
+        unsafe { (self.cuMemcpyDtoDAsync_v2)(dst, src, bytes, stream) }.result()
     }
 
     /// `cuMemcpyAsync` between any two unified addresses.
@@ -1002,7 +1002,7 @@ impl Driver {
         count: usize,
     ) -> Result<(), CUresult> {
         // SAFETY: per the caller.
-        unsafe { (self.cuMemsetD8)(dst, value, count) }.result()
+        unsafe { (self.cuMemsetD8_v2)(dst, value, count) }.result()
     }
 
     /// `cuMemsetD16`: `count` 16-bit values (`dst` 2-byte aligned).
@@ -1016,7 +1016,7 @@ impl Driver {
         count: usize,
     ) -> Result<(), CUresult> {
         // SAFETY: per the caller.
-        unsafe { (self.cuMemsetD16)(dst, value, count) }.result()
+        unsafe { (self.cuMemsetD16_v2)(dst, value, count) }.result()
     }
 
     /// `cuMemsetD32`: `count` 32-bit values (`dst` 4-byte aligned).
@@ -1030,7 +1030,7 @@ impl Driver {
         count: usize,
     ) -> Result<(), CUresult> {
         // SAFETY: per the caller.
-        unsafe { (self.cuMemsetD32)(dst, value, count) }.result()
+        unsafe { (self.cuMemsetD32_v2)(dst, value, count) }.result()
     }
 
     /// `cuMemsetD8Async`.
@@ -1193,7 +1193,7 @@ impl Driver {
     /// `stream` must be a valid, non-null stream handle, unused afterwards.
     pub unsafe fn stream_destroy(&self, stream: CUstream) -> Result<(), CUresult> {
         // SAFETY: per the caller.
-        unsafe { (self.cuStreamDestroy)(stream) }.result()
+        unsafe { (self.cuStreamDestroy_v2)(stream) }.result()
     }
 
     /// `cuStreamSynchronize`.
@@ -1316,7 +1316,7 @@ impl Driver {
     /// `event` must be a valid event handle, unused afterwards.
     pub unsafe fn event_destroy(&self, event: CUevent) -> Result<(), CUresult> {
         // SAFETY: per the caller.
-        unsafe { (self.cuEventDestroy)(event) }.result()
+        unsafe { (self.cuEventDestroy_v2)(event) }.result()
     }
 
     /// `cuEventRecord`.
@@ -1463,7 +1463,7 @@ impl Driver {
         &self,
         options: &mut JitOptions,
     ) -> Result<Option<CUlinkState>, CUresult> {
-        let Some(create) = self.cuLinkCreate else {
+        let Some(create) = self.cuLinkCreate_v2 else {
             return Ok(None);
         };
         let mut state: CUlinkState = ptr::null_mut();
@@ -1493,7 +1493,7 @@ impl Driver {
         name: &str,
     ) -> Result<(), CUresult> {
         let add = self
-            .cuLinkAddData
+            .cuLinkAddData_v2
             .ok_or(CUresult::CUDA_ERROR_NOT_SUPPORTED)?;
         let data: Cow<'_, [u8]> = if input_type == CU_JIT_INPUT_PTX {
             prepare_image(data)?

@@ -11,7 +11,7 @@
 
 #![allow(non_camel_case_types, non_snake_case, non_upper_case_globals)]
 
-use std::ffi::{c_char, c_int, c_uint, c_void, CStr, OsString};
+use std::ffi::{c_char, c_int, c_uint, c_void, CString, OsString};
 use std::fmt;
 use std::marker::{PhantomData, PhantomPinned};
 use std::ptr::{self, NonNull};
@@ -695,8 +695,9 @@ pub const LIBCUDA_ENV: &str = "FERROCUDA_LIBCUDA";
 // ---------------------------------------------------------------------------------------------
 
 /// Declares [`Driver`], the list of symbols with the ABI version each is resolved at, and the
-/// code that resolves them. Field names are the C names without version suffix: exactly what
-/// `cuGetProcAddress` takes.
+/// code that resolves them. Each field is named after the exported symbol whose ABI it has
+/// (`cuCtxCreate_v2`, `cuMemAlloc_v2`, `cuLaunchKernel`), so a call site says which variant it
+/// uses; `cuGetProcAddress` is asked for the name without the `_vN` suffix.
 ///
 /// The version given for each entry point is the one of the `PFN_<name>_v<version>` typedef
 /// in `cudaTypedefs.h` whose prototype we declare. `cuGetProcAddress` returns the newest
@@ -712,8 +713,9 @@ macro_rules! function_table {
             $( $oname:ident @ $over:literal : fn($($oarg:ident : $oty:ty),* $(,)?); )*
         }
     ) => {
-        /// The driver's entry points, each resolved at the CUDA version whose ABI matches its
-        /// declared signature. Obtain it with [`driver`]; call through the safe-ish wrappers in
+        /// The driver's entry points, each resolved through `cuGetProcAddress` at the CUDA
+        /// version whose ABI matches its declared signature, and named after that variant's
+        /// exported symbol. Obtain it with [`driver`]; call through the safe-ish wrappers in
         /// `result.rs` rather than the raw pointers where possible.
         pub struct Driver {
             version: i32,
@@ -730,8 +732,9 @@ macro_rules! function_table {
             _library: Library,
         }
 
-        /// Every entry point of the table: (C name, CUDA version whose ABI we declare,
-        /// required). Lets tooling and tests audit the version choices.
+        /// Every entry point of the table: (exported name of the variant we declare, CUDA
+        /// version whose ABI that is, required). Lets tooling and tests audit the choices.
+        /// [`lookup_name`] gives the name passed to `cuGetProcAddress`.
         pub const SYMBOLS: &[(&str, i32, bool)] = &[
             $((stringify!($rname), $rver, true),)*
             $((stringify!($oname), $over, false),)*
@@ -747,9 +750,7 @@ macro_rules! function_table {
                     version,
                     $(
                         $rname: {
-                            let p = resolver.resolve(
-                                concat!(stringify!($rname), "\0"), $rver,
-                            )?;
+                            let p = resolver.resolve(stringify!($rname), $rver)?;
                             // SAFETY: the driver returned this entry point for the ABI of CUDA
                             // `$rver`, whose C prototype the declared signature matches; data
                             // and function pointers have the same size on supported targets.
@@ -762,9 +763,7 @@ macro_rules! function_table {
                         },
                     )*
                     $(
-                        $oname: match resolver.resolve(
-                            concat!(stringify!($oname), "\0"), $over,
-                        ) {
+                        $oname: match resolver.resolve(stringify!($oname), $over) {
                             // SAFETY: as for the required entry points above.
                             Ok(p) => Some(unsafe {
                                 std::mem::transmute::<
@@ -778,8 +777,30 @@ macro_rules! function_table {
                     _library: library,
                 })
             }
+
+            /// Every entry point as (exported name, resolved address), `None` for a missing
+            /// optional one: lets tests compare what `cuGetProcAddress` returned with the
+            /// exported symbol of the same name.
+            pub fn entry_points(&self) -> Vec<(&'static str, Option<usize>)> {
+                vec![
+                    $((stringify!($rname), Some(self.$rname as usize)),)*
+                    $((stringify!($oname), self.$oname.map(|f| f as usize)),)*
+                ]
+            }
         }
     };
+}
+
+/// The name `cuGetProcAddress` takes for an exported variant: `cuMemAlloc_v2` → `cuMemAlloc`.
+pub fn lookup_name(exported: &str) -> &str {
+    match exported.rfind("_v") {
+        Some(i)
+            if exported.len() > i + 2 && exported[i + 2..].bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            &exported[..i]
+        }
+        _ => exported,
+    }
 }
 
 function_table! {
@@ -792,19 +813,19 @@ function_table! {
         cuDeviceGet @ 2000 : fn(device: *mut CUdevice, ordinal: c_int);
         cuDeviceGetCount @ 2000 : fn(count: *mut c_int);
         cuDeviceGetName @ 2000 : fn(name: *mut c_char, len: c_int, dev: CUdevice);
-        cuDeviceGetUuid @ 11040 : fn(uuid: *mut CUuuid, dev: CUdevice);
-        cuDeviceTotalMem @ 3020 : fn(bytes: *mut usize, dev: CUdevice);
+        cuDeviceGetUuid_v2 @ 11040 : fn(uuid: *mut CUuuid, dev: CUdevice);
+        cuDeviceTotalMem_v2 @ 3020 : fn(bytes: *mut usize, dev: CUdevice);
         cuDeviceGetAttribute @ 2000 : fn(pi: *mut c_int, attrib: CUdevice_attribute, dev: CUdevice);
         cuDevicePrimaryCtxRetain @ 7000 : fn(pctx: *mut CUcontext, dev: CUdevice);
-        cuDevicePrimaryCtxRelease @ 11000 : fn(dev: CUdevice);
-        cuDevicePrimaryCtxReset @ 11000 : fn(dev: CUdevice);
+        cuDevicePrimaryCtxRelease_v2 @ 11000 : fn(dev: CUdevice);
+        cuDevicePrimaryCtxReset_v2 @ 11000 : fn(dev: CUdevice);
         cuDevicePrimaryCtxGetState @ 7000 : fn(dev: CUdevice, flags: *mut c_uint, active: *mut c_int);
-        cuDevicePrimaryCtxSetFlags @ 11000 : fn(dev: CUdevice, flags: c_uint);
+        cuDevicePrimaryCtxSetFlags_v2 @ 11000 : fn(dev: CUdevice, flags: c_uint);
 
-        cuCtxCreate @ 3020 : fn(pctx: *mut CUcontext, flags: c_uint, dev: CUdevice);
-        cuCtxDestroy @ 4000 : fn(ctx: CUcontext);
-        cuCtxPushCurrent @ 4000 : fn(ctx: CUcontext);
-        cuCtxPopCurrent @ 4000 : fn(pctx: *mut CUcontext);
+        cuCtxCreate_v2 @ 3020 : fn(pctx: *mut CUcontext, flags: c_uint, dev: CUdevice);
+        cuCtxDestroy_v2 @ 4000 : fn(ctx: CUcontext);
+        cuCtxPushCurrent_v2 @ 4000 : fn(ctx: CUcontext);
+        cuCtxPopCurrent_v2 @ 4000 : fn(pctx: *mut CUcontext);
         cuCtxSetCurrent @ 4000 : fn(ctx: CUcontext);
         cuCtxGetCurrent @ 4000 : fn(pctx: *mut CUcontext);
         cuCtxGetDevice @ 2000 : fn(device: *mut CUdevice);
@@ -829,7 +850,7 @@ function_table! {
         cuModuleLoadFatBinary @ 2000 : fn(module: *mut CUmodule, fat_cubin: *const c_void);
         cuModuleUnload @ 2000 : fn(hmod: CUmodule);
         cuModuleGetFunction @ 2000 : fn(hfunc: *mut CUfunction, hmod: CUmodule, name: *const c_char);
-        cuModuleGetGlobal @ 3020 : fn(
+        cuModuleGetGlobal_v2 @ 3020 : fn(
             dptr: *mut CUdeviceptr,
             bytes: *mut usize,
             hmod: CUmodule,
@@ -840,41 +861,41 @@ function_table! {
         cuFuncSetAttribute @ 9000 : fn(hfunc: CUfunction, attrib: CUfunction_attribute, value: c_int);
         cuFuncSetCacheConfig @ 3000 : fn(hfunc: CUfunction, config: CUfunc_cache);
 
-        cuMemAlloc @ 3020 : fn(dptr: *mut CUdeviceptr, bytesize: usize);
-        cuMemFree @ 3020 : fn(dptr: CUdeviceptr);
-        cuMemAllocHost @ 3020 : fn(pp: *mut *mut c_void, bytesize: usize);
+        cuMemAlloc_v2 @ 3020 : fn(dptr: *mut CUdeviceptr, bytesize: usize);
+        cuMemFree_v2 @ 3020 : fn(dptr: CUdeviceptr);
+        cuMemAllocHost_v2 @ 3020 : fn(pp: *mut *mut c_void, bytesize: usize);
         cuMemFreeHost @ 2000 : fn(p: *mut c_void);
         cuMemHostAlloc @ 2020 : fn(pp: *mut *mut c_void, bytesize: usize, flags: c_uint);
-        cuMemHostRegister @ 6050 : fn(p: *mut c_void, bytesize: usize, flags: c_uint);
+        cuMemHostRegister_v2 @ 6050 : fn(p: *mut c_void, bytesize: usize, flags: c_uint);
         cuMemHostUnregister @ 4000 : fn(p: *mut c_void);
-        cuMemHostGetDevicePointer @ 3020 : fn(pdptr: *mut CUdeviceptr, p: *mut c_void, flags: c_uint);
-        cuMemGetInfo @ 3020 : fn(free: *mut usize, total: *mut usize);
+        cuMemHostGetDevicePointer_v2 @ 3020 : fn(pdptr: *mut CUdeviceptr, p: *mut c_void, flags: c_uint);
+        cuMemGetInfo_v2 @ 3020 : fn(free: *mut usize, total: *mut usize);
         cuMemcpy @ 4000 : fn(dst: CUdeviceptr, src: CUdeviceptr, byte_count: usize);
-        cuMemcpyHtoD @ 3020 : fn(dst: CUdeviceptr, src: *const c_void, byte_count: usize);
-        cuMemcpyDtoH @ 3020 : fn(dst: *mut c_void, src: CUdeviceptr, byte_count: usize);
-        cuMemcpyDtoD @ 3020 : fn(dst: CUdeviceptr, src: CUdeviceptr, byte_count: usize);
+        cuMemcpyHtoD_v2 @ 3020 : fn(dst: CUdeviceptr, src: *const c_void, byte_count: usize);
+        cuMemcpyDtoH_v2 @ 3020 : fn(dst: *mut c_void, src: CUdeviceptr, byte_count: usize);
+        cuMemcpyDtoD_v2 @ 3020 : fn(dst: CUdeviceptr, src: CUdeviceptr, byte_count: usize);
         cuMemcpyAsync @ 4000 : fn(dst: CUdeviceptr, src: CUdeviceptr, byte_count: usize, stream: CUstream);
-        cuMemcpyHtoDAsync @ 3020 : fn(
+        cuMemcpyHtoDAsync_v2 @ 3020 : fn(
             dst: CUdeviceptr,
             src: *const c_void,
             byte_count: usize,
             stream: CUstream,
         );
-        cuMemcpyDtoHAsync @ 3020 : fn(
+        cuMemcpyDtoHAsync_v2 @ 3020 : fn(
             dst: *mut c_void,
             src: CUdeviceptr,
             byte_count: usize,
             stream: CUstream,
         );
-        cuMemcpyDtoDAsync @ 3020 : fn(
+        cuMemcpyDtoDAsync_v2 @ 3020 : fn(
             dst: CUdeviceptr,
             src: CUdeviceptr,
             byte_count: usize,
             stream: CUstream,
         );
-        cuMemsetD8 @ 3020 : fn(dst: CUdeviceptr, value: u8, n: usize);
-        cuMemsetD16 @ 3020 : fn(dst: CUdeviceptr, value: u16, n: usize);
-        cuMemsetD32 @ 3020 : fn(dst: CUdeviceptr, value: u32, n: usize);
+        cuMemsetD8_v2 @ 3020 : fn(dst: CUdeviceptr, value: u8, n: usize);
+        cuMemsetD16_v2 @ 3020 : fn(dst: CUdeviceptr, value: u16, n: usize);
+        cuMemsetD32_v2 @ 3020 : fn(dst: CUdeviceptr, value: u32, n: usize);
         cuMemsetD8Async @ 3020 : fn(dst: CUdeviceptr, value: u8, n: usize, stream: CUstream);
         cuMemsetD16Async @ 3020 : fn(dst: CUdeviceptr, value: u16, n: usize, stream: CUstream);
         cuMemsetD32Async @ 3020 : fn(dst: CUdeviceptr, value: u32, n: usize, stream: CUstream);
@@ -888,7 +909,7 @@ function_table! {
 
         cuStreamCreate @ 2000 : fn(phstream: *mut CUstream, flags: c_uint);
         cuStreamCreateWithPriority @ 5050 : fn(phstream: *mut CUstream, flags: c_uint, priority: c_int);
-        cuStreamDestroy @ 4000 : fn(hstream: CUstream);
+        cuStreamDestroy_v2 @ 4000 : fn(hstream: CUstream);
         cuStreamSynchronize @ 2000 : fn(hstream: CUstream);
         cuStreamQuery @ 2000 : fn(hstream: CUstream);
         cuStreamWaitEvent @ 3020 : fn(hstream: CUstream, hevent: CUevent, flags: c_uint);
@@ -903,7 +924,7 @@ function_table! {
         cuStreamGetFlags @ 5050 : fn(hstream: CUstream, flags: *mut c_uint);
 
         cuEventCreate @ 2000 : fn(phevent: *mut CUevent, flags: c_uint);
-        cuEventDestroy @ 4000 : fn(hevent: CUevent);
+        cuEventDestroy_v2 @ 4000 : fn(hevent: CUevent);
         cuEventRecord @ 2000 : fn(hevent: CUevent, hstream: CUstream);
         cuEventSynchronize @ 2000 : fn(hevent: CUevent);
         cuEventQuery @ 2000 : fn(hevent: CUevent);
@@ -945,13 +966,13 @@ function_table! {
             dynamic_smem_size: usize,
             block_size_limit: c_int,
         );
-        cuLinkCreate @ 6050 : fn(
+        cuLinkCreate_v2 @ 6050 : fn(
             num_options: c_uint,
             options: *mut CUjit_option,
             option_values: *mut *mut c_void,
             state_out: *mut CUlinkState,
         );
-        cuLinkAddData @ 6050 : fn(
+        cuLinkAddData_v2 @ 6050 : fn(
             state: CUlinkState,
             input_type: CUjitInputType,
             data: *mut c_void,
@@ -990,7 +1011,7 @@ impl fmt::Debug for Driver {
         f.debug_struct("Driver")
             .field("version", &self.version)
             .field("cuFuncGetParamInfo", &self.cuFuncGetParamInfo.is_some())
-            .field("cuLinkCreate", &self.cuLinkCreate.is_some())
+            .field("cuLinkCreate_v2", &self.cuLinkCreate_v2.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -1087,13 +1108,15 @@ enum Resolver {
 }
 
 impl Resolver {
-    /// Resolves `name` (NUL-terminated, without version suffix) at the ABI of CUDA `version`.
-    fn resolve(&self, name: &'static str, version: i32) -> Result<NonNull<c_void>, LoadError> {
+    /// Resolves the exported variant `exported` by asking for its base name at the ABI of
+    /// CUDA `version`.
+    fn resolve(&self, exported: &str, version: i32) -> Result<NonNull<c_void>, LoadError> {
+        let name = lookup_name(exported);
         let not_found = || LoadError::SymbolNotFound {
-            symbol: name.trim_end_matches('\0').to_owned(),
+            symbol: name.to_owned(),
             version,
         };
-        let c_name = CStr::from_bytes_with_nul(name.as_bytes()).map_err(|_| not_found())?;
+        let c_name = CString::new(name).map_err(|_| not_found())?;
         let mut pfn: *mut c_void = ptr::null_mut();
         let status = match *self {
             Resolver::V2(get) => {
@@ -1244,6 +1267,14 @@ mod tests {
     }
 
     #[test]
+    fn lookup_names_drop_the_variant_suffix() {
+        assert_eq!(lookup_name("cuMemAlloc_v2"), "cuMemAlloc");
+        assert_eq!(lookup_name("cuLaunchKernel"), "cuLaunchKernel");
+        assert_eq!(lookup_name("cuFoo_v"), "cuFoo_v");
+        assert_eq!(lookup_name("cuFoo_vx2"), "cuFoo_vx2");
+    }
+
+    #[test]
     fn driver_too_old_message() {
         let e = LoadError::DriverTooOld {
             found: 11080,
@@ -1287,11 +1318,11 @@ mod tests {
         let find = |n: &str| SYMBOLS.iter().find(|s| s.0 == n).copied();
         // The `_v2` ABI of CUDA 3.2; asking for 12000 would yield `_v3` (11.4, affinity
         // parameters) and for 13000 `_v4` (12.5, params struct).
-        assert_eq!(find("cuCtxCreate"), Some(("cuCtxCreate", 3020, true)));
-        assert_eq!(find("cuMemAlloc"), Some(("cuMemAlloc", 3020, true)));
+        assert_eq!(find("cuCtxCreate_v2"), Some(("cuCtxCreate_v2", 3020, true)));
+        assert_eq!(find("cuMemAlloc_v2"), Some(("cuMemAlloc_v2", 3020, true)));
         assert_eq!(
-            find("cuStreamDestroy"),
-            Some(("cuStreamDestroy", 4000, true))
+            find("cuStreamDestroy_v2"),
+            Some(("cuStreamDestroy_v2", 4000, true))
         );
         // Their CUDA 13 variants take a context argument.
         assert_eq!(
@@ -1303,11 +1334,14 @@ mod tests {
             find("cuFuncGetParamInfo"),
             Some(("cuFuncGetParamInfo", 12040, false))
         );
-        // No duplicates, and no version-suffixed names (cuGetProcAddress wants the base name).
+        // No duplicate base names.
         for (i, (name, version, _)) in SYMBOLS.iter().enumerate() {
-            assert!(!name.contains("_v"), "{name}");
+            let base = lookup_name(name);
+            assert!(
+                SYMBOLS[i + 1..].iter().all(|s| lookup_name(s.0) != base),
+                "{name}"
+            );
             assert!(*version <= 12040, "{name}");
-            assert!(SYMBOLS[i + 1..].iter().all(|s| s.0 != *name), "{name}");
         }
     }
 }
