@@ -9,8 +9,13 @@
 //! alignment-checked: a bad access is an [`Error`] naming the kernel, the PTX line and the
 //! address, never a crash.
 
+pub mod arith;
+
 mod device;
 mod error;
+mod exec;
+mod fp;
+mod lower;
 mod memory;
 mod props;
 

@@ -575,7 +575,10 @@ pub(crate) fn operand_shape(op: Opcode, mods: &[Modifier]) -> Option<Shape> {
         Cvta => exact(&[D, S]),
         Isspacep => exact(&[PD, sp!(SRC, Any)]),
         Ld | Ldu => shape(&[sp!(DST | VEC, T0Wide), sp!(ADDR, Any), sp!(SRC, Any)], 2),
-        St => shape(&[sp!(ADDR, Any), sp!(SRC | VEC, T0Wide), sp!(SRC, Any)], 2),
+        St => shape(
+            &[sp!(ADDR, Any), sp!(SRC | VEC, T0Wide), sp!(SRC | ADDR, Any)],
+            2,
+        ),
         Atom => {
             if has(&Modifier::Atom(AtomOp::Cas)) {
                 shape(
@@ -600,7 +603,10 @@ pub(crate) fn operand_shape(op: Opcode, mods: &[Modifier]) -> Option<Shape> {
                 )
             }
         }
-        Red => shape(&[sp!(ADDR, Any), sp!(SRC | VEC, T0), sp!(SRC, Any)], 2),
+        Red => shape(
+            &[sp!(ADDR, Any), sp!(SRC | VEC, T0), sp!(SRC | ADDR, Any)],
+            2,
+        ),
         Bar | Barrier => shape(
             &[
                 sp!(DST | SRC, Any),

@@ -1951,7 +1951,7 @@ impl<'s> Parser<'s> {
                 self.pos += 1;
                 let mut items = Vec::new();
                 loop {
-                    if items.len() >= 64 {
+                    if items.len() >= MAX_OPERANDS {
                         return Err(self.syntax("`}`"));
                     }
                     let sub = items.len() as u16;
@@ -2084,6 +2084,10 @@ impl<'s> Parser<'s> {
                 if name.starts_with('%') {
                     return self.reg_operand(fs, ti);
                 }
+                if name == "WARP_SZ" {
+                    // The predefined warp-size constant.
+                    return Ok(Operand::Imm(Imm::Int(32)));
+                }
                 if opcode == Opcode::Bra {
                     let Some(scope) = fs.scopes.last_mut() else {
                         return Err(self.syntax("a function body"));
@@ -2168,6 +2172,31 @@ impl<'s> Parser<'s> {
             _ => return Err(self.syntax("a register, symbol or number inside `[ ]`")),
         };
         let offset = self.opt_offset()?;
+        if self.is_punct(b',') {
+            // Texture, surface and tensor-copy operands: `[tex, {%f1, %f2}]`.
+            let first = match base {
+                AddrBase::Reg(r) if offset == 0 => Operand::Reg(r),
+                AddrBase::Symbol(s) if offset == 0 => Operand::Symbol(s, 0),
+                _ => return Err(self.syntax("`]`")),
+            };
+            let mut items = vec![first];
+            while self.eat_punct(b',') {
+                if items.len() >= 16 {
+                    return Err(self.syntax("`]`"));
+                }
+                let t = self.peek();
+                let item = if self.is_punct(b'{') {
+                    self.operand(fs, Opcode::Tex, idx)?
+                } else if t.kind == TokKind::Ident && !self.text(t).starts_with('%') {
+                    return Err(self.syntax("a register, immediate or vector"));
+                } else {
+                    self.simple_operand(fs, Opcode::Tex, idx, NO_SUB)?
+                };
+                items.push(item);
+            }
+            self.expect_punct(b']')?;
+            return Ok(Operand::List(items));
+        }
         self.expect_punct(b']')?;
         Ok(Operand::Addr(Address { base, offset }))
     }
