@@ -125,14 +125,30 @@ impl Error {
             | Error::IllegalInstruction { at, .. }
             | Error::StackOverflow { at, .. }
             | Error::Deadlock { at, .. }
-            | Error::Unsupported { at, .. } => {
-                if at.kernel.is_empty() && at.line == 0 {
-                    *at = site();
-                }
+            | Error::Unsupported { at, .. }
+                if at.kernel.is_empty() && at.line == 0 =>
+            {
+                *at = site();
             }
             _ => {}
         }
         self
+    }
+}
+
+impl From<crate::arith::ArithError> for Error {
+    fn from(e: crate::arith::ArithError) -> Self {
+        match e {
+            crate::arith::ArithError::Unsupported { what, line, col } => Error::Unsupported {
+                what: format!("instruction form: {what}"),
+                at: Site {
+                    kernel: String::new(),
+                    line,
+                    col,
+                },
+            },
+            crate::arith::ArithError::Malformed(m) => Error::InvalidModule(m),
+        }
     }
 }
 

@@ -38,6 +38,7 @@ macro_rules! atomic_at {
     ($name:ident, $ty:ty, $bytes:expr) => {
         /// The atomic of this width at byte offset `off`, if in bounds and aligned.
         #[inline(always)]
+        #[allow(clippy::modulo_one)]
         fn $name(&self, off: u64) -> Option<&$ty> {
             let off = usize::try_from(off).ok()?;
             if off % $bytes != 0 || off.checked_add($bytes)? as u64 > self.size {
