@@ -580,15 +580,12 @@ impl ContextBackend for CpuContext {
         self.state.check()?;
         let text = match ImageKind::detect(image)? {
             ImageKind::Ptx => ptx_text(image)?.to_owned(),
-            ImageKind::Cubin => {
-                return Err(Error::new(
-                    ErrorCode::NoBinaryForGpu,
-                    "the CPU device executes PTX, and this image is a cubin (machine code for \
-                     one GPU architecture) without PTX; load the PTX, or a fatbin that embeds \
-                     PTX (nvcc -gencode arch=compute_XX,code=compute_XX)",
-                ))
+            // A fatbin (or an executable embedding one) runs through its PTX entry.
+            ImageKind::Cubin | ImageKind::Fatbin => {
+                let (major, minor) = self.state.dev.properties().compute_capability;
+                ferrocuda_ptx::container::ptx_for(image, major * 10 + minor)
+                    .map_err(container_error)?
             }
-            ImageKind::Fatbin => fatbin_ptx(image)?,
         };
         let ir = ferrocuda_ptx::parse(&text).map_err(ptx_error)?;
         let loaded = self.state.dev.load_module(&ir).map_err(kernel_error)?;
@@ -686,13 +683,24 @@ fn target_arch(target: &[String]) -> u32 {
         .unwrap_or(0)
 }
 
-/// The PTX entry of a fatbin, for the CPU device.
-fn fatbin_ptx(_image: &[u8]) -> Result<String> {
-    Err(Error::new(
-        ErrorCode::NoBinaryForGpu,
-        "the CPU device needs PTX, and reading PTX out of fatbin containers is not \
-         available in this build; load the PTX text instead",
-    ))
+/// Maps a container error: an image without usable PTX is `CUDA_ERROR_NO_BINARY_FOR_GPU`
+/// (the CPU device runs PTX only), a malformed one `CUDA_ERROR_INVALID_IMAGE`.
+fn container_error(e: ferrocuda_ptx::container::Error) -> Error {
+    use ferrocuda_ptx::container::Error as C;
+    match e {
+        C::NoPtx { .. } | C::NoCompatiblePtx { .. } => Error::new(
+            ErrorCode::NoBinaryForGpu,
+            format!(
+                "{e}: load the PTX, or a fatbin that embeds PTX \
+                 (nvcc -gencode arch=compute_XX,code=compute_XX)"
+            ),
+        ),
+        C::NotUtf8 { .. } => Error::new(ErrorCode::InvalidPtx, e.to_string()),
+        C::Unsupported(_) | C::MultipleModules { .. } => {
+            Error::new(ErrorCode::NotSupported, e.to_string())
+        }
+        other => Error::new(ErrorCode::InvalidImage, other.to_string()),
+    }
 }
 
 /// Host memory the CPU platform hands out as "page-locked" (16-byte aligned).
