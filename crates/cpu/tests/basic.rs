@@ -311,3 +311,36 @@ fn three_dimensional_grid_and_block_ids() {
         }
     }
 }
+
+#[path = "../benches/ptx_sources.rs"]
+mod ptx_sources;
+
+#[test]
+fn tiled_matmul_matches_sequential_fma() {
+    let m = load(&ptx_sources::matmul_ptx());
+    let n = 48usize;
+    let a: Vec<f32> = (0..n * n).map(|i| ((i * 37) % 101) as f32 / 7.0).collect();
+    let b: Vec<f32> = (0..n * n)
+        .map(|i| ((i * 53) % 97) as f32 / 3.0 - 10.0)
+        .collect();
+    let (da, db) = (upload_f32(&a), upload_f32(&b));
+    let dc = upload_f32(&vec![0.0; n * n]);
+    let t = (n / 16) as u32;
+    run(
+        &m,
+        "matmul",
+        cfg([t, t, 1], [16, 16, 1], 0),
+        Params::default().u64(da).u64(db).u64(dc).u32(n as u32),
+    )
+    .unwrap();
+    let c = download_f32(dc, n * n);
+    for i in 0..n {
+        for j in 0..n {
+            let mut acc = 0f32;
+            for k in 0..n {
+                acc = a[i * n + k].mul_add(b[k * n + j], acc);
+            }
+            assert_eq!(c[i * n + j].to_bits(), acc.to_bits(), "C[{i}][{j}]");
+        }
+    }
+}

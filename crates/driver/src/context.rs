@@ -35,6 +35,17 @@ struct ContextInner {
     device: Device,
     backend: Box<dyn ContextBackend>,
     primary: bool,
+    /// The device's primary-context reset count when this handle was made.
+    epoch: u64,
+}
+
+impl Drop for ContextInner {
+    fn drop(&mut self) {
+        if self.primary && self.device.primary_epoch() != self.epoch {
+            // The context this handle retained was destroyed by a reset.
+            self.backend.detach();
+        }
+    }
 }
 
 thread_local! {
@@ -60,6 +71,7 @@ impl Context {
                 device,
                 backend,
                 primary,
+                epoch: device.primary_epoch(),
             }),
         }
     }

@@ -577,9 +577,10 @@ impl Device {
         s.platform.primary_context_set_flags(s.local, flags)
     }
 
-    /// Destroys every allocation, module and stream of the primary context and clears its
-    /// sticky error (`cuDevicePrimaryCtxReset`). Buffers that outlive the reset drop without
-    /// freeing anything (their memory is already gone).
+    /// Destroys the primary context with every allocation, module and stream in it, and
+    /// with it any sticky error (`cuDevicePrimaryCtxReset`). Handles retained before the
+    /// reset then fail with `CUDA_ERROR_CONTEXT_IS_DESTROYED`; retain the primary context
+    /// again to go on. Buffers that outlive the reset drop without freeing anything.
     pub fn reset_primary_context(self) -> Result<()> {
         let s = self.slot();
         s.platform.primary_context_reset(s.local)?;

@@ -207,7 +207,7 @@ pub enum FunctionAttribute {
     LocalSizeBytes = 3,
     /// Registers per thread.
     NumRegs = 4,
-    /// PTX ISA version the kernel was compiled from, `major * 10 + minor`.
+    /// Virtual architecture the PTX targets (`.target sm_80` → 80).
     PtxVersion = 5,
     /// Architecture of the binary, `major * 10 + minor`.
     BinaryVersion = 6,

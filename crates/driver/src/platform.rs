@@ -60,6 +60,9 @@ pub(crate) trait ContextBackend: Send + Sync {
     /// Keeps the platform's own per-thread state in step with the front API's stack.
     fn push_current(&self) -> Result<()>;
     fn pop_current(&self) -> Result<()>;
+    /// Marks a primary-context handle taken before a reset: dropping it must not release
+    /// the (new) primary context.
+    fn detach(&self);
     fn synchronize(&self) -> Result<()>;
     fn mem_alloc(&self, bytes: u64) -> Result<u64>;
     fn mem_free(&self, addr: u64) -> Result<()>;

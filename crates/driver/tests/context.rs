@@ -96,9 +96,15 @@ fn primary_context_retain_release_state_flags_reset() {
         let p2 = d.retain_primary_context().unwrap();
         drop(p2);
         assert_eq!(buf.to_vec().unwrap(), vec![5u32; 16]);
-        // Reset frees its memory; the stale buffer drops without harm.
+        // Reset destroys it with its memory; the stale buffer and handle drop without harm.
         d.reset_primary_context().unwrap();
+        assert_eq!(
+            p.upload(&[1u8]).unwrap_err().code(),
+            ErrorCode::ContextIsDestroyed
+        );
         drop(buf);
+        drop(p);
+        let p = d.retain_primary_context().unwrap();
         let fresh = p.upload(&[1u8, 2]).unwrap();
         assert_eq!(fresh.to_vec().unwrap(), vec![1, 2]);
         drop(fresh);

@@ -244,9 +244,17 @@ impl PlatformBackend for CpuPlatform {
 
     fn primary_context_reset(&self, dev: usize) -> Result<()> {
         self.check_dev(dev)?;
-        let state = lock(&self.primary).state.clone();
+        let state = {
+            let mut slot = lock(&self.primary);
+            slot.refs = 0;
+            slot.state.take()
+        };
         if let Some(s) = state {
-            s.reset();
+            s.destroy();
+            s.set_sticky(Error::new(
+                ErrorCode::ContextIsDestroyed,
+                "the primary context was reset",
+            ));
         }
         Ok(())
     }
@@ -446,11 +454,12 @@ impl CtxState {
         }
     }
 
-    /// Primary context reset: waits for the work, frees the allocations, clears the error.
-    fn reset(&self) {
+    /// Destroys the context: waits for its work, frees its allocations, stops its null
+    /// stream's worker.
+    fn destroy(&self) {
         self.sync_all();
         self.free_all();
-        *lock(&self.sticky) = None;
+        self.null.close();
     }
 }
 
@@ -467,19 +476,22 @@ impl Drop for CpuContext {
             None => true,
             Some(slot) => {
                 let mut slot = lock(slot);
-                slot.refs = slot.refs.saturating_sub(1);
-                if slot.refs == 0 {
-                    slot.state = None;
-                    true
-                } else {
-                    false
+                // A handle from before a reset no longer counts towards the slot.
+                let current = slot
+                    .state
+                    .as_ref()
+                    .is_some_and(|s| Arc::ptr_eq(s, &self.state));
+                if current {
+                    slot.refs = slot.refs.saturating_sub(1);
+                    if slot.refs == 0 {
+                        slot.state = None;
+                    }
                 }
+                current && slot.refs == 0
             }
         };
         if destroy {
-            self.state.sync_all();
-            self.state.free_all();
-            self.state.null.close();
+            self.state.destroy();
         }
     }
 }
@@ -499,6 +511,10 @@ impl ContextBackend for CpuContext {
 
     fn pop_current(&self) -> Result<()> {
         Ok(())
+    }
+
+    fn detach(&self) {
+        // Release is decided against the primary slot's current state; nothing to mark.
     }
 
     fn synchronize(&self) -> Result<()> {
@@ -564,21 +580,19 @@ impl ContextBackend for CpuContext {
         self.state.check()?;
         let text = match ImageKind::detect(image)? {
             ImageKind::Ptx => ptx_text(image)?.to_owned(),
-            ImageKind::Cubin => {
-                return Err(Error::new(
-                    ErrorCode::NoBinaryForGpu,
-                    "the CPU device executes PTX, and this image is a cubin (machine code for \
-                     one GPU architecture) without PTX; load the PTX, or a fatbin that embeds \
-                     PTX (nvcc -gencode arch=compute_XX,code=compute_XX)",
-                ))
+            // A fatbin (or an executable embedding one) runs through its PTX entry.
+            ImageKind::Cubin | ImageKind::Fatbin => {
+                let (major, minor) = self.state.dev.properties().compute_capability;
+                ferrocuda_ptx::container::ptx_for(image, major * 10 + minor)
+                    .map_err(container_error)?
             }
-            ImageKind::Fatbin => fatbin_ptx(image)?,
         };
         let ir = ferrocuda_ptx::parse(&text).map_err(ptx_error)?;
         let loaded = self.state.dev.load_module(&ir).map_err(kernel_error)?;
         Ok(Box::new(CpuModule {
             loaded: Arc::new(loaded),
             dev: Arc::clone(&self.state.dev),
+            target: target_arch(&ir.target),
         }))
     }
 
@@ -652,13 +666,41 @@ impl ContextBackend for CpuContext {
     }
 }
 
-/// The PTX entry of a fatbin, for the CPU device.
-fn fatbin_ptx(_image: &[u8]) -> Result<String> {
-    Err(Error::new(
-        ErrorCode::NoBinaryForGpu,
-        "the CPU device needs PTX, and reading PTX out of fatbin containers is not \
-         available in this build; load the PTX text instead",
-    ))
+/// The virtual architecture a module's `.target` names (`sm_86` → 86, `sm_90a` → 90), as
+/// `CU_FUNC_ATTRIBUTE_PTX_VERSION` reports it; 0 when none is named.
+fn target_arch(target: &[String]) -> u32 {
+    target
+        .iter()
+        .find_map(|t| {
+            let digits: String = t
+                .strip_prefix("sm_")
+                .or_else(|| t.strip_prefix("compute_"))?
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            digits.parse().ok()
+        })
+        .unwrap_or(0)
+}
+
+/// Maps a container error: an image without usable PTX is `CUDA_ERROR_NO_BINARY_FOR_GPU`
+/// (the CPU device runs PTX only), a malformed one `CUDA_ERROR_INVALID_IMAGE`.
+fn container_error(e: ferrocuda_ptx::container::Error) -> Error {
+    use ferrocuda_ptx::container::Error as C;
+    match e {
+        C::NoPtx { .. } | C::NoCompatiblePtx { .. } => Error::new(
+            ErrorCode::NoBinaryForGpu,
+            format!(
+                "{e}: load the PTX, or a fatbin that embeds PTX \
+                 (nvcc -gencode arch=compute_XX,code=compute_XX)"
+            ),
+        ),
+        C::NotUtf8 { .. } => Error::new(ErrorCode::InvalidPtx, e.to_string()),
+        C::Unsupported(_) | C::MultipleModules { .. } => {
+            Error::new(ErrorCode::NotSupported, e.to_string())
+        }
+        other => Error::new(ErrorCode::InvalidImage, other.to_string()),
+    }
 }
 
 /// Host memory the CPU platform hands out as "page-locked" (16-byte aligned).
@@ -681,6 +723,8 @@ impl HostAlloc for CpuHostAlloc {
 struct CpuModule {
     loaded: Arc<cpu::LoadedModule>,
     dev: Arc<cpu::Device>,
+    /// The `.target` architecture (`CU_FUNC_ATTRIBUTE_PTX_VERSION`).
+    target: u32,
 }
 
 impl ModuleBackend for CpuModule {
@@ -702,6 +746,7 @@ impl ModuleBackend for CpuModule {
             dev: Arc::clone(&self.dev),
             max_dynamic_shared: AtomicI32::new(clamp(default_dyn.into())),
             carveout: AtomicI32::new(-1),
+            target: self.target,
         }))
     }
 
@@ -722,6 +767,7 @@ struct CpuFunction {
     dev: Arc<cpu::Device>,
     max_dynamic_shared: AtomicI32,
     carveout: AtomicI32,
+    target: u32,
 }
 
 impl FunctionBackend for CpuFunction {
@@ -737,7 +783,7 @@ impl FunctionBackend for CpuFunction {
             FunctionAttribute::ConstSizeBytes => a.const_size_bytes,
             FunctionAttribute::LocalSizeBytes => a.local_size_bytes,
             FunctionAttribute::NumRegs => a.num_regs,
-            FunctionAttribute::PtxVersion => a.ptx_version,
+            FunctionAttribute::PtxVersion => self.target,
             FunctionAttribute::BinaryVersion => a.binary_version,
             FunctionAttribute::CacheModeCa => 0,
             FunctionAttribute::MaxDynamicSharedSizeBytes => {
@@ -1041,5 +1087,45 @@ impl EventBackend for CpuEvent {
             -((a - b).as_secs_f64() * 1e3)
         };
         Ok(ms as f32)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_arch_reads_the_first_sm_target() {
+        let t = |v: &[&str]| target_arch(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(t(&["sm_50"]), 50);
+        assert_eq!(t(&["sm_90a"]), 90);
+        assert_eq!(t(&["texmode_independent", "sm_86"]), 86);
+        assert_eq!(t(&["compute_120f"]), 120);
+        assert_eq!(t(&[]), 0);
+    }
+
+    #[test]
+    fn executor_errors_map_to_gpu_codes() {
+        let site = cpu::Site::default();
+        let ia = cpu::Error::IllegalAddress {
+            addr: 16,
+            bytes: 4,
+            access: "store",
+            at: site.clone(),
+        };
+        assert_eq!(kernel_error(ia.clone()).code(), ErrorCode::IllegalAddress);
+        assert_eq!(host_error(ia).code(), ErrorCode::InvalidValue);
+        assert_eq!(
+            kernel_error(cpu::Error::Trap { at: site.clone() }).code(),
+            ErrorCode::LaunchFailed
+        );
+        assert_eq!(
+            kernel_error(cpu::Error::NotFound("k".into())).code(),
+            ErrorCode::NotFound
+        );
+        assert_eq!(
+            kernel_error(cpu::Error::OutOfMemory).code(),
+            ErrorCode::OutOfMemory
+        );
     }
 }

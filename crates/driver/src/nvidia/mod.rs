@@ -1,16 +1,18 @@
 //! The NVIDIA platform: the driver API over libcuda, loaded at run time.
 //!
-//! `sys` holds the raw declarations and the loader, `result` thin wrappers; this module
-//! implements the platform trait on top. Every call that needs a context binds it to the
-//! calling thread for the duration of the call (pushing it onto libcuda's stack when it is
-//! not already current), so handles work from any thread, as in CUDA.
+//! `sys` holds the raw declarations and the loader, `result` thin wrappers returning
+//! `Result<T, CUresult>`; this module implements the platform trait on top. Every call that
+//! needs a context binds it to the calling thread for the duration of the call (pushing it
+//! onto libcuda's stack when it is not already current), so handles work from any thread, as
+//! in CUDA.
 
 pub mod result;
 pub mod sys;
 
 use std::any::Any;
-use std::ffi::{c_int, c_uint, c_void, CString};
+use std::ffi::c_void;
 use std::ptr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use crate::device::DeviceAttribute;
@@ -23,10 +25,8 @@ use crate::platform::{
 };
 use crate::{ContextFlags, EventFlags, MemoryKind, ParamLayout, Platform, StreamFlags};
 
+use result::JitOption;
 use sys::{CUcontext, CUdevice, CUevent, CUfunction, CUmodule, CUresult, CUstream, Driver};
-
-/// Bytes of JIT log kept from a module load.
-const JIT_LOG_BYTES: usize = 16 * 1024;
 
 /// Each parameter's slot when a kernel's layout is unknown: the classic parameter limit, so
 /// the driver never reads past what we pass whatever size it expects.
@@ -39,11 +39,14 @@ fn cu_error(r: CUresult, what: &str) -> Error {
     }
 }
 
-fn check(r: CUresult, what: &str) -> Result<()> {
-    if r == CUresult::CUDA_SUCCESS {
-        Ok(())
-    } else {
-        Err(cu_error(r, what))
+/// Maps a `result` call's error onto the driver layer's, naming the call.
+trait Check<T> {
+    fn check(self, what: &str) -> Result<T>;
+}
+
+impl<T> Check<T> for std::result::Result<T, CUresult> {
+    fn check(self, what: &str) -> Result<T> {
+        self.map_err(|r| cu_error(r, what))
     }
 }
 
@@ -57,21 +60,16 @@ impl NvidiaPlatform {
     /// Loads libcuda and initialises it; the error is the reason there are no NVIDIA devices.
     pub(crate) fn load() -> std::result::Result<NvidiaPlatform, String> {
         let d = sys::driver().map_err(|e| e.to_string())?;
-        // SAFETY: cuInit takes a flags word (0) and has no other preconditions.
-        let r = unsafe { (d.cuInit)(0) };
-        check(r, "cuInit").map_err(|e| e.to_string())?;
-        let mut n: c_int = 0;
-        // SAFETY: `n` is valid for writes.
-        check(unsafe { (d.cuDeviceGetCount)(&mut n) }, "cuDeviceGetCount")
-            .map_err(|e| e.to_string())?;
-        let mut devices = Vec::new();
-        for i in 0..n {
-            let mut dev: CUdevice = 0;
-            // SAFETY: `dev` is valid for writes; `i` is below the device count.
-            check(unsafe { (d.cuDeviceGet)(&mut dev, i) }, "cuDeviceGet")
-                .map_err(|e| e.to_string())?;
-            devices.push(dev);
-        }
+        let reason = |e: Error| e.to_string();
+        d.init(0).check("cuInit").map_err(reason)?;
+        let n = d
+            .device_get_count()
+            .check("cuDeviceGetCount")
+            .map_err(reason)?;
+        let devices = (0..n)
+            .map(|i| d.device_get(i).check("cuDeviceGet"))
+            .collect::<Result<Vec<_>>>()
+            .map_err(reason)?;
         if devices.is_empty() {
             return Err("libcuda loaded, but it reports no NVIDIA GPU".into());
         }
@@ -101,6 +99,7 @@ impl NvidiaPlatform {
             }),
             ctx,
             primary,
+            detached: AtomicBool::new(false),
         })
     }
 }
@@ -119,133 +118,79 @@ impl PlatformBackend for NvidiaPlatform {
     }
 
     fn device_name(&self, dev: usize) -> Result<String> {
-        let dev = self.dev(dev)?;
-        let mut buf = [0u8; 256];
-        // SAFETY: `buf` holds 256 writable bytes and its length is passed.
-        let r = unsafe { (self.d.cuDeviceGetName)(buf.as_mut_ptr().cast(), 256, dev) };
-        check(r, "cuDeviceGetName")?;
-        let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-        Ok(String::from_utf8_lossy(&buf[..end]).into_owned())
+        self.d
+            .device_get_name(self.dev(dev)?)
+            .check("cuDeviceGetName")
     }
 
     fn device_uuid(&self, dev: usize) -> Result<[u8; 16]> {
-        let dev = self.dev(dev)?;
-        let mut u = sys::CUuuid { bytes: [0; 16] };
-        check(
-            // SAFETY: `u` is valid for writes.
-            unsafe { (self.d.cuDeviceGetUuid)(&mut u, dev) },
-            "cuDeviceGetUuid",
-        )?;
-        Ok(u.bytes)
+        self.d
+            .device_get_uuid(self.dev(dev)?)
+            .check("cuDeviceGetUuid")
     }
 
     fn device_total_memory(&self, dev: usize) -> Result<u64> {
-        let dev = self.dev(dev)?;
-        let mut bytes = 0usize;
-        check(
-            // SAFETY: `bytes` is valid for writes.
-            unsafe { (self.d.cuDeviceTotalMem)(&mut bytes, dev) },
-            "cuDeviceTotalMem",
-        )?;
-        Ok(bytes as u64)
+        let b = self
+            .d
+            .device_total_mem(self.dev(dev)?)
+            .check("cuDeviceTotalMem")?;
+        Ok(b as u64)
     }
 
     fn device_attribute(&self, dev: usize, attr: DeviceAttribute) -> Result<i32> {
-        let dev = self.dev(dev)?;
-        let mut v: c_int = 0;
-        // SAFETY: `v` is valid for writes; the attribute number is a CUdevice_attribute.
-        let r = unsafe { (self.d.cuDeviceGetAttribute)(&mut v, attr.as_raw(), dev) };
-        check(r, attr.name())?;
-        Ok(v)
+        self.d
+            .device_get_attribute(self.dev(dev)?, attr.as_raw())
+            .check(attr.name())
     }
 
     fn create_context(&self, dev: usize, flags: ContextFlags) -> Result<Box<dyn ContextBackend>> {
         let dev = self.dev(dev)?;
-        let mut ctx: CUcontext = ptr::null_mut();
-        check(
-            // SAFETY: `ctx` is valid for writes; cuCtxCreate (v2 ABI) takes flags and a device.
-            unsafe { (self.d.cuCtxCreate)(&mut ctx, flags.bits(), dev) },
-            "cuCtxCreate",
-        )?;
+        let ctx = self.d.ctx_create(flags.bits(), dev).check("cuCtxCreate")?;
         // cuCtxCreate makes the new context current; ferrocuda leaves the stack unchanged.
-        let mut popped: CUcontext = ptr::null_mut();
-        check(
-            // SAFETY: the context just pushed is on top of this thread's stack.
-            unsafe { (self.d.cuCtxPopCurrent)(&mut popped) },
-            "cuCtxPopCurrent",
-        )?;
+        self.d.ctx_pop_current().check("cuCtxPopCurrent")?;
         Ok(self.context(ctx, dev, false))
     }
 
     fn primary_context_retain(&self, dev: usize) -> Result<Box<dyn ContextBackend>> {
         let dev = self.dev(dev)?;
-        let mut ctx: CUcontext = ptr::null_mut();
-        check(
-            // SAFETY: `ctx` is valid for writes.
-            unsafe { (self.d.cuDevicePrimaryCtxRetain)(&mut ctx, dev) },
-            "cuDevicePrimaryCtxRetain",
-        )?;
+        let ctx = self
+            .d
+            .device_primary_ctx_retain(dev)
+            .check("cuDevicePrimaryCtxRetain")?;
         Ok(self.context(ctx, dev, true))
     }
 
     fn primary_context_state(&self, dev: usize) -> Result<(ContextFlags, bool)> {
-        let dev = self.dev(dev)?;
-        let (mut flags, mut active): (c_uint, c_int) = (0, 0);
-        check(
-            // SAFETY: both outputs are valid for writes.
-            unsafe { (self.d.cuDevicePrimaryCtxGetState)(dev, &mut flags, &mut active) },
-            "cuDevicePrimaryCtxGetState",
-        )?;
-        Ok((ContextFlags(flags), active != 0))
+        let (flags, active) = self
+            .d
+            .device_primary_ctx_get_state(self.dev(dev)?)
+            .check("cuDevicePrimaryCtxGetState")?;
+        Ok((ContextFlags(flags), active))
     }
 
     fn primary_context_set_flags(&self, dev: usize, flags: ContextFlags) -> Result<()> {
-        let dev = self.dev(dev)?;
-        // SAFETY: plain value arguments.
-        check(
-            unsafe { (self.d.cuDevicePrimaryCtxSetFlags)(dev, flags.bits()) },
-            "cuDevicePrimaryCtxSetFlags",
-        )
+        self.d
+            .device_primary_ctx_set_flags(self.dev(dev)?, flags.bits())
+            .check("cuDevicePrimaryCtxSetFlags")
     }
 
     fn primary_context_reset(&self, dev: usize) -> Result<()> {
         let dev = self.dev(dev)?;
-        // SAFETY: plain value argument; handles into the old context become invalid, which
-        // the front API accounts for (buffers of an earlier epoch are not freed).
-        check(
-            unsafe { (self.d.cuDevicePrimaryCtxReset)(dev) },
-            "cuDevicePrimaryCtxReset",
-        )
+        // SAFETY: handles into the old context become dangling: the front API makes buffers
+        // of an earlier epoch skip their free and stale context handles skip their release,
+        // and documents that other handles of the reset context fail afterwards.
+        unsafe { self.d.device_primary_ctx_reset(dev) }.check("cuDevicePrimaryCtxReset")
     }
 
     fn pointer_kind(&self, addr: u64) -> Option<(MemoryKind, Option<usize>)> {
-        let mut ty: c_uint = 0;
-        // SAFETY: the MEMORY_TYPE attribute is a 32-bit value written to `ty`.
-        let r = unsafe {
-            (self.d.cuPointerGetAttribute)(
-                (&mut ty as *mut c_uint).cast(),
-                sys::CU_POINTER_ATTRIBUTE_MEMORY_TYPE,
-                addr,
-            )
-        };
-        if r != CUresult::CUDA_SUCCESS {
-            return None;
-        }
-        match ty {
+        match self.d.pointer_memory_type(addr).ok()? {
             sys::CU_MEMORYTYPE_HOST => Some((MemoryKind::Host, None)),
             sys::CU_MEMORYTYPE_DEVICE | sys::CU_MEMORYTYPE_UNIFIED => {
-                let mut ordinal: c_int = -1;
-                // SAFETY: the DEVICE_ORDINAL attribute is a 32-bit int written to `ordinal`.
-                let r = unsafe {
-                    (self.d.cuPointerGetAttribute)(
-                        (&mut ordinal as *mut c_int).cast(),
-                        sys::CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL,
-                        addr,
-                    )
-                };
-                let local = (r == CUresult::CUDA_SUCCESS)
-                    .then(|| self.devices.iter().position(|&d| d == ordinal))
-                    .flatten();
+                let local = self
+                    .d
+                    .pointer_device_ordinal(addr)
+                    .ok()
+                    .and_then(|o| self.devices.iter().position(|&d| d == o));
                 Some((MemoryKind::Device, local))
             }
             _ => None,
@@ -275,23 +220,16 @@ struct Bound {
 
 impl Ctx {
     fn bind(&self) -> Result<Bound> {
-        let mut cur: CUcontext = ptr::null_mut();
-        check(
-            // SAFETY: `cur` is valid for writes.
-            unsafe { (self.d.cuCtxGetCurrent)(&mut cur) },
-            "cuCtxGetCurrent",
-        )?;
+        let cur = self.d.ctx_get_current().check("cuCtxGetCurrent")?;
         if cur == self.ctx {
             return Ok(Bound {
                 d: self.d,
                 pushed: false,
             });
         }
-        check(
-            // SAFETY: `self.ctx` is a live context (its owner keeps it alive).
-            unsafe { (self.d.cuCtxPushCurrent)(self.ctx) },
-            "cuCtxPushCurrent",
-        )?;
+        // SAFETY: `self.ctx` is live: its owner (the front API's context) outlives every
+        // object holding this handle.
+        unsafe { self.d.ctx_push_current(self.ctx) }.check("cuCtxPushCurrent")?;
         Ok(Bound {
             d: self.d,
             pushed: true,
@@ -302,9 +240,7 @@ impl Ctx {
 impl Drop for Bound {
     fn drop(&mut self) {
         if self.pushed {
-            let mut c: CUcontext = ptr::null_mut();
-            // SAFETY: pops the context `bind` pushed on this thread.
-            let _ = unsafe { (self.d.cuCtxPopCurrent)(&mut c) };
+            let _ = self.d.ctx_pop_current();
         }
     }
 }
@@ -312,19 +248,24 @@ impl Drop for Bound {
 struct NvContext {
     ctx: Ctx,
     primary: bool,
+    /// Set for a primary-context handle from before a reset: nothing to release.
+    detached: AtomicBool,
     null: Arc<NvStream>,
 }
 
 impl Drop for NvContext {
     fn drop(&mut self) {
+        if self.detached.load(Ordering::SeqCst) {
+            return;
+        }
         let d = self.ctx.d;
         // SAFETY: this object owns one reference to the context (created or retained); the
         // front API drops it only after every resource of the context is gone.
         let _ = unsafe {
             if self.primary {
-                (d.cuDevicePrimaryCtxRelease)(self.ctx.dev)
+                d.device_primary_ctx_release(self.ctx.dev)
             } else {
-                (d.cuCtxDestroy)(self.ctx.ctx)
+                d.ctx_destroy(self.ctx.ctx)
             }
         };
     }
@@ -337,131 +278,126 @@ impl ContextBackend for NvContext {
 
     fn flags(&self) -> Result<ContextFlags> {
         let _b = self.ctx.bind()?;
-        let mut f: c_uint = 0;
-        check(
-            // SAFETY: `f` is valid for writes; the context is current.
-            unsafe { (self.ctx.d.cuCtxGetFlags)(&mut f) },
-            "cuCtxGetFlags",
-        )?;
-        Ok(ContextFlags(f))
+        Ok(ContextFlags(
+            self.ctx.d.ctx_get_flags().check("cuCtxGetFlags")?,
+        ))
     }
 
     fn push_current(&self) -> Result<()> {
-        // SAFETY: a live context.
-        check(
-            unsafe { (self.ctx.d.cuCtxPushCurrent)(self.ctx.ctx) },
-            "cuCtxPushCurrent",
-        )
+        // SAFETY: a live context (the front API holds it).
+        unsafe { self.ctx.d.ctx_push_current(self.ctx.ctx) }.check("cuCtxPushCurrent")
     }
 
     fn pop_current(&self) -> Result<()> {
-        let mut c: CUcontext = ptr::null_mut();
-        // SAFETY: `c` is valid for writes.
-        check(
-            unsafe { (self.ctx.d.cuCtxPopCurrent)(&mut c) },
-            "cuCtxPopCurrent",
-        )
+        self.ctx
+            .d
+            .ctx_pop_current()
+            .check("cuCtxPopCurrent")
+            .map(|_| ())
+    }
+
+    fn detach(&self) {
+        self.detached.store(true, Ordering::SeqCst);
     }
 
     fn synchronize(&self) -> Result<()> {
         let _b = self.ctx.bind()?;
-        // SAFETY: the context is current.
-        check(
-            unsafe { (self.ctx.d.cuCtxSynchronize)() },
-            "cuCtxSynchronize",
-        )
+        self.ctx.d.ctx_synchronize().check("cuCtxSynchronize")
     }
 
     fn mem_alloc(&self, bytes: u64) -> Result<u64> {
         let _b = self.ctx.bind()?;
         let bytes = usize::try_from(bytes)
             .map_err(|_| Error::new(ErrorCode::OutOfMemory, "allocation too large"))?;
-        let mut p: sys::CUdeviceptr = 0;
-        check(
-            // SAFETY: `p` is valid for writes; the context is current.
-            unsafe { (self.ctx.d.cuMemAlloc)(&mut p, bytes) },
-            &format!("cuMemAlloc({bytes} bytes)"),
-        )?;
-        Ok(p)
+        self.ctx
+            .d
+            .mem_alloc(bytes)
+            .check(&format!("cuMemAlloc({bytes} bytes)"))
     }
 
     fn mem_free(&self, addr: u64) -> Result<()> {
         let _b = self.ctx.bind()?;
-        // SAFETY: `addr` came from cuMemAlloc in this context and is freed once.
-        check(unsafe { (self.ctx.d.cuMemFree)(addr) }, "cuMemFree")
+        // SAFETY: `addr` came from cuMemAlloc in this context and is freed once (the owning
+        // buffer's drop); the driver waits for work using it.
+        unsafe { self.ctx.d.mem_free(addr) }.check("cuMemFree")
     }
 
     fn mem_get_info(&self) -> Result<(u64, u64)> {
         let _b = self.ctx.bind()?;
-        let (mut free, mut total) = (0usize, 0usize);
-        check(
-            // SAFETY: both outputs are valid for writes.
-            unsafe { (self.ctx.d.cuMemGetInfo)(&mut free, &mut total) },
-            "cuMemGetInfo",
-        )?;
+        let (free, total) = self.ctx.d.mem_get_info().check("cuMemGetInfo")?;
         Ok((free as u64, total as u64))
     }
 
     fn memcpy_htod(&self, dst: u64, src: &[u8]) -> Result<()> {
         let _b = self.ctx.bind()?;
-        // SAFETY: `src` is readable for its length; the driver checks `dst`.
-        check(
-            unsafe { (self.ctx.d.cuMemcpyHtoD)(dst, src.as_ptr().cast(), src.len()) },
-            "cuMemcpyHtoD",
-        )
+        // SAFETY: `dst` is a device range of a buffer the caller holds (checked by the driver,
+        // which reports a bad address as an error); `src` is read during the call only.
+        unsafe { self.ctx.d.memcpy_htod(dst, src) }.check("cuMemcpyHtoD")
     }
 
     fn memcpy_dtoh(&self, dst: &mut [u8], src: u64) -> Result<()> {
         let _b = self.ctx.bind()?;
-        // SAFETY: `dst` is writable for its length and exclusively borrowed; the copy is
-        // complete when the call returns.
-        check(
-            unsafe { (self.ctx.d.cuMemcpyDtoH)(dst.as_mut_ptr().cast(), src, dst.len()) },
-            "cuMemcpyDtoH",
-        )
+        // SAFETY: `dst` is exclusively borrowed and complete when the call returns.
+        unsafe { self.ctx.d.memcpy_dtoh(dst, src) }.check("cuMemcpyDtoH")
     }
 
     fn memcpy_dtod(&self, dst: u64, src: u64, bytes: u64) -> Result<()> {
         let _b = self.ctx.bind()?;
-        // SAFETY: device addresses only; the driver checks them.
-        check(
-            unsafe { (self.ctx.d.cuMemcpyDtoD)(dst, src, bytes as usize) },
-            "cuMemcpyDtoD",
-        )
+        // SAFETY: device ranges of buffers the caller holds.
+        unsafe { self.ctx.d.memcpy_dtod(dst, src, bytes as usize) }.check("cuMemcpyDtoD")
     }
 
     fn memset(&self, dst: u64, fill: Fill, count: u64) -> Result<()> {
         let _b = self.ctx.bind()?;
-        let n = count as usize;
-        let d = self.ctx.d;
-        // SAFETY: device addresses only; the driver checks them.
+        let (d, n) = (self.ctx.d, count as usize);
+        // SAFETY: the device range of a buffer the caller holds exclusively.
         let r = unsafe {
             match fill {
-                Fill::U8(v) => (d.cuMemsetD8)(dst, v, n),
-                Fill::U16(v) => (d.cuMemsetD16)(dst, v, n),
-                Fill::U32(v) => (d.cuMemsetD32)(dst, v, n),
+                Fill::U8(v) => d.memset_d8(dst, v, n),
+                Fill::U16(v) => d.memset_d16(dst, v, n),
+                Fill::U32(v) => d.memset_d32(dst, v, n),
             }
         };
-        check(r, "cuMemsetD*")
+        r.check("cuMemsetD*")
     }
 
     fn load_module(&self, image: &[u8], opts: &JitOptions) -> Result<Box<dyn ModuleBackend>> {
-        let kind = ImageKind::detect(image)?;
-        let _b = self.ctx.bind()?;
-        let ptx = match kind {
+        let ptx = match ImageKind::detect(image)? {
             ImageKind::Ptx => Some(ptx_text(image)?.to_owned()),
             _ => None,
         };
-        // PTX must reach the driver NUL-terminated.
-        let owned;
-        let data: &[u8] = match &ptx {
-            Some(text) => {
-                owned = [text.as_bytes(), b"\0"].concat();
-                &owned
+        let mut jit = Vec::new();
+        if let Some(r) = opts.max_registers {
+            jit.push(JitOption::MaxRegisters(r));
+        }
+        if let Some(t) = opts.threads_per_block {
+            jit.push(JitOption::ThreadsPerBlock(t));
+        }
+        if let Some(o) = opts.optimization_level {
+            jit.push(JitOption::OptimizationLevel(o));
+        }
+        if opts.generate_debug_info {
+            jit.push(JitOption::GenerateDebugInfo(true));
+        }
+        if opts.generate_line_info {
+            jit.push(JitOption::GenerateLineInfo(true));
+        }
+        let _b = self.ctx.bind()?;
+        let module = match self.ctx.d.module_load_data_ex(image, &jit) {
+            Ok((m, _logs)) => m,
+            Err((r, logs)) => {
+                let code = ErrorCode::from_raw(r.0).unwrap_or(ErrorCode::Unknown);
+                let mut log = logs.error;
+                if opts.log_verbose && !logs.info.is_empty() {
+                    log = format!("{log}\n{}", logs.info);
+                }
+                return Err(Error::Jit {
+                    code,
+                    message: "cuModuleLoadDataEx".into(),
+                    log,
+                });
             }
-            None => image,
         };
-        let module = load_data_ex(self.ctx.d, data, opts)?;
         Ok(Box::new(NvModule {
             ctx: self.ctx,
             module,
@@ -476,12 +412,11 @@ impl ContextBackend for NvContext {
 
     fn create_stream(&self, flags: StreamFlags, priority: i32) -> Result<Arc<dyn StreamBackend>> {
         let _b = self.ctx.bind()?;
-        let mut s: CUstream = ptr::null_mut();
-        check(
-            // SAFETY: `s` is valid for writes; the context is current.
-            unsafe { (self.ctx.d.cuStreamCreateWithPriority)(&mut s, flags.bits(), priority) },
-            "cuStreamCreateWithPriority",
-        )?;
+        let s = self
+            .ctx
+            .d
+            .stream_create_with_priority(flags.bits(), priority)
+            .check("cuStreamCreateWithPriority")?;
         Ok(Arc::new(NvStream {
             ctx: self.ctx,
             stream: s,
@@ -491,27 +426,14 @@ impl ContextBackend for NvContext {
 
     fn stream_priority_range(&self) -> Result<(i32, i32)> {
         let _b = self.ctx.bind()?;
-        let (mut least, mut greatest) = (0, 0);
-        check(
-            // SAFETY: both outputs are valid for writes.
-            unsafe { (self.ctx.d.cuCtxGetStreamPriorityRange)(&mut least, &mut greatest) },
-            "cuCtxGetStreamPriorityRange",
-        )?;
-        Ok((least, greatest))
+        self.ctx
+            .d
+            .ctx_get_stream_priority_range()
+            .check("cuCtxGetStreamPriorityRange")
     }
 
     fn create_event(&self, flags: EventFlags) -> Result<Arc<dyn EventBackend>> {
-        let _b = self.ctx.bind()?;
-        let mut e: CUevent = ptr::null_mut();
-        check(
-            // SAFETY: `e` is valid for writes; the context is current.
-            unsafe { (self.ctx.d.cuEventCreate)(&mut e, flags.bits()) },
-            "cuEventCreate",
-        )?;
-        Ok(Arc::new(NvEvent {
-            ctx: self.ctx,
-            event: e,
-        }))
+        Ok(Arc::new(NvEvent::new(self.ctx, flags)?))
     }
 
     fn host_alloc(&self, bytes: usize) -> Result<Box<dyn HostAlloc>> {
@@ -523,12 +445,11 @@ impl ContextBackend for NvContext {
             }));
         }
         let _b = self.ctx.bind()?;
-        let mut p: *mut c_void = ptr::null_mut();
-        check(
-            // SAFETY: `p` is valid for writes; the context is current.
-            unsafe { (self.ctx.d.cuMemHostAlloc)(&mut p, bytes, sys::CU_MEMHOSTALLOC_PORTABLE) },
-            &format!("cuMemHostAlloc({bytes} bytes)"),
-        )?;
+        let p = self
+            .ctx
+            .d
+            .mem_host_alloc(bytes, sys::CU_MEMHOSTALLOC_PORTABLE)
+            .check(&format!("cuMemHostAlloc({bytes} bytes)"))?;
         Ok(Box::new(NvHostAlloc {
             d: self.ctx.d,
             ptr: p.cast(),
@@ -539,92 +460,19 @@ impl ContextBackend for NvContext {
     fn host_register(&self, ptr: usize, len: usize) -> Result<Box<dyn Send + Sync>> {
         let _b = self.ctx.bind()?;
         let p = ptr as *mut c_void;
-        check(
-            // SAFETY: the caller owns `len` bytes at `ptr` and keeps them in place until the
-            // returned registration is dropped.
-            unsafe { (self.ctx.d.cuMemHostRegister)(p, len, sys::CU_MEMHOSTREGISTER_PORTABLE) },
-            "cuMemHostRegister",
-        )?;
+        // SAFETY: the caller owns `len` bytes at `ptr` and keeps them in place until the
+        // returned registration is dropped.
+        unsafe {
+            self.ctx
+                .d
+                .mem_host_register(p, len, sys::CU_MEMHOSTREGISTER_PORTABLE)
+        }
+        .check("cuMemHostRegister")?;
         Ok(Box::new(HostRegistration {
             d: self.ctx.d,
             ptr: p,
         }))
     }
-}
-
-/// Loads an image with `cuModuleLoadDataEx`, capturing the JIT's logs into the error.
-fn load_data_ex(d: &'static Driver, data: &[u8], opts: &JitOptions) -> Result<CUmodule> {
-    let mut err_log = vec![0u8; JIT_LOG_BYTES];
-    let mut info_log = vec![0u8; JIT_LOG_BYTES];
-    let mut keys: Vec<sys::CUjit_option> = Vec::new();
-    let mut vals: Vec<*mut c_void> = Vec::new();
-    let mut push = |k, v: *mut c_void| {
-        keys.push(k);
-        vals.push(v);
-    };
-    // Integer-valued options travel in the pointer-sized slot itself, as cuda.h specifies.
-    let int = |v: u32| v as usize as *mut c_void;
-    push(sys::CU_JIT_ERROR_LOG_BUFFER, err_log.as_mut_ptr().cast());
-    push(
-        sys::CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES,
-        int(JIT_LOG_BYTES as u32),
-    );
-    push(sys::CU_JIT_INFO_LOG_BUFFER, info_log.as_mut_ptr().cast());
-    push(
-        sys::CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES,
-        int(JIT_LOG_BYTES as u32),
-    );
-    if let Some(r) = opts.max_registers {
-        push(sys::CU_JIT_MAX_REGISTERS, int(r));
-    }
-    if let Some(t) = opts.threads_per_block {
-        push(sys::CU_JIT_THREADS_PER_BLOCK, int(t));
-    }
-    if let Some(o) = opts.optimization_level {
-        push(sys::CU_JIT_OPTIMIZATION_LEVEL, int(o));
-    }
-    if opts.generate_debug_info {
-        push(sys::CU_JIT_GENERATE_DEBUG_INFO, int(1));
-    }
-    if opts.generate_line_info {
-        push(sys::CU_JIT_GENERATE_LINE_INFO, int(1));
-    }
-    if opts.log_verbose {
-        push(sys::CU_JIT_LOG_VERBOSE, int(1));
-    }
-    let mut module: CUmodule = ptr::null_mut();
-    // SAFETY: `data` is a complete image (PTX NUL-terminated); the option arrays have equal
-    // length and the log buffers stay alive and writable for their declared sizes.
-    let r = unsafe {
-        (d.cuModuleLoadDataEx)(
-            &mut module,
-            data.as_ptr().cast(),
-            keys.len() as c_uint,
-            keys.as_mut_ptr(),
-            vals.as_mut_ptr(),
-        )
-    };
-    if r == CUresult::CUDA_SUCCESS {
-        return Ok(module);
-    }
-    let text = |b: &[u8]| {
-        let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
-        String::from_utf8_lossy(&b[..end]).trim().to_owned()
-    };
-    let mut log = text(&err_log);
-    let info = text(&info_log);
-    if !info.is_empty() {
-        if !log.is_empty() {
-            log.push('\n');
-        }
-        log.push_str(&info);
-    }
-    let code = ErrorCode::from_raw(r.0).unwrap_or(ErrorCode::Unknown);
-    Err(Error::Jit {
-        code,
-        message: "cuModuleLoadDataEx".into(),
-        log,
-    })
 }
 
 struct NvModule {
@@ -644,7 +492,7 @@ impl Drop for NvModule {
     fn drop(&mut self) {
         if let Ok(_b) = self.ctx.bind() {
             // SAFETY: this object owns the module; functions from it hold the module alive.
-            let _ = unsafe { (self.ctx.d.cuModuleUnload)(self.module) };
+            let _ = unsafe { self.ctx.d.module_unload(self.module) };
         }
     }
 }
@@ -660,43 +508,30 @@ impl NvModule {
     }
 
     fn driver_signature(&self, name: &str, f: CUfunction) -> Option<KernelSignature> {
-        let info = self.ctx.d.cuFuncGetParamInfo?;
-        let mut params = Vec::new();
-        for i in 0.. {
-            let (mut off, mut size) = (0usize, 0usize);
-            // SAFETY: both outputs are valid for writes; `f` is a live function.
-            let r = unsafe { info(f, i, &mut off, &mut size) };
-            if r == CUresult::CUDA_ERROR_INVALID_VALUE {
-                break;
-            }
-            if r != CUresult::CUDA_SUCCESS {
-                return None;
-            }
-            params.push(ParamLayout {
-                name: format!("param{i}"),
-                offset: off as u32,
-                size: size as u32,
-                align: 1,
-            });
-        }
+        // SAFETY: `f` was just obtained from this live module, whose context is bound.
+        let info = unsafe { self.ctx.d.func_get_param_info(f) }.ok()??;
         Some(KernelSignature {
             name: name.to_owned(),
-            params,
+            params: info
+                .into_iter()
+                .enumerate()
+                .map(|(i, (offset, size))| ParamLayout {
+                    name: format!("param{i}"),
+                    offset: offset as u32,
+                    size: size as u32,
+                    align: 1,
+                })
+                .collect(),
         })
     }
 }
 
 impl ModuleBackend for NvModule {
     fn function(&self, name: &str) -> Result<Arc<dyn FunctionBackend>> {
-        let c = CString::new(name)
-            .map_err(|_| Error::new(ErrorCode::NotFound, format!("no kernel named {name:?}")))?;
         let _b = self.ctx.bind()?;
-        let mut f: CUfunction = ptr::null_mut();
-        check(
-            // SAFETY: `f` is valid for writes; `c` is NUL-terminated and outlives the call.
-            unsafe { (self.ctx.d.cuModuleGetFunction)(&mut f, self.module, c.as_ptr()) },
-            &format!("no kernel named `{name}` in the module"),
-        )?;
+        // SAFETY: a live module of the bound context.
+        let f = unsafe { self.ctx.d.module_get_function(self.module, name) }
+            .check(&format!("no kernel named `{name}` in the module"))?;
         let layout = self
             .ptx_signature(name)
             .or_else(|| self.driver_signature(name, f));
@@ -708,15 +543,10 @@ impl ModuleBackend for NvModule {
     }
 
     fn global(&self, name: &str) -> Result<(u64, u64)> {
-        let c = CString::new(name)
-            .map_err(|_| Error::new(ErrorCode::NotFound, format!("no global named {name:?}")))?;
         let _b = self.ctx.bind()?;
-        let (mut p, mut bytes): (sys::CUdeviceptr, usize) = (0, 0);
-        check(
-            // SAFETY: outputs valid for writes; `c` is NUL-terminated.
-            unsafe { (self.ctx.d.cuModuleGetGlobal)(&mut p, &mut bytes, self.module, c.as_ptr()) },
-            &format!("no global variable named `{name}` in the module"),
-        )?;
+        // SAFETY: a live module of the bound context.
+        let (p, bytes) = unsafe { self.ctx.d.module_get_global(self.module, name) }
+            .check(&format!("no global variable named `{name}` in the module"))?;
         Ok((p, bytes as u64))
     }
 }
@@ -738,21 +568,14 @@ impl FunctionBackend for NvFunction {
     }
 
     fn attribute(&self, attr: FunctionAttribute) -> Result<i32> {
-        let mut v: c_int = 0;
-        check(
-            // SAFETY: `v` is valid for writes; `f` is a live function.
-            unsafe { (self.d.cuFuncGetAttribute)(&mut v, attr.as_raw(), self.f) },
-            "cuFuncGetAttribute",
-        )?;
-        Ok(v)
+        // SAFETY: a live function (the front API holds its module).
+        unsafe { self.d.func_get_attribute(self.f, attr.as_raw()) }.check("cuFuncGetAttribute")
     }
 
     fn set_attribute(&self, attr: FunctionAttribute, value: i32) -> Result<()> {
-        // SAFETY: plain values; `f` is a live function.
-        check(
-            unsafe { (self.d.cuFuncSetAttribute)(self.f, attr.as_raw(), value) },
-            "cuFuncSetAttribute",
-        )
+        // SAFETY: a live function (the front API holds its module).
+        unsafe { self.d.func_set_attribute(self.f, attr.as_raw(), value) }
+            .check("cuFuncSetAttribute")
     }
 
     fn param_layout(&self) -> Option<KernelSignature> {
@@ -776,40 +599,16 @@ impl Drop for NvStream {
         if self.owned {
             if let Ok(_b) = self.ctx.bind() {
                 // SAFETY: this object owns the stream; work still queued completes first.
-                let _ = unsafe { (self.ctx.d.cuStreamDestroy)(self.stream) };
+                let _ = unsafe { self.ctx.d.stream_destroy(self.stream) };
             }
         }
     }
 }
 
-/// Runs a boxed host function from a libcuda callback thread.
-unsafe extern "C" fn host_trampoline(user: *mut c_void) {
-    // SAFETY: `user` is the Box leaked by `host_func`, handed to exactly one callback.
-    let f = unsafe { Box::from_raw(user.cast::<Box<dyn FnOnce() + Send>>()) };
-    // A panic must not unwind into libcuda.
-    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-}
-
 impl NvStream {
-    fn is_pinned(&self, p: *const u8) -> bool {
-        let mut ty: c_uint = 0;
-        // SAFETY: the MEMORY_TYPE attribute is a 32-bit value written to `ty`.
-        let r = unsafe {
-            (self.ctx.d.cuPointerGetAttribute)(
-                (&mut ty as *mut c_uint).cast(),
-                sys::CU_POINTER_ATTRIBUTE_MEMORY_TYPE,
-                p as u64,
-            )
-        };
-        r == CUresult::CUDA_SUCCESS && ty == sys::CU_MEMORYTYPE_HOST
-    }
-
     fn sync_raw(&self) -> Result<()> {
-        // SAFETY: a live stream (or the null stream of a bound context).
-        check(
-            unsafe { (self.ctx.d.cuStreamSynchronize)(self.stream) },
-            "cuStreamSynchronize",
-        )
+        // SAFETY: a live stream of the bound context (or the null stream).
+        unsafe { self.ctx.d.stream_synchronize(self.stream) }.check("cuStreamSynchronize")
     }
 }
 
@@ -821,27 +620,18 @@ impl StreamBackend for NvStream {
 
     fn query(&self) -> Result<bool> {
         let _b = self.ctx.bind()?;
-        // SAFETY: a live stream.
-        let r = unsafe { (self.ctx.d.cuStreamQuery)(self.stream) };
-        match r {
-            CUresult::CUDA_SUCCESS => Ok(true),
-            CUresult::CUDA_ERROR_NOT_READY => Ok(false),
-            other => Err(cu_error(other, "cuStreamQuery")),
-        }
+        // SAFETY: a live stream of the bound context.
+        unsafe { self.ctx.d.stream_query(self.stream) }.check("cuStreamQuery")
     }
 
     fn memcpy_htod(&self, dst: u64, src: &[u8]) -> Result<()> {
         let _b = self.ctx.bind()?;
-        check(
-            // SAFETY: `src` is readable for its length. From pageable memory the driver stages
-            // the data before returning; page-locked memory is read later, so that case waits
-            // below before the borrow ends.
-            unsafe {
-                (self.ctx.d.cuMemcpyHtoDAsync)(dst, src.as_ptr().cast(), src.len(), self.stream)
-            },
-            "cuMemcpyHtoDAsync",
-        )?;
-        if self.is_pinned(src.as_ptr()) {
+        // SAFETY: `dst` is the device range of a buffer the caller holds. From pageable memory
+        // the driver stages `src` before returning; page-locked memory is read later, so that
+        // case waits below before the borrow of `src` ends.
+        unsafe { self.ctx.d.memcpy_htod_async(dst, src, self.stream) }
+            .check("cuMemcpyHtoDAsync")?;
+        if self.ctx.d.pointer_memory_type(src.as_ptr() as u64) == Ok(sys::CU_MEMORYTYPE_HOST) {
             self.sync_raw()?;
         }
         Ok(())
@@ -849,14 +639,10 @@ impl StreamBackend for NvStream {
 
     fn memcpy_dtoh(&self, dst: &mut [u8], src: u64) -> Result<()> {
         let _b = self.ctx.bind()?;
-        check(
-            // SAFETY: `dst` is writable and exclusively borrowed until the synchronisation below
-            // has completed the copy.
-            unsafe {
-                (self.ctx.d.cuMemcpyDtoHAsync)(dst.as_mut_ptr().cast(), src, dst.len(), self.stream)
-            },
-            "cuMemcpyDtoHAsync",
-        )?;
+        // SAFETY: `dst` stays exclusively borrowed until the synchronisation below has
+        // completed the copy.
+        unsafe { self.ctx.d.memcpy_dtoh_async(dst, src, self.stream) }
+            .check("cuMemcpyDtoHAsync")?;
         self.sync_raw()
     }
 
@@ -873,43 +659,38 @@ impl StreamBackend for NvStream {
             .ok_or_else(|| Error::invalid_value("asynchronous copy out of range"))?;
         let _b = self.ctx.bind()?;
         let ev = NvEvent::new(self.ctx, EventFlags::DISABLE_TIMING)?;
-        check(
-            // SAFETY: `target` is page-locked memory that its owner keeps in place and does not
-            // hand out until the event recorded below has completed.
-            unsafe {
-                (self.ctx.d.cuMemcpyDtoHAsync)(target.as_mut_ptr().cast(), src, bytes, self.stream)
-            },
-            "cuMemcpyDtoHAsync",
-        )?;
-        check(
-            // SAFETY: live event and stream.
-            unsafe { (self.ctx.d.cuEventRecord)(ev.event, self.stream) },
-            "cuEventRecord",
-        )?;
+        // SAFETY: `target` is page-locked memory whose owner keeps it in place and hands it
+        // out again only once the event recorded below has completed.
+        unsafe { self.ctx.d.memcpy_dtoh_async(target, src, self.stream) }
+            .check("cuMemcpyDtoHAsync")?;
+        // SAFETY: live event and stream of the bound context.
+        unsafe { self.ctx.d.event_record(ev.event, self.stream) }.check("cuEventRecord")?;
         Ok(Pending::Event(Arc::new(ev)))
     }
 
     fn memcpy_dtod(&self, dst: u64, src: u64, bytes: u64) -> Result<()> {
         let _b = self.ctx.bind()?;
-        // SAFETY: device addresses only.
-        check(
-            unsafe { (self.ctx.d.cuMemcpyDtoDAsync)(dst, src, bytes as usize, self.stream) },
-            "cuMemcpyDtoDAsync",
-        )
+        // SAFETY: device ranges of buffers the caller holds.
+        unsafe {
+            self.ctx
+                .d
+                .memcpy_dtod_async(dst, src, bytes as usize, self.stream)
+        }
+        .check("cuMemcpyDtoDAsync")
     }
 
     fn memset(&self, dst: u64, fill: Fill, count: u64) -> Result<()> {
         let _b = self.ctx.bind()?;
         let (d, n, s) = (self.ctx.d, count as usize, self.stream);
-        // SAFETY: device addresses only.
+        // SAFETY: the device range of a buffer the caller holds exclusively.
         let r = unsafe {
             match fill {
-                Fill::U8(v) => (d.cuMemsetD8Async)(dst, v, n, s),
-                Fill::U16(v) => (d.cuMemsetD16Async)(dst, v, n, s),
-                Fill::U32(v) => (d.cuMemsetD32Async)(dst, v, n, s),
+                Fill::U8(v) => d.memset_d8_async(dst, v, n, s),
+                Fill::U16(v) => d.memset_d16_async(dst, v, n, s),
+                Fill::U32(v) => d.memset_d32_async(dst, v, n, s),
             }
         };
-        check(r, "cuMemsetD*Async")
+        r.check("cuMemsetD*Async")
     }
 
     fn launch(&self, f: &dyn FunctionBackend, cfg: &LaunchConfig, args: &PackedArgs) -> Result<()> {
@@ -917,96 +698,68 @@ impl StreamBackend for NvStream {
         // With a known layout the driver reads exactly each parameter's size at its offset.
         // Without one, each argument gets a zero-padded slot as large as any parameter the
         // classic limit allows, so the driver cannot read past what we own.
-        let mut padded;
-        let base: *mut u8 = if args.layout_known {
-            args.bytes.as_ptr().cast_mut()
+        let mut bytes;
+        let offsets: Vec<usize> = if args.layout_known {
+            bytes = args.bytes.clone();
+            args.params.iter().map(|&(off, _)| off as usize).collect()
         } else {
-            padded = vec![0u8; args.params.len() * UNKNOWN_PARAM_SLOT];
+            bytes = vec![0u8; args.params.len() * UNKNOWN_PARAM_SLOT];
             for (i, &(off, size)) in args.params.iter().enumerate() {
-                let (off, size) = (off as usize, size as usize);
+                let (off, n) = (off as usize, (size as usize).min(UNKNOWN_PARAM_SLOT));
                 let slot = i * UNKNOWN_PARAM_SLOT;
-                let n = size.min(UNKNOWN_PARAM_SLOT);
-                padded[slot..slot + n].copy_from_slice(&args.bytes[off..off + n]);
+                bytes[slot..slot + n].copy_from_slice(&args.bytes[off..off + n]);
             }
-            padded.as_mut_ptr()
+            (0..args.params.len())
+                .map(|i| i * UNKNOWN_PARAM_SLOT)
+                .collect()
         };
-        let mut ptrs: Vec<*mut c_void> = (0..args.params.len())
-            .map(|i| {
-                let off = if args.layout_known {
-                    args.params[i].0 as usize
-                } else {
-                    i * UNKNOWN_PARAM_SLOT
-                };
-                base.wrapping_add(off).cast()
-            })
+        let base = bytes.as_mut_ptr();
+        let mut ptrs: Vec<*mut c_void> = offsets
+            .iter()
+            .map(|&off| base.wrapping_add(off).cast())
             .collect();
         let _b = self.ctx.bind()?;
-        // SAFETY: every pointer addresses at least the parameter's size of initialised bytes
-        // that outlive the call (the driver copies them before returning).
-        let r = unsafe {
-            (self.ctx.d.cuLaunchKernel)(
+        // SAFETY: `ptrs` holds one pointer per parameter into `bytes`, each with at least the
+        // parameter's size of initialised bytes, alive for the call (the driver copies them).
+        // Device addresses in the arguments are the kernel's to use, as in CUDA; on a GPU a
+        // bad one faults the context, not the host.
+        unsafe {
+            self.ctx.d.launch_kernel(
                 f.f,
-                cfg.grid.x,
-                cfg.grid.y,
-                cfg.grid.z,
-                cfg.block.x,
-                cfg.block.y,
-                cfg.block.z,
+                [cfg.grid.x, cfg.grid.y, cfg.grid.z],
+                [cfg.block.x, cfg.block.y, cfg.block.z],
                 cfg.shared_bytes,
                 self.stream,
-                if ptrs.is_empty() {
-                    ptr::null_mut()
-                } else {
-                    ptrs.as_mut_ptr()
-                },
-                ptr::null_mut(),
+                &mut ptrs,
             )
-        };
-        check(r, "cuLaunchKernel")
+        }
+        .check("cuLaunchKernel")
     }
 
     fn record(&self, event: &dyn EventBackend) -> Result<()> {
         let e: &NvEvent = downcast(event.as_any(), "event")?;
         let _b = self.ctx.bind()?;
-        // SAFETY: live event and stream.
-        check(
-            unsafe { (self.ctx.d.cuEventRecord)(e.event, self.stream) },
-            "cuEventRecord",
-        )
+        // SAFETY: live event and stream of the bound context.
+        unsafe { self.ctx.d.event_record(e.event, self.stream) }.check("cuEventRecord")
     }
 
     fn wait_event(&self, event: &dyn EventBackend) -> Result<()> {
         let e: &NvEvent = downcast(event.as_any(), "event")?;
         let _b = self.ctx.bind()?;
-        // SAFETY: live event and stream.
-        check(
-            unsafe { (self.ctx.d.cuStreamWaitEvent)(self.stream, e.event, 0) },
-            "cuStreamWaitEvent",
-        )
+        // SAFETY: live event and stream of the bound context.
+        unsafe { self.ctx.d.stream_wait_event(self.stream, e.event, 0) }.check("cuStreamWaitEvent")
     }
 
     fn host_func(&self, f: Box<dyn FnOnce() + Send + 'static>) -> Result<()> {
-        let user = Box::into_raw(Box::new(f)).cast::<c_void>();
         let _b = self.ctx.bind()?;
-        // SAFETY: the trampoline takes back ownership of `user` exactly once.
-        let r = unsafe { (self.ctx.d.cuLaunchHostFunc)(self.stream, Some(host_trampoline), user) };
-        if r != CUresult::CUDA_SUCCESS {
-            // SAFETY: the driver refused the callback, so `user` is still ours.
-            drop(unsafe { Box::from_raw(user.cast::<Box<dyn FnOnce() + Send>>()) });
-            return Err(cu_error(r, "cuLaunchHostFunc"));
-        }
-        Ok(())
+        // SAFETY: a live stream of the bound context.
+        unsafe { self.ctx.d.launch_host_func(self.stream, f) }.check("cuLaunchHostFunc")
     }
 
     fn priority(&self) -> Result<i32> {
         let _b = self.ctx.bind()?;
-        let mut p: c_int = 0;
-        check(
-            // SAFETY: `p` is valid for writes.
-            unsafe { (self.ctx.d.cuStreamGetPriority)(self.stream, &mut p) },
-            "cuStreamGetPriority",
-        )?;
-        Ok(p)
+        // SAFETY: a live stream of the bound context.
+        unsafe { self.ctx.d.stream_get_priority(self.stream) }.check("cuStreamGetPriority")
     }
 }
 
@@ -1023,20 +776,15 @@ unsafe impl Sync for NvEvent {}
 impl NvEvent {
     fn new(ctx: Ctx, flags: EventFlags) -> Result<NvEvent> {
         let _b = ctx.bind()?;
-        let mut e: CUevent = ptr::null_mut();
-        check(
-            // SAFETY: `e` is valid for writes.
-            unsafe { (ctx.d.cuEventCreate)(&mut e, flags.bits()) },
-            "cuEventCreate",
-        )?;
-        Ok(NvEvent { ctx, event: e })
+        let event = ctx.d.event_create(flags.bits()).check("cuEventCreate")?;
+        Ok(NvEvent { ctx, event })
     }
 }
 
 impl Drop for NvEvent {
     fn drop(&mut self) {
         // SAFETY: this object owns the event.
-        let _ = unsafe { (self.ctx.d.cuEventDestroy)(self.event) };
+        let _ = unsafe { self.ctx.d.event_destroy(self.event) };
     }
 }
 
@@ -1047,30 +795,18 @@ impl EventBackend for NvEvent {
 
     fn synchronize(&self) -> Result<()> {
         // SAFETY: a live event.
-        check(
-            unsafe { (self.ctx.d.cuEventSynchronize)(self.event) },
-            "cuEventSynchronize",
-        )
+        unsafe { self.ctx.d.event_synchronize(self.event) }.check("cuEventSynchronize")
     }
 
     fn query(&self) -> Result<bool> {
         // SAFETY: a live event.
-        match unsafe { (self.ctx.d.cuEventQuery)(self.event) } {
-            CUresult::CUDA_SUCCESS => Ok(true),
-            CUresult::CUDA_ERROR_NOT_READY => Ok(false),
-            other => Err(cu_error(other, "cuEventQuery")),
-        }
+        unsafe { self.ctx.d.event_query(self.event) }.check("cuEventQuery")
     }
 
     fn elapsed_ms(&self, end: &dyn EventBackend) -> Result<f32> {
         let end: &NvEvent = downcast(end.as_any(), "event")?;
-        let mut ms = 0f32;
-        check(
-            // SAFETY: `ms` is valid for writes; both events are live.
-            unsafe { (self.ctx.d.cuEventElapsedTime)(&mut ms, self.event, end.event) },
-            "cuEventElapsedTime",
-        )?;
-        Ok(ms)
+        // SAFETY: both events are live.
+        unsafe { self.ctx.d.event_elapsed_time(self.event, end.event) }.check("cuEventElapsedTime")
     }
 }
 
@@ -1091,8 +827,9 @@ impl HostAlloc for NvHostAlloc {
         if self.len == 0 {
             return &[];
         }
-        // SAFETY: `ptr` addresses `len` bytes owned by this object (zeroed on creation by
-        // the front API before any read), and the borrow of `self` bounds the slice's life.
+        // SAFETY: `ptr` addresses `len` initialised bytes owned by this object (the front API
+        // zeroes them first through `bytes_mut`, and cuMemHostAlloc memory is readable), and
+        // the borrow of `self` bounds the slice's life.
         unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
     }
 
@@ -1110,7 +847,7 @@ impl Drop for NvHostAlloc {
         if !self.ptr.is_null() {
             // SAFETY: allocated by cuMemHostAlloc and freed once; pending copies into it were
             // waited for by the owning buffer.
-            let _ = unsafe { (self.d.cuMemFreeHost)(self.ptr.cast()) };
+            let _ = unsafe { self.d.mem_free_host(self.ptr.cast()) };
         }
     }
 }
@@ -1130,6 +867,6 @@ impl Drop for HostRegistration {
     fn drop(&mut self) {
         // SAFETY: the range was registered by this object and is still allocated (the
         // registration is dropped before the memory).
-        let _ = unsafe { (self.d.cuMemHostUnregister)(self.ptr) };
+        let _ = unsafe { self.d.mem_host_unregister(self.ptr) };
     }
 }

@@ -11,7 +11,7 @@
 
 #![allow(non_camel_case_types, non_snake_case, non_upper_case_globals)]
 
-use std::ffi::{c_char, c_int, c_uint, c_void, CStr, OsString};
+use std::ffi::{c_char, c_int, c_uint, c_void, CString, OsString};
 use std::fmt;
 use std::marker::{PhantomData, PhantomPinned};
 use std::ptr::{self, NonNull};
@@ -118,6 +118,7 @@ cu_results! {
     CUDA_ERROR_PROFILER_ALREADY_STARTED = 7,
     CUDA_ERROR_PROFILER_ALREADY_STOPPED = 8,
     CUDA_ERROR_STUB_LIBRARY = 34,
+    CUDA_ERROR_CALL_REQUIRES_NEWER_DRIVER = 36,
     CUDA_ERROR_DEVICE_UNAVAILABLE = 46,
     CUDA_ERROR_NO_DEVICE = 100,
     CUDA_ERROR_INVALID_DEVICE = 101,
@@ -388,6 +389,27 @@ pub const CU_DEVICE_ATTRIBUTE_NUMA_ID: CUdevice_attribute = 131;
 pub const CU_DEVICE_ATTRIBUTE_MULTICAST_SUPPORTED: CUdevice_attribute = 132;
 pub const CU_DEVICE_ATTRIBUTE_MPS_ENABLED: CUdevice_attribute = 133;
 pub const CU_DEVICE_ATTRIBUTE_HOST_NUMA_ID: CUdevice_attribute = 134;
+pub const CU_DEVICE_ATTRIBUTE_D3D12_CIG_SUPPORTED: CUdevice_attribute = 135;
+pub const CU_DEVICE_ATTRIBUTE_MEM_DECOMPRESS_ALGORITHM_MASK: CUdevice_attribute = 136;
+pub const CU_DEVICE_ATTRIBUTE_MEM_DECOMPRESS_MAXIMUM_LENGTH: CUdevice_attribute = 137;
+pub const CU_DEVICE_ATTRIBUTE_VULKAN_CIG_SUPPORTED: CUdevice_attribute = 138;
+pub const CU_DEVICE_ATTRIBUTE_GPU_PCI_DEVICE_ID: CUdevice_attribute = 139;
+pub const CU_DEVICE_ATTRIBUTE_GPU_PCI_SUBSYSTEM_ID: CUdevice_attribute = 140;
+pub const CU_DEVICE_ATTRIBUTE_HOST_NUMA_VIRTUAL_MEMORY_MANAGEMENT_SUPPORTED: CUdevice_attribute =
+    141;
+pub const CU_DEVICE_ATTRIBUTE_HOST_NUMA_MEMORY_POOLS_SUPPORTED: CUdevice_attribute = 142;
+pub const CU_DEVICE_ATTRIBUTE_HOST_NUMA_MULTINODE_IPC_SUPPORTED: CUdevice_attribute = 143;
+pub const CU_DEVICE_ATTRIBUTE_HOST_MEMORY_POOLS_SUPPORTED: CUdevice_attribute = 144;
+pub const CU_DEVICE_ATTRIBUTE_HOST_VIRTUAL_MEMORY_MANAGEMENT_SUPPORTED: CUdevice_attribute = 145;
+pub const CU_DEVICE_ATTRIBUTE_HOST_ALLOC_DMA_BUF_SUPPORTED: CUdevice_attribute = 146;
+pub const CU_DEVICE_ATTRIBUTE_ONLY_PARTIAL_HOST_NATIVE_ATOMIC_SUPPORTED: CUdevice_attribute = 147;
+/// One past the last attribute of CUDA 13.0.
+pub const CU_DEVICE_ATTRIBUTE_MAX: CUdevice_attribute = 148;
+// Deprecated aliases kept by `cuda.h`.
+pub const CU_DEVICE_ATTRIBUTE_MAXIMUM_TEXTURE2D_ARRAY_WIDTH: CUdevice_attribute = 27;
+pub const CU_DEVICE_ATTRIBUTE_MAXIMUM_TEXTURE2D_ARRAY_HEIGHT: CUdevice_attribute = 28;
+pub const CU_DEVICE_ATTRIBUTE_MAXIMUM_TEXTURE2D_ARRAY_NUMSLICES: CUdevice_attribute = 29;
+pub const CU_DEVICE_ATTRIBUTE_VIRTUAL_ADDRESS_MANAGEMENT_SUPPORTED: CUdevice_attribute = 102;
 
 /// `CUfunction_attribute`: per-kernel properties for `cuFuncGetAttribute`/`cuFuncSetAttribute`.
 pub type CUfunction_attribute = c_int;
@@ -407,6 +429,8 @@ pub const CU_FUNC_ATTRIBUTE_REQUIRED_CLUSTER_HEIGHT: CUfunction_attribute = 12;
 pub const CU_FUNC_ATTRIBUTE_REQUIRED_CLUSTER_DEPTH: CUfunction_attribute = 13;
 pub const CU_FUNC_ATTRIBUTE_NON_PORTABLE_CLUSTER_SIZE_ALLOWED: CUfunction_attribute = 14;
 pub const CU_FUNC_ATTRIBUTE_CLUSTER_SCHEDULING_POLICY_PREFERENCE: CUfunction_attribute = 15;
+/// One past the last function attribute of CUDA 13.0.
+pub const CU_FUNC_ATTRIBUTE_MAX: CUfunction_attribute = 16;
 
 /// `CUpointer_attribute`: what `cuPointerGetAttribute(s)` can report about an address.
 pub type CUpointer_attribute = c_int;
@@ -470,6 +494,11 @@ pub type CUevent_wait_flags = c_uint;
 pub const CU_EVENT_WAIT_DEFAULT: CUevent_wait_flags = 0x0;
 pub const CU_EVENT_WAIT_EXTERNAL: CUevent_wait_flags = 0x1;
 
+/// `CUevent_record_flags` for `cuEventRecordWithFlags`.
+pub type CUevent_record_flags = c_uint;
+pub const CU_EVENT_RECORD_DEFAULT: CUevent_record_flags = 0x0;
+pub const CU_EVENT_RECORD_EXTERNAL: CUevent_record_flags = 0x1;
+
 /// `CUlimit`: per-context resource limits (`cuCtxGetLimit`/`cuCtxSetLimit`).
 pub type CUlimit = c_int;
 pub const CU_LIMIT_STACK_SIZE: CUlimit = 0x00;
@@ -482,6 +511,8 @@ pub const CU_LIMIT_PERSISTING_L2_CACHE_SIZE: CUlimit = 0x06;
 pub const CU_LIMIT_SHMEM_SIZE: CUlimit = 0x07;
 pub const CU_LIMIT_CIG_ENABLED: CUlimit = 0x08;
 pub const CU_LIMIT_CIG_SHMEM_FALLBACK_ENABLED: CUlimit = 0x09;
+/// One past the last limit of CUDA 13.0.
+pub const CU_LIMIT_MAX: CUlimit = 0x0a;
 
 /// `CUfunc_cache`: L1/shared memory preference.
 pub type CUfunc_cache = c_int;
@@ -555,9 +586,49 @@ pub const CU_JIT_POSITION_INDEPENDENT_CODE: CUjit_option = 30;
 pub const CU_JIT_MIN_CTA_PER_SM: CUjit_option = 31;
 pub const CU_JIT_MAX_THREADS_PER_BLOCK: CUjit_option = 32;
 pub const CU_JIT_OVERRIDE_DIRECTIVE_VALUES: CUjit_option = 33;
+pub const CU_JIT_SPLIT_COMPILE: CUjit_option = 34;
+/// One past the last JIT option of CUDA 13.0.
+pub const CU_JIT_NUM_OPTIONS: CUjit_option = 35;
 
-/// `CUjit_target`: value of `CU_JIT_TARGET` (compute capability `major * 10 + minor`).
+/// `CUjit_target`: value of `CU_JIT_TARGET` (compute capability `major * 10 + minor`, plus
+/// a base for the architecture-specific `a` and family `f` variants).
 pub type CUjit_target = c_int;
+pub const CU_COMPUTE_ACCELERATED_TARGET_BASE: CUjit_target = 0x10000;
+pub const CU_COMPUTE_FAMILY_TARGET_BASE: CUjit_target = 0x20000;
+pub const CU_TARGET_COMPUTE_30: CUjit_target = 30;
+pub const CU_TARGET_COMPUTE_32: CUjit_target = 32;
+pub const CU_TARGET_COMPUTE_35: CUjit_target = 35;
+pub const CU_TARGET_COMPUTE_37: CUjit_target = 37;
+pub const CU_TARGET_COMPUTE_50: CUjit_target = 50;
+pub const CU_TARGET_COMPUTE_52: CUjit_target = 52;
+pub const CU_TARGET_COMPUTE_53: CUjit_target = 53;
+pub const CU_TARGET_COMPUTE_60: CUjit_target = 60;
+pub const CU_TARGET_COMPUTE_61: CUjit_target = 61;
+pub const CU_TARGET_COMPUTE_62: CUjit_target = 62;
+pub const CU_TARGET_COMPUTE_70: CUjit_target = 70;
+pub const CU_TARGET_COMPUTE_72: CUjit_target = 72;
+pub const CU_TARGET_COMPUTE_75: CUjit_target = 75;
+pub const CU_TARGET_COMPUTE_80: CUjit_target = 80;
+pub const CU_TARGET_COMPUTE_86: CUjit_target = 86;
+pub const CU_TARGET_COMPUTE_87: CUjit_target = 87;
+pub const CU_TARGET_COMPUTE_89: CUjit_target = 89;
+pub const CU_TARGET_COMPUTE_90: CUjit_target = 90;
+pub const CU_TARGET_COMPUTE_100: CUjit_target = 100;
+pub const CU_TARGET_COMPUTE_110: CUjit_target = 110;
+pub const CU_TARGET_COMPUTE_103: CUjit_target = 103;
+pub const CU_TARGET_COMPUTE_120: CUjit_target = 120;
+pub const CU_TARGET_COMPUTE_121: CUjit_target = 121;
+pub const CU_TARGET_COMPUTE_90A: CUjit_target = CU_COMPUTE_ACCELERATED_TARGET_BASE + 90;
+pub const CU_TARGET_COMPUTE_100A: CUjit_target = CU_COMPUTE_ACCELERATED_TARGET_BASE + 100;
+pub const CU_TARGET_COMPUTE_110A: CUjit_target = CU_COMPUTE_ACCELERATED_TARGET_BASE + 110;
+pub const CU_TARGET_COMPUTE_103A: CUjit_target = CU_COMPUTE_ACCELERATED_TARGET_BASE + 103;
+pub const CU_TARGET_COMPUTE_120A: CUjit_target = CU_COMPUTE_ACCELERATED_TARGET_BASE + 120;
+pub const CU_TARGET_COMPUTE_121A: CUjit_target = CU_COMPUTE_ACCELERATED_TARGET_BASE + 121;
+pub const CU_TARGET_COMPUTE_100F: CUjit_target = CU_COMPUTE_FAMILY_TARGET_BASE + 100;
+pub const CU_TARGET_COMPUTE_110F: CUjit_target = CU_COMPUTE_FAMILY_TARGET_BASE + 110;
+pub const CU_TARGET_COMPUTE_103F: CUjit_target = CU_COMPUTE_FAMILY_TARGET_BASE + 103;
+pub const CU_TARGET_COMPUTE_120F: CUjit_target = CU_COMPUTE_FAMILY_TARGET_BASE + 120;
+pub const CU_TARGET_COMPUTE_121F: CUjit_target = CU_COMPUTE_FAMILY_TARGET_BASE + 121;
 
 /// `CUjit_fallback`: value of `CU_JIT_FALLBACK_STRATEGY`.
 pub type CUjit_fallback = c_int;
@@ -577,6 +648,9 @@ pub const CU_JIT_INPUT_PTX: CUjitInputType = 1;
 pub const CU_JIT_INPUT_FATBINARY: CUjitInputType = 2;
 pub const CU_JIT_INPUT_OBJECT: CUjitInputType = 3;
 pub const CU_JIT_INPUT_LIBRARY: CUjitInputType = 4;
+/// Deprecated in CUDA 12.0 (high-level NVVM IR is rejected by current drivers).
+pub const CU_JIT_INPUT_NVVM: CUjitInputType = 5;
+pub const CU_JIT_NUM_INPUT_TYPES: CUjitInputType = 6;
 
 /// Markers for the `extra` argument of `cuLaunchKernel` (pointer-valued in C).
 pub const CU_LAUNCH_PARAM_END: *mut c_void = ptr::null_mut();
@@ -610,7 +684,7 @@ pub type PFN_cuGetProcAddress_v11030 = unsafe extern "C" fn(
 /// `cuDriverGetVersion`, resolved with the dynamic linker before anything else.
 pub type PFN_cuDriverGetVersion = unsafe extern "C" fn(version: *mut c_int) -> CUresult;
 
-/// The oldest driver we accept: CUDA 12.0 (every signature below is its ABI or newer).
+/// The oldest driver we accept: CUDA 12.0, the first with `cuGetProcAddress_v2`.
 pub const MIN_DRIVER_VERSION: i32 = 12000;
 
 /// Environment variable naming the driver library to load instead of the system one.
@@ -621,8 +695,15 @@ pub const LIBCUDA_ENV: &str = "FERROCUDA_LIBCUDA";
 // ---------------------------------------------------------------------------------------------
 
 /// Declares [`Driver`], the list of symbols with the ABI version each is resolved at, and the
-/// code that resolves them. Field names are the C names without version suffix: exactly what
-/// `cuGetProcAddress` takes.
+/// code that resolves them. Each field is named after the exported symbol whose ABI it has
+/// (`cuCtxCreate_v2`, `cuMemAlloc_v2`, `cuLaunchKernel`), so a call site says which variant it
+/// uses; `cuGetProcAddress` is asked for the name without the `_vN` suffix.
+///
+/// The version given for each entry point is the one of the `PFN_<name>_v<version>` typedef
+/// in `cudaTypedefs.h` whose prototype we declare. `cuGetProcAddress` returns the newest
+/// variant introduced at or before the version asked for, so asking for anything later than
+/// that typedef's version can silently yield another ABI (e.g. `cuCtxCreate` at 12000 is the
+/// `_v3` variant with execution-affinity parameters, at 13000 `_v4` with a params struct).
 macro_rules! function_table {
     (
         required {
@@ -632,8 +713,9 @@ macro_rules! function_table {
             $( $oname:ident @ $over:literal : fn($($oarg:ident : $oty:ty),* $(,)?); )*
         }
     ) => {
-        /// The driver's entry points, each resolved at the CUDA version whose ABI matches its
-        /// declared signature. Obtain it with [`driver`]; call through the safe-ish wrappers in
+        /// The driver's entry points, each resolved through `cuGetProcAddress` at the CUDA
+        /// version whose ABI matches its declared signature, and named after that variant's
+        /// exported symbol. Obtain it with [`driver`]; call through the safe-ish wrappers in
         /// `result.rs` rather than the raw pointers where possible.
         pub struct Driver {
             version: i32,
@@ -650,8 +732,9 @@ macro_rules! function_table {
             _library: Library,
         }
 
-        /// Every entry point of the table: (C name, CUDA version whose ABI we declare,
-        /// required). Lets tooling and tests audit the version choices.
+        /// Every entry point of the table: (exported name of the variant we declare, CUDA
+        /// version whose ABI that is, required). Lets tooling and tests audit the choices.
+        /// [`lookup_name`] gives the name passed to `cuGetProcAddress`.
         pub const SYMBOLS: &[(&str, i32, bool)] = &[
             $((stringify!($rname), $rver, true),)*
             $((stringify!($oname), $over, false),)*
@@ -667,9 +750,7 @@ macro_rules! function_table {
                     version,
                     $(
                         $rname: {
-                            let p = resolver.resolve(
-                                concat!(stringify!($rname), "\0"), $rver,
-                            )?;
+                            let p = resolver.resolve(stringify!($rname), $rver)?;
                             // SAFETY: the driver returned this entry point for the ABI of CUDA
                             // `$rver`, whose C prototype the declared signature matches; data
                             // and function pointers have the same size on supported targets.
@@ -682,9 +763,7 @@ macro_rules! function_table {
                         },
                     )*
                     $(
-                        $oname: match resolver.resolve(
-                            concat!(stringify!($oname), "\0"), $over,
-                        ) {
+                        $oname: match resolver.resolve(stringify!($oname), $over) {
                             // SAFETY: as for the required entry points above.
                             Ok(p) => Some(unsafe {
                                 std::mem::transmute::<
@@ -698,138 +777,160 @@ macro_rules! function_table {
                     _library: library,
                 })
             }
+
+            /// Every entry point as (exported name, resolved address), `None` for a missing
+            /// optional one: lets tests compare what `cuGetProcAddress` returned with the
+            /// exported symbol of the same name.
+            pub fn entry_points(&self) -> Vec<(&'static str, Option<usize>)> {
+                vec![
+                    $((stringify!($rname), Some(self.$rname as usize)),)*
+                    $((stringify!($oname), self.$oname.map(|f| f as usize)),)*
+                ]
+            }
         }
     };
 }
 
+/// The name `cuGetProcAddress` takes for an exported variant: `cuMemAlloc_v2` → `cuMemAlloc`.
+pub fn lookup_name(exported: &str) -> &str {
+    match exported.rfind("_v") {
+        Some(i)
+            if exported.len() > i + 2 && exported[i + 2..].bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            &exported[..i]
+        }
+        _ => exported,
+    }
+}
+
 function_table! {
     required {
-        cuInit @ 12000 : fn(flags: c_uint);
-        cuDriverGetVersion @ 12000 : fn(version: *mut c_int);
-        cuGetErrorName @ 12000 : fn(error: CUresult, p_str: *mut *const c_char);
-        cuGetErrorString @ 12000 : fn(error: CUresult, p_str: *mut *const c_char);
+        cuInit @ 2000 : fn(flags: c_uint);
+        cuDriverGetVersion @ 2020 : fn(version: *mut c_int);
+        cuGetErrorName @ 6000 : fn(error: CUresult, p_str: *mut *const c_char);
+        cuGetErrorString @ 6000 : fn(error: CUresult, p_str: *mut *const c_char);
 
-        cuDeviceGet @ 12000 : fn(device: *mut CUdevice, ordinal: c_int);
-        cuDeviceGetCount @ 12000 : fn(count: *mut c_int);
-        cuDeviceGetName @ 12000 : fn(name: *mut c_char, len: c_int, dev: CUdevice);
-        cuDeviceGetUuid @ 12000 : fn(uuid: *mut CUuuid, dev: CUdevice);
-        cuDeviceTotalMem @ 12000 : fn(bytes: *mut usize, dev: CUdevice);
-        cuDeviceGetAttribute @ 12000 : fn(pi: *mut c_int, attrib: CUdevice_attribute, dev: CUdevice);
-        cuDevicePrimaryCtxRetain @ 12000 : fn(pctx: *mut CUcontext, dev: CUdevice);
-        cuDevicePrimaryCtxRelease @ 12000 : fn(dev: CUdevice);
-        cuDevicePrimaryCtxReset @ 12000 : fn(dev: CUdevice);
-        cuDevicePrimaryCtxGetState @ 12000 : fn(dev: CUdevice, flags: *mut c_uint, active: *mut c_int);
-        cuDevicePrimaryCtxSetFlags @ 12000 : fn(dev: CUdevice, flags: c_uint);
+        cuDeviceGet @ 2000 : fn(device: *mut CUdevice, ordinal: c_int);
+        cuDeviceGetCount @ 2000 : fn(count: *mut c_int);
+        cuDeviceGetName @ 2000 : fn(name: *mut c_char, len: c_int, dev: CUdevice);
+        cuDeviceGetUuid_v2 @ 11040 : fn(uuid: *mut CUuuid, dev: CUdevice);
+        cuDeviceTotalMem_v2 @ 3020 : fn(bytes: *mut usize, dev: CUdevice);
+        cuDeviceGetAttribute @ 2000 : fn(pi: *mut c_int, attrib: CUdevice_attribute, dev: CUdevice);
+        cuDevicePrimaryCtxRetain @ 7000 : fn(pctx: *mut CUcontext, dev: CUdevice);
+        cuDevicePrimaryCtxRelease_v2 @ 11000 : fn(dev: CUdevice);
+        cuDevicePrimaryCtxReset_v2 @ 11000 : fn(dev: CUdevice);
+        cuDevicePrimaryCtxGetState @ 7000 : fn(dev: CUdevice, flags: *mut c_uint, active: *mut c_int);
+        cuDevicePrimaryCtxSetFlags_v2 @ 11000 : fn(dev: CUdevice, flags: c_uint);
 
-        cuCtxCreate @ 12000 : fn(pctx: *mut CUcontext, flags: c_uint, dev: CUdevice);
-        cuCtxDestroy @ 12000 : fn(ctx: CUcontext);
-        cuCtxPushCurrent @ 12000 : fn(ctx: CUcontext);
-        cuCtxPopCurrent @ 12000 : fn(pctx: *mut CUcontext);
-        cuCtxSetCurrent @ 12000 : fn(ctx: CUcontext);
-        cuCtxGetCurrent @ 12000 : fn(pctx: *mut CUcontext);
-        cuCtxGetDevice @ 12000 : fn(device: *mut CUdevice);
-        cuCtxSynchronize @ 12000 : fn();
-        cuCtxGetApiVersion @ 12000 : fn(ctx: CUcontext, version: *mut c_uint);
-        cuCtxGetFlags @ 12000 : fn(flags: *mut c_uint);
-        cuCtxGetLimit @ 12000 : fn(pvalue: *mut usize, limit: CUlimit);
-        cuCtxSetLimit @ 12000 : fn(limit: CUlimit, value: usize);
-        cuCtxGetCacheConfig @ 12000 : fn(pconfig: *mut CUfunc_cache);
-        cuCtxSetCacheConfig @ 12000 : fn(config: CUfunc_cache);
-        cuCtxGetStreamPriorityRange @ 12000 : fn(least: *mut c_int, greatest: *mut c_int);
+        cuCtxCreate_v2 @ 3020 : fn(pctx: *mut CUcontext, flags: c_uint, dev: CUdevice);
+        cuCtxDestroy_v2 @ 4000 : fn(ctx: CUcontext);
+        cuCtxPushCurrent_v2 @ 4000 : fn(ctx: CUcontext);
+        cuCtxPopCurrent_v2 @ 4000 : fn(pctx: *mut CUcontext);
+        cuCtxSetCurrent @ 4000 : fn(ctx: CUcontext);
+        cuCtxGetCurrent @ 4000 : fn(pctx: *mut CUcontext);
+        cuCtxGetDevice @ 2000 : fn(device: *mut CUdevice);
+        cuCtxSynchronize @ 2000 : fn();
+        cuCtxGetApiVersion @ 3020 : fn(ctx: CUcontext, version: *mut c_uint);
+        cuCtxGetFlags @ 7000 : fn(flags: *mut c_uint);
+        cuCtxGetLimit @ 3010 : fn(pvalue: *mut usize, limit: CUlimit);
+        cuCtxSetLimit @ 3010 : fn(limit: CUlimit, value: usize);
+        cuCtxGetCacheConfig @ 3020 : fn(pconfig: *mut CUfunc_cache);
+        cuCtxSetCacheConfig @ 3020 : fn(config: CUfunc_cache);
+        cuCtxGetStreamPriorityRange @ 5050 : fn(least: *mut c_int, greatest: *mut c_int);
 
-        cuModuleLoad @ 12000 : fn(module: *mut CUmodule, fname: *const c_char);
-        cuModuleLoadData @ 12000 : fn(module: *mut CUmodule, image: *const c_void);
-        cuModuleLoadDataEx @ 12000 : fn(
+        cuModuleLoad @ 2000 : fn(module: *mut CUmodule, fname: *const c_char);
+        cuModuleLoadData @ 2000 : fn(module: *mut CUmodule, image: *const c_void);
+        cuModuleLoadDataEx @ 2010 : fn(
             module: *mut CUmodule,
             image: *const c_void,
             num_options: c_uint,
             options: *mut CUjit_option,
             option_values: *mut *mut c_void,
         );
-        cuModuleLoadFatBinary @ 12000 : fn(module: *mut CUmodule, fat_cubin: *const c_void);
-        cuModuleUnload @ 12000 : fn(hmod: CUmodule);
-        cuModuleGetFunction @ 12000 : fn(hfunc: *mut CUfunction, hmod: CUmodule, name: *const c_char);
-        cuModuleGetGlobal @ 12000 : fn(
+        cuModuleLoadFatBinary @ 2000 : fn(module: *mut CUmodule, fat_cubin: *const c_void);
+        cuModuleUnload @ 2000 : fn(hmod: CUmodule);
+        cuModuleGetFunction @ 2000 : fn(hfunc: *mut CUfunction, hmod: CUmodule, name: *const c_char);
+        cuModuleGetGlobal_v2 @ 3020 : fn(
             dptr: *mut CUdeviceptr,
             bytes: *mut usize,
             hmod: CUmodule,
             name: *const c_char,
         );
 
-        cuFuncGetAttribute @ 12000 : fn(pi: *mut c_int, attrib: CUfunction_attribute, hfunc: CUfunction);
-        cuFuncSetAttribute @ 12000 : fn(hfunc: CUfunction, attrib: CUfunction_attribute, value: c_int);
-        cuFuncSetCacheConfig @ 12000 : fn(hfunc: CUfunction, config: CUfunc_cache);
+        cuFuncGetAttribute @ 2020 : fn(pi: *mut c_int, attrib: CUfunction_attribute, hfunc: CUfunction);
+        cuFuncSetAttribute @ 9000 : fn(hfunc: CUfunction, attrib: CUfunction_attribute, value: c_int);
+        cuFuncSetCacheConfig @ 3000 : fn(hfunc: CUfunction, config: CUfunc_cache);
 
-        cuMemAlloc @ 12000 : fn(dptr: *mut CUdeviceptr, bytesize: usize);
-        cuMemFree @ 12000 : fn(dptr: CUdeviceptr);
-        cuMemAllocHost @ 12000 : fn(pp: *mut *mut c_void, bytesize: usize);
-        cuMemFreeHost @ 12000 : fn(p: *mut c_void);
-        cuMemHostAlloc @ 12000 : fn(pp: *mut *mut c_void, bytesize: usize, flags: c_uint);
-        cuMemHostRegister @ 12000 : fn(p: *mut c_void, bytesize: usize, flags: c_uint);
-        cuMemHostUnregister @ 12000 : fn(p: *mut c_void);
-        cuMemHostGetDevicePointer @ 12000 : fn(pdptr: *mut CUdeviceptr, p: *mut c_void, flags: c_uint);
-        cuMemGetInfo @ 12000 : fn(free: *mut usize, total: *mut usize);
-        cuMemcpy @ 12000 : fn(dst: CUdeviceptr, src: CUdeviceptr, byte_count: usize);
-        cuMemcpyHtoD @ 12000 : fn(dst: CUdeviceptr, src: *const c_void, byte_count: usize);
-        cuMemcpyDtoH @ 12000 : fn(dst: *mut c_void, src: CUdeviceptr, byte_count: usize);
-        cuMemcpyDtoD @ 12000 : fn(dst: CUdeviceptr, src: CUdeviceptr, byte_count: usize);
-        cuMemcpyAsync @ 12000 : fn(dst: CUdeviceptr, src: CUdeviceptr, byte_count: usize, stream: CUstream);
-        cuMemcpyHtoDAsync @ 12000 : fn(
+        cuMemAlloc_v2 @ 3020 : fn(dptr: *mut CUdeviceptr, bytesize: usize);
+        cuMemFree_v2 @ 3020 : fn(dptr: CUdeviceptr);
+        cuMemAllocHost_v2 @ 3020 : fn(pp: *mut *mut c_void, bytesize: usize);
+        cuMemFreeHost @ 2000 : fn(p: *mut c_void);
+        cuMemHostAlloc @ 2020 : fn(pp: *mut *mut c_void, bytesize: usize, flags: c_uint);
+        cuMemHostRegister_v2 @ 6050 : fn(p: *mut c_void, bytesize: usize, flags: c_uint);
+        cuMemHostUnregister @ 4000 : fn(p: *mut c_void);
+        cuMemHostGetDevicePointer_v2 @ 3020 : fn(pdptr: *mut CUdeviceptr, p: *mut c_void, flags: c_uint);
+        cuMemGetInfo_v2 @ 3020 : fn(free: *mut usize, total: *mut usize);
+        cuMemcpy @ 4000 : fn(dst: CUdeviceptr, src: CUdeviceptr, byte_count: usize);
+        cuMemcpyHtoD_v2 @ 3020 : fn(dst: CUdeviceptr, src: *const c_void, byte_count: usize);
+        cuMemcpyDtoH_v2 @ 3020 : fn(dst: *mut c_void, src: CUdeviceptr, byte_count: usize);
+        cuMemcpyDtoD_v2 @ 3020 : fn(dst: CUdeviceptr, src: CUdeviceptr, byte_count: usize);
+        cuMemcpyAsync @ 4000 : fn(dst: CUdeviceptr, src: CUdeviceptr, byte_count: usize, stream: CUstream);
+        cuMemcpyHtoDAsync_v2 @ 3020 : fn(
             dst: CUdeviceptr,
             src: *const c_void,
             byte_count: usize,
             stream: CUstream,
         );
-        cuMemcpyDtoHAsync @ 12000 : fn(
+        cuMemcpyDtoHAsync_v2 @ 3020 : fn(
             dst: *mut c_void,
             src: CUdeviceptr,
             byte_count: usize,
             stream: CUstream,
         );
-        cuMemcpyDtoDAsync @ 12000 : fn(
+        cuMemcpyDtoDAsync_v2 @ 3020 : fn(
             dst: CUdeviceptr,
             src: CUdeviceptr,
             byte_count: usize,
             stream: CUstream,
         );
-        cuMemsetD8 @ 12000 : fn(dst: CUdeviceptr, value: u8, n: usize);
-        cuMemsetD16 @ 12000 : fn(dst: CUdeviceptr, value: u16, n: usize);
-        cuMemsetD32 @ 12000 : fn(dst: CUdeviceptr, value: u32, n: usize);
-        cuMemsetD8Async @ 12000 : fn(dst: CUdeviceptr, value: u8, n: usize, stream: CUstream);
-        cuMemsetD16Async @ 12000 : fn(dst: CUdeviceptr, value: u16, n: usize, stream: CUstream);
-        cuMemsetD32Async @ 12000 : fn(dst: CUdeviceptr, value: u32, n: usize, stream: CUstream);
-        cuPointerGetAttribute @ 12000 : fn(data: *mut c_void, attribute: CUpointer_attribute, ptr: CUdeviceptr);
-        cuPointerGetAttributes @ 12000 : fn(
+        cuMemsetD8_v2 @ 3020 : fn(dst: CUdeviceptr, value: u8, n: usize);
+        cuMemsetD16_v2 @ 3020 : fn(dst: CUdeviceptr, value: u16, n: usize);
+        cuMemsetD32_v2 @ 3020 : fn(dst: CUdeviceptr, value: u32, n: usize);
+        cuMemsetD8Async @ 3020 : fn(dst: CUdeviceptr, value: u8, n: usize, stream: CUstream);
+        cuMemsetD16Async @ 3020 : fn(dst: CUdeviceptr, value: u16, n: usize, stream: CUstream);
+        cuMemsetD32Async @ 3020 : fn(dst: CUdeviceptr, value: u32, n: usize, stream: CUstream);
+        cuPointerGetAttribute @ 4000 : fn(data: *mut c_void, attribute: CUpointer_attribute, ptr: CUdeviceptr);
+        cuPointerGetAttributes @ 7000 : fn(
             num_attributes: c_uint,
             attributes: *mut CUpointer_attribute,
             data: *mut *mut c_void,
             ptr: CUdeviceptr,
         );
 
-        cuStreamCreate @ 12000 : fn(phstream: *mut CUstream, flags: c_uint);
-        cuStreamCreateWithPriority @ 12000 : fn(phstream: *mut CUstream, flags: c_uint, priority: c_int);
-        cuStreamDestroy @ 12000 : fn(hstream: CUstream);
-        cuStreamSynchronize @ 12000 : fn(hstream: CUstream);
-        cuStreamQuery @ 12000 : fn(hstream: CUstream);
-        cuStreamWaitEvent @ 12000 : fn(hstream: CUstream, hevent: CUevent, flags: c_uint);
-        cuStreamAddCallback @ 12000 : fn(
+        cuStreamCreate @ 2000 : fn(phstream: *mut CUstream, flags: c_uint);
+        cuStreamCreateWithPriority @ 5050 : fn(phstream: *mut CUstream, flags: c_uint, priority: c_int);
+        cuStreamDestroy_v2 @ 4000 : fn(hstream: CUstream);
+        cuStreamSynchronize @ 2000 : fn(hstream: CUstream);
+        cuStreamQuery @ 2000 : fn(hstream: CUstream);
+        cuStreamWaitEvent @ 3020 : fn(hstream: CUstream, hevent: CUevent, flags: c_uint);
+        cuStreamAddCallback @ 5000 : fn(
             hstream: CUstream,
             callback: CUstreamCallback,
             user_data: *mut c_void,
             flags: c_uint,
         );
-        cuLaunchHostFunc @ 12000 : fn(hstream: CUstream, func: CUhostFn, user_data: *mut c_void);
-        cuStreamGetPriority @ 12000 : fn(hstream: CUstream, priority: *mut c_int);
-        cuStreamGetFlags @ 12000 : fn(hstream: CUstream, flags: *mut c_uint);
+        cuLaunchHostFunc @ 10000 : fn(hstream: CUstream, func: CUhostFn, user_data: *mut c_void);
+        cuStreamGetPriority @ 5050 : fn(hstream: CUstream, priority: *mut c_int);
+        cuStreamGetFlags @ 5050 : fn(hstream: CUstream, flags: *mut c_uint);
 
-        cuEventCreate @ 12000 : fn(phevent: *mut CUevent, flags: c_uint);
-        cuEventDestroy @ 12000 : fn(hevent: CUevent);
-        cuEventRecord @ 12000 : fn(hevent: CUevent, hstream: CUstream);
-        cuEventSynchronize @ 12000 : fn(hevent: CUevent);
-        cuEventQuery @ 12000 : fn(hevent: CUevent);
-        cuEventElapsedTime @ 12000 : fn(pmilliseconds: *mut f32, hstart: CUevent, hend: CUevent);
+        cuEventCreate @ 2000 : fn(phevent: *mut CUevent, flags: c_uint);
+        cuEventDestroy_v2 @ 4000 : fn(hevent: CUevent);
+        cuEventRecord @ 2000 : fn(hevent: CUevent, hstream: CUstream);
+        cuEventSynchronize @ 2000 : fn(hevent: CUevent);
+        cuEventQuery @ 2000 : fn(hevent: CUevent);
+        cuEventElapsedTime @ 2000 : fn(pmilliseconds: *mut f32, hstart: CUevent, hend: CUevent);
 
-        cuLaunchKernel @ 12000 : fn(
+        cuLaunchKernel @ 4000 : fn(
             f: CUfunction,
             grid_dim_x: c_uint,
             grid_dim_y: c_uint,
@@ -842,7 +943,7 @@ function_table! {
             kernel_params: *mut *mut c_void,
             extra: *mut *mut c_void,
         );
-        cuOccupancyMaxActiveBlocksPerMultiprocessor @ 12000 : fn(
+        cuOccupancyMaxActiveBlocksPerMultiprocessor @ 6050 : fn(
             num_blocks: *mut c_int,
             func: CUfunction,
             block_size: c_int,
@@ -857,7 +958,7 @@ function_table! {
             param_size: *mut usize,
         );
         cuFuncGetName @ 12030 : fn(name: *mut *const c_char, hfunc: CUfunction);
-        cuOccupancyMaxPotentialBlockSize @ 12000 : fn(
+        cuOccupancyMaxPotentialBlockSize @ 6050 : fn(
             min_grid_size: *mut c_int,
             block_size: *mut c_int,
             func: CUfunction,
@@ -865,13 +966,13 @@ function_table! {
             dynamic_smem_size: usize,
             block_size_limit: c_int,
         );
-        cuLinkCreate @ 12000 : fn(
+        cuLinkCreate_v2 @ 6050 : fn(
             num_options: c_uint,
             options: *mut CUjit_option,
             option_values: *mut *mut c_void,
             state_out: *mut CUlinkState,
         );
-        cuLinkAddData @ 12000 : fn(
+        cuLinkAddData_v2 @ 6050 : fn(
             state: CUlinkState,
             input_type: CUjitInputType,
             data: *mut c_void,
@@ -881,8 +982,8 @@ function_table! {
             options: *mut CUjit_option,
             option_values: *mut *mut c_void,
         );
-        cuLinkComplete @ 12000 : fn(state: CUlinkState, cubin_out: *mut *mut c_void, size_out: *mut usize);
-        cuLinkDestroy @ 12000 : fn(state: CUlinkState);
+        cuLinkComplete @ 5050 : fn(state: CUlinkState, cubin_out: *mut *mut c_void, size_out: *mut usize);
+        cuLinkDestroy @ 5050 : fn(state: CUlinkState);
     }
 }
 
@@ -894,12 +995,23 @@ impl Driver {
     }
 }
 
+impl Driver {
+    /// The address the dynamic linker gives for an exported symbol (e.g. `"cuCtxCreate_v2"`),
+    /// to check which variant `cuGetProcAddress` resolved; `None` when not exported.
+    pub fn exported_address(&self, symbol: &str) -> Option<usize> {
+        // SAFETY: the symbol is only read as an address, never called or dereferenced.
+        unsafe { self._library.get::<*mut c_void>(symbol.as_bytes()) }
+            .ok()
+            .map(|s| s.addr())
+    }
+}
+
 impl fmt::Debug for Driver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Driver")
             .field("version", &self.version)
             .field("cuFuncGetParamInfo", &self.cuFuncGetParamInfo.is_some())
-            .field("cuLinkCreate", &self.cuLinkCreate.is_some())
+            .field("cuLinkCreate_v2", &self.cuLinkCreate_v2.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -996,13 +1108,15 @@ enum Resolver {
 }
 
 impl Resolver {
-    /// Resolves `name` (NUL-terminated, without version suffix) at the ABI of CUDA `version`.
-    fn resolve(&self, name: &'static str, version: i32) -> Result<NonNull<c_void>, LoadError> {
+    /// Resolves the exported variant `exported` by asking for its base name at the ABI of
+    /// CUDA `version`.
+    fn resolve(&self, exported: &str, version: i32) -> Result<NonNull<c_void>, LoadError> {
+        let name = lookup_name(exported);
         let not_found = || LoadError::SymbolNotFound {
-            symbol: name.trim_end_matches('\0').to_owned(),
+            symbol: name.to_owned(),
             version,
         };
-        let c_name = CStr::from_bytes_with_nul(name.as_bytes()).map_err(|_| not_found())?;
+        let c_name = CString::new(name).map_err(|_| not_found())?;
         let mut pfn: *mut c_void = ptr::null_mut();
         let status = match *self {
             Resolver::V2(get) => {
@@ -1153,6 +1267,14 @@ mod tests {
     }
 
     #[test]
+    fn lookup_names_drop_the_variant_suffix() {
+        assert_eq!(lookup_name("cuMemAlloc_v2"), "cuMemAlloc");
+        assert_eq!(lookup_name("cuLaunchKernel"), "cuLaunchKernel");
+        assert_eq!(lookup_name("cuFoo_v"), "cuFoo_v");
+        assert_eq!(lookup_name("cuFoo_vx2"), "cuFoo_vx2");
+    }
+
+    #[test]
     fn driver_too_old_message() {
         let e = LoadError::DriverTooOld {
             found: 11080,
@@ -1194,16 +1316,32 @@ mod tests {
     #[test]
     fn symbol_versions() {
         let find = |n: &str| SYMBOLS.iter().find(|s| s.0 == n).copied();
-        assert_eq!(find("cuCtxCreate"), Some(("cuCtxCreate", 12000, true)));
+        // The `_v2` ABI of CUDA 3.2; asking for 12000 would yield `_v3` (11.4, affinity
+        // parameters) and for 13000 `_v4` (12.5, params struct).
+        assert_eq!(find("cuCtxCreate_v2"), Some(("cuCtxCreate_v2", 3020, true)));
+        assert_eq!(find("cuMemAlloc_v2"), Some(("cuMemAlloc_v2", 3020, true)));
+        assert_eq!(
+            find("cuStreamDestroy_v2"),
+            Some(("cuStreamDestroy_v2", 4000, true))
+        );
+        // Their CUDA 13 variants take a context argument.
+        assert_eq!(
+            find("cuCtxSynchronize"),
+            Some(("cuCtxSynchronize", 2000, true))
+        );
+        assert_eq!(find("cuCtxGetDevice"), Some(("cuCtxGetDevice", 2000, true)));
         assert_eq!(
             find("cuFuncGetParamInfo"),
             Some(("cuFuncGetParamInfo", 12040, false))
         );
-        // No duplicates, and no version-suffixed names (cuGetProcAddress wants the base name).
+        // No duplicate base names.
         for (i, (name, version, _)) in SYMBOLS.iter().enumerate() {
-            assert!(!name.contains("_v"), "{name}");
-            assert!(*version >= MIN_DRIVER_VERSION, "{name}");
-            assert!(SYMBOLS[i + 1..].iter().all(|s| s.0 != *name), "{name}");
+            let base = lookup_name(name);
+            assert!(
+                SYMBOLS[i + 1..].iter().all(|s| lookup_name(s.0) != base),
+                "{name}"
+            );
+            assert!(*version <= 12040, "{name}");
         }
     }
 }

@@ -4,12 +4,19 @@
 use ferrocuda_driver::{self as driver, Context, ContextFlags, Device, Platform};
 
 /// Initialises the driver and returns every device (the CPU device always, NVIDIA GPUs when
-/// present), so each test runs on all of them.
+/// present), so each test runs on all of them. `FERROCUDA_TEST_PLATFORM=nvidia` (or `cpu`)
+/// keeps one platform's devices.
 pub fn devices() -> Vec<Device> {
     driver::init().expect("init");
     let all = Device::all().expect("device list");
     assert!(all.iter().any(|d| d.platform() == Platform::Cpu));
-    all
+    match std::env::var("FERROCUDA_TEST_PLATFORM") {
+        Ok(p) if !p.is_empty() => all
+            .into_iter()
+            .filter(|d| d.platform().name() == p)
+            .collect(),
+        _ => all,
+    }
 }
 
 /// A fresh context on each available device.
