@@ -19,15 +19,25 @@ use crate::error::{Error, ErrorCode, Result};
 /// A scalar kernel argument with its exact width.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Scalar {
+    /// `u8:VALUE`.
     U8(u8),
+    /// `i8:VALUE`.
     I8(i8),
+    /// `u16:VALUE`.
     U16(u16),
+    /// `i16:VALUE`.
     I16(i16),
+    /// `u32:VALUE`.
     U32(u32),
+    /// `i32:VALUE`.
     I32(i32),
+    /// `u64:VALUE`.
     U64(u64),
+    /// `i64:VALUE`.
     I64(i64),
+    /// `f32:VALUE`.
     F32(f32),
+    /// `f64:VALUE`.
     F64(f64),
 }
 

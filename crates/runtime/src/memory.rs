@@ -168,7 +168,9 @@ impl MemcpyKind {
 
 /// Where a copy reads from: host memory or device memory.
 pub enum Src<'a, T: Pod> {
+    /// Host memory.
     Host(&'a [T]),
+    /// Driver-layer device memory.
     Device(&'a DeviceBuffer<T>),
     /// Runtime-allocated device memory (checked against device resets).
     Runtime(&'a DeviceVec<T>),
@@ -176,7 +178,9 @@ pub enum Src<'a, T: Pod> {
 
 /// Where a copy writes to: host memory or device memory.
 pub enum Dst<'a, T: Pod> {
+    /// Host memory.
     Host(&'a mut [T]),
+    /// Driver-layer device memory.
     Device(&'a mut DeviceBuffer<T>),
     /// Runtime-allocated device memory (checked against device resets).
     Runtime(&'a mut DeviceVec<T>),
