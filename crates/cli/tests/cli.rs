@@ -526,3 +526,16 @@ fn demo_runs_the_seed_programs() {
     assert!(out.contains("plugin C after the reset: 2"), "{out}");
     assert!(out.contains("all 4 programs passed"), "{out}");
 }
+
+#[test]
+fn demo_fails_on_a_driver_older_than_the_runtime() {
+    let o = Command::new(env!("CARGO_BIN_EXE_fcuda"))
+        .arg("demo")
+        .env("FERROCUDA_TEST_DRIVER_VERSION", "12040")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(out.contains("FAILED: cudaErrorInsufficientDriver"), "{out}");
+    assert!(out.contains("4 of 4 programs failed"), "{out}");
+}

@@ -102,7 +102,12 @@ impl<T: Pod> fmt::Debug for DeviceVec<T> {
 }
 
 impl<T: Pod> DeviceRepr for DeviceVec<T> {
+    /// The device address; a null pointer once a device reset freed the memory, so a kernel
+    /// using it faults loudly instead of writing into whatever was allocated there since.
     fn as_kernel_arg(&self) -> KernelArg<'_> {
+        if self.check_alive().is_err() {
+            return KernelArg::bytes(&[0u8; 8]);
+        }
         self.buf.as_kernel_arg()
     }
 }

@@ -74,6 +74,15 @@ fn sticky_errors_last_until_device_reset_and_reset_hits_every_primary_user() {
 
     device_reset().unwrap();
     assert_eq!(read_counter(), 7, "the module was reloaded after the reset");
+    // A kernel given plugin B's stale memory gets a null pointer and faults loudly, rather
+    // than writing into memory allocated since the reset.
+    let fresh = malloc_from(&[0.0f32; 4]).unwrap();
+    launch!(KERNELS::add_one<<<1, 4>>>(b_mem, 4i32)).unwrap();
+    assert_eq!(
+        device_synchronize().unwrap_err().code(),
+        ErrorCode::IllegalAddress
+    );
+    drop(fresh);
     // A second reset in a row is harmless.
     device_reset().unwrap();
     device_reset().unwrap();
