@@ -365,7 +365,9 @@ impl Launchable for Function {
 /// [`EmbeddedModule`] for each, loaded lazily per device on first launch — the counterpart of
 /// the fatbin nvcc links into a CUDA executable.
 ///
-/// Paths are relative to the source file that invokes the macro (as with `include_bytes!`).
+/// A path is relative to the source file that invokes the macro, as with `include_bytes!`;
+/// for a path relative to the crate root write
+/// `concat!(env!("CARGO_MANIFEST_DIR"), "/kernels/vector_add.ptx")`.
 ///
 /// ```ignore
 /// ferrocuda_runtime::embed_module!(KERNELS = "kernels/vector_add.ptx");
@@ -373,7 +375,7 @@ impl Launchable for Function {
 /// ```
 #[macro_export]
 macro_rules! embed_module {
-    ($($(#[$meta:meta])* $vis:vis $name:ident = $path:literal),+ $(,)?) => {
+    ($($(#[$meta:meta])* $vis:vis $name:ident = $path:expr),+ $(,)?) => {
         $(
             $(#[$meta])*
             #[allow(non_upper_case_globals)]

@@ -8,6 +8,7 @@ embed_module!(
     FAULTS = "kernels/faults.ptx"
 );
 embed_module!(BROKEN = "kernels/bad.ptx");
+embed_module!(FROM_ROOT = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/kernels/add_one.ptx"));
 kernel!(add_one in KERNELS; bump_counter in FAULTS);
 
 #[test]
@@ -59,6 +60,15 @@ fn seed_000_add_one() {
     memcpy(&mut h_a, &d_a, size, MemcpyKind::DeviceToHost).unwrap();
     free(d_a).unwrap();
     assert!(h_a.iter().all(|&x| x == 2.0), "{:?}", &h_a[..4]);
+}
+
+#[test]
+fn modules_embed_from_the_crate_root_too() {
+    assert!(FROM_ROOT.path().ends_with("/tests/kernels/add_one.ptx"));
+    assert_eq!(FROM_ROOT.image(), KERNELS.image());
+    let d = malloc_from(&[0.5f32; 16]).unwrap();
+    launch!(FROM_ROOT::add_one<<<1, 16>>>(d, 16i32)).unwrap();
+    assert!(d.to_vec().unwrap().iter().all(|&x| x == 1.5));
 }
 
 #[test]
