@@ -352,65 +352,72 @@ where
     s.run_rt(|_| copy(dst.memcpy_dst(), src.memcpy_src(), count, kind))
 }
 
-/// Turns runtime endpoints into driver ones, refusing memory a device reset freed.
-fn unwrap_src<T: Pod>(src: Src<'_, T>) -> Result<Src<'_, T>> {
-    match src {
-        Src::Runtime(v) => {
-            v.check_alive()?;
-            Ok(Src::Device(&v.buf))
-        }
-        other => Ok(other),
-    }
+/// A resolved copy source: host memory or a driver buffer.
+enum Source<'a, T: Pod> {
+    Host(&'a [T]),
+    Device(&'a DeviceBuffer<T>),
 }
 
-fn unwrap_dst<T: Pod>(dst: Dst<'_, T>) -> Result<Dst<'_, T>> {
-    match dst {
+/// A resolved copy destination: host memory or a driver buffer.
+enum Target<'a, T: Pod> {
+    Host(&'a mut [T]),
+    Device(&'a mut DeviceBuffer<T>),
+}
+
+/// Resolves a source, refusing runtime memory a device reset freed.
+fn resolve_src<T: Pod>(src: Src<'_, T>) -> Result<Source<'_, T>> {
+    Ok(match src {
+        Src::Host(h) => Source::Host(h),
+        Src::Device(b) => Source::Device(b),
+        Src::Runtime(v) => {
+            v.check_alive()?;
+            Source::Device(&v.buf)
+        }
+    })
+}
+
+/// Resolves a destination, refusing runtime memory a device reset freed.
+fn resolve_dst<T: Pod>(dst: Dst<'_, T>) -> Result<Target<'_, T>> {
+    Ok(match dst {
+        Dst::Host(h) => Target::Host(h),
+        Dst::Device(b) => Target::Device(b),
         Dst::Runtime(v) => {
             v.check_alive()?;
-            Ok(Dst::Device(&mut v.buf))
+            Target::Device(&mut v.buf)
         }
-        other => Ok(other),
-    }
+    })
 }
 
 fn copy<T: Pod>(dst: Dst<'_, T>, src: Src<'_, T>, count: usize, kind: MemcpyKind) -> Result<()> {
-    let (dst, src) = (unwrap_dst(dst)?, unwrap_src(src)?);
-    let src_side = match &src {
-        Src::Host(_) => Side::Host,
-        Src::Device(b) => device_side(b.device_ptr().as_raw(), b.len())?,
-        Src::Runtime(v) => device_side(v.as_ptr().as_raw(), v.len())?,
+    copy_resolved(resolve_dst(dst)?, resolve_src(src)?, count, kind)
+}
+
+fn copy_resolved<T: Pod>(
+    dst: Target<'_, T>,
+    src: Source<'_, T>,
+    count: usize,
+    kind: MemcpyKind,
+) -> Result<()> {
+    let (src_side, src_len) = match &src {
+        Source::Host(h) => (Side::Host, h.len()),
+        Source::Device(b) => (device_side(b.device_ptr().as_raw(), b.len())?, b.len()),
     };
-    let dst_side = match &dst {
-        Dst::Host(_) => Side::Host,
-        Dst::Device(b) => device_side(b.device_ptr().as_raw(), b.len())?,
-        Dst::Runtime(v) => device_side(v.as_ptr().as_raw(), v.len())?,
+    let (dst_side, dst_len) = match &dst {
+        Target::Host(h) => (Side::Host, h.len()),
+        Target::Device(b) => (device_side(b.device_ptr().as_raw(), b.len())?, b.len()),
     };
     direction(kind, dst_side, src_side)?;
-    let src_len = match &src {
-        Src::Host(h) => h.len(),
-        Src::Device(b) => b.len(),
-        Src::Runtime(v) => v.len(),
-    };
-    let dst_len = match &dst {
-        Dst::Host(h) => h.len(),
-        Dst::Device(b) => b.len(),
-        Dst::Runtime(v) => v.len(),
-    };
     let n = elements::<T>(count, dst_len, src_len)?;
     if n == 0 {
         return Ok(());
     }
     let e = Error::from;
     match (dst, src) {
-        (Dst::Runtime(_), _) | (_, Src::Runtime(_)) => Err(Error::with_detail(
-            ErrorCode::Unknown,
-            "runtime endpoints are resolved before copying",
-        )),
-        (Dst::Host(d), Src::Host(s)) => {
+        (Target::Host(d), Source::Host(s)) => {
             d[..n].copy_from_slice(&s[..n]);
             Ok(())
         }
-        (Dst::Device(d), Src::Host(s)) => {
+        (Target::Device(d), Source::Host(s)) => {
             if n == d.len() {
                 d.copy_from_host(&s[..n]).map_err(e)
             } else {
@@ -421,7 +428,7 @@ fn copy<T: Pod>(dst: Dst<'_, T>, src: Src<'_, T>, count: usize, kind: MemcpyKind
                 d.copy_from_host(&staged).map_err(e)
             }
         }
-        (Dst::Host(d), Src::Device(s)) => {
+        (Target::Host(d), Source::Device(s)) => {
             if n == s.len() {
                 s.copy_to_host(&mut d[..n]).map_err(e)
             } else {
@@ -430,7 +437,7 @@ fn copy<T: Pod>(dst: Dst<'_, T>, src: Src<'_, T>, count: usize, kind: MemcpyKind
                 Ok(())
             }
         }
-        (Dst::Device(d), Src::Device(s)) => {
+        (Target::Device(d), Source::Device(s)) => {
             if n == d.len() && n == s.len() {
                 d.copy_from_device(s).map_err(e)
             } else {
@@ -461,17 +468,20 @@ where
 {
     let s = scope()?;
     s.run_rt(|_| {
-        let (dst, src) = (unwrap_dst(dst.memcpy_dst())?, unwrap_src(src.memcpy_src())?);
+        let (dst, src) = (
+            resolve_dst(dst.memcpy_dst())?,
+            resolve_src(src.memcpy_src())?,
+        );
         let st = stream.as_driver();
         let e = Error::from;
         match (dst, src) {
-            (Dst::Device(d), Src::Host(h))
+            (Target::Device(d), Source::Host(h))
                 if count as u64 == d.byte_len() && h.len() == d.len() =>
             {
                 direction(kind, Side::Device, Side::Host)?;
                 st.memcpy_htod_async(d, h).map_err(e)
             }
-            (Dst::Host(h), Src::Device(d))
+            (Target::Host(h), Source::Device(d))
                 if count as u64 == d.byte_len() && h.len() == d.len() =>
             {
                 direction(kind, Side::Host, Side::Device)?;
@@ -479,7 +489,7 @@ where
             }
             (dst, src) => {
                 st.synchronize().map_err(e)?;
-                copy(dst, src, count, kind)
+                copy_resolved(dst, src, count, kind)
             }
         }
     })
