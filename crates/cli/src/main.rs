@@ -1,7 +1,8 @@
 //! `fcuda`: ferrocuda from the command line.
 //!
 //! - `fcuda devices`: every device of every platform, with deviceQuery's essentials.
-//! - `fcuda ptx MODULE`: check a PTX, cubin or fatbin file and list what it holds.
+//! - `fcuda ptx MODULE`: check a PTX, cubin or fatbin file (or a CUDA executable) and list
+//!   what it holds.
 //! - `fcuda run MODULE KERNEL …`: launch one kernel with arguments given as text.
 //! - `fcuda demo`: run the seed programs (the repository's examples) on the default device.
 //!
@@ -34,10 +35,11 @@ struct Cli {
 enum Command {
     /// List every device of every platform with its essential properties (deviceQuery).
     Devices,
-    /// Check a PTX, cubin or fatbin file: kernels with parameter layouts, globals, launch
-    /// bounds; errors are positioned at line:column and exit non-zero.
+    /// Check a PTX, cubin or fatbin file (or an executable embedding fatbins): kernels with
+    /// parameter layouts, globals, launch bounds; errors are positioned at line:column and
+    /// exit non-zero.
     Ptx {
-        /// The module file (`.ptx`, `.cubin`, `.fatbin`).
+        /// The module file (`.ptx`, `.cubin`, `.fatbin`, or a CUDA executable).
         module: PathBuf,
     },
     /// Run the seed programs (runtime_example, vector_add, contexts, version_check) on the
