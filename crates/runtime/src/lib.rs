@@ -40,6 +40,7 @@ mod error;
 mod launch;
 mod memory;
 mod module;
+mod props;
 mod state;
 mod stream;
 mod version;
@@ -57,6 +58,7 @@ pub use memory::{
 pub use module::{
     module_load, module_load_data, EmbeddedModule, Function, Kernel, Launchable, Module,
 };
+pub use props::{device_get_attribute, get_device_properties, DeviceProp};
 pub use state::{
     current_driver_device, device_reset, device_synchronize, driver_version, get_device,
     get_device_count, get_error_name, get_error_string, get_last_error, init_runtime,
@@ -75,5 +77,6 @@ pub use version::{
 /// Types from the driver layer that runtime users meet: kernel arguments, device pointers,
 /// flags.
 pub use ferrocuda_driver::{
-    bytemuck, DevicePtr, DeviceRepr, EventFlags, KernelArg, PointerInfo, StreamFlags,
+    bytemuck, DeviceAttribute, DevicePtr, DeviceRepr, EventFlags, KernelArg, Platform, PointerInfo,
+    StreamFlags,
 };

@@ -330,3 +330,25 @@ fn current_device_and_last_error_are_per_thread() {
     .unwrap();
     assert_eq!(get_last_error(), ErrorCode::InvalidDevice);
 }
+
+#[test]
+fn device_properties() {
+    let dev = get_device().unwrap();
+    let p = get_device_properties(dev).unwrap();
+    assert!(!p.name.is_empty());
+    assert_eq!(p.warp_size, 32);
+    assert!(p.max_threads_per_block >= 1024);
+    assert!(p.total_global_mem > 0);
+    assert_eq!(
+        device_get_attribute(DeviceAttribute::WarpSize, dev).unwrap(),
+        32
+    );
+    let e = get_device_properties(usize::MAX).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidDevice);
+    assert_eq!(get_last_error(), ErrorCode::InvalidDevice);
+    let cpu = (0..get_device_count().unwrap())
+        .map(|d| get_device_properties(d).unwrap())
+        .find(|p| p.platform == Platform::Cpu)
+        .unwrap();
+    assert_eq!(cpu.spec, "cpu");
+}
