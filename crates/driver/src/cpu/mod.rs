@@ -382,8 +382,12 @@ impl CtxState {
     }
 
     /// Waits for the null stream and every blocking stream (what a synchronous call waits
-    /// for under legacy default-stream rules).
+    /// for under legacy default-stream rules). From a stream's own worker (a host function
+    /// dropping a buffer, say) it does not wait: that would wait for itself.
     fn legacy_sync(&self) {
+        if stream::in_worker() {
+            return;
+        }
         self.null.drain();
         for s in self.live_streams() {
             if s.blocking {
@@ -394,6 +398,9 @@ impl CtxState {
 
     /// Waits for every stream of the context.
     fn sync_all(&self) {
+        if stream::in_worker() {
+            return;
+        }
         self.null.drain();
         for s in self.live_streams() {
             s.drain();
@@ -876,6 +883,11 @@ impl StreamBackend for CpuStream {
             }
             dev.memory().write(dst, &data).map_err(kernel_error)
         }))
+    }
+
+    fn memcpy_htod_pinned(&self, dst: u64, src: &[u8]) -> Result<()> {
+        // Staged like pageable memory: the CPU device has no DMA engine to read it later.
+        self.memcpy_htod(dst, src)
     }
 
     fn memcpy_dtoh(&self, dst: &mut [u8], src: u64) -> Result<()> {

@@ -637,6 +637,14 @@ impl StreamBackend for NvStream {
         Ok(())
     }
 
+    fn memcpy_htod_pinned(&self, dst: u64, src: &[u8]) -> Result<()> {
+        let _b = self.ctx.bind()?;
+        // SAFETY: `dst` is the device range of a buffer the caller holds; `src` is page-locked
+        // memory its owner keeps in place and unchanged until an event recorded after this
+        // copy has completed.
+        unsafe { self.ctx.d.memcpy_htod_async(dst, src, self.stream) }.check("cuMemcpyHtoDAsync")
+    }
+
     fn memcpy_dtoh(&self, dst: &mut [u8], src: u64) -> Result<()> {
         let _b = self.ctx.bind()?;
         // SAFETY: `dst` stays exclusively borrowed until the synchronisation below has
