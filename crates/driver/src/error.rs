@@ -670,24 +670,39 @@ impl fmt::Display for ErrorCode {
 pub enum Error {
     /// A CUDA error code with what was being done when it happened.
     #[error("{}: {}{}", .code.name(), .code.description(), suffix(.message))]
-    Cuda { code: ErrorCode, message: String },
+    Cuda {
+        /// The CUDA error code.
+        code: ErrorCode,
+        /// What was being done (may be empty).
+        message: String,
+    },
     /// The NVIDIA platform cannot be used: libcuda is missing or too old, an entry point is
     /// missing, or `cuInit` failed. The CPU device still works.
     #[error("CUDA_ERROR_NO_DEVICE: no NVIDIA device available: {reason}")]
-    NvidiaUnavailable { reason: String },
+    NvidiaUnavailable {
+        /// Why, as the loader or `cuInit` reported it.
+        reason: String,
+    },
     /// PTX text that does not parse or check. `text` is the parser's positioned report
     /// (`line:col: message`, the source line and a caret).
     #[error("{}: {}: {what}:\n{text}", .code.name(), .code.description())]
     Ptx {
+        /// `CUDA_ERROR_INVALID_PTX`, or `CUDA_ERROR_UNSUPPORTED_PTX_VERSION` for a `.version`
+        /// or `.target` the front end does not accept.
         code: ErrorCode,
+        /// What was being loaded.
         what: String,
+        /// The parser's report.
         text: String,
     },
     /// libcuda's JIT refused an image; `log` is its error log.
     #[error("{}: {}{}{}", .code.name(), .code.description(), suffix(.message), log_suffix(.log))]
     Jit {
+        /// The code the load returned (e.g. `CUDA_ERROR_INVALID_PTX`).
         code: ErrorCode,
+        /// The call that failed.
         message: String,
+        /// The JIT's error log.
         log: String,
     },
 }
