@@ -19,7 +19,7 @@ use ferrocuda_cpu as cpu;
 use crate::device::DeviceAttribute;
 use crate::error::{Error, ErrorCode, Result};
 use crate::launch::{LaunchConfig, PackedArgs};
-use crate::module::{ptx_text, FunctionAttribute, ImageKind, JitOptions, KernelSignature};
+use crate::module::{FunctionAttribute, JitOptions, KernelSignature};
 use crate::platform::{
     downcast, ContextBackend, EventBackend, Fill, FunctionBackend, HostAlloc, ModuleBackend,
     Pending, PlatformBackend, StreamBackend,
@@ -585,15 +585,10 @@ impl ContextBackend for CpuContext {
 
     fn load_module(&self, image: &[u8], _opts: &JitOptions) -> Result<Box<dyn ModuleBackend>> {
         self.state.check()?;
-        let text = match ImageKind::detect(image)? {
-            ImageKind::Ptx => ptx_text(image)?.to_owned(),
-            // A fatbin (or an executable embedding one) runs through its PTX entry.
-            ImageKind::Cubin | ImageKind::Fatbin => {
-                let (major, minor) = self.state.dev.properties().compute_capability;
-                ferrocuda_ptx::container::ptx_for(image, major * 10 + minor)
-                    .map_err(container_error)?
-            }
-        };
+        // PTX as it is; a fatbin (or an executable embedding one) through its PTX entry.
+        let (major, minor) = self.state.dev.properties().compute_capability;
+        let text = ferrocuda_ptx::container::ptx_for(image, major * 10 + minor)
+            .map_err(container_error)?;
         let ir = ferrocuda_ptx::parse(&text).map_err(ptx_error)?;
         let loaded = self.state.dev.load_module(&ir).map_err(kernel_error)?;
         Ok(Box::new(CpuModule {
