@@ -170,21 +170,33 @@ fn set(regs: &mut [[u64; 32]], d: Slot, l: usize, v: u64) {
     }
 }
 
+#[inline(always)]
 fn le_read(buf: &[u8], o: usize, n: usize) -> Option<u64> {
     let s = buf.get(o..o.checked_add(n)?)?;
-    let mut b = [0u8; 8];
-    b[..n].copy_from_slice(s);
-    Some(u64::from_le_bytes(b))
+    Some(match n {
+        1 => s[0] as u64,
+        2 => u16::from_le_bytes(s.try_into().ok()?) as u64,
+        4 => u32::from_le_bytes(s.try_into().ok()?) as u64,
+        8 => u64::from_le_bytes(s.try_into().ok()?),
+        _ => return None,
+    })
 }
 
+#[inline(always)]
 fn le_write(buf: &mut [u8], o: usize, n: usize, v: u64) -> Option<()> {
     let s = buf.get_mut(o..o.checked_add(n)?)?;
-    s.copy_from_slice(&v.to_le_bytes()[..n]);
+    match n {
+        1 => s[0] = v as u8,
+        2 => s.copy_from_slice(&(v as u16).to_le_bytes()),
+        4 => s.copy_from_slice(&(v as u32).to_le_bytes()),
+        8 => s.copy_from_slice(&v.to_le_bytes()),
+        _ => return None,
+    }
     Some(())
 }
 
 fn fault(addr: u64, bytes: u32, access: &'static str) -> Error {
-    if bytes > 1 && addr % bytes as u64 != 0 {
+    if addr & (bytes as u64).wrapping_sub(1) != 0 {
         Error::MisalignedAddress {
             addr,
             bytes,
@@ -337,13 +349,18 @@ fn now_ns() -> u64 {
 
 /// A worker thread's state: the block it runs and a cache of the last allocation it touched.
 struct Worker<'a> {
-    l: &'a Launch<'a>,
     warps: Vec<Warp>,
+    c: Cta<'a>,
+}
+
+/// The running block's state other than its warps.
+struct Cta<'a> {
+    l: &'a Launch<'a>,
     shared: Vec<u8>,
-    cache: Option<Arc<Allocation>>,
+    /// Most recently used allocations (kernels touch a few arrays at a time).
+    cache: Vec<Arc<Allocation>>,
     bars: [Bar; 16],
     live: u32,
-    smid: u32,
     cta: [u32; 3],
 }
 
@@ -375,55 +392,28 @@ impl<'a> Worker<'a> {
             w.regs[sr::ONE as usize] = [1; 32];
             warps.push(w);
         }
+        Self::init_static(l, smid, &mut warps);
         Worker {
-            l,
             warps,
-            shared: vec![0u8; shared_len],
-            cache: None,
-            bars: [Bar::default(); 16],
-            live: 0,
-            smid,
-            cta: [0; 3],
+            c: Cta {
+                l,
+                shared: vec![0u8; shared_len],
+                cache: Vec::with_capacity(4),
+                bars: [Bar::default(); 16],
+                live: 0,
+                cta: [0; 3],
+            },
         }
     }
 
-    fn site(&self, pc: u32) -> Site {
-        Site::new(
-            self.l.name,
-            self.l
-                .prog
-                .locs
-                .get(pc as usize)
-                .copied()
-                .unwrap_or_default(),
-        )
-    }
-
-    fn run_cta(&mut self, cta: [u32; 3]) -> Result<(), Error> {
-        let l = self.l;
+    /// Writes the special registers that stay the same for every block of the launch.
+    fn init_static(l: &Launch, smid: u32, warps: &mut [Warp]) {
         let [bx, by, bz] = l.block;
         let threads = bx * by * bz;
-        let nwarps = threads.div_ceil(32);
-        let entry = l.prog.funcs[l.kernel as usize].entry;
         let dyn_base = (l.static_shared as u64).div_ceil(16) * 16;
-        self.cta = cta;
-        self.live = threads;
-        self.bars = [Bar::default(); 16];
-        for (wi, w) in self.warps.iter_mut().enumerate() {
+        for (wi, w) in warps.iter_mut().enumerate() {
             let first = wi as u32 * 32;
             let n = (threads - first).min(32);
-            w.present = if n == 32 { u32::MAX } else { (1u32 << n) - 1 };
-            w.exited = 0;
-            w.waiting = 0;
-            w.bar_wait = [0; 16];
-            w.carry = 0;
-            w.pc = [entry; 32];
-            for fr in &mut w.frames {
-                fr.clear();
-            }
-            for s in &mut w.saved {
-                s.clear();
-            }
             let r = &mut w.regs;
             for lane in 0..32u32 {
                 let t = first + lane;
@@ -445,26 +435,55 @@ impl<'a> Worker<'a> {
             }
             for d in 0..3 {
                 r[sr::NTID as usize + d] = [l.block[d] as u64; 32];
-                r[sr::CTAID as usize + d] = [cta[d] as u64; 32];
                 r[sr::NCTAID as usize + d] = [l.grid[d] as u64; 32];
             }
             r[sr::WARPID as usize] = [wi as u64; 32];
             r[sr::NWARPID as usize] = [64; 32];
-            r[sr::SMID as usize] = [self.smid as u64; 32];
+            r[sr::SMID as usize] = [smid as u64; 32];
             r[sr::NSMID as usize] = [l.nsm as u64; 32];
             r[sr::GRIDID as usize] = [l.gridid; 32];
             r[sr::DYN_SMEM as usize] = [l.dyn_shared as u64; 32];
             r[sr::TOTAL_SMEM as usize] = [dyn_base + l.dyn_shared as u64; 32];
             r[sr::DYN_BASE as usize] = [dyn_base; 32];
+        }
+    }
+
+    fn run_cta(&mut self, cta: [u32; 3]) -> Result<(), Error> {
+        let l = self.c.l;
+        let [bx, by, bz] = l.block;
+        let threads = bx * by * bz;
+        let nwarps = threads.div_ceil(32);
+        let entry = l.prog.funcs[l.kernel as usize].entry;
+        self.c.cta = cta;
+        self.c.live = threads;
+        self.c.bars = [Bar::default(); 16];
+        for (wi, w) in self.warps.iter_mut().enumerate() {
+            let first = wi as u32 * 32;
+            let n = (threads - first).min(32);
+            w.present = if n == 32 { u32::MAX } else { (1u32 << n) - 1 };
+            w.exited = 0;
+            w.waiting = 0;
+            w.bar_wait = [0; 16];
+            w.carry = 0;
+            w.pc = [entry; 32];
+            for fr in &mut w.frames {
+                fr.clear();
+            }
+            for s in &mut w.saved {
+                s.clear();
+            }
+            let r = &mut w.regs;
+            for d in 0..3 {
+                r[sr::CTAID as usize + d] = [cta[d] as u64; 32];
+            }
+            r[sr::FRAME as usize] = [0; 32];
             r[sr::FRAME as usize] = [0; 32];
         }
         loop {
             let mut ran = false;
             for wi in 0..nwarps as usize {
                 if self.warps[wi].runnable() != 0 {
-                    let mut w = std::mem::take(&mut self.warps[wi]);
-                    let r = self.run_warp(&mut w);
-                    self.warps[wi] = w;
+                    let r = self.c.run_warp(&mut self.warps[wi]);
                     match r {
                         Ok(Stop::Yield) => ran = true,
                         Err(e) => return Err(e),
@@ -472,7 +491,7 @@ impl<'a> Worker<'a> {
                 }
             }
             let released = self.release_barriers();
-            if self.live == 0 {
+            if self.c.live == 0 {
                 return Ok(());
             }
             if l.abort.load(Ordering::Relaxed) {
@@ -485,7 +504,7 @@ impl<'a> Worker<'a> {
                     .find(|w| w.waiting != 0)
                     .map(|w| w.pc[w.waiting.trailing_zeros() as usize]);
                 let at = pc
-                    .map(|p| self.site(p.saturating_sub(1)))
+                    .map(|p| self.c.site(p.saturating_sub(1)))
                     .unwrap_or_default();
                 return Err(Error::Deadlock {
                     what: format!(
@@ -494,7 +513,7 @@ impl<'a> Worker<'a> {
                             .iter()
                             .map(|w| w.waiting.count_ones())
                             .sum::<u32>(),
-                        self.live
+                        self.c.live
                     ),
                     at,
                 });
@@ -506,16 +525,16 @@ impl<'a> Worker<'a> {
     fn release_barriers(&mut self) -> bool {
         let mut any = false;
         for id in 0..16 {
-            let b = self.bars[id];
+            let b = self.c.bars[id];
             if b.arrived == 0 {
                 continue;
             }
-            let need = if b.count > 0 { b.count } else { self.live };
+            let need = if b.count > 0 { b.count } else { self.c.live };
             if b.arrived < need {
                 continue;
             }
             any = true;
-            self.bars[id] = Bar::default();
+            self.c.bars[id] = Bar::default();
             for w in &mut self.warps {
                 let m = w.bar_wait[id];
                 if m == 0 {
@@ -539,14 +558,37 @@ impl<'a> Worker<'a> {
         }
         any
     }
+}
+
+impl<'a> Cta<'a> {
+    fn site(&self, pc: u32) -> Site {
+        Site::new(
+            self.l.name,
+            self.l
+                .prog
+                .locs
+                .get(pc as usize)
+                .copied()
+                .unwrap_or_default(),
+        )
+    }
 
     #[inline(always)]
     fn alloc_for(&mut self, addr: u64) -> Option<&Arc<Allocation>> {
-        let hit = matches!(&self.cache, Some(c) if addr.wrapping_sub(c.base) < c.size);
-        if !hit {
-            self.cache = Some(self.l.mem.lookup(addr)?);
+        if let Some(i) = self
+            .cache
+            .iter()
+            .position(|c| addr.wrapping_sub(c.base) < c.size)
+        {
+            self.cache.swap(0, i);
+            return Some(&self.cache[0]);
         }
-        self.cache.as_ref()
+        let a = self.l.mem.lookup(addr)?;
+        if self.cache.len() == 4 {
+            self.cache.pop();
+        }
+        self.cache.insert(0, a);
+        Some(&self.cache[0])
     }
 
     #[inline(always)]
@@ -597,7 +639,7 @@ impl<'a> Worker<'a> {
             Space::Generic => Self::classify(addr),
             s => (s, addr),
         };
-        if bytes > 1 && a % bytes as u64 != 0 {
+        if a & (bytes as u64 - 1) != 0 {
             return Err(fault(addr, bytes, "load"));
         }
         let r = match space {
@@ -629,7 +671,7 @@ impl<'a> Worker<'a> {
             Space::Generic => Self::classify(addr),
             s => (s, addr),
         };
-        if bytes > 1 && a % bytes as u64 != 0 {
+        if a & (bytes as u64 - 1) != 0 {
             return Err(fault(addr, bytes, "store"));
         }
         let r = match space {
@@ -659,7 +701,7 @@ impl<'a> Worker<'a> {
             Space::Generic => Self::classify(addr),
             s => (s, addr),
         };
-        if a % bytes as u64 != 0 {
+        if a & (bytes as u64 - 1) != 0 {
             return Err(fault(addr, bytes, "atomic"));
         }
         match space {
@@ -688,6 +730,82 @@ impl<'a> Worker<'a> {
                 Ok(old)
             }
             _ => Err(fault(addr, bytes, "atomic")),
+        }
+    }
+
+    /// Scalar loads from one space with the width resolved outside the lane loop: uniform
+    /// kernel-parameter reads happen once, global reads check the allocation of the first lane
+    /// once and then only a range compare per lane. `false` when the slow path must run.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn ld_fast(
+        &mut self,
+        w: &mut Warp,
+        exec: u32,
+        space: Space,
+        d: Slot,
+        wm: u64,
+        bytes: u32,
+        sx: bool,
+        addr: Slot,
+        off: i64,
+    ) -> Result<bool, Error> {
+        let sh = if sx { 64 - bytes * 8 } else { 0 };
+        let fix = |v: u64| ((((v << sh) as i64) >> sh) as u64) & wm;
+        match space {
+            Space::KParam if addr == sr::ZERO => {
+                let a = off as u64;
+                let v = usize::try_from(a)
+                    .ok()
+                    .and_then(|o| le_read(self.l.params, o, bytes as usize))
+                    .filter(|_| a & (bytes as u64 - 1) == 0)
+                    .ok_or_else(|| fault(a, bytes, "load"))?;
+                write(&mut w.regs, d, exec, &[fix(v); 32], u64::MAX);
+                Ok(true)
+            }
+            Space::Global => {
+                let av = &w.regs[addr as usize];
+                let first = av[exec.trailing_zeros() as usize].wrapping_add(off as u64);
+                let Some(al) = self.alloc_for(first).cloned() else {
+                    return Err(fault(first, bytes, "load"));
+                };
+                let (base, size) = (al.base, al.size);
+                let mut o = [0u64; 32];
+                for l in Lanes(exec) {
+                    let a = av[l].wrapping_add(off as u64);
+                    let r = a.wrapping_sub(base);
+                    let v = if r < size {
+                        match al.load(r, bytes) {
+                            Some(v) => v,
+                            None => return Err(fault(a, bytes, "load")),
+                        }
+                    } else {
+                        if a & (bytes as u64 - 1) != 0 {
+                            return Err(fault(a, bytes, "load"));
+                        }
+                        self.gload(a, bytes)?
+                    };
+                    o[l] = fix(v);
+                }
+                write(&mut w.regs, d, exec, &o, u64::MAX);
+                Ok(true)
+            }
+            Space::Shared => {
+                let av = &w.regs[addr as usize];
+                let mut o = [0u64; 32];
+                for l in Lanes(exec) {
+                    let a = av[l].wrapping_add(off as u64);
+                    let v = usize::try_from(a)
+                        .ok()
+                        .filter(|_| a & (bytes as u64 - 1) == 0)
+                        .and_then(|x| le_read(&self.shared, x, bytes as usize))
+                        .ok_or_else(|| fault(a, bytes, "load"))?;
+                    o[l] = fix(v);
+                }
+                write(&mut w.regs, d, exec, &o, u64::MAX);
+                Ok(true)
+            }
+            _ => Ok(false),
         }
     }
 
@@ -856,10 +974,11 @@ impl<'a> Worker<'a> {
                                 * (y as i32 as i64))
                                 .wrapping_add(z as i64)
                                 as u64),
-                            TriK::Fma32 => lanes3!(|x, y, z| fp::canon32(
-                                f32::from_bits(x as u32)
-                                    .mul_add(f32::from_bits(y as u32), f32::from_bits(z as u32))
-                            )),
+                            TriK::Fma32 => lanes3!(|x, y, z| fp::canon32(fp::fma32(
+                                f32::from_bits(x as u32),
+                                f32::from_bits(y as u32),
+                                f32::from_bits(z as u32)
+                            ))),
                             TriK::Selp => lanes3!(|x, y, z| if z & 1 != 0 { x } else { y }),
                         }
                         write(&mut w.regs, *d, exec, &o, *wm);
@@ -1018,9 +1137,32 @@ impl<'a> Worker<'a> {
                         let bytes = *bytes as u32;
                         let n = *n as usize;
                         let vbytes = bytes * n as u32;
+                        if n == 1
+                            && exec != 0
+                            && self
+                                .ld_fast(w, exec, *space, ds[0], wms[0], bytes, *sx, *addr, *off)?
+                        {
+                            pc += 1;
+                            if others != 0 && pc >= others_min {
+                                if pc > others_min {
+                                    leave!();
+                                }
+                                for l in Lanes(others) {
+                                    if w.pc[l] == pc {
+                                        mask |= 1 << l;
+                                    }
+                                }
+                                others &= !mask;
+                                others_min = u32::MAX;
+                                for l in Lanes(others) {
+                                    others_min = others_min.min(w.pc[l]);
+                                }
+                            }
+                            continue;
+                        }
                         for l in Lanes(exec) {
                             let a = w.regs[*addr as usize][l].wrapping_add(*off as u64);
-                            if n > 1 && a % vbytes as u64 != 0 {
+                            if n > 1 && a & (vbytes as u64 - 1) != 0 {
                                 return Err(fault(a, vbytes, "load"));
                             }
                             for i in 0..n {
@@ -1046,7 +1188,7 @@ impl<'a> Worker<'a> {
                         let vbytes = bytes * n as u32;
                         for l in Lanes(exec) {
                             let a = w.regs[*addr as usize][l].wrapping_add(*off as u64);
-                            if n > 1 && a % vbytes as u64 != 0 {
+                            if n > 1 && a & (vbytes as u64 - 1) != 0 {
                                 return Err(fault(a, vbytes, "store"));
                             }
                             for i in 0..n {

@@ -82,9 +82,86 @@ pub(crate) fn canon32(x: f32) -> u64 {
     }
 }
 
+/// `fma.rn.f32` computed exactly without a hardware FMA instruction (which a portable build
+/// cannot assume), in a form that vectorizes across lanes.
+///
+/// The product of two `f32`s is exact in `f64`; the sum with `c` is rounded to odd in `f64`
+/// (round to nearest, then, if inexact, move to the neighbour with an odd last bit, using the
+/// exact error from TwoSum). Rounding a round-to-odd result with at least two extra bits of
+/// precision to `f32` gives the correctly rounded `f32` result, so this equals a true FMA.
+#[inline(always)]
+pub(crate) fn fma32(a: f32, b: f32, c: f32) -> f32 {
+    let p = a as f64 * b as f64;
+    let cf = c as f64;
+    let s = p + cf;
+    if !s.is_finite() {
+        return s as f32;
+    }
+    let bb = s - p;
+    let e = (p - (s - bb)) + (cf - bb);
+    let bits = s.to_bits();
+    let odd = if e != 0.0 && bits & 1 == 0 {
+        if (e > 0.0) == (s > 0.0) {
+            bits + 1
+        } else {
+            bits - 1
+        }
+    } else {
+        bits
+    };
+    f64::from_bits(odd) as f32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fma32_matches_a_fused_multiply_add() {
+        let mut x = 0x1234_5678_9abc_def0u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let special = [
+            0.0f32,
+            -0.0,
+            1.0,
+            -1.0,
+            f32::MIN_POSITIVE,
+            1e-45,
+            f32::MAX,
+            f32::INFINITY,
+            f32::NAN,
+        ];
+        for i in 0..200_000 {
+            let r = next();
+            let mut pick = |k: u64| -> f32 {
+                if (r >> (k * 3)) & 7 == 0 {
+                    special[((r >> (k * 5 + 20)) % special.len() as u64) as usize]
+                } else {
+                    // Values with nearby exponents make cancellation and ties likely.
+                    let bits = (next() as u32 & 0x807f_ffff)
+                        | ((((next() >> 40) % 24) as u32 + 115) << 23);
+                    f32::from_bits(bits)
+                }
+            };
+            let (a, b, c) = (pick(0), pick(1), pick(2));
+            let want = a.mul_add(b, c);
+            let got = fma32(a, b, c);
+            assert!(
+                got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()),
+                "case {i}: fma({a:e}, {b:e}, {c:e}) = {got:e}, want {want:e}"
+            );
+        }
+        // A double-rounding trap: the f64 sum lands exactly on an f32 midpoint.
+        let a = 1.0f32 + f32::EPSILON;
+        let b = 1.0f32 + f32::EPSILON / 2.0f32.powi(0);
+        let c = -1.0f32;
+        assert_eq!(fma32(a, b, c).to_bits(), a.mul_add(b, c).to_bits());
+    }
 
     #[test]
     fn f16_round_trip_and_rounding() {

@@ -35,6 +35,8 @@ pub enum ErrorCode {
     ProfilerAlreadyStopped = 8,
     /// `CUDA_ERROR_STUB_LIBRARY` (34): CUDA driver is a stub library.
     StubLibrary = 34,
+    /// `CUDA_ERROR_CALL_REQUIRES_NEWER_DRIVER` (36): API call is not supported in the installed CUDA driver.
+    CallRequiresNewerDriver = 36,
     /// `CUDA_ERROR_DEVICE_UNAVAILABLE` (46): CUDA-capable device(s) is/are busy or unavailable.
     DeviceUnavailable = 46,
     /// `CUDA_ERROR_NO_DEVICE` (100): no CUDA-capable device is detected.
@@ -213,8 +215,6 @@ pub enum ErrorCode {
     InvalidResourceConfiguration = 915,
     /// `CUDA_ERROR_KEY_ROTATION` (916): an error happened during the key rotation sequence.
     KeyRotation = 916,
-    /// `CUDA_ERROR_STREAM_DETACHED` (917): the stream has been detached and cannot be used.
-    StreamDetached = 917,
     /// `CUDA_ERROR_UNKNOWN` (999): unknown error.
     Unknown = 999,
 }
@@ -232,6 +232,7 @@ impl ErrorCode {
         ErrorCode::ProfilerAlreadyStarted,
         ErrorCode::ProfilerAlreadyStopped,
         ErrorCode::StubLibrary,
+        ErrorCode::CallRequiresNewerDriver,
         ErrorCode::DeviceUnavailable,
         ErrorCode::NoDevice,
         ErrorCode::InvalidDevice,
@@ -321,7 +322,6 @@ impl ErrorCode {
         ErrorCode::InvalidResourceType,
         ErrorCode::InvalidResourceConfiguration,
         ErrorCode::KeyRotation,
-        ErrorCode::StreamDetached,
         ErrorCode::Unknown,
     ];
 
@@ -338,6 +338,7 @@ impl ErrorCode {
             7 => ErrorCode::ProfilerAlreadyStarted,
             8 => ErrorCode::ProfilerAlreadyStopped,
             34 => ErrorCode::StubLibrary,
+            36 => ErrorCode::CallRequiresNewerDriver,
             46 => ErrorCode::DeviceUnavailable,
             100 => ErrorCode::NoDevice,
             101 => ErrorCode::InvalidDevice,
@@ -427,7 +428,6 @@ impl ErrorCode {
             914 => ErrorCode::InvalidResourceType,
             915 => ErrorCode::InvalidResourceConfiguration,
             916 => ErrorCode::KeyRotation,
-            917 => ErrorCode::StreamDetached,
             999 => ErrorCode::Unknown,
             _ => return None,
         })
@@ -451,6 +451,7 @@ impl ErrorCode {
             ErrorCode::ProfilerAlreadyStarted => "CUDA_ERROR_PROFILER_ALREADY_STARTED",
             ErrorCode::ProfilerAlreadyStopped => "CUDA_ERROR_PROFILER_ALREADY_STOPPED",
             ErrorCode::StubLibrary => "CUDA_ERROR_STUB_LIBRARY",
+            ErrorCode::CallRequiresNewerDriver => "CUDA_ERROR_CALL_REQUIRES_NEWER_DRIVER",
             ErrorCode::DeviceUnavailable => "CUDA_ERROR_DEVICE_UNAVAILABLE",
             ErrorCode::NoDevice => "CUDA_ERROR_NO_DEVICE",
             ErrorCode::InvalidDevice => "CUDA_ERROR_INVALID_DEVICE",
@@ -540,7 +541,6 @@ impl ErrorCode {
             ErrorCode::InvalidResourceType => "CUDA_ERROR_INVALID_RESOURCE_TYPE",
             ErrorCode::InvalidResourceConfiguration => "CUDA_ERROR_INVALID_RESOURCE_CONFIGURATION",
             ErrorCode::KeyRotation => "CUDA_ERROR_KEY_ROTATION",
-            ErrorCode::StreamDetached => "CUDA_ERROR_STREAM_DETACHED",
             ErrorCode::Unknown => "CUDA_ERROR_UNKNOWN",
         }
     }
@@ -558,6 +558,9 @@ impl ErrorCode {
             ErrorCode::ProfilerAlreadyStarted => "profiler already started",
             ErrorCode::ProfilerAlreadyStopped => "profiler already stopped",
             ErrorCode::StubLibrary => "CUDA driver is a stub library",
+            ErrorCode::CallRequiresNewerDriver => {
+                "API call is not supported in the installed CUDA driver"
+            }
             ErrorCode::DeviceUnavailable => "CUDA-capable device(s) is/are busy or unavailable",
             ErrorCode::NoDevice => "no CUDA-capable device is detected",
             ErrorCode::InvalidDevice => "invalid device ordinal",
@@ -647,7 +650,6 @@ impl ErrorCode {
             ErrorCode::InvalidResourceType => "one or more resources passed in are not valid resource types for the operation",
             ErrorCode::InvalidResourceConfiguration => "one or more resources are insufficient or non-applicable for the operation",
             ErrorCode::KeyRotation => "an error happened during the key rotation sequence",
-            ErrorCode::StreamDetached => "the stream has been detached and cannot be used",
             ErrorCode::Unknown => "unknown error",
         }
     }
@@ -668,24 +670,39 @@ impl fmt::Display for ErrorCode {
 pub enum Error {
     /// A CUDA error code with what was being done when it happened.
     #[error("{}: {}{}", .code.name(), .code.description(), suffix(.message))]
-    Cuda { code: ErrorCode, message: String },
+    Cuda {
+        /// The CUDA error code.
+        code: ErrorCode,
+        /// What was being done (may be empty).
+        message: String,
+    },
     /// The NVIDIA platform cannot be used: libcuda is missing or too old, an entry point is
     /// missing, or `cuInit` failed. The CPU device still works.
     #[error("CUDA_ERROR_NO_DEVICE: no NVIDIA device available: {reason}")]
-    NvidiaUnavailable { reason: String },
+    NvidiaUnavailable {
+        /// Why, as the loader or `cuInit` reported it.
+        reason: String,
+    },
     /// PTX text that does not parse or check. `text` is the parser's positioned report
     /// (`line:col: message`, the source line and a caret).
     #[error("{}: {}: {what}:\n{text}", .code.name(), .code.description())]
     Ptx {
+        /// `CUDA_ERROR_INVALID_PTX`, or `CUDA_ERROR_UNSUPPORTED_PTX_VERSION` for a `.version`
+        /// or `.target` the front end does not accept.
         code: ErrorCode,
+        /// What was being loaded.
         what: String,
+        /// The parser's report.
         text: String,
     },
     /// libcuda's JIT refused an image; `log` is its error log.
     #[error("{}: {}{}{}", .code.name(), .code.description(), suffix(.message), log_suffix(.log))]
     Jit {
+        /// The code the load returned (e.g. `CUDA_ERROR_INVALID_PTX`).
         code: ErrorCode,
+        /// The call that failed.
         message: String,
+        /// The JIT's error log.
         log: String,
     },
 }
@@ -786,6 +803,16 @@ mod tests {
         assert_eq!(sorted.len(), ErrorCode::ALL.len());
         assert_eq!(ErrorCode::from_raw(3000), None);
         assert_eq!(ErrorCode::from_raw(-1), None);
+    }
+
+    #[test]
+    fn codes_match_the_raw_cuda_h_table_both_ways() {
+        let raw = crate::nvidia::sys::CUresult::ALL;
+        for (r, name) in raw {
+            let code = ErrorCode::from_raw(r.0).unwrap_or_else(|| panic!("{name} missing"));
+            assert_eq!(code.name(), *name);
+        }
+        assert_eq!(raw.len(), ErrorCode::ALL.len());
     }
 
     #[test]

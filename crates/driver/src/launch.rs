@@ -9,8 +9,11 @@ use crate::module::KernelSignature;
 /// Grid or block dimensions (`dim3`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Dim3 {
+    /// Extent in x.
     pub x: u32,
+    /// Extent in y.
     pub y: u32,
+    /// Extent in z.
     pub z: u32,
 }
 
@@ -48,7 +51,9 @@ impl From<[u32; 3]> for Dim3 {
 /// Where and how wide a kernel runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LaunchConfig {
+    /// Blocks in the grid.
     pub grid: Dim3,
+    /// Threads in a block.
     pub block: Dim3,
     /// Dynamic shared memory per block, in bytes.
     pub shared_bytes: u32,

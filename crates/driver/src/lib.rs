@@ -33,6 +33,8 @@
 //! through `&mut`). Every resource holds its context alive, so dropping resources in any
 //! order never touches a destroyed context.
 
+#![warn(missing_docs)]
+
 mod context;
 mod cpu;
 mod device;
@@ -158,6 +160,7 @@ pub enum MemoryKind {
 /// What the driver knows about an address (used for `cudaMemcpyDefault`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PointerInfo {
+    /// Device, page-locked host, or unknown memory.
     pub kind: MemoryKind,
     /// The device owning the memory, for device memory.
     pub device: Option<Device>,

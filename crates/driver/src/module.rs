@@ -13,6 +13,8 @@ use crate::stream::Stream;
 
 pub use ferrocuda_ptx::ir::{KernelSignature, ParamLayout};
 
+use ferrocuda_ptx::container::{Image, ImageKind};
+
 /// Options for the JIT that turns PTX into machine code (`CUjit_option`). The CPU device
 /// accepts and ignores them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -31,52 +33,29 @@ pub struct JitOptions {
     pub log_verbose: bool,
 }
 
-/// The kind of image [`Context::load_module_data`] was given, detected from its bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ImageKind {
-    /// PTX text.
-    Ptx,
-    /// An ELF cubin.
-    Cubin,
-    /// A fatbin container.
-    Fatbin,
+/// The container format of a module image (`ptx::container`'s detection), or
+/// `CUDA_ERROR_INVALID_IMAGE` for bytes that are none of PTX, cubin, fatbin or a host ELF
+/// embedding fatbins.
+pub(crate) fn detect_image(image: &[u8]) -> Result<ImageKind> {
+    Image::detect(image).map_err(|e| Error::new(ErrorCode::InvalidImage, e.to_string()))
 }
 
-/// The fatbin container's magic number (little-endian at offset 0).
-const FATBIN_MAGIC: u32 = 0xBA55_ED50;
-
-impl ImageKind {
-    /// Detects the image kind; `CUDA_ERROR_INVALID_IMAGE` for bytes that are none of them.
-    pub(crate) fn detect(image: &[u8]) -> Result<ImageKind> {
-        if image.starts_with(b"\x7fELF") {
-            return Ok(ImageKind::Cubin);
-        }
-        if image.len() >= 4 && image[..4] == FATBIN_MAGIC.to_le_bytes() {
-            return Ok(ImageKind::Fatbin);
-        }
-        let text = image.strip_suffix(b"\0").unwrap_or(image);
-        if !text.is_empty() && !text.contains(&0) && std::str::from_utf8(text).is_ok() {
-            return Ok(ImageKind::Ptx);
-        }
-        Err(Error::new(
-            ErrorCode::InvalidImage,
-            "image is neither PTX text, a cubin (ELF) nor a fatbin",
-        ))
+/// The PTX text of an image, when it is PTX.
+pub(crate) fn image_ptx(image: &[u8]) -> Option<String> {
+    if Image::detect(image).ok()? != ImageKind::Ptx {
+        return None; // not worth parsing (and decompressing) a binary container
     }
-}
-
-/// The PTX text of an image known to be PTX (without a trailing NUL).
-pub(crate) fn ptx_text(image: &[u8]) -> Result<&str> {
-    let text = image.strip_suffix(b"\0").unwrap_or(image);
-    std::str::from_utf8(text)
-        .map_err(|e| Error::new(ErrorCode::InvalidPtx, format!("PTX is not UTF-8: {e}")))
+    match Image::parse(image) {
+        Ok(Image::Ptx(text)) => Some(text.to_owned()),
+        _ => None,
+    }
 }
 
 impl Context {
     /// Loads a module from an image in memory: PTX text, a cubin or a fatbin, told apart by
     /// content (`cuModuleLoadDataEx`). JIT errors carry the JIT's log.
     pub fn load_module_data(&self, image: &[u8], opts: &JitOptions) -> Result<Module> {
-        ImageKind::detect(image)?;
+        detect_image(image)?;
         let backend = self.backend().load_module(image, opts)?;
         Ok(Module {
             inner: Arc::new(ModuleInner {
@@ -374,26 +353,21 @@ mod tests {
 
     #[test]
     fn detects_image_kinds() {
+        let ptx = b".version 8.0\n.target sm_80\n.address_size 64\n";
+        assert_eq!(detect_image(ptx).unwrap(), ImageKind::Ptx);
         assert_eq!(
-            ImageKind::detect(b".version 8.0\n").unwrap(),
-            ImageKind::Ptx
+            image_ptx(ptx).as_deref(),
+            Some(std::str::from_utf8(ptx).unwrap())
         );
-        assert_eq!(
-            ImageKind::detect(b".version 8.0\n\0").unwrap(),
-            ImageKind::Ptx
-        );
-        assert_eq!(
-            ImageKind::detect(b"\x7fELF\x02\x01\x01").unwrap(),
-            ImageKind::Cubin
-        );
-        assert_eq!(
-            ImageKind::detect(&[0x50, 0xED, 0x55, 0xBA, 1, 0, 0x10, 0]).unwrap(),
-            ImageKind::Fatbin
-        );
-        for bad in [&b""[..], &[0xff, 0xfe, 0x00, 0x01], b"ab\0cd"] {
+        let mut fatbin = vec![0x50, 0xED, 0x55, 0xBA, 1, 0, 0x10, 0];
+        fatbin.resize(16, 0);
+        assert_eq!(detect_image(&fatbin).unwrap(), ImageKind::Fatbin);
+        assert_eq!(image_ptx(&fatbin), None);
+        for bad in [&b""[..], &[0xff, 0xfe, 0x00, 0x01], b"\x7fELF\x02\x01\x01"] {
             assert_eq!(
-                ImageKind::detect(bad).unwrap_err().code(),
-                ErrorCode::InvalidImage
+                detect_image(bad).unwrap_err().code(),
+                ErrorCode::InvalidImage,
+                "{bad:?}"
             );
         }
     }

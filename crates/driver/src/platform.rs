@@ -116,6 +116,9 @@ pub(crate) trait StreamBackend: Send + Sync {
     fn query(&self) -> Result<bool>;
     /// Returns once `src` has been consumed (staged); the copy completes in stream order.
     fn memcpy_htod(&self, dst: u64, src: &[u8]) -> Result<()>;
+    /// Page-locked source that stays in place and unchanged until an event recorded after
+    /// this copy completes.
+    fn memcpy_htod_pinned(&self, dst: u64, src: &[u8]) -> Result<()>;
     /// Pageable destination: returns once the copy is complete.
     fn memcpy_dtoh(&self, dst: &mut [u8], src: u64) -> Result<()>;
     /// Page-locked destination that stays in place until the returned pending op completes.

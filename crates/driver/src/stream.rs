@@ -114,7 +114,7 @@ impl Stream {
         // Earlier copies into `src` must have landed before it is read.
         src.synchronize()?;
         self.backend
-            .memcpy_htod(dst.device_ptr().as_raw(), src.host().bytes())?;
+            .memcpy_htod_pinned(dst.device_ptr().as_raw(), src.host().bytes())?;
         // The device may read the memory later: accesses through `src` wait for this point.
         let ev = self
             .ctx

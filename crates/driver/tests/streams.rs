@@ -244,3 +244,20 @@ fn events_and_streams_from_other_contexts_are_refused() {
         ErrorCode::InvalidContext
     );
 }
+
+#[test]
+fn buffers_dropped_inside_host_functions_do_not_hang() {
+    // Keeping a buffer alive until the stream reaches a point, then dropping it there.
+    let ctx = common::cpu_context();
+    let s = ctx.create_stream(StreamFlags::NON_BLOCKING, 0).unwrap();
+    let buf = ctx.upload(&[1u32; 64]).unwrap();
+    let (tx, rx) = mpsc::channel();
+    s.launch_host_func(move || {
+        drop(buf);
+        let _ = tx.send(());
+    })
+    .unwrap();
+    rx.recv_timeout(Duration::from_secs(10))
+        .expect("host function finished");
+    s.synchronize().unwrap();
+}

@@ -19,7 +19,7 @@ use ferrocuda_cpu as cpu;
 use crate::device::DeviceAttribute;
 use crate::error::{Error, ErrorCode, Result};
 use crate::launch::{LaunchConfig, PackedArgs};
-use crate::module::{ptx_text, FunctionAttribute, ImageKind, JitOptions, KernelSignature};
+use crate::module::{FunctionAttribute, JitOptions, KernelSignature};
 use crate::platform::{
     downcast, ContextBackend, EventBackend, Fill, FunctionBackend, HostAlloc, ModuleBackend,
     Pending, PlatformBackend, StreamBackend,
@@ -382,8 +382,12 @@ impl CtxState {
     }
 
     /// Waits for the null stream and every blocking stream (what a synchronous call waits
-    /// for under legacy default-stream rules).
+    /// for under legacy default-stream rules). From a stream's own worker (a host function
+    /// dropping a buffer, say) it does not wait: that would wait for itself.
     fn legacy_sync(&self) {
+        if stream::in_worker() {
+            return;
+        }
         self.null.drain();
         for s in self.live_streams() {
             if s.blocking {
@@ -394,6 +398,9 @@ impl CtxState {
 
     /// Waits for every stream of the context.
     fn sync_all(&self) {
+        if stream::in_worker() {
+            return;
+        }
         self.null.drain();
         for s in self.live_streams() {
             s.drain();
@@ -578,15 +585,10 @@ impl ContextBackend for CpuContext {
 
     fn load_module(&self, image: &[u8], _opts: &JitOptions) -> Result<Box<dyn ModuleBackend>> {
         self.state.check()?;
-        let text = match ImageKind::detect(image)? {
-            ImageKind::Ptx => ptx_text(image)?.to_owned(),
-            // A fatbin (or an executable embedding one) runs through its PTX entry.
-            ImageKind::Cubin | ImageKind::Fatbin => {
-                let (major, minor) = self.state.dev.properties().compute_capability;
-                ferrocuda_ptx::container::ptx_for(image, major * 10 + minor)
-                    .map_err(container_error)?
-            }
-        };
+        // PTX as it is; a fatbin (or an executable embedding one) through its PTX entry.
+        let (major, minor) = self.state.dev.properties().compute_capability;
+        let text = ferrocuda_ptx::container::ptx_for(image, major * 10 + minor)
+            .map_err(container_error)?;
         let ir = ferrocuda_ptx::parse(&text).map_err(ptx_error)?;
         let loaded = self.state.dev.load_module(&ir).map_err(kernel_error)?;
         Ok(Box::new(CpuModule {
@@ -876,6 +878,11 @@ impl StreamBackend for CpuStream {
             }
             dev.memory().write(dst, &data).map_err(kernel_error)
         }))
+    }
+
+    fn memcpy_htod_pinned(&self, dst: u64, src: &[u8]) -> Result<()> {
+        // Staged like pageable memory: the CPU device has no DMA engine to read it later.
+        self.memcpy_htod(dst, src)
     }
 
     fn memcpy_dtoh(&self, dst: &mut [u8], src: u64) -> Result<()> {

@@ -13,6 +13,15 @@ use super::CtxState;
 /// jobs then do nothing; host callbacks and event records still run so waiters never hang).
 pub(crate) type Job = Box<dyn FnOnce(bool) -> Result<()> + Send>;
 
+thread_local! {
+    static IN_WORKER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the calling thread is a stream worker (running a job, e.g. a host function).
+pub(crate) fn in_worker() -> bool {
+    IN_WORKER.with(|w| w.get())
+}
+
 struct Queue {
     jobs: VecDeque<Job>,
     submitted: u64,
@@ -86,6 +95,7 @@ impl StreamCore {
     }
 
     fn run(self: Arc<Self>) {
+        IN_WORKER.with(|w| w.set(true));
         loop {
             let job = {
                 let mut q = lock(&self.q);

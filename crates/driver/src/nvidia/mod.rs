@@ -18,7 +18,7 @@ use std::sync::{Arc, OnceLock};
 use crate::device::DeviceAttribute;
 use crate::error::{Error, ErrorCode, Result};
 use crate::launch::{LaunchConfig, PackedArgs};
-use crate::module::{ptx_text, FunctionAttribute, ImageKind, JitOptions, KernelSignature};
+use crate::module::{image_ptx, FunctionAttribute, JitOptions, KernelSignature};
 use crate::platform::{
     downcast, ContextBackend, EventBackend, Fill, FunctionBackend, HostAlloc, ModuleBackend,
     Pending, PlatformBackend, StreamBackend,
@@ -362,10 +362,8 @@ impl ContextBackend for NvContext {
     }
 
     fn load_module(&self, image: &[u8], opts: &JitOptions) -> Result<Box<dyn ModuleBackend>> {
-        let ptx = match ImageKind::detect(image)? {
-            ImageKind::Ptx => Some(ptx_text(image)?.to_owned()),
-            _ => None,
-        };
+        // Kept for parameter names and layouts (PTX images only).
+        let ptx = image_ptx(image);
         let mut jit = Vec::new();
         if let Some(r) = opts.max_registers {
             jit.push(JitOption::MaxRegisters(r));
@@ -635,6 +633,14 @@ impl StreamBackend for NvStream {
             self.sync_raw()?;
         }
         Ok(())
+    }
+
+    fn memcpy_htod_pinned(&self, dst: u64, src: &[u8]) -> Result<()> {
+        let _b = self.ctx.bind()?;
+        // SAFETY: `dst` is the device range of a buffer the caller holds; `src` is page-locked
+        // memory its owner keeps in place and unchanged until an event recorded after this
+        // copy has completed.
+        unsafe { self.ctx.d.memcpy_htod_async(dst, src, self.stream) }.check("cuMemcpyHtoDAsync")
     }
 
     fn memcpy_dtoh(&self, dst: &mut [u8], src: u64) -> Result<()> {
