@@ -352,3 +352,26 @@ fn device_properties() {
         .unwrap();
     assert_eq!(cpu.spec, "cpu");
 }
+
+#[test]
+fn threads_share_the_primary_context_and_the_lazily_loaded_module() {
+    embed_module!(ONCE = "kernels/add_one.ptx");
+    let workers: Vec<_> = (0..8)
+        .map(|t| {
+            std::thread::spawn(move || -> Result<f32> {
+                let n = 256 + t * 32;
+                let d = malloc_from(&vec![t as f32; n])?;
+                for _ in 0..4 {
+                    launch!(ONCE::add_one<<<n.div_ceil(64), 64>>>(d, n as i32))?;
+                }
+                device_synchronize()?;
+                let v = d.to_vec()?;
+                assert!(v.iter().all(|&x| x == v[0]));
+                Ok(v[0])
+            })
+        })
+        .collect();
+    for (t, w) in workers.into_iter().enumerate() {
+        assert_eq!(w.join().unwrap().unwrap(), t as f32 + 4.0);
+    }
+}
