@@ -94,8 +94,24 @@ pub fn run(a: &RunArgs) -> Result<ExitCode> {
         .collect();
     let arg_refs: Vec<&dyn DeviceRepr> = kernel_args.iter().map(|k| k as &dyn DeviceRepr).collect();
 
+    let start = std::time::Instant::now();
     rt::launch_kernel(&function, a.grid, a.block, a.shared, None, &arg_refs)?;
     rt::device_synchronize()?;
+    let elapsed = start.elapsed();
+    let (g, b) = (a.grid, a.block);
+    println!(
+        "{}<<<({}, {}, {}), ({}, {}, {}), {}>>> on {}: ok ({:.3} ms)",
+        a.kernel,
+        g.x,
+        g.y,
+        g.z,
+        b.x,
+        b.y,
+        b.z,
+        a.shared,
+        rt::current_driver_device()?,
+        elapsed.as_secs_f64() * 1e3
+    );
 
     if let Some(dir) = &a.out {
         std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
@@ -129,5 +145,7 @@ fn io_error(path: &Path, e: std::io::Error) -> Error {
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<()> {
-    std::fs::write(path, bytes).map_err(|e| io_error(path, e))
+    std::fs::write(path, bytes).map_err(|e| io_error(path, e))?;
+    println!("wrote {} ({} bytes)", path.display(), bytes.len());
+    Ok(())
 }

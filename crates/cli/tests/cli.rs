@@ -179,6 +179,16 @@ fn run_writes_buffers_and_globals() {
         "i32:64",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("vector_add<<<(2, 1, 1), (32, 1, 1), 0>>> on cpu: ok"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stdout(&o).contains("out_2.bin (256 bytes)"),
+        "{}",
+        stdout(&o)
+    );
     let c = f32s(&std::fs::read(out.join("out_2.bin")).unwrap());
     assert_eq!(c.len(), 64);
     for (i, x) in c.iter().enumerate() {
