@@ -6,7 +6,9 @@
 //! same with PTX, cubin or fatbin files: the bytes are part of the binary, and each
 //! [`EmbeddedModule`] is loaded on first launch into the context the launch runs in. The cache
 //! is keyed by context and primary-context generation, so after
-//! [`device_reset`](crate::device_reset) the next launch loads the module again.
+//! [`device_reset`](crate::device_reset) the next launch loads the module again. A load keeps
+//! its context alive; a module stays loaded in at most eight user contexts at a time (the
+//! oldest is unloaded first), so contexts their owners dropped are eventually released.
 
 use std::fmt;
 use std::sync::{Mutex, MutexGuard};
@@ -34,6 +36,10 @@ struct Loaded {
     module: driver::Module,
     functions: Vec<driver::Function>,
 }
+
+/// How many user (non-primary) contexts an embedded module stays loaded in at once. A load
+/// holds its context alive, so the oldest is unloaded when another user context needs it.
+const MAX_USER_CONTEXT_LOADS: usize = 8;
 
 /// Every embedded module that has been loaded somewhere, so a device reset can drop their
 /// loads in that device's primary context.
@@ -80,6 +86,11 @@ impl EmbeddedModule {
     /// The embedded bytes (PTX text, cubin or fatbin).
     pub fn image(&self) -> &'static [u8] {
         self.image
+    }
+
+    /// How many contexts the module is loaded in now (for diagnostics and tests).
+    pub fn loaded_in(&self) -> usize {
+        lock(&self.loaded).len()
     }
 
     /// A handle to one of its kernels, for `launch!(k<<<…>>>(…))` or [`crate::launch_kernel`].
@@ -148,6 +159,16 @@ impl EmbeddedModule {
                     let mut all = lock(&LOADED_MODULES);
                     if !all.iter().any(|m| std::ptr::eq(*m, self)) {
                         all.push(self);
+                    }
+                }
+                // A load keeps its context alive; keep only the most recent user contexts so
+                // contexts their owners dropped are released eventually.
+                if generation.is_none() {
+                    let users = loaded.iter().filter(|l| l.generation.is_none()).count();
+                    if users >= MAX_USER_CONTEXT_LOADS {
+                        if let Some(oldest) = loaded.iter().position(|l| l.generation.is_none()) {
+                            loaded.remove(oldest);
+                        }
                     }
                 }
                 loaded.push(Loaded {

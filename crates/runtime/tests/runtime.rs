@@ -375,3 +375,19 @@ fn threads_share_the_primary_context_and_the_lazily_loaded_module() {
         assert_eq!(w.join().unwrap().unwrap(), t as f32 + 4.0);
     }
 }
+
+#[test]
+fn embedded_modules_follow_user_contexts_without_keeping_them_all() {
+    embed_module!(PER_CONTEXT = "kernels/add_one.ptx");
+    let dev = current_driver_device().unwrap();
+    for round in 0..12 {
+        let ctx = driver::Context::new(dev, driver::ContextFlags::SCHED_AUTO).unwrap();
+        ctx.push_current().unwrap();
+        let d = malloc_from(&[round as f32; 8]).unwrap();
+        launch!(PER_CONTEXT::add_one<<<1, 8>>>(d, 8i32)).unwrap();
+        device_synchronize().unwrap();
+        assert_eq!(d.to_vec().unwrap()[7], round as f32 + 1.0);
+        driver::Context::pop_current().unwrap();
+        assert_eq!(PER_CONTEXT.loaded_in(), (round + 1).min(8));
+    }
+}
