@@ -359,3 +359,41 @@ fn relocatable_object_lists_kernels_not_device_functions() {
     let ptx = img.ptx_for(90).unwrap();
     assert_eq!(ptx.matches(".entry").count(), 3);
 }
+
+#[test]
+fn extracted_ptx_parses_and_agrees_with_the_cubins() {
+    // What the CPU device does with an image: take its PTX and parse it. The parser's kernel
+    // signatures must equal those the cubins of the same module record.
+    let cases = [
+        ("sample_compressed.fatbin", 90),
+        ("containers/sample_mode_speed.fatbin", 90),
+        ("containers/exe_lz4", 90),
+        ("containers/sample_rdc.o", 90),
+    ];
+    for (file, arch) in cases {
+        let bytes = fixture(file);
+        let img = Image::parse(&bytes).unwrap();
+        let modules = img.ptx_modules(arch).unwrap();
+        let with_ptx = img
+            .fatbins()
+            .iter()
+            .filter(|f| f.entries.iter().any(|e| e.kind == EntryKind::Ptx));
+        assert_eq!(with_ptx.clone().count(), modules.len(), "{file}");
+        for (fb, ptx) in with_ptx.zip(&modules) {
+            let m = crate::parse(ptx).unwrap_or_else(|e| panic!("{file}: {e}"));
+            let cubin = fb
+                .entries
+                .iter()
+                .find(|e| e.kind == EntryKind::Elf && e.arch == arch);
+            let data = cubin.unwrap().data().unwrap();
+            let c = Cubin::parse(&data).unwrap();
+            assert!(!c.kernels.is_empty(), "{file}");
+            for k in &c.kernels {
+                let f = m
+                    .kernel(k.name)
+                    .unwrap_or_else(|| panic!("{file}: no PTX kernel {}", k.name));
+                assert_eq!(f.signature(), k.signature(), "{file}: {}", k.name);
+            }
+        }
+    }
+}
