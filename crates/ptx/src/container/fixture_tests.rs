@@ -358,6 +358,12 @@ fn relocatable_object_lists_kernels_not_device_functions() {
     assert_eq!(names, ["misc", "reduce_sum", "vector_add"]);
     let ptx = img.ptx_for(90).unwrap();
     assert_eq!(ptx.matches(".entry").count(), 3);
+    let p = img.entries().find(|e| e.kind == EntryKind::Ptx).unwrap();
+    assert_eq!(
+        (p.header_size, p.options),
+        (96, Some("--compile-only")),
+        "ptxas options"
+    );
 }
 
 #[test]
