@@ -1,0 +1,158 @@
+mod common;
+use common::*;
+
+const WARP: &str = r#"
+.version 8.0
+.target sm_90
+.address_size 64
+
+// out[tid*8 + k]: k=0 shfl.down sum over the warp, 1 ballot of odd lanes, 2 activemask in a
+// branch taken by lanes < 10, 3 shfl.up with predicate, 4 shfl.idx from lane 5 in segments of 8,
+// 5 vote.all(tid<64), 6 redux.max, 7 match.any of tid/4.
+.visible .entry warp(.param .u64 out)
+{
+    .reg .pred %p<6>;
+    .reg .b32 %r<40>;
+    .reg .b64 %rd<6>;
+    ld.param.u64 %rd1, [out];
+    mov.u32 %r1, %tid.x;
+    mov.u32 %r2, %laneid;
+    mul.wide.u32 %rd2, %r1, 32;
+    add.s64 %rd3, %rd1, %rd2;
+
+    mov.u32 %r3, %r1;
+    shfl.sync.down.b32 %r4, %r3, 16, 31, -1;
+    add.s32 %r3, %r3, %r4;
+    shfl.sync.down.b32 %r4, %r3, 8, 31, -1;
+    add.s32 %r3, %r3, %r4;
+    shfl.sync.down.b32 %r4, %r3, 4, 31, -1;
+    add.s32 %r3, %r3, %r4;
+    shfl.sync.down.b32 %r4, %r3, 2, 31, -1;
+    add.s32 %r3, %r3, %r4;
+    shfl.sync.down.b32 %r4, %r3, 1, 31, -1;
+    add.s32 %r3, %r3, %r4;
+    st.global.u32 [%rd3], %r3;
+
+    and.b32 %r5, %r2, 1;
+    setp.eq.s32 %p1, %r5, 1;
+    vote.sync.ballot.b32 %r6, %p1, -1;
+    st.global.u32 [%rd3+4], %r6;
+
+    mov.u32 %r7, 0;
+    setp.lt.u32 %p2, %r2, 10;
+    @!%p2 bra SKIP;
+    activemask.b32 %r7;
+SKIP:
+    st.global.u32 [%rd3+8], %r7;
+
+    shfl.sync.up.b32 %r8|%p3, %r1, 3, 0, -1;
+    selp.u32 %r9, 1000, 0, %p3;
+    add.s32 %r8, %r8, %r9;
+    st.global.u32 [%rd3+12], %r8;
+
+    shfl.sync.idx.b32 %r10, %r1, 5, 6175, -1;
+    st.global.u32 [%rd3+16], %r10;
+
+    setp.lt.u32 %p4, %r1, 64;
+    vote.sync.all.pred %p5, %p4, -1;
+    selp.u32 %r11, 1, 0, %p5;
+    st.global.u32 [%rd3+20], %r11;
+
+    mul.lo.s32 %r12, %r1, 7;
+    and.b32 %r12, %r12, 63;
+    redux.sync.max.u32 %r13, %r12, -1;
+    st.global.u32 [%rd3+24], %r13;
+
+    shr.u32 %r14, %r2, 2;
+    match.any.sync.b32 %r15, %r14, -1;
+    st.global.u32 [%rd3+28], %r15;
+    ret;
+}
+"#;
+
+#[test]
+fn shuffles_votes_and_reductions() {
+    let m = load(WARP);
+    let n = 96u32;
+    let out = upload_u32(&vec![0; n as usize * 8]);
+    run(
+        &m,
+        "warp",
+        cfg([1, 1, 1], [n, 1, 1], 0),
+        Params::default().u64(out),
+    )
+    .unwrap();
+    let o = download_u32(out, n as usize * 8);
+    for t in 0..n {
+        let lane = t % 32;
+        let w = t / 32;
+        let r = &o[t as usize * 8..t as usize * 8 + 8];
+        if lane == 0 {
+            assert_eq!(r[0], (0..32).map(|l| w * 32 + l).sum::<u32>(), "warp sum");
+        }
+        assert_eq!(r[1], 0xaaaa_aaaa, "ballot");
+        assert_eq!(r[2], if lane < 10 { 0x3ff } else { 0 }, "activemask");
+        let up = if lane >= 3 { t - 3 + 1000 } else { t };
+        assert_eq!(r[3], up, "shfl.up of {t}");
+        // c = 0x181f: segment mask 0x18 → segments of 8 lanes; source = segment base + 5
+        assert_eq!(r[4], w * 32 + (lane & !7) + 5, "shfl.idx of {t}");
+        assert_eq!(r[5], (w < 2) as u32, "vote.all");
+        let mx = (0..32).map(|l| ((w * 32 + l) * 7) & 63).max().unwrap();
+        assert_eq!(r[6], mx, "redux.max");
+        assert_eq!(r[7], 0xf << (lane & !3), "match.any");
+    }
+}
+
+const SHFL_XOR_F32: &str = r#"
+.version 8.0
+.target sm_90
+.address_size 64
+
+.visible .entry bfly(.param .u64 out)
+{
+    .reg .b32 %r<10>;
+    .reg .f32 %f<10>;
+    .reg .b64 %rd<6>;
+    .reg .pred %p<3>;
+    ld.param.u64 %rd1, [out];
+    mov.u32 %r1, %tid.x;
+    cvt.rn.f32.u32 %f1, %r1;
+    mov.b32 %r2, %f1;
+    shfl.sync.bfly.b32 %r3, %r2, 1, 31, -1;
+    mov.b32 %f2, %r3;
+    add.f32 %f3, %f1, %f2;
+    mov.b32 %r2, %f3;
+    shfl.sync.bfly.b32 %r3, %r2, 2, 31, -1;
+    mov.b32 %f2, %r3;
+    add.f32 %f3, %f3, %f2;
+    elect.sync %r4|%p1, -1;
+    selp.u32 %r5, 1, 0, %p1;
+    mul.wide.u32 %rd2, %r1, 12;
+    add.s64 %rd3, %rd1, %rd2;
+    st.global.f32 [%rd3], %f3;
+    st.global.u32 [%rd3+4], %r4;
+    st.global.u32 [%rd3+8], %r5;
+    ret;
+}
+"#;
+
+#[test]
+fn butterfly_shuffle_and_elect() {
+    let m = load(SHFL_XOR_F32);
+    let out = upload_u32(&[0; 64 * 3]);
+    run(
+        &m,
+        "bfly",
+        cfg([1, 1, 1], [64, 1, 1], 0),
+        Params::default().u64(out),
+    )
+    .unwrap();
+    let o = download_u32(out, 64 * 3);
+    for t in 0..64u32 {
+        let base = t & !3;
+        let s = (base..base + 4).map(|x| x as f32).sum::<f32>();
+        assert_eq!(f32::from_bits(o[t as usize * 3]), s);
+        assert_eq!(o[t as usize * 3 + 1], 0);
+        assert_eq!(o[t as usize * 3 + 2], (t % 32 == 0) as u32);
+    }
+}
