@@ -1,3 +1,4 @@
+#![allow(dead_code)]
 // PTX kernels shared by the benchmark and the tests that check them against native Rust.
 
 /// `y[i] = a * x[i] + y[i]`.

@@ -736,7 +736,7 @@ impl<'a> Cta<'a> {
     /// Scalar loads from one space with the width resolved outside the lane loop: uniform
     /// kernel-parameter reads happen once, global reads check the allocation of the first lane
     /// once and then only a range compare per lane. `false` when the slow path must run.
-    #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments, clippy::modulo_one)]
     #[inline(always)]
     fn ld_fast(
         &mut self,
@@ -792,21 +792,74 @@ impl<'a> Cta<'a> {
             }
             Space::Shared => {
                 let av = &w.regs[addr as usize];
+                let sh = &self.shared[..];
                 let mut o = [0u64; 32];
-                for l in Lanes(exec) {
-                    let a = av[l].wrapping_add(off as u64);
-                    let v = usize::try_from(a)
-                        .ok()
-                        .filter(|_| a & (bytes as u64 - 1) == 0)
-                        .and_then(|x| le_read(&self.shared, x, bytes as usize))
-                        .ok_or_else(|| fault(a, bytes, "load"))?;
-                    o[l] = fix(v);
+                let mut bad = 0u32;
+                macro_rules! lanes {
+                    ($n:expr, $t:ty) => {
+                        for l in Lanes(exec) {
+                            let a = av[l].wrapping_add(off as u64) as usize;
+                            match sh.get(a..a.wrapping_add($n)) {
+                                Some(b) if a % $n == 0 => {
+                                    let mut x = [0u8; $n];
+                                    x.copy_from_slice(b);
+                                    o[l] = fix(<$t>::from_le_bytes(x) as u64);
+                                }
+                                _ => bad |= 1 << l,
+                            }
+                        }
+                    };
+                }
+                match bytes {
+                    1 => lanes!(1, u8),
+                    2 => lanes!(2, u16),
+                    4 => lanes!(4, u32),
+                    _ => lanes!(8, u64),
+                }
+                if bad != 0 {
+                    let a = av[bad.trailing_zeros() as usize].wrapping_add(off as u64);
+                    return Err(fault(a, bytes, "load"));
                 }
                 write(&mut w.regs, d, exec, &o, u64::MAX);
                 Ok(true)
             }
             _ => Ok(false),
         }
+    }
+
+    /// Scalar global stores: the first lane's allocation is resolved once, the other lanes
+    /// only compare against its range.
+    #[inline(always)]
+    fn st_global(
+        &mut self,
+        w: &Warp,
+        exec: u32,
+        src: Slot,
+        bytes: u32,
+        addr: Slot,
+        off: i64,
+    ) -> Result<(), Error> {
+        let av = &w.regs[addr as usize];
+        let sv = &w.regs[src as usize];
+        let first = av[exec.trailing_zeros() as usize].wrapping_add(off as u64);
+        let Some(al) = self.alloc_for(first).cloned() else {
+            return Err(fault(first, bytes, "store"));
+        };
+        for l in Lanes(exec) {
+            let a = av[l].wrapping_add(off as u64);
+            let r = a.wrapping_sub(al.base);
+            if r < al.size {
+                if al.store(r, bytes, sv[l]).is_none() {
+                    return Err(fault(a, bytes, "store"));
+                }
+            } else {
+                if a & (bytes as u64 - 1) != 0 {
+                    return Err(fault(a, bytes, "store"));
+                }
+                self.gstore(a, bytes, sv[l])?;
+            }
+        }
+        Ok(())
     }
 
     /// Runs warp `w` until it has no runnable lanes or its slice ends.
@@ -1186,6 +1239,26 @@ impl<'a> Cta<'a> {
                         let bytes = *bytes as u32;
                         let n = *n as usize;
                         let vbytes = bytes * n as u32;
+                        if n == 1 && *space == Space::Global && exec != 0 {
+                            self.st_global(w, exec, ss[0], bytes, *addr, *off)?;
+                            pc += 1;
+                            if others != 0 && pc >= others_min {
+                                if pc > others_min {
+                                    leave!();
+                                }
+                                for l in Lanes(others) {
+                                    if w.pc[l] == pc {
+                                        mask |= 1 << l;
+                                    }
+                                }
+                                others &= !mask;
+                                others_min = u32::MAX;
+                                for l in Lanes(others) {
+                                    others_min = others_min.min(w.pc[l]);
+                                }
+                            }
+                            continue;
+                        }
                         for l in Lanes(exec) {
                             let a = w.regs[*addr as usize][l].wrapping_add(*off as u64);
                             if n > 1 && a & (vbytes as u64 - 1) != 0 {

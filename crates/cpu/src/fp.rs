@@ -94,18 +94,15 @@ pub(crate) fn fma32(a: f32, b: f32, c: f32) -> f32 {
     let p = a as f64 * b as f64;
     let cf = c as f64;
     let s = p + cf;
-    if !s.is_finite() {
-        return s as f32;
-    }
     let bb = s - p;
     let e = (p - (s - bb)) + (cf - bb);
     let bits = s.to_bits();
-    let odd = if e != 0.0 && bits & 1 == 0 {
-        if (e > 0.0) == (s > 0.0) {
-            bits + 1
-        } else {
-            bits - 1
-        }
+    // Branch-free so that the lane loop vectorizes; infinities and NaNs pass through unchanged.
+    let adjust = (e != 0.0) & (bits & 1 == 0) & s.is_finite();
+    let away = (e > 0.0) == (s > 0.0);
+    let step = if away { 1u64 } else { u64::MAX };
+    let odd = if adjust {
+        bits.wrapping_add(step)
     } else {
         bits
     };

@@ -41,6 +41,9 @@ mod launch;
 mod memory;
 mod module;
 mod props;
+/// Pageable copies staged through page-locked buffers by several threads (used by `memcpy`).
+#[doc(hidden)]
+pub mod staged_copy;
 mod state;
 mod stream;
 mod version;

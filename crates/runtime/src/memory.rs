@@ -419,7 +419,10 @@ fn copy_resolved<T: Pod>(
         }
         (Target::Device(d), Source::Host(s)) => {
             if n == d.len() {
-                d.copy_from_host(&s[..n]).map_err(e)
+                match crate::state::staged_copier(d.context(), std::mem::size_of_val(&s[..n])) {
+                    Some(copier) => copier.upload(d, &s[..n]).map_err(e),
+                    None => d.copy_from_host(&s[..n]).map_err(e),
+                }
             } else {
                 // A prefix of the buffer: the driver copies whole buffers, so stage through
                 // the host (synchronous either way).
@@ -430,7 +433,10 @@ fn copy_resolved<T: Pod>(
         }
         (Target::Host(d), Source::Device(s)) => {
             if n == s.len() {
-                s.copy_to_host(&mut d[..n]).map_err(e)
+                match crate::state::staged_copier(s.context(), std::mem::size_of_val(&d[..n])) {
+                    Some(copier) => copier.download(&mut d[..n], s).map_err(e),
+                    None => s.copy_to_host(&mut d[..n]).map_err(e),
+                }
             } else {
                 let staged = s.to_vec().map_err(e)?;
                 d[..n].copy_from_slice(&staged[..n]);

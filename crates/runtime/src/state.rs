@@ -12,12 +12,13 @@
 //! touches the driver's context stack.
 
 use std::cell::{Cell, RefCell};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use driver::{Context, Device};
+use driver::{Context, Device, Platform};
 use ferrocuda_driver as driver;
 
 use crate::error::{Error, ErrorCode, Result};
+use crate::staged_copy::{StagedCopier, STAGED_MIN_BYTES};
 use crate::version;
 
 /// Process-wide state, created by the first runtime call.
@@ -37,6 +38,9 @@ struct PrimarySlot {
     generation: u64,
     /// A sticky error hit in the primary context: returned by every call until a reset.
     sticky: Option<Error>,
+    /// Page-locked staging for pageable `memcpy`s in this primary context, made on first use
+    /// and dropped by a reset (it holds device and page-locked memory of the context).
+    copier: Option<Arc<StagedCopier>>,
 }
 
 static RUNTIME: OnceLock<Result<Runtime>> = OnceLock::new();
@@ -264,6 +268,24 @@ pub(crate) fn scope() -> Result<Scope> {
     Ok(Scope { ctx, primary })
 }
 
+/// The staged copier of `ctx` when it is the runtime's primary context on an NVIDIA device:
+/// pageable copies of at least [`STAGED_MIN_BYTES`] go through it. User contexts and the CPU
+/// device use the driver's plain copy.
+pub(crate) fn staged_copier(ctx: &Context, bytes: usize) -> Option<Arc<StagedCopier>> {
+    if bytes < STAGED_MIN_BYTES || !ctx.is_primary() || ctx.platform() != Platform::Nvidia {
+        return None;
+    }
+    let rt = runtime().ok()?;
+    let mut slots = rt.slots();
+    let slot = slots.get_mut(ctx.device().ordinal())?;
+    slot.ctx.as_ref()?;
+    Some(
+        slot.copier
+            .get_or_insert_with(|| Arc::new(StagedCopier::new(ctx)))
+            .clone(),
+    )
+}
+
 /// The generation of a device's primary context: bumped by every [`device_reset`], so
 /// per-device caches (embedded modules) know to reload.
 pub(crate) fn primary_generation(ordinal: usize) -> u64 {
@@ -307,6 +329,7 @@ pub fn device_reset() -> Result<()> {
             let slot = &mut slots[ordinal];
             slot.ctx = None;
             slot.sticky = None;
+            slot.copier = None;
             slot.generation += 1;
         }
         crate::module::forget_device(ordinal);
