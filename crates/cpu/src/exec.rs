@@ -22,7 +22,7 @@ use std::time::Instant;
 
 /// Backward branches a warp may take before it yields to the other warps of its block (so a
 /// warp spinning on a flag another warp sets still makes progress).
-const SLICE: u32 = 4096;
+const SLICE: u32 = 1024;
 /// Deepest call nesting before `StackOverflow`.
 const MAX_CALL_DEPTH: usize = 1024;
 /// Largest per-thread local stack before `StackOverflow`.
@@ -107,6 +107,8 @@ struct Warp {
     bar_dst: [Slot; 16],
     bar_kind: [BarKind; 16],
     carry: u32,
+    /// Schedule the highest program counter next (see `run_warp_inner`).
+    prefer_max: bool,
     frames: Vec<Vec<Frame>>,
     saved: Vec<Vec<u64>>,
     local: Vec<Vec<u8>>,
@@ -465,6 +467,7 @@ impl<'a> Worker<'a> {
             w.waiting = 0;
             w.bar_wait = [0; 16];
             w.carry = 0;
+            w.prefer_max = false;
             w.pc = [entry; 32];
             for fr in &mut w.frames {
                 fr.clear();
@@ -880,9 +883,20 @@ impl<'a> Cta<'a> {
             if runnable == 0 {
                 return Ok(Stop::Yield);
             }
+            // Lowest counter first, so paths reconverge; after a slice spent spinning in a
+            // divergent loop, the highest one once, so a lane holding a lock the others spin on
+            // gets to release it (forward progress as with independent thread scheduling).
             let mut pc = u32::MAX;
-            for l in Lanes(runnable) {
-                pc = pc.min(w.pc[l]);
+            if w.prefer_max {
+                w.prefer_max = false;
+                pc = 0;
+                for l in Lanes(runnable) {
+                    pc = pc.max(w.pc[l]);
+                }
+            } else {
+                for l in Lanes(runnable) {
+                    pc = pc.min(w.pc[l]);
+                }
             }
             let mut mask = 0u32;
             for l in Lanes(runnable) {
@@ -1482,12 +1496,15 @@ impl<'a> Cta<'a> {
                         let t = *target;
                         if exec == mask {
                             if t <= pc {
-                                budget -= 1;
+                                // Lanes looping while others of the warp wait elsewhere may
+                                // be spinning on them: give those a turn soon.
+                                budget = budget.saturating_sub(if others != 0 { 64 } else { 1 });
                                 if budget == 0 || self.l.abort.load(Ordering::Relaxed) {
                                     pc = t;
                                     for l in Lanes(mask) {
                                         w.pc[l] = pc;
                                     }
+                                    w.prefer_max = others != 0;
                                     return Ok(Stop::Yield);
                                 }
                             }
@@ -1499,6 +1516,14 @@ impl<'a> Cta<'a> {
                         } else if exec != 0 {
                             for l in Lanes(mask) {
                                 w.pc[l] = if exec >> l & 1 != 0 { t } else { pc + 1 };
+                            }
+                            if t <= pc {
+                                // Divergent loops may be spin-waits on another lane: switch soon.
+                                budget = budget.saturating_sub(64);
+                                if budget == 0 || self.l.abort.load(Ordering::Relaxed) {
+                                    w.prefer_max = true;
+                                    return Ok(Stop::Yield);
+                                }
                             }
                             continue 'outer;
                         }
