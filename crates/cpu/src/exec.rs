@@ -1810,3 +1810,82 @@ impl<'a> Cta<'a> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lanes_iterates_set_bits_in_order() {
+        assert_eq!(Lanes(0b1010_0001).collect::<Vec<_>>(), [0, 5, 7]);
+        assert_eq!(Lanes(u32::MAX).count(), 32);
+        assert_eq!(Lanes(0).next(), None);
+    }
+
+    #[test]
+    fn little_endian_helpers_check_bounds() {
+        let mut b = [0u8; 8];
+        le_write(&mut b, 2, 4, 0xdead_beef).unwrap();
+        assert_eq!(le_read(&b, 2, 4), Some(0xdead_beef));
+        assert_eq!(le_read(&b, 2, 2), Some(0xbeef));
+        assert_eq!(le_read(&b, 6, 4), None);
+        assert_eq!(le_read(&b, usize::MAX, 4), None);
+        assert!(le_write(&mut b, 7, 2, 1).is_none());
+        assert_eq!(sext(0x80, 1), u64::MAX - 0x7f);
+        assert_eq!(sext(0x7fff, 2), 0x7fff);
+    }
+
+    #[test]
+    fn atomic_operations_follow_ptx_semantics() {
+        use ScalarType::*;
+        assert_eq!(atom_apply(AtomOp::Inc, U32, 5, 5, 0), 0);
+        assert_eq!(atom_apply(AtomOp::Inc, U32, 4, 5, 0), 5);
+        assert_eq!(atom_apply(AtomOp::Inc, U32, 9, 5, 0), 0);
+        assert_eq!(atom_apply(AtomOp::Dec, U32, 0, 5, 0), 5);
+        assert_eq!(atom_apply(AtomOp::Dec, U32, 7, 5, 0), 5);
+        assert_eq!(atom_apply(AtomOp::Dec, U32, 3, 5, 0), 2);
+        assert_eq!(atom_apply(AtomOp::Cas, B32, 3, 3, 9), 9);
+        assert_eq!(atom_apply(AtomOp::Cas, B32, 4, 3, 9), 4);
+        assert_eq!(
+            atom_apply(AtomOp::Min, S32, (-1i32) as u32 as u64, 1, 0),
+            0xffff_ffff
+        );
+        assert_eq!(atom_apply(AtomOp::Min, U32, 0xffff_ffff, 1, 0), 1);
+        assert_eq!(atom_apply(AtomOp::Max, S64, (-5i64) as u64, 3, 0), 3);
+        assert_eq!(atom_apply(AtomOp::Add, U32, 0xffff_ffff, 2, 0), 1);
+        // f32 atomic add flushes subnormal inputs and results.
+        let sub = 0x0000_0001u64;
+        assert_eq!(atom_apply(AtomOp::Add, F32, sub, sub, 0), 0);
+        assert_eq!(
+            atom_apply(
+                AtomOp::Add,
+                F32,
+                1.5f32.to_bits() as u64,
+                2.25f32.to_bits() as u64,
+                0
+            ),
+            3.75f32.to_bits() as u64
+        );
+        assert_eq!(
+            atom_apply(AtomOp::Add, F32, f32::NAN.to_bits() as u64, 0, 0),
+            0x7fff_ffff
+        );
+        assert_eq!(atom_apply(AtomOp::Add, F16, 0x3c00, 0x3c00, 0), 0x4000);
+        assert_eq!(
+            atom_apply(AtomOp::Add, BF16x2, 0x3f80_3f80, 0x3f80_4000, 0),
+            0x4000_4040
+        );
+        assert_eq!(atom_apply(AtomOp::Exch, B64, 1, u64::MAX, 0), u64::MAX);
+    }
+
+    #[test]
+    fn generic_addresses_classify_by_window() {
+        assert_eq!(Cta::classify(SHARED_WINDOW + 12), (Space::Shared, 12));
+        assert_eq!(Cta::classify(LOCAL_WINDOW + 4), (Space::Local, 4));
+        assert_eq!(Cta::classify(PARAM_WINDOW), (Space::KParam, 0));
+        assert_eq!(
+            Cta::classify(0x7e00_0000_0100),
+            (Space::Global, 0x7e00_0000_0100)
+        );
+    }
+}
