@@ -824,13 +824,17 @@ pub enum Operand {
     /// plus an optional constant offset (`sym+8`).
     Symbol(SymbolRef, i64),
     Addr(Address),
-    /// `{%r1, %r2, %r3, %r4}`; elements are `Reg`, `Imm` or `Sink`.
+    /// `{%r1, %r2, %r3, %r4}`; elements are `Reg`, `Imm` or `Sink`. A `%d|%p` destination pair
+    /// (`setp`, `shfl`, `match`, `elect`) is a two-element vector in the first operand.
     Vector(Vec<Operand>),
     /// A branch target: index into the function body.
     Label(u32),
     /// `_`: a discarded destination.
     Sink,
-    /// Parenthesised argument/return lists of `call`.
+    /// Parenthesised argument/return lists of `call`. A `call` always has
+    /// `[List(returns), target, List(args)]` (target `Callee` or `Reg`), plus `Prototype` for an
+    /// indirect call. Also `brx.idx`'s resolved target list (`Label`s) and bracketed texture or
+    /// tensor operands like `[tex, {%f1, %f2}]` (first element the handle).
     List(Vec<Operand>),
     /// The function a `call` targets directly.
     Callee(FuncId),

@@ -57,9 +57,16 @@ pub(crate) fn lex(src: &str) -> Result<Vec<Tok>, Error> {
         ));
     }
     let b = src.as_bytes();
-    let n = b.len();
+    // The driver reads PTX as a C string: text ends at the first NUL (images often pad with
+    // them).
+    let n = b.iter().position(|&c| c == 0).unwrap_or(b.len());
     let mut toks = Vec::with_capacity(n / 5 + 16);
-    let mut i = 0usize;
+    // A UTF-8 byte-order mark some editors add.
+    let mut i = if b.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        3
+    } else {
+        0
+    };
     let mut line = 1u32;
     let mut line_start = 0usize;
     while i < n {
@@ -348,6 +355,19 @@ mod tests {
         assert!(lex("/* open").is_err());
         assert!(lex("\"open").is_err());
         assert!(lex("é").is_err());
+    }
+
+    #[test]
+    fn nul_ends_input_and_bom_is_skipped() {
+        let k = kinds("\u{feff}ret;\0garbage \u{1}");
+        assert_eq!(
+            k,
+            vec![
+                (TokKind::Ident, "ret"),
+                (TokKind::Punct(b';'), ";"),
+                (TokKind::Eof, "")
+            ]
+        );
     }
 
     #[test]

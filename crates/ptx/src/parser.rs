@@ -19,6 +19,10 @@ const MAX_INIT_DEPTH: usize = 32;
 const MAX_REGS: usize = 1 << 20;
 /// Largest initialized variable, in bytes.
 const MAX_INIT_BYTES: u64 = 64 << 20;
+/// Most initialized bytes in one module.
+const MAX_MODULE_INIT_BYTES: u64 = 256 << 20;
+/// Registers one module may declare regardless of its size (larger inputs get 4 per byte).
+const MIN_MODULE_REGS: usize = 1 << 21;
 /// Most operands (or vector/list elements) one instruction may have.
 const MAX_OPERANDS: usize = 256;
 /// Placeholder for a reference resolved after parsing.
@@ -42,6 +46,8 @@ pub(crate) fn parse_module(src: &str) -> Result<Module, Error> {
         fixups: Vec::new(),
         reloc_fixups: Vec::new(),
         op_toks: Vec::new(),
+        regs_left: MIN_MODULE_REGS.max(src.len().saturating_mul(4)),
+        init_left: MAX_MODULE_INIT_BYTES,
     };
     p.module_items()?;
     p.resolve_module()?;
@@ -107,6 +113,10 @@ struct Parser<'s> {
     reloc_fixups: Vec<RelocFixup>,
     /// Token index where each operand of the instruction being parsed starts.
     op_toks: Vec<u32>,
+    /// Registers the rest of the module may still declare (bounds memory on hostile input).
+    regs_left: usize,
+    /// Initialized bytes the rest of the module may still declare.
+    init_left: u64,
 }
 
 /// A variable declaration before it is placed in module or function scope.
@@ -571,6 +581,13 @@ impl<'s> Parser<'s> {
                 // `.extern` declarations may be repeated or followed by the definition.
                 if prev_linkage == Linkage::Extern || d.var.linkage == Linkage::Extern {
                     if d.var.linkage != Linkage::Extern {
+                        for (reloc, tok) in d.reloc_toks {
+                            self.reloc_fixups.push(RelocFixup {
+                                global: prev,
+                                reloc,
+                                tok,
+                            });
+                        }
                         self.module.globals[prev] = d.var;
                     }
                     continue;
@@ -737,7 +754,11 @@ impl<'s> Parser<'s> {
                 let count = match first {
                     Some(Some(n)) => n.checked_mul(inner),
                     Some(None) => {
-                        let max = writes.iter().map(|w| w.0 + 1).max().unwrap_or(0);
+                        let max = writes
+                            .iter()
+                            .map(|w| w.0.saturating_add(1))
+                            .max()
+                            .unwrap_or(0);
                         Some(max.div_ceil(per_first.max(1)).saturating_mul(inner))
                     }
                     None => Some(1),
@@ -756,6 +777,15 @@ impl<'s> Parser<'s> {
                             None,
                         )
                     })?;
+                if size > self.init_left {
+                    return Err(self.err_tok(
+                        init_tok,
+                        ErrorKind::Limit,
+                        "initialized data in module larger than 256 MiB",
+                        None,
+                    ));
+                }
+                self.init_left -= size;
                 let units = count * u64::from(vector);
                 let esz = u64::from(ty.size());
                 let mut bytes = vec![0u8; size as usize];
@@ -1593,7 +1623,7 @@ impl<'s> Parser<'s> {
                 let Some(scope) = fs.scopes.last_mut() else {
                     return Err(self.syntax("a function body"));
                 };
-                if fs.regs.len() + count as usize > MAX_REGS {
+                if fs.regs.len() + count as usize > MAX_REGS || count as usize > self.regs_left {
                     return Err(self.err_idx(
                         ni,
                         ErrorKind::Limit,
@@ -1609,12 +1639,28 @@ impl<'s> Parser<'s> {
                         Some("a new name"),
                     ));
                 }
+                self.regs_left -= count as usize;
                 let base = fs.regs.len() as RegId;
                 scope.ranges.insert(name, (base, count));
                 fs.regs.reserve(count as usize);
+                let mut digits = [0u8; 10];
                 for i in 0..count {
+                    // `format!` is measurably slower here; nvcc declares thousands of these.
+                    let mut n = i;
+                    let mut k = digits.len();
+                    loop {
+                        k -= 1;
+                        digits[k] = b'0' + (n % 10) as u8;
+                        n /= 10;
+                        if n == 0 {
+                            break;
+                        }
+                    }
+                    let mut reg = String::with_capacity(name.len() + digits.len() - k);
+                    reg.push_str(name);
+                    reg.extend(digits[k..].iter().map(|&d| char::from(d)));
                     fs.regs.push(RegDecl {
-                        name: format!("{name}{i}"),
+                        name: reg,
                         ty,
                         vector,
                     });
@@ -1653,12 +1699,16 @@ impl<'s> Parser<'s> {
     }
 
     fn lookup_reg(&self, fs: &FnState<'s>, name: &str) -> Option<RegId> {
+        let numbered = name.as_bytes().last().is_some_and(u8::is_ascii_digit);
         for s in fs.scopes.iter().rev() {
-            if let Some(&r) = s.regs.get(name) {
-                return Some(r);
-            }
-            if !s.ranges.is_empty() {
+            // Most names come from `%r<N>` ranges; try those first.
+            if numbered && !s.ranges.is_empty() {
                 if let Some(r) = range_lookup(&s.ranges, name) {
+                    return Some(r);
+                }
+            }
+            if !s.regs.is_empty() {
+                if let Some(&r) = s.regs.get(name) {
                     return Some(r);
                 }
             }
@@ -1825,7 +1875,7 @@ impl<'s> Parser<'s> {
         let ti = self.tok_index();
         let t = self.expect_ident("a function name or a register holding its address")?;
         let name = self.text(t);
-        let target = if name.starts_with('%') {
+        let target = if name.starts_with('%') || self.lookup_reg(fs, name).is_some() {
             match self.reg_operand(fs, ti)? {
                 Operand::Reg(r) => Operand::Reg(r),
                 _ => {
@@ -2084,6 +2134,13 @@ impl<'s> Parser<'s> {
                 if name.starts_with('%') {
                     return self.reg_operand(fs, ti);
                 }
+                if opcode != Opcode::Bra {
+                    // Register names need no `%` (cuda_fp16.h's inline asm declares
+                    // `.reg .pred __$temp3;`).
+                    if let Some(r) = self.lookup_reg(fs, name) {
+                        return Ok(Operand::Reg(r));
+                    }
+                }
                 if name == "WARP_SZ" {
                     // The predefined warp-size constant.
                     return Ok(Operand::Imm(Imm::Int(32)));
@@ -2128,7 +2185,9 @@ impl<'s> Parser<'s> {
             TokKind::Ident => {
                 self.pos += 1;
                 let name = self.text(t);
-                if name.starts_with('%') {
+                if let Some(r) = self.lookup_reg(fs, name) {
+                    AddrBase::Reg(r)
+                } else if name.starts_with('%') {
                     match self.reg_operand(fs, ti)? {
                         Operand::Reg(r) => AddrBase::Reg(r),
                         _ => {
@@ -2317,6 +2376,17 @@ impl<'s> Parser<'s> {
                     &format!("operand {} of `{opname}` has the wrong kind", i + 1),
                     Some(&kinds_text(spec.kinds)),
                 ));
+            }
+            // Destination vectors hold registers (or `_`), never immediates.
+            if let Operand::Vector(v) = o {
+                if spec.kinds & kind::SINK != 0 && v.iter().any(|e| matches!(e, Operand::Imm(_))) {
+                    return Err(self.err_idx(
+                        op_tok(i),
+                        ErrorKind::Operand,
+                        "a destination vector cannot hold immediates",
+                        Some("registers or `_`"),
+                    ));
+                }
             }
             // Vector lengths of ld/st/atom.
             if let Operand::Vector(v) = o {
@@ -2555,8 +2625,9 @@ fn range_lookup(ranges: &FxMap<&str, (RegId, u32)>, name: &str) -> Option<RegId>
     while split > 0 && b[split - 1].is_ascii_digit() {
         split -= 1;
     }
-    // Try every split point inside the trailing digits (prefixes may end in digits).
-    let mut s = split;
+    // Try every split point inside the trailing digits (prefixes may end in digits); a
+    // register index has at most 10 digits.
+    let mut s = split.max(b.len().saturating_sub(10));
     while s < b.len() {
         let digits = &name[s..];
         if digits.len() == 1 || !digits.starts_with('0') {
@@ -2675,5 +2746,75 @@ fn patch(body: &mut [Instruction], instr: u32, operand: u16, sub: u16, new: Oper
         (Operand::Symbol(s, _), Operand::Symbol(n, _)) => *s = n,
         (Operand::Addr(a), Operand::Symbol(n, _)) => a.base = AddrBase::Symbol(n),
         (slot, new) => *slot = new,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn range_lookup_handles_digit_prefixes_and_bounds() {
+        let mut m: FxMap<&str, (RegId, u32)> = FxMap::default();
+        m.insert("%r", (10, 5));
+        m.insert("%r2_", (100, 3));
+        m.insert("%x1", (200, 20));
+        assert_eq!(range_lookup(&m, "%r0"), Some(10));
+        assert_eq!(range_lookup(&m, "%r4"), Some(14));
+        assert_eq!(range_lookup(&m, "%r5"), None);
+        assert_eq!(range_lookup(&m, "%r04"), None);
+        assert_eq!(range_lookup(&m, "%r2_2"), Some(102));
+        assert_eq!(range_lookup(&m, "%x119"), Some(219));
+        assert_eq!(range_lookup(&m, "%x1"), None);
+        let long = format!("%r{}", "9".repeat(100_000));
+        assert_eq!(range_lookup(&m, &long), None);
+    }
+
+    #[test]
+    fn immediates_and_initializer_encoding() {
+        let int = |value, unsigned| Number::Int { value, unsigned };
+        assert_eq!(make_imm(int(5, false), true), Some(Imm::Int(-5)));
+        assert_eq!(make_imm(int(1 << 63, true), true), Some(Imm::Int(i64::MIN)));
+        assert_eq!(make_imm(int(u64::MAX, true), true), None);
+        assert_eq!(make_imm(int(7, true), false), Some(Imm::UInt(7)));
+        assert_eq!(
+            make_imm(Number::F32(0x3F80_0000), true),
+            Some(Imm::F32(0xBF80_0000))
+        );
+        assert_eq!(encode(ScalarType::F32, int(2, false), false), 0x4000_0000);
+        assert_eq!(
+            encode(ScalarType::F32, Number::Dec(0.5f64.to_bits()), true),
+            u64::from((-0.5f32).to_bits())
+        );
+        assert_eq!(encode(ScalarType::S32, int(5, false), true), (-5i64) as u64);
+        assert_eq!(
+            encode(ScalarType::F64, Number::F32(0x3F80_0000), false),
+            1.0f64.to_bits()
+        );
+    }
+
+    #[test]
+    fn special_registers() {
+        assert_eq!(special_reg("%tid.x"), Some((SpecialReg::Tid, Some(Dim::X))));
+        assert_eq!(special_reg("%ctaid"), Some((SpecialReg::Ctaid, None)));
+        assert_eq!(
+            special_reg("%envreg31"),
+            Some((SpecialReg::Envreg(31), None))
+        );
+        assert_eq!(special_reg("%envreg32"), None);
+        assert_eq!(special_reg("%pm7"), Some((SpecialReg::Pm(7), None)));
+        assert_eq!(special_reg("%laneid.x"), None);
+        assert_eq!(special_reg("%tid.w"), None);
+        assert_eq!(special_reg("%bogus"), None);
+    }
+
+    #[test]
+    fn widened_and_aligned() {
+        assert_eq!(widened(ScalarType::S32), ScalarType::S64);
+        assert_eq!(widened(ScalarType::U16), ScalarType::U32);
+        assert_eq!(align_up(9, 8), 16);
+        assert_eq!(align_up(16, 8), 16);
+        assert_eq!(align_up(3, 1), 3);
+        assert_eq!(align_up(u64::MAX, 16), u64::MAX);
     }
 }

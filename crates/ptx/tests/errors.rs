@@ -266,3 +266,29 @@ fn limits_are_errors_not_crashes() {
     let src = format!("{HEAD}.global .u32 a[2] = {{1, 2, 3}};\n");
     assert_eq!(parse(&src).unwrap_err().kind, ErrorKind::Syntax);
 }
+
+#[test]
+fn extern_declaration_then_definition_keeps_relocations() {
+    let src = format!(
+        "{HEAD}.extern .global .align 8 .u64 p;\n.global .u32 x;\n.global .align 8 .u64 p = x;\n"
+    );
+    let m = parse(&src).unwrap();
+    assert_eq!(m.globals.len(), 2);
+    let p = m.global("p").unwrap();
+    assert_eq!(p.linkage, ferrocuda_ptx::ir::Linkage::Internal);
+    assert_eq!(
+        p.relocations[0].target,
+        ferrocuda_ptx::ir::SymbolRef::Global(1)
+    );
+}
+
+#[test]
+fn destination_vectors_hold_registers() {
+    err_at(
+        &kernel("\tld.global.v2.u32 {%r1, 5}, [%rd1];"),
+        ErrorKind::Operand,
+        L,
+        19,
+        "{",
+    );
+}

@@ -305,3 +305,44 @@ fn clang_indirect_calls_and_initializers() {
         Operand::Symbol(SymbolRef::Global(_), 4)
     ));
 }
+
+#[test]
+fn numba_long_mangled_names_and_common_globals() {
+    let m = sample("numba_axpy.ptx");
+    let env = &m.globals[0];
+    assert_eq!(env.linkage, Linkage::Common);
+    assert_eq!(env.size, 8);
+    let k = m.kernels().next().unwrap();
+    assert!(k.name.starts_with("_ZN6cudapy8__main__4axpy"));
+    assert_eq!(k.params.len(), 7);
+    assert_eq!(k.params[1].offset, 8);
+    assert_eq!(k.param_bytes(), 56);
+    let ld = body(k)
+        .iter()
+        .find(|i| i.opcode == Opcode::Ld && i.space().is_none())
+        .unwrap();
+    assert_eq!(ld.types, vec![ScalarType::F32]);
+}
+
+#[test]
+fn rustc_panic_path_with_noreturn_callee() {
+    let m = sample("rustc_add.ptx");
+    assert_eq!(m.version, (6, 0));
+    let panic = m
+        .functions
+        .iter()
+        .position(|f| f.name.contains("panic_bounds_check"))
+        .unwrap();
+    assert!(m.functions[panic].noreturn);
+    let k = m.kernel("add").unwrap();
+    let call = body(k).iter().find(|i| i.opcode == Opcode::Call).unwrap();
+    assert_eq!(call.operands[1], Operand::Callee(panic));
+    assert!(matches!(&call.operands[2], Operand::List(a) if a.len() == 3));
+    let loc = m.global("alloc_loc").unwrap();
+    assert_eq!(loc.relocations.len(), 1);
+    assert!(loc.relocations[0].generic);
+    let init = loc.init.as_ref().unwrap();
+    assert_eq!(&init[16..24], &17179869196u64.to_le_bytes());
+    // The kernel ends in `trap` with no `ret` after the panic call.
+    assert_eq!(body(k).last().unwrap().opcode, Opcode::Trap);
+}

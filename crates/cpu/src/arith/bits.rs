@@ -44,14 +44,14 @@ pub fn brev(a: u64, w: u32) -> u64 {
     a.reverse_bits() >> (64 - w)
 }
 
-/// `bfe`: extracts `len = c & 0xff` bits from position `pos = b & 0xff`, zero- or
-/// sign-extended (the sign is the field's top bit, or the value's top bit when the field runs
-/// past it).
+/// `bfe`: extracts `len` bits from position `pos`, zero- or sign-extended (the sign is the
+/// field's top bit, or the value's top bit when the field runs past it). For 32-bit types
+/// `pos = b & 0xff`, `len = c & 0xff` as PTX specifies; the 64-bit forms use the whole 32-bit
+/// operands (GPU-observed: `ptxas` expands them into shifts that do not mask).
 #[inline]
 pub fn bfe(a: u64, b: u64, c: u64, w: u32, signed: bool) -> u64 {
-    let pos = (b & 0xFF) as u32;
-    let len = (c & 0xFF) as u32;
-    let msb = w - 1;
+    let (pos, len) = field(b, c, w);
+    let msb = w as u64 - 1;
     let a = a & mask(w);
     let sbit = if !signed || len == 0 {
         0
@@ -63,20 +63,29 @@ pub fn bfe(a: u64, b: u64, c: u64, w: u32, signed: bool) -> u64 {
         return fill;
     }
     // Bits available from `pos` upwards, and how many of them the field takes.
-    let n = len.min(w - pos);
+    let n = len.min(w as u64 - pos) as u32;
     let field = if n == 0 { 0 } else { (a >> pos) & mask(n) };
     field | (fill & !mask(n))
 }
 
-/// `bfi`: inserts the low `len = d & 0xff` bits of `a` into `b` at `pos = c & 0xff`.
+/// Position and length operands of `bfe`/`bfi` for a `w`-bit type.
+#[inline]
+fn field(b: u64, c: u64, w: u32) -> (u64, u64) {
+    if w == 64 {
+        (b & 0xFFFF_FFFF, c & 0xFFFF_FFFF)
+    } else {
+        (b & 0xFF, c & 0xFF)
+    }
+}
+
+/// `bfi`: inserts the low `len` bits of `a` into `b` at `pos` (operands read as for [`bfe`]).
 #[inline]
 pub fn bfi(a: u64, b: u64, c: u64, d: u64, w: u32) -> u64 {
-    let pos = (c & 0xFF) as u32;
-    let len = (d & 0xFF) as u32;
-    if pos >= w || len == 0 {
+    let (pos, len) = field(c, d, w);
+    if pos >= w as u64 || len == 0 {
         return b & mask(w);
     }
-    let n = len.min(w - pos);
+    let n = len.min(w as u64 - pos) as u32;
     let m = mask(n) << pos;
     ((b & !m) | ((a << pos) & m)) & mask(w)
 }
@@ -315,9 +324,9 @@ mod tests {
     #[test]
     fn bfe_matches_ptx_pseudocode() {
         fn reference(a: u64, b: u64, c: u64, w: u32, signed: bool) -> u64 {
-            let msb = w - 1;
-            let pos = (b & 0xFF) as u32;
-            let len = (c & 0xFF) as u32;
+            let msb = w as u64 - 1;
+            let m = if w == 64 { 0xFFFF_FFFF } else { 0xFF };
+            let (pos, len) = (b & m, c & m);
             let sbit = if !signed || len == 0 {
                 0
             } else {
@@ -336,7 +345,7 @@ mod tests {
         }
         for w in [32, 64] {
             for s in [false, true] {
-                for pos in [0u64, 1, 5, 31, 32, 63, 64, 200, 0x1FF] {
+                for pos in [0u64, 1, 5, 31, 32, 63, 64, 200, 0x1FF, 0x1_0000_0003] {
                     for len in [0u64, 1, 3, 8, 31, 32, 33, 64, 255] {
                         for a in [0u64, 0xDEAD_BEEF_8765_4321, u64::MAX, 0x8000_0000] {
                             let a = a & mask(w);

@@ -1,8 +1,8 @@
 //! `cvt`: every conversion between integer and floating-point types, with rounding,
 //! `.ftz`, `.sat`, `.relu` and `.satfinite`; packed `f16x2`/`bf16x2`/fp8x2 results; `tf32`.
 //!
-//! Float → integer rounds with `.rni .rzi .rmi .rpi`, saturates to the destination range and
-//! turns NaN into 0, as PTX defines. Signed integer results are returned sign-extended to 64
+//! Float → integer rounds with `.rni .rzi .rmi .rpi` and saturates to the destination range;
+//! NaN gives 0 as PTX defines, except where the GPU gives the top bit (see [`float_to_int`]). Signed integer results are returned sign-extended to 64
 //! bits, so a narrow `.s8`/`.s16` result widens correctly into a larger register.
 
 use super::fp::{self, Fmt};
@@ -82,7 +82,9 @@ fn int_result(v: i128, w: u32, signed: bool) -> u64 {
     }
 }
 
-/// Float (format `src`) → integer of `dw` bits: rounded by `r`, saturated, NaN → 0.
+/// Float (format `src`) → integer of `dw` bits: rounded by `r`, saturated to the destination
+/// range. NaN gives what the GPU's conversion units give (observed on sm_90): the top bit of
+/// the destination for 64-bit destinations and for any f64 source, 0 otherwise.
 #[inline]
 pub fn float_to_int(src: Fmt, a: u64, r: IntRnd, ftz: bool, dw: u32, ds: bool) -> u64 {
     let a = if ftz && src == Fmt::F32 {
@@ -92,7 +94,7 @@ pub fn float_to_int(src: Fmt, a: u64, r: IntRnd, ftz: bool, dw: u32, ds: bool) -
     };
     let x = src.to_f64(a);
     if x.is_nan() {
-        return 0;
+        return nan_to_int(src, dw, ds);
     }
     let v = round_f64(x, r) as i128; // saturating; exact for every in-range value
     let (lo, hi) = range(dw, ds);
@@ -115,7 +117,38 @@ pub fn int_to_float(a: u64, sw: u32, ss: bool, dst: Fmt, r: Rnd, sat: bool) -> u
     }
 }
 
-/// Float → float between formats, rounded by `r` (any NaN becomes the destination's NaN).
+/// The integer a NaN converts to (see [`float_to_int`]): the top bit alone (sign-extended for
+/// signed types) from f64 and into 64-bit types, 0 otherwise.
+#[inline]
+fn nan_to_int(src: Fmt, dw: u32, ds: bool) -> u64 {
+    if src == Fmt::F64 || dw == 64 {
+        int_result(1i128 << (dw - 1), dw, ds)
+    } else {
+        0
+    }
+}
+
+/// The NaN a conversion produces from the NaN `a` (observed on sm_90): conversions to or
+/// from f64 keep the sign and the top of the payload and set the quiet bit; bf16 → f32 is a
+/// plain shift; the others give the destination's canonical NaN.
+#[inline]
+pub fn convert_nan(src: Fmt, dst: Fmt, a: u64) -> u64 {
+    let frac = a & ((1u64 << src.frac_bits()) - 1);
+    let neg = src.is_neg(a);
+    let keep = |frac: u64| {
+        let quiet = 1u64 << (dst.frac_bits() - 1);
+        (neg as u64 * dst.sign()) | dst.inf() | quiet | frac
+    };
+    match (src, dst) {
+        (Fmt::F64, Fmt::F64) => a | (1 << 51),
+        (s, Fmt::F64) if s != Fmt::E4M3 && s != Fmt::E5M2 => keep(frac << (52 - s.frac_bits())),
+        (Fmt::F64, Fmt::F32 | Fmt::F16 | Fmt::BF16) => keep(frac >> (52 - dst.frac_bits())),
+        (Fmt::BF16, Fmt::F32) => a << 16,
+        _ => dst.nan(),
+    }
+}
+
+/// Float → float between formats, rounded by `r` (NaN as [`convert_nan`] says).
 #[inline]
 pub fn float_to_float(src: Fmt, dst: Fmt, a: u64, r: Rnd, o: FloatOpts) -> u64 {
     let a = if o.ftz && src == Fmt::F32 {
@@ -124,7 +157,13 @@ pub fn float_to_float(src: Fmt, dst: Fmt, a: u64, r: Rnd, o: FloatOpts) -> u64 {
         a
     };
     if src.is_nan(a) {
-        return dst.nan();
+        // With .ftz an f32 NaN is canonicalised on the way in (GPU-observed).
+        let a = if o.ftz && src == Fmt::F32 {
+            src.nan()
+        } else {
+            a
+        };
+        return finish(dst, convert_nan(src, dst, a), o);
     }
     if o.satfinite && matches!(dst, Fmt::E4M3 | Fmt::E5M2) {
         // Clamp before rounding: fp8 rounding past the top has no infinity to land on.
@@ -154,9 +193,9 @@ pub fn float_to_float(src: Fmt, dst: Fmt, a: u64, r: Rnd, o: FloatOpts) -> u64 {
     finish(dst, bits, o)
 }
 
+/// Result modifiers: `.ftz` (f32 results), `.sat`, `.relu`.
 #[inline]
 fn finish(dst: Fmt, bits: u64, o: FloatOpts) -> u64 {
-    let bits = dst.canon(bits);
     let bits = if o.ftz && dst == Fmt::F32 {
         dst.flush(bits)
     } else {
@@ -178,6 +217,9 @@ pub fn round_to_int(fmt: Fmt, a: u64, r: IntRnd, o: FloatOpts) -> u64 {
     } else {
         a
     };
+    if fmt.is_nan(a) {
+        return finish(fmt, convert_nan(fmt, fmt, a), o);
+    }
     let bits = match fmt {
         Fmt::F32 => (round_f64(f32::from_bits(a as u32) as f64, r) as f32).to_bits() as u64,
         Fmt::F64 => round_f64(f64::from_bits(a), r).to_bits(),
@@ -199,7 +241,8 @@ pub fn round_to_int(fmt: Fmt, a: u64, r: IntRnd, o: FloatOpts) -> u64 {
 #[inline]
 pub fn f32_to_tf32(a: u32, r: Rnd, o: FloatOpts) -> u32 {
     if a & 0x7FFF_FFFF > 0x7F80_0000 {
-        return super::NAN_F32;
+        // The GPU clears the low 13 bits of a NaN (which can leave an infinity).
+        return a & !0x1FFF;
     }
     let sign = a & 0x8000_0000;
     let neg = sign != 0;
@@ -387,6 +430,15 @@ mod tests {
             float_to_int(Fmt::F32, f(f32::NAN), IntRnd::Zero, false, 32, true),
             0
         );
+        let nan64 = f64::NAN.to_bits();
+        assert_eq!(
+            float_to_int(Fmt::F64, nan64, IntRnd::Zero, false, 32, false),
+            1 << 31
+        );
+        assert_eq!(
+            float_to_int(Fmt::F32, f(f32::NAN), IntRnd::Zero, false, 64, false),
+            1 << 63
+        );
         assert_eq!(
             float_to_int(Fmt::F32, f(3e9), IntRnd::Zero, false, 32, true),
             i32::MAX as u64
@@ -544,6 +596,30 @@ mod tests {
             float_to_float(Fmt::E4M3, Fmt::F16, 0x38, Rnd::Rn, o),
             0x3C00
         );
+        // NaN conversions (GPU-observed).
+        assert_eq!(
+            convert_nan(Fmt::F32, Fmt::F64, 0xFFC0_1234),
+            0xFFF8_0246_8000_0000
+        );
+        assert_eq!(
+            convert_nan(Fmt::F64, Fmt::F32, 0xFFF8_0000_0000_1234),
+            0xFFC0_0000
+        );
+        assert_eq!(
+            convert_nan(Fmt::F16, Fmt::F64, 0x7FA3),
+            0x7FFE_8C00_0000_0000
+        );
+        assert_eq!(
+            convert_nan(Fmt::F64, Fmt::F16, 0x7FF0_0000_0000_0001),
+            0x7E00
+        );
+        assert_eq!(convert_nan(Fmt::BF16, Fmt::F32, 0x7F81), 0x7F81_0000);
+        assert_eq!(convert_nan(Fmt::F32, Fmt::F16, 0x7F81_0000), 0x7FFF);
+        let sat = FloatOpts { sat: true, ..o };
+        assert_eq!(
+            float_to_float(Fmt::F32, Fmt::F16, 0x7FC0_0000, Rnd::Rn, sat),
+            0
+        );
     }
 
     #[test]
@@ -562,7 +638,8 @@ mod tests {
         assert_eq!(f32_to_tf32(0x3F80_1000, Rnd::Rn, o), 0x3F80_0000);
         assert_eq!(f32_to_tf32(0x3F80_3000, Rnd::Rn, o), 0x3F80_4000);
         assert_eq!(f32_to_tf32(0x7F7F_FFFF, Rnd::Rna, o), 0x7F80_0000);
-        assert_eq!(f32_to_tf32(0x7FC0_0001, Rnd::Rna, o), 0x7FFF_FFFF);
+        assert_eq!(f32_to_tf32(0x7FFF_FFFF, Rnd::Rna, o), 0x7FFF_E000);
+        assert_eq!(f32_to_tf32(0x7F80_0001, Rnd::Rna, o), 0x7F80_0000);
     }
 
     proptest! {
@@ -571,7 +648,7 @@ mod tests {
             let x = f32::from_bits(u);
             let want = if x.is_nan() { 0 } else { x.trunc() as i32 };
             prop_assert_eq!(float_to_int(Fmt::F32, u as u64, IntRnd::Zero, false, 32, true), want as i64 as u64);
-            let want = if x.is_nan() { 0 } else { x.floor() as u64 };
+            let want = if x.is_nan() { 1 << 63 } else { x.floor() as u64 };
             prop_assert_eq!(float_to_int(Fmt::F32, u as u64, IntRnd::Down, false, 64, false), want);
         }
 
@@ -579,7 +656,12 @@ mod tests {
         fn f64_to_f32_directed_matches_apfloat(u in any::<u64>()) {
             for r in [Rnd::Rn, Rnd::Rz, Rnd::Rm, Rnd::Rp] {
                 let got = float_to_float(Fmt::F64, Fmt::F32, u, r, FloatOpts::default());
-                prop_assert_eq!(got, fp::soft_convert(Fmt::F64, Fmt::F32, u, r));
+                let want = if Fmt::F64.is_nan(u) {
+                    convert_nan(Fmt::F64, Fmt::F32, u)
+                } else {
+                    fp::soft_convert(Fmt::F64, Fmt::F32, u, r)
+                };
+                prop_assert_eq!(got, want);
             }
         }
     }

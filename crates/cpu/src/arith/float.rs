@@ -23,14 +23,29 @@ pub fn canon32(x: u32) -> u32 {
     }
 }
 
-/// Canonical NaN for any f64 NaN.
 #[inline]
-pub fn canon64(x: u64) -> u64 {
-    if x & 0x7FFF_FFFF_FFFF_FFFF > 0x7FF0_0000_0000_0000 {
-        NAN_F64
-    } else {
-        x
+fn isnan64(x: u64) -> bool {
+    x & 0x7FFF_FFFF_FFFF_FFFF > 0x7FF0_0000_0000_0000
+}
+
+/// The quiet bit of an f64 NaN.
+const QUIET64: u64 = 1 << 51;
+
+/// The NaN rule of f64 arithmetic (observed on sm_90): a NaN result is a NaN operand, quieted
+/// (sign and payload kept), or the generated NaN [`NAN_F64`] when no operand is NaN. `ops` lists
+/// the operands in the order the GPU prefers them: `b, a` for add/sub/mul, `b, c, a` for fma,
+/// `a, b` for div.
+#[inline]
+pub fn prop64(r: u64, ops: &[u64]) -> u64 {
+    if !isnan64(r) {
+        return r;
     }
+    for &x in ops {
+        if isnan64(x) {
+            return x | QUIET64;
+        }
+    }
+    NAN_F64
 }
 
 /// `.ftz` on an f32: subnormals become zeros of the same sign.
@@ -84,6 +99,18 @@ fn d(x: u64) -> f64 {
     f64::from_bits(x)
 }
 
+/// `.ftz` on a result that rounded to ±2^-126: flushed if the value was tiny after rounding
+/// with an unbounded exponent (IEEE "after rounding" tininess, as the GPU detects it).
+/// `exact` gives the exact result (or one rounded to odd) in f64; it runs only in that case.
+#[inline]
+fn ftz_edge(r: u32, ftz: bool, rnd: Rnd, exact: impl Fn() -> f64) -> u32 {
+    if ftz && r & 0x7FFF_FFFF == 0x0080_0000 && fp::tiny_after_rounding(Fmt::F32, exact(), rnd) {
+        r & 0x8000_0000
+    } else {
+        r
+    }
+}
+
 /// `add{.rnd}{.ftz}{.sat}.f32`.
 #[inline]
 pub fn add_f32(a: u32, b: u32, rnd: Rnd, ftz: bool, sat: bool) -> u32 {
@@ -92,6 +119,7 @@ pub fn add_f32(a: u32, b: u32, rnd: Rnd, ftz: bool, sat: bool) -> u32 {
         Rnd::Rn => (f(a) + f(b)).to_bits(),
         _ => fp::soft_add(Fmt::F32, a as u64, b as u64, rnd) as u32,
     };
+    let r = ftz_edge(r, ftz, rnd, || f(a) as f64 + f(b) as f64);
     out32(r, ftz, sat)
 }
 
@@ -103,6 +131,7 @@ pub fn sub_f32(a: u32, b: u32, rnd: Rnd, ftz: bool, sat: bool) -> u32 {
         Rnd::Rn => (f(a) - f(b)).to_bits(),
         _ => fp::soft_sub(Fmt::F32, a as u64, b as u64, rnd) as u32,
     };
+    let r = ftz_edge(r, ftz, rnd, || f(a) as f64 - f(b) as f64);
     out32(r, ftz, sat)
 }
 
@@ -114,6 +143,7 @@ pub fn mul_f32(a: u32, b: u32, rnd: Rnd, ftz: bool, sat: bool) -> u32 {
         Rnd::Rn => (f(a) * f(b)).to_bits(),
         _ => fp::soft_mul(Fmt::F32, a as u64, b as u64, rnd) as u32,
     };
+    let r = ftz_edge(r, ftz, rnd, || f(a) as f64 * f(b) as f64);
     out32(r, ftz, sat)
 }
 
@@ -125,6 +155,9 @@ pub fn fma_f32(a: u32, b: u32, c: u32, rnd: Rnd, ftz: bool, sat: bool) -> u32 {
         Rnd::Rn => f(a).mul_add(f(b), f(c)).to_bits(),
         _ => fp::soft_fma(Fmt::F32, a as u64, b as u64, c as u64, rnd) as u32,
     };
+    let r = ftz_edge(r, ftz, rnd, || {
+        fp::round_to_odd_sum(f(a) as f64 * f(b) as f64, f(c) as f64)
+    });
     out32(r, ftz, sat)
 }
 
@@ -185,8 +218,8 @@ pub fn sqrt_f32(a: u32, rnd: Rnd, ftz: bool) -> u32 {
 #[inline]
 pub fn add_f64(a: u64, b: u64, rnd: Rnd) -> u64 {
     match rnd {
-        Rnd::Rn => canon64((d(a) + d(b)).to_bits()),
-        _ => fp::soft_add(Fmt::F64, a, b, rnd),
+        Rnd::Rn => prop64((d(a) + d(b)).to_bits(), &[b, a]),
+        _ => prop64(fp::soft_add(Fmt::F64, a, b, rnd), &[b, a]),
     }
 }
 
@@ -194,8 +227,8 @@ pub fn add_f64(a: u64, b: u64, rnd: Rnd) -> u64 {
 #[inline]
 pub fn sub_f64(a: u64, b: u64, rnd: Rnd) -> u64 {
     match rnd {
-        Rnd::Rn => canon64((d(a) - d(b)).to_bits()),
-        _ => fp::soft_sub(Fmt::F64, a, b, rnd),
+        Rnd::Rn => prop64((d(a) - d(b)).to_bits(), &[b, a]),
+        _ => prop64(fp::soft_sub(Fmt::F64, a, b, rnd), &[b, a]),
     }
 }
 
@@ -203,8 +236,8 @@ pub fn sub_f64(a: u64, b: u64, rnd: Rnd) -> u64 {
 #[inline]
 pub fn mul_f64(a: u64, b: u64, rnd: Rnd) -> u64 {
     match rnd {
-        Rnd::Rn => canon64((d(a) * d(b)).to_bits()),
-        _ => fp::soft_mul(Fmt::F64, a, b, rnd),
+        Rnd::Rn => prop64((d(a) * d(b)).to_bits(), &[b, a]),
+        _ => prop64(fp::soft_mul(Fmt::F64, a, b, rnd), &[b, a]),
     }
 }
 
@@ -212,8 +245,8 @@ pub fn mul_f64(a: u64, b: u64, rnd: Rnd) -> u64 {
 #[inline]
 pub fn fma_f64(a: u64, b: u64, c: u64, rnd: Rnd) -> u64 {
     match rnd {
-        Rnd::Rn => canon64(d(a).mul_add(d(b), d(c)).to_bits()),
-        _ => fp::soft_fma(Fmt::F64, a, b, c, rnd),
+        Rnd::Rn => prop64(d(a).mul_add(d(b), d(c)).to_bits(), &[b, c, a]),
+        _ => prop64(fp::soft_fma(Fmt::F64, a, b, c, rnd), &[b, c, a]),
     }
 }
 
@@ -221,8 +254,8 @@ pub fn fma_f64(a: u64, b: u64, c: u64, rnd: Rnd) -> u64 {
 #[inline]
 pub fn div_f64(a: u64, b: u64, rnd: Rnd) -> u64 {
     match rnd {
-        Rnd::Rn => canon64((d(a) / d(b)).to_bits()),
-        _ => fp::soft_div(Fmt::F64, a, b, rnd),
+        Rnd::Rn => prop64((d(a) / d(b)).to_bits(), &[a, b]),
+        _ => prop64(fp::soft_div(Fmt::F64, a, b, rnd), &[a, b]),
     }
 }
 
@@ -238,7 +271,7 @@ pub fn sqrt_f64(a: u64, rnd: Rnd) -> u64 {
     let x = d(a);
     let r = x.sqrt();
     if rnd == Rnd::Rn || !r.is_finite() || r == 0.0 {
-        return canon64(r.to_bits());
+        return prop64(r.to_bits(), &[a]);
     }
     // Scale tiny inputs by an even power of two so the residual x − r² cannot underflow.
     let small = x < f64::from_bits(0x0100_0000_0000_0000); // 2^-1007
@@ -336,28 +369,52 @@ pub fn max_f32(a: u32, b: u32, ftz: bool, nan: bool, xorsign: bool) -> u32 {
     ) as u32
 }
 
-/// `abs{.ftz}.f32`: clears the sign bit (`.ftz` also flushes and canonicalises NaN).
+/// `abs{.ftz}.f32`: clears the sign bit; a NaN becomes the canonical NaN.
 #[inline]
 pub fn abs_f32(a: u32, ftz: bool) -> u32 {
-    if ftz {
-        canon32(flush32(a)) & 0x7FFF_FFFF
+    canon32(in32(a, ftz)) & 0x7FFF_FFFF
+}
+
+/// `neg{.ftz}.f32`: flips the sign bit; a NaN becomes the canonical NaN (sign unchanged).
+#[inline]
+pub fn neg_f32(a: u32, ftz: bool) -> u32 {
+    let a = in32(a, ftz);
+    if a & 0x7FFF_FFFF > 0x7F80_0000 {
+        NAN_F32
     } else {
-        a & 0x7FFF_FFFF
+        a ^ 0x8000_0000
     }
 }
 
-/// `neg{.ftz}.f32`: flips the sign bit (`.ftz` also flushes and canonicalises NaN).
+/// `abs.f64`: clears the sign bit; a NaN is returned quieted with its sign unchanged.
 #[inline]
-pub fn neg_f32(a: u32, ftz: bool) -> u32 {
-    if ftz {
-        let a = flush32(a);
-        if a & 0x7FFF_FFFF > 0x7F80_0000 {
-            NAN_F32
-        } else {
-            a ^ 0x8000_0000
-        }
+pub fn abs_f64(a: u64) -> u64 {
+    if isnan64(a) {
+        a | QUIET64
     } else {
-        a ^ 0x8000_0000
+        a & 0x7FFF_FFFF_FFFF_FFFF
+    }
+}
+
+/// `neg.f64`: flips the sign bit; a NaN is returned quieted with its sign unchanged.
+#[inline]
+pub fn neg_f64(a: u64) -> u64 {
+    if isnan64(a) {
+        a | QUIET64
+    } else {
+        a ^ 0x8000_0000_0000_0000
+    }
+}
+
+/// `min`/`max.f64`: as [`minmax`], except that NaNs propagate the f64 way: two NaN operands
+/// give the second, quieted; `.NaN` gives the NaN operand, quieted.
+#[inline]
+pub fn minmax_f64(a: u64, b: u64, is_max: bool, nan: bool, xorsign: bool) -> u64 {
+    match (isnan64(a), isnan64(b)) {
+        (true, true) => b | QUIET64,
+        (true, false) if nan => a | QUIET64,
+        (false, true) if nan => b | QUIET64,
+        _ => minmax(Fmt::F64, a, b, is_max, false, xorsign),
     }
 }
 
@@ -375,8 +432,14 @@ pub fn rcp_approx_f32(a: u32, ftz: bool) -> u32 {
 
 /// `div.approx{.ftz}.f32`: `a * (1/b)` with the reciprocal flushed to zero when subnormal, so
 /// for 2^126 < |b| < 2^128 the result is 0 (NaN for infinite `a`) as PTX documents.
+///
+/// Without `.ftz` the GPU scales subnormal divisors, so those get the correctly rounded
+/// quotient.
 #[inline]
 pub fn div_approx_f32(a: u32, b: u32, ftz: bool) -> u32 {
+    if !ftz && b & 0x7F80_0000 == 0 {
+        return div_f32(a, b, Rnd::Rn, false);
+    }
     let r = flush32(rcp_f32(b, Rnd::Rn, ftz));
     mul_f32(a, r, Rnd::Rn, ftz, false)
 }
@@ -442,22 +505,38 @@ pub fn tanh_approx_f32(a: u32) -> u32 {
     via_f64(a, false, f64::tanh)
 }
 
-/// `rcp.approx.ftz.f64`: reciprocal with subnormal inputs and results flushed.
+/// Keeps the upper 32 bits of an f64 (the part the f64 `.approx.ftz` instructions compute).
+const HI32: u64 = 0xFFFF_FFFF_0000_0000;
+/// The NaN the f64 `.approx.ftz` instructions produce.
+const NAN_HI64: u64 = 0x7FFF_FFFF_0000_0000;
+
+/// `rcp.approx.ftz.f64`: the GPU reads only the upper 32 bits of the operand and produces
+/// only the upper 32 bits of the result; this computes the reciprocal of the truncated operand
+/// and truncates it, with subnormals flushed and NaN as `0x7FFFFFFF_00000000`.
 #[inline]
 pub fn rcp_approx_ftz_f64(a: u64) -> u64 {
-    flush64(canon64((1.0 / d(flush64(a))).to_bits()))
+    let x = flush64(a & HI32);
+    if isnan64(x) {
+        return NAN_HI64;
+    }
+    flush64((1.0 / d(x)).to_bits()) & HI32
 }
 
-/// `rsqrt.approx{.ftz}.f64`.
+/// `rsqrt.approx.ftz.f64`: like [`rcp_approx_ftz_f64`], for `1/sqrt(a)`.
 #[inline]
-pub fn rsqrt_approx_f64(a: u64, ftz: bool) -> u64 {
-    let a = if ftz { flush64(a) } else { a };
-    let r = canon64((1.0 / d(a).sqrt()).to_bits());
-    if ftz {
-        flush64(r)
-    } else {
-        r
+pub fn rsqrt_approx_ftz_f64(a: u64) -> u64 {
+    let x = flush64(a & HI32);
+    let r = 1.0 / d(x).sqrt();
+    if r.is_nan() {
+        return NAN_HI64;
     }
+    flush64(r.to_bits()) & HI32
+}
+
+/// `rsqrt.approx.f64`: `1/sqrt(a)` in f64.
+#[inline]
+pub fn rsqrt_approx_f64(a: u64) -> u64 {
+    prop64((1.0 / d(a).sqrt()).to_bits(), &[a])
 }
 
 /// Lowers an `f32`/`f64` arithmetic instruction.
@@ -529,13 +608,15 @@ fn lower_f64(
     }
     let rn = rnd == Rnd::Rn;
     let alu = match inst.opcode {
-        O::Add if rn => f2(|a, b| canon64((d(a) + d(b)).to_bits())),
+        O::Add if rn => f2(|a, b| prop64((d(a) + d(b)).to_bits(), &[b, a])),
         O::Add => f2(move |a, b| add_f64(a, b, rnd)),
-        O::Sub if rn => f2(|a, b| canon64((d(a) - d(b)).to_bits())),
+        O::Sub if rn => f2(|a, b| prop64((d(a) - d(b)).to_bits(), &[b, a])),
         O::Sub => f2(move |a, b| sub_f64(a, b, rnd)),
-        O::Mul if rn => f2(|a, b| canon64((d(a) * d(b)).to_bits())),
+        O::Mul if rn => f2(|a, b| prop64((d(a) * d(b)).to_bits(), &[b, a])),
         O::Mul => f2(move |a, b| mul_f64(a, b, rnd)),
-        O::Fma | O::Mad if rn => f3(|a, b, c| canon64(d(a).mul_add(d(b), d(c)).to_bits())),
+        O::Fma | O::Mad if rn => {
+            f3(|a, b, c| prop64(d(a).mul_add(d(b), d(c)).to_bits(), &[b, c, a]))
+        }
         O::Fma | O::Mad => f3(move |a, b, c| fma_f64(a, b, c, rnd)),
         O::Div if approx => return Err(unsupported(inst, "div.approx.f64")),
         O::Div => f2(move |a, b| div_f64(a, b, rnd)),
@@ -543,13 +624,14 @@ fn lower_f64(
         O::Rcp => f1(move |a| rcp_f64(a, rnd)),
         O::Sqrt if approx => return Err(unsupported(inst, "sqrt.approx.f64")),
         O::Sqrt => f1(move |a| sqrt_f64(a, rnd)),
-        O::Rsqrt => f1(move |a| rsqrt_approx_f64(a, ftz)),
-        O::Abs => f1(|a| a & !Fmt::F64.sign()),
-        O::Neg => f1(|a| a ^ Fmt::F64.sign()),
+        O::Rsqrt if ftz => f1(rsqrt_approx_ftz_f64),
+        O::Rsqrt => f1(rsqrt_approx_f64),
+        O::Abs => f1(abs_f64),
+        O::Neg => f1(neg_f64),
         O::Min | O::Max => {
             let (nan, xs) = (inst.has(M::NaN), inst.has(M::XorSign));
             let is_max = inst.opcode == O::Max;
-            f2(move |a, b| minmax(Fmt::F64, a, b, is_max, nan, xs))
+            f2(move |a, b| minmax_f64(a, b, is_max, nan, xs))
         }
         O::Copysign => f2(|a, b| copysign(Fmt::F64, a, b)),
         _ => return Err(unsupported(inst, "f64 form")),
@@ -642,7 +724,41 @@ mod tests {
         );
         assert_eq!(add_f32(0xFFC0_1234, 0, Rnd::Rz, false, false), NAN_F32);
         assert_eq!(sqrt_f32(0xBF80_0000, Rnd::Rp, false), NAN_F32);
+        // f64 generates 0xFFF8… and propagates NaN operands quieted (GPU-observed).
         assert_eq!(div_f64(0, 0, Rnd::Rn), NAN_F64);
+        assert_eq!(
+            add_f64(0x7FF0_0000_0000_0001, 0, Rnd::Rn),
+            0x7FF8_0000_0000_0001
+        );
+        assert_eq!(
+            add_f64(1.0f64.to_bits(), 0xFFF8_0000_0000_1234, Rnd::Rz),
+            0xFFF8_0000_0000_1234
+        );
+        let nan_c = 0x7FF0_0000_0000_0001;
+        assert_eq!(
+            fma_f64(1.0f64.to_bits(), 2.0f64.to_bits(), nan_c, Rnd::Rn),
+            nan_c | 1 << 51
+        );
+        // Two NaN operands: b wins for add/sub/mul/fma, a for div.
+        let (n1, n2) = (0x7FF8_0000_0000_0000, 0xFFF8_0000_0000_1234);
+        assert_eq!(sub_f64(n1, n2, Rnd::Rp), n2);
+        assert_eq!(fma_f64(n2, 1.0f64.to_bits(), n1, Rnd::Rm), n1);
+        assert_eq!(fma_f64(1.0f64.to_bits(), n2, n1, Rnd::Rm), n2);
+        assert_eq!(div_f64(n1, n2, Rnd::Rn), n1);
+        assert_eq!(abs_f64(0xFFF8_0000_0000_1234), 0xFFF8_0000_0000_1234);
+        assert_eq!(neg_f64(0x7FF0_0000_0000_0001), 0x7FF8_0000_0000_0001);
+        assert_eq!(
+            minmax_f64(
+                0xFFF8_0000_0000_1234,
+                0x7FF0_0000_0000_0001,
+                true,
+                false,
+                false
+            ),
+            0x7FF8_0000_0000_0001
+        );
+        assert_eq!(abs_f32(0xFFC0_1234, false), NAN_F32);
+        assert_eq!(neg_f32(0x7F80_0001, false), NAN_F32);
         assert_eq!(div_f64(0, 0, Rnd::Rm), NAN_F64);
         assert_eq!(sqrt_f64((-1.0f64).to_bits(), Rnd::Rz), NAN_F64);
     }
@@ -661,6 +777,36 @@ mod tests {
         assert_eq!(add_f32(0xC000_0000, 0, Rnd::Rn, false, true), 0);
         assert_eq!(add_f32(0x7F80_0000, 0xFF80_0000, Rnd::Rn, false, true), 0);
         assert_eq!(add_f32(0x3F00_0000, 0, Rnd::Rn, false, true), 0x3F00_0000);
+        // (1 − 2^-24)·2^-126 rounds to 2^-126 in the subnormal range but is tiny after
+        // rounding with an unbounded exponent: .ftz flushes it.
+        let below = mul_f32(0x3F7F_FFFF, 0x0080_0000, Rnd::Rn, false, false);
+        assert_eq!(below, 0x0080_0000);
+        assert_eq!(mul_f32(0x3F7F_FFFF, 0x0080_0000, Rnd::Rn, true, false), 0);
+        // H100 results at the boundary (.ftz):
+        let m = |a, b, r| mul_f32(a, b, r, true, false);
+        assert_eq!(m(0xBF7F_FFFF, 0x0080_0000, Rnd::Rn), 0x8000_0000);
+        assert_eq!(m(0x3F7F_FFFF, 0x0080_0001, Rnd::Rz), 0x0080_0000);
+        assert_eq!(
+            fma_f32(0x3F7F_FFFF, 0x0080_0000, 0, Rnd::Rn, true, false),
+            0
+        );
+        assert_eq!(
+            fma_f32(0x00FF_FFFF, 0x3F7F_FFFF, 0x8080_0000, Rnd::Rn, true, false),
+            0
+        );
+        assert_eq!(add_f32(0x00FF_FFFF, 0x8080_0001, Rnd::Rn, true, false), 0);
+        assert_eq!(sub_f32(0x0100_0000, 0x00FF_FFFF, Rnd::Rn, true, false), 0);
+        assert_eq!(div_f32(0x00FF_FFFF, 0x4000_0001, Rnd::Rn, true), 0);
+        assert_eq!(sqrt_f32(0x0080_0001, Rnd::Rn, true), 0x2000_0000);
+        // Exact with 24 bits, so tiny in every mode.
+        assert_eq!(mul_f32(0x3F7F_FFFF, 0x0080_0000, Rnd::Rp, true, false), 0);
+        // A sum just below 2^-126 that needs more than 24 bits rounds up to 2^-126 with an
+        // unbounded exponent in .rp: not tiny, kept.
+        let (x, y) = (0x0080_0001, 0x8000_0000 | 0x0000_0001);
+        assert_eq!(
+            fma_f32(0x3F80_0000, x, y, Rnd::Rp, false, false),
+            0x0080_0000
+        );
     }
 
     #[test]
@@ -692,6 +838,24 @@ mod tests {
         assert_eq!(tanh_approx_f32(0x7F80_0000), 0x3F80_0000);
         assert_eq!(rcp_approx_ftz_f64(0), f64::INFINITY.to_bits());
         assert_eq!(rcp_approx_ftz_f64(1), f64::INFINITY.to_bits());
+        // Only the upper words take part (GPU: 1/3.5 → 0x3FD24924_00000000).
+        assert_eq!(
+            rcp_approx_ftz_f64(0x400C_0000_0000_0000),
+            0x3FD2_4924_0000_0000
+        );
+        assert_eq!(rcp_approx_ftz_f64(0x7FF0_0000_0000_0001), 0);
+        assert_eq!(
+            rcp_approx_ftz_f64(0x7FF8_0000_0000_0000),
+            0x7FFF_FFFF_0000_0000
+        );
+        assert_eq!(
+            rsqrt_approx_ftz_f64(0x3FE0_0000_0000_0000),
+            0x3FF6_A09E_0000_0000
+        );
+        assert_eq!(
+            rsqrt_approx_ftz_f64((-2.0f64).to_bits()),
+            0x7FFF_FFFF_0000_0000
+        );
     }
 
     #[test]
@@ -745,10 +909,11 @@ mod tests {
         #[test]
         fn f64_ops_all_modes_match_apfloat(a in any::<u64>(), b in any::<u64>(), c in any::<u64>()) {
             for rnd in MODES {
-                prop_assert_eq!(add_f64(a, b, rnd), fp::soft_add(Fmt::F64, a, b, rnd));
-                prop_assert_eq!(mul_f64(a, b, rnd), fp::soft_mul(Fmt::F64, a, b, rnd));
-                prop_assert_eq!(div_f64(a, b, rnd), fp::soft_div(Fmt::F64, a, b, rnd));
-                prop_assert_eq!(fma_f64(a, b, c, rnd), fp::soft_fma(Fmt::F64, a, b, c, rnd));
+                prop_assert_eq!(add_f64(a, b, rnd), prop64(fp::soft_add(Fmt::F64, a, b, rnd), &[b, a]));
+                prop_assert_eq!(mul_f64(a, b, rnd), prop64(fp::soft_mul(Fmt::F64, a, b, rnd), &[b, a]));
+                prop_assert_eq!(div_f64(a, b, rnd), prop64(fp::soft_div(Fmt::F64, a, b, rnd), &[a, b]));
+                prop_assert_eq!(fma_f64(a, b, c, rnd),
+                    prop64(fp::soft_fma(Fmt::F64, a, b, c, rnd), &[b, c, a]));
             }
         }
 

@@ -11,9 +11,13 @@ use rustc_apfloat::{Float, FloatConvert, Round};
 /// A binary floating-point format the PTX ALU computes in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Fmt {
+    /// IEEE binary16 (`.f16`).
     F16,
+    /// bfloat16 (`.bf16`): f32's exponent, 7 fraction bits.
     BF16,
+    /// IEEE binary32 (`.f32`).
     F32,
+    /// IEEE binary64 (`.f64`).
     F64,
     /// fp8 `.e4m3` (no infinities; `0x7F`/`0xFF` are NaN).
     E4M3,
@@ -375,6 +379,51 @@ pub fn f64_to_bf16_rn(x: f64) -> u16 {
     } else {
         soft_convert(Fmt::F64, Fmt::BF16, x.to_bits(), Rnd::Rn) as u16
     }
+}
+
+/// `p + z` rounded to odd in f64: the rounded sum, moved to its odd neighbour when inexact.
+/// Rounding that once more to any format with at most 51 significant bits gives the
+/// correctly rounded sum (a tie in the narrow format can no longer be faked by a lost term).
+#[inline]
+pub fn round_to_odd_sum(p: f64, z: f64) -> f64 {
+    let s = p + z;
+    if !s.is_finite() {
+        return s;
+    }
+    // TwoSum: the exact error of the addition.
+    let pp = s - z;
+    let zz = s - pp;
+    let e = (p - pp) + (z - zz);
+    let bits = s.to_bits();
+    if e == 0.0 || bits & 1 == 1 {
+        return s;
+    }
+    // Step one ulp towards the exact value (magnitude up if e has s's sign).
+    let away = (e > 0.0) == (s > 0.0);
+    f64::from_bits(if away { bits + 1 } else { bits - 1 })
+}
+
+/// IEEE 754 tininess "after rounding", which the GPU's `.ftz` uses: `x` (exact, or rounded to
+/// odd) is nonzero and, rounded by `r` to `fmt`'s precision with an unbounded exponent range,
+/// still below the smallest normal in magnitude.
+pub fn tiny_after_rounding(fmt: Fmt, x: f64, r: Rnd) -> bool {
+    let emin = match fmt {
+        Fmt::F16 => 14,
+        Fmt::BF16 | Fmt::F32 => 126,
+        _ => return false,
+    };
+    if x == 0.0 || !x.is_finite() {
+        return false;
+    }
+    // Rounding the magnitude: directed modes swap for negative values.
+    let r = match (r, x < 0.0) {
+        (Rnd::Rm, true) => Rnd::Rp,
+        (Rnd::Rp, true) => Rnd::Rm,
+        (m, _) => m,
+    };
+    // Scale the smallest normal to 1.0 (a power of two: exact) and round in the normal range.
+    let s = x.abs() * 2f64.powi(emin);
+    from_f64(fmt, s.to_bits(), r) < fmt.one()
 }
 
 #[cfg(test)]

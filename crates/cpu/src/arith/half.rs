@@ -48,10 +48,24 @@ fn inp(fmt: Fmt, x: u64, o: HalfOpts) -> u16 {
     (if o.ftz { fmt.flush(x) } else { x }) as u16
 }
 
+/// `.ftz` tininess: below the smallest normal after rounding to the format's precision with
+/// an unbounded exponent (the intermediate `r` is exact, or rounded to odd).
 #[inline]
-fn outp(fmt: Fmt, r: u16, o: HalfOpts) -> u64 {
+fn tiny(fmt: Fmt, r: f64) -> bool {
+    fp::tiny_after_rounding(fmt, r, Rnd::Rn)
+}
+
+/// Result post-processing. `tiny` says the result is tiny in the IEEE "after rounding" sense:
+/// `.ftz` flushes such results even when the subnormal-range rounding reached the smallest
+/// normal (GPU-observed).
+#[inline]
+fn outp(fmt: Fmt, r: u16, tiny: bool, o: HalfOpts) -> u64 {
     let r = fmt.canon(r as u64);
-    let r = if o.ftz { fmt.flush(r) } else { r };
+    let r = if o.ftz && (tiny || fmt.is_subnormal(r)) {
+        r & fmt.sign()
+    } else {
+        r
+    };
     let r = if o.sat { fmt.saturate(r) } else { r };
     if o.relu {
         fmt.relu(r)
@@ -64,21 +78,21 @@ fn outp(fmt: Fmt, r: u16, o: HalfOpts) -> u64 {
 #[inline]
 pub fn add(fmt: Fmt, a: u64, b: u64, o: HalfOpts) -> u64 {
     let r = to_f32(fmt, inp(fmt, a, o)) + to_f32(fmt, inp(fmt, b, o));
-    outp(fmt, from_f32(fmt, r), o)
+    outp(fmt, from_f32(fmt, r), tiny(fmt, r as f64), o)
 }
 
 /// `sub.rn{.ftz}{.sat}.f16` / `sub.rn.bf16`.
 #[inline]
 pub fn sub(fmt: Fmt, a: u64, b: u64, o: HalfOpts) -> u64 {
     let r = to_f32(fmt, inp(fmt, a, o)) - to_f32(fmt, inp(fmt, b, o));
-    outp(fmt, from_f32(fmt, r), o)
+    outp(fmt, from_f32(fmt, r), tiny(fmt, r as f64), o)
 }
 
 /// `mul.rn{.ftz}{.sat}.f16` / `mul.rn.bf16`.
 #[inline]
 pub fn mul(fmt: Fmt, a: u64, b: u64, o: HalfOpts) -> u64 {
     let r = to_f32(fmt, inp(fmt, a, o)) * to_f32(fmt, inp(fmt, b, o));
-    outp(fmt, from_f32(fmt, r), o)
+    outp(fmt, from_f32(fmt, r), tiny(fmt, r as f64), o)
 }
 
 /// `fma.rn{.ftz}{.sat|.relu}.f16` / `fma.rn{.relu}.bf16`: `a*b + c` rounded once.
@@ -87,66 +101,80 @@ pub fn fma(fmt: Fmt, a: u64, b: u64, c: u64, o: HalfOpts) -> u64 {
     let x = to_f32(fmt, inp(fmt, a, o)) as f64;
     let y = to_f32(fmt, inp(fmt, b, o)) as f64;
     let z = to_f32(fmt, inp(fmt, c, o)) as f64;
-    let r = round_to_odd_sum(x * y, z); // x*y is exact in f64
+    let r = fp::round_to_odd_sum(x * y, z); // x*y is exact in f64
     let h = match fmt {
         Fmt::BF16 => fp::f64_to_bf16_rn(r),
         _ => fp::f64_to_f16_rn(r),
     };
-    outp(fmt, h, o)
+    outp(fmt, h, tiny(fmt, r), o)
 }
 
-/// `p + z` rounded to odd in f64: the rounded sum, moved to its odd neighbour when inexact.
-/// Rounding that once more to any format with at most 51 significant bits gives the
-/// correctly rounded sum (a tie in the narrow format can no longer be faked by a lost term).
-#[inline]
-fn round_to_odd_sum(p: f64, z: f64) -> f64 {
-    let s = p + z;
-    if !s.is_finite() {
-        return s;
-    }
-    // TwoSum: the exact error of the addition.
-    let pp = s - z;
-    let zz = s - pp;
-    let e = (p - pp) + (z - zz);
-    let bits = s.to_bits();
-    if e == 0.0 || bits & 1 == 1 {
-        return s;
-    }
-    // Step one ulp towards the exact value (magnitude up if e has s's sign).
-    let away = (e > 0.0) == (s > 0.0);
-    f64::from_bits(if away { bits + 1 } else { bits - 1 })
-}
-
-/// `neg{.ftz}` of a 16-bit float: flips the sign bit.
+/// `neg{.ftz}` of a 16-bit float: flips the sign bit (NaN becomes the canonical NaN).
 #[inline]
 pub fn neg(fmt: Fmt, a: u64, o: HalfOpts) -> u64 {
-    (inp(fmt, a, o) ^ 0x8000) as u64
+    let x = inp(fmt, a, o) as u64;
+    if fmt.is_nan(x) {
+        fmt.nan()
+    } else {
+        x ^ 0x8000
+    }
 }
 
-/// `abs{.ftz}` of a 16-bit float: clears the sign bit.
+/// `abs{.ftz}` of a 16-bit float: clears the sign bit (NaN becomes the canonical NaN).
 #[inline]
 pub fn abs(fmt: Fmt, a: u64, o: HalfOpts) -> u64 {
-    (inp(fmt, a, o) & 0x7FFF) as u64
+    fmt.canon(inp(fmt, a, o) as u64) & 0x7FFF
 }
 
 /// `ex2.approx{.ftz}` of a 16-bit float.
 #[inline]
 pub fn ex2(fmt: Fmt, a: u64, o: HalfOpts) -> u64 {
     let x = to_f32(fmt, inp(fmt, a, o)) as f64;
-    outp(fmt, from_f32(fmt, x.exp2() as f32), o)
+    let r = x.exp2() as f32;
+    outp(fmt, from_f32(fmt, r), tiny(fmt, r as f64), o)
 }
 
 /// `tanh.approx` of a 16-bit float.
 #[inline]
 pub fn tanh(fmt: Fmt, a: u64, o: HalfOpts) -> u64 {
     let x = to_f32(fmt, inp(fmt, a, o)) as f64;
-    outp(fmt, from_f32(fmt, x.tanh() as f32), o)
+    let r = x.tanh() as f32;
+    outp(fmt, from_f32(fmt, r), tiny(fmt, r as f64), o)
 }
 
 /// Applies a per-half binary function to both halves of packed operands.
 #[inline]
 fn pair2(h: impl Fn(u64, u64) -> u64, a: u64, b: u64) -> u64 {
     h(a & 0xFFFF, b & 0xFFFF) | (h((a >> 16) & 0xFFFF, (b >> 16) & 0xFFFF) << 16)
+}
+
+/// A one-source closure over a scalar half operation (generic, so `h` is inlined), applied to
+/// both halves for packed types.
+fn un(
+    pair: bool,
+    fmt: Fmt,
+    o: HalfOpts,
+    h: impl Fn(Fmt, u64, HalfOpts) -> u64 + Copy + Send + Sync + 'static,
+) -> Alu {
+    if pair {
+        f1(move |a| h(fmt, a & 0xFFFF, o) | (h(fmt, (a >> 16) & 0xFFFF, o) << 16))
+    } else {
+        f1(move |a| h(fmt, a, o))
+    }
+}
+
+/// A two-source closure over a scalar half operation (generic, so `h` is inlined).
+fn bin(
+    pair: bool,
+    fmt: Fmt,
+    o: HalfOpts,
+    h: impl Fn(Fmt, u64, u64, HalfOpts) -> u64 + Copy + Send + Sync + 'static,
+) -> Alu {
+    if pair {
+        f2(move |a, b| pair2(|x, y| h(fmt, x, y, o), a, b))
+    } else {
+        f2(move |a, b| h(fmt, a, b, o))
+    }
 }
 
 /// Lowers f16/bf16 (and `x2`) arithmetic.
@@ -164,24 +192,10 @@ pub(super) fn lower(inst: &ir::Instruction, ty: T) -> Result<Alu, ArithError> {
         sat: inst.has(M::Sat),
         relu: inst.has(M::Relu),
     };
-    let un = |h: fn(Fmt, u64, HalfOpts) -> u64| -> Alu {
-        if pair {
-            f1(move |a| h(fmt, a & 0xFFFF, o) | (h(fmt, (a >> 16) & 0xFFFF, o) << 16))
-        } else {
-            f1(move |a| h(fmt, a, o))
-        }
-    };
-    let bin = |h: fn(Fmt, u64, u64, HalfOpts) -> u64| -> Alu {
-        if pair {
-            f2(move |a, b| pair2(|x, y| h(fmt, x, y, o), a, b))
-        } else {
-            f2(move |a, b| h(fmt, a, b, o))
-        }
-    };
     let alu = match inst.opcode {
-        O::Add => bin(add),
-        O::Sub => bin(sub),
-        O::Mul => bin(mul),
+        O::Add => bin(pair, fmt, o, add),
+        O::Sub => bin(pair, fmt, o, sub),
+        O::Mul => bin(pair, fmt, o, mul),
         O::Fma | O::Mad => {
             if pair {
                 f3(move |a, b, c| {
@@ -199,10 +213,10 @@ pub(super) fn lower(inst: &ir::Instruction, ty: T) -> Result<Alu, ArithError> {
                 f3(move |a, b, c| fma(fmt, a, b, c, o))
             }
         }
-        O::Neg => un(neg),
-        O::Abs => un(abs),
-        O::Ex2 => un(ex2),
-        O::Tanh => un(tanh),
+        O::Neg => un(pair, fmt, o, neg),
+        O::Abs => un(pair, fmt, o, abs),
+        O::Ex2 => un(pair, fmt, o, ex2),
+        O::Tanh => un(pair, fmt, o, tanh),
         O::Min | O::Max => {
             let (nan, xs) = (inst.has(M::NaN), inst.has(M::XorSign));
             let is_max = inst.opcode == O::Max;
@@ -258,6 +272,13 @@ mod tests {
         };
         assert_eq!(add(Fmt::F16, 1, 1, z), 0);
         assert_eq!(add(Fmt::F16, 1, 1, HalfOpts::default()), 2);
+        // 0x3BFF · 2^-14 rounds up to the smallest normal, but is tiny after rounding with an
+        // unbounded exponent; −(2^-14 − 2^-34) is not (both GPU-observed).
+        assert_eq!(mul(Fmt::F16, 0x3BFF, 0x0400, HalfOpts::default()), 0x0400);
+        assert_eq!(mul(Fmt::F16, 0x3BFF, 0x0400, z), 0);
+        assert_eq!(fma(Fmt::F16, 0x8401, 0x3BFE, 0x83CA, z), 0x8400);
+        assert_eq!(neg(Fmt::BF16, 0x7F81, HalfOpts::default()), 0x7FFF);
+        assert_eq!(abs(Fmt::F16, 0xFE12, HalfOpts::default()), 0x7FFF);
         assert_eq!(
             pair2(
                 |a, b| add(Fmt::F16, a, b, HalfOpts::default()),

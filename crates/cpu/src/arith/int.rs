@@ -152,12 +152,13 @@ pub fn div(a: u64, b: u64, w: u32, signed: bool) -> u64 {
     (x / y) as u64 & mask(w)
 }
 
-/// `rem`: remainder with the dividend's sign. `x % 0` gives `x`; `MIN % -1` gives 0.
+/// `rem`: remainder with the dividend's sign. `x % 0` gives all ones (as the GPU's division
+/// sequence does, signed or not); `MIN % -1` gives 0.
 #[inline]
 pub fn rem(a: u64, b: u64, w: u32, signed: bool) -> u64 {
     let (x, y) = (val(a, w, signed), val(b, w, signed));
     if y == 0 {
-        return a & mask(w);
+        return mask(w);
     }
     (x % y) as u64 & mask(w)
 }
@@ -218,12 +219,12 @@ pub fn add_carry(a: u64, b: u64, cin: bool, w: u32) -> (u64, bool) {
     (s as u64 & mask(w), s >> w != 0)
 }
 
-/// `a - (b + bin)` with borrow out (`sub.cc`, `subc`): the carry flag holds the borrow.
+/// `sub.cc` / `subc`: `a + !b + cin`, the GPU's subtraction, with its carry out. The carry
+/// flag is the inverted borrow: `sub.cc` sets it when no borrow occurs, and `subc` computes
+/// `a - b - 1 + cin` (`a - b` when the flag is set). GPU-observed.
 #[inline]
-pub fn sub_borrow(a: u64, b: u64, bin: bool, w: u32) -> (u64, bool) {
-    let x = (a & mask(w)) as i128;
-    let y = (b & mask(w)) as i128 + bin as i128;
-    ((x - y) as u64 & mask(w), x < y)
+pub fn sub_carry(a: u64, b: u64, cin: bool, w: u32) -> (u64, bool) {
+    add_carry(a, !b, cin, w)
 }
 
 fn width(inst: &ir::Instruction, ty: T) -> Result<(u32, bool), ArithError> {
@@ -253,8 +254,8 @@ pub(super) fn lower(inst: &ir::Instruction, ty: T) -> Result<Alu, ArithError> {
     let alu = match inst.opcode {
         O::Add if cc => carry(move |a, b, _, _| add_carry(a, b, false, w)),
         O::Addc => carry(move |a, b, _, c| add_carry(a, b, c, w)),
-        O::Sub if cc => carry(move |a, b, _, _| sub_borrow(a, b, false, w)),
-        O::Subc => carry(move |a, b, _, c| sub_borrow(a, b, c, w)),
+        O::Sub if cc => carry(move |a, b, _, _| sub_carry(a, b, true, w)),
+        O::Subc => carry(move |a, b, _, c| sub_carry(a, b, c, w)),
         O::Add if sat => f2(add_sat_s32),
         O::Sub if sat => f2(sub_sat_s32),
         O::Add => match w {
@@ -323,7 +324,7 @@ pub(super) fn lower(inst: &ir::Instruction, ty: T) -> Result<Alu, ArithError> {
         O::Rem => match (w, s) {
             (32, false) => f2(|a, b| {
                 let (a, b) = (a as u32, b as u32);
-                a.checked_rem(b).unwrap_or(a) as u64
+                a.checked_rem(b).unwrap_or(u32::MAX) as u64
             }),
             _ => f2(move |a, b| rem(a, b, w, s)),
         },
@@ -378,11 +379,9 @@ mod tests {
         assert_eq!(div(7, 0, 32, false), 0xFFFF_FFFF);
         assert_eq!(div(7, 0, 32, true), 0xFFFF_FFFF);
         assert_eq!(div(7, 0, 64, false), u64::MAX);
-        assert_eq!(rem(7, 0, 32, false), 7);
-        assert_eq!(
-            rem((-7i32) as u32 as u64, 0, 32, true),
-            (-7i32) as u32 as u64
-        );
+        assert_eq!(rem(7, 0, 32, false), 0xFFFF_FFFF);
+        assert_eq!(rem((-7i32) as u32 as u64, 0, 32, true), 0xFFFF_FFFF);
+        assert_eq!(rem(7, 0, 16, true), 0xFFFF);
         let min = i32::MIN as u32 as u64;
         assert_eq!(div(min, 0xFFFF_FFFF, 32, true), min);
         assert_eq!(rem(min, 0xFFFF_FFFF, 32, true), 0);
@@ -425,9 +424,11 @@ mod tests {
         let (lo, c) = add_carry(0xFFFF_FFFF, 1, false, 32);
         let (hi, c2) = add_carry(0, 0, c, 32);
         assert_eq!((lo, hi, c2), (0, 1, false));
-        let (lo, b) = sub_borrow(0, 1, false, 32);
-        let (hi, _) = sub_borrow(5, 0, b, 32);
-        assert_eq!((lo, hi), (0xFFFF_FFFF, 4));
+        // 5:0 − 0:1 = 4:FFFFFFFF; the low word borrows, so its carry flag is clear.
+        let (lo, c) = sub_carry(0, 1, true, 32);
+        let (hi, _) = sub_carry(5, 0, c, 32);
+        assert_eq!((lo, c, hi), (0xFFFF_FFFF, false, 4));
+        assert_eq!(sub_carry(5, 3, true, 32), (2, true));
     }
 
     #[test]
@@ -478,9 +479,9 @@ mod tests {
             let uy = (b & mask(w)) as i128;
             let sum = ux + uy + (c & 1) as i128;
             prop_assert_eq!((r, co), (wrap(sum, w), sum >> w != 0));
-            let (r, bo) = sub_borrow(a, b, c & 1 == 1, w);
-            let dif = ux - uy - (c & 1) as i128;
-            prop_assert_eq!((r, bo), (wrap(dif, w), dif < 0));
+            let (r, co) = sub_carry(a, b, c & 1 == 1, w);
+            let dif = ux - uy - 1 + (c & 1) as i128;
+            prop_assert_eq!((r, co), (wrap(dif, w), dif >= 0));
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Instruction → per-lane function: picks the family and the specialised closure.
 
 use super::{bits, compare, convert, float, half, int, Alu, ArithError, Rnd};
-use ferrocuda_ptx::ir::{self, Opcode as O, ScalarType as T};
+use ferrocuda_ptx::ir::{self, Modifier, Opcode as O, ScalarType as T};
 
 /// Lowers an ALU instruction into a per-lane function; `Ok(None)` if `inst` is not an ALU op
 /// (`mov`, loads and stores, control flow, barriers, warp collectives and atomics are the
@@ -30,6 +30,17 @@ pub fn lower(inst: &ir::Instruction, f: &ir::Function) -> Result<Option<Alu>, Ar
         | O::Tanh
         | O::Copysign => {
             let ty = ty(inst)?;
+            // Mixed-precision forms (`add.f32.f16`) and three-input min/max are newer than
+            // what is modelled here.
+            if inst.types.len() > 1 {
+                return Err(unsupported(inst, "mixed-precision form"));
+            }
+            if matches!(inst.opcode, O::Min | O::Max) && inst.operands.len() > 3 {
+                return Err(unsupported(inst, "three-input min/max"));
+            }
+            if inst.has(Modifier::Oob) || inst.has(Modifier::Hint("satfinite".into())) {
+                return Err(unsupported(inst, ".oob/.satfinite arithmetic"));
+            }
             match ty {
                 T::F32 | T::F64 => float::lower(inst, ty)?,
                 T::F16 | T::F16x2 | T::BF16 | T::BF16x2 => half::lower(inst, ty)?,
@@ -62,6 +73,68 @@ pub fn lower(inst: &ir::Instruction, f: &ir::Function) -> Result<Option<Alu>, Ar
         _ => return Ok(None),
     };
     Ok(Some(alu))
+}
+
+/// The type of source operand `i` (0-based, destinations excluded) of an ALU instruction:
+/// what [`super::imm_bits`] needs for an immediate in that position. `None` when the
+/// instruction has no type suffix.
+pub fn src_type(inst: &ir::Instruction, i: usize) -> Option<T> {
+    let t0 = inst.ty()?;
+    let t1 = inst.types.get(1).copied();
+    let signed_pair = t0.is_signed() || t1.is_some_and(|t| t.is_signed());
+    Some(match (inst.opcode, i) {
+        (O::Cvt, _) => t1?,
+        (O::Setp | O::Selp, 2) | (O::Set, 2) => T::Pred,
+        (O::Set, _) => t1?,
+        (O::Slct, 2) => t1?,
+        (O::Shl | O::Shr, 1) | (O::Bfe, 1 | 2) | (O::Bfi, 2 | 3) | (O::Shf, 2) | (O::Szext, 1) => {
+            T::U32
+        }
+        (O::Lop3, 3) => T::B32,
+        (O::Mad, 2) if inst.has(ir::Modifier::Wide) => wide(t0),
+        (O::Dp4a | O::Dp2a, 1) => t1?,
+        (O::Dp4a | O::Dp2a, 2) => {
+            if signed_pair {
+                T::S32
+            } else {
+                T::U32
+            }
+        }
+        _ => t0,
+    })
+}
+
+/// The type of the (first) destination of an ALU instruction: its register width is what the
+/// executor truncates [`Alu`] results to. `None` when the instruction has no type suffix.
+pub fn dst_type(inst: &ir::Instruction) -> Option<T> {
+    let t0 = inst.ty()?;
+    let t1 = inst.types.get(1).copied();
+    Some(match inst.opcode {
+        O::Setp | O::Testp => T::Pred,
+        O::Mul | O::Mad if inst.has(ir::Modifier::Wide) => wide(t0),
+        O::Popc | O::Clz | O::Bfind => T::U32,
+        O::Dp4a | O::Dp2a => {
+            if t0.is_signed() || t1.is_some_and(|t| t.is_signed()) {
+                T::S32
+            } else {
+                T::U32
+            }
+        }
+        _ => t0,
+    })
+}
+
+/// The integer type twice as wide (the result of `.wide`).
+fn wide(t: T) -> T {
+    match t {
+        T::S8 => T::S16,
+        T::U8 | T::B8 => T::U16,
+        T::S16 => T::S32,
+        T::U16 | T::B16 => T::U32,
+        T::S32 => T::S64,
+        T::U32 | T::B32 => T::U64,
+        other => other,
+    }
 }
 
 /// The instruction type (first type suffix).
@@ -201,7 +274,7 @@ mod tests {
         let div = get(&inst(O::Div, &[T::U32], &[], 2));
         assert_eq!(run2(&div, 9, 0), 0xFFFF_FFFF);
         let rem = get(&inst(O::Rem, &[T::S64], &[], 2));
-        assert_eq!(run2(&rem, 9, 0), 9);
+        assert_eq!(run2(&rem, 9, 0), u64::MAX);
         let madw = get(&inst(O::Mad, &[T::U32], &[M::Wide], 3));
         assert_eq!(run3(&madw, 0xFFFF_FFFF, 2, 1), 0x1_FFFF_FFFF);
         match get(&inst(O::Addc, &[T::U32], &[M::Cc], 2)) {
@@ -323,6 +396,49 @@ mod tests {
             Alu::F1(f) => assert_eq!(f(0x80), (-128i64) as u64),
             other => panic!("expected F1, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn operand_types() {
+        let shl = inst(O::Shl, &[T::B64], &[], 2);
+        assert_eq!(
+            (src_type(&shl, 0), src_type(&shl, 1)),
+            (Some(T::B64), Some(T::U32))
+        );
+        let madw = inst(O::Mad, &[T::S32], &[M::Wide], 3);
+        assert_eq!(src_type(&madw, 2), Some(T::S64));
+        assert_eq!(dst_type(&madw), Some(T::S64));
+        let cvt = inst(O::Cvt, &[T::F32, T::S8], &[], 1);
+        assert_eq!(
+            (src_type(&cvt, 0), dst_type(&cvt)),
+            (Some(T::S8), Some(T::F32))
+        );
+        let set = inst(O::Set, &[T::U32, T::F64], &[M::Cmp(CmpOp::Lt)], 3);
+        assert_eq!(
+            (src_type(&set, 1), src_type(&set, 2)),
+            (Some(T::F64), Some(T::Pred))
+        );
+        let slct = inst(O::Slct, &[T::B32, T::F32], &[], 3);
+        assert_eq!(src_type(&slct, 2), Some(T::F32));
+        let dp = inst(O::Dp4a, &[T::U32, T::S32], &[], 3);
+        assert_eq!(
+            (src_type(&dp, 1), dst_type(&dp)),
+            (Some(T::S32), Some(T::S32))
+        );
+        let popc = inst(O::Popc, &[T::B64], &[], 1);
+        assert_eq!(dst_type(&popc), Some(T::U32));
+        let lop = inst(O::Lop3, &[T::B32], &[], 4);
+        assert_eq!(src_type(&lop, 3), Some(T::B32));
+    }
+
+    #[test]
+    fn newer_forms_are_reported() {
+        let mixed = inst(O::Add, &[T::F32, T::F16], &[], 2);
+        assert!(lower(&mixed, &func()).is_err());
+        let three = inst(O::Max, &[T::S32], &[], 3);
+        assert!(lower(&three, &func()).is_err());
+        let oob = inst(O::Fma, &[T::F16], &[M::Round(ir::Rounding::Rn), M::Oob], 3);
+        assert!(lower(&oob, &func()).is_err());
     }
 
     #[test]
