@@ -865,6 +865,32 @@ impl<'a> Cta<'a> {
         Ok(())
     }
 
+    /// Scalar shared stores with the width resolved outside the lane loop.
+    #[inline(always)]
+    fn st_shared(
+        &mut self,
+        w: &Warp,
+        exec: u32,
+        src: Slot,
+        bytes: u32,
+        addr: Slot,
+        off: i64,
+    ) -> Result<(), Error> {
+        let av = &w.regs[addr as usize];
+        let sv = &w.regs[src as usize];
+        let n = bytes as usize;
+        for l in Lanes(exec) {
+            let a = av[l].wrapping_add(off as u64);
+            let o = a as usize;
+            let ok = a & (bytes as u64 - 1) == 0 && (a >> 32) == 0;
+            match self.shared.get_mut(o..o.wrapping_add(n)) {
+                Some(dst) if ok => dst.copy_from_slice(&sv[l].to_le_bytes()[..n]),
+                _ => return Err(fault(a, bytes, "store")),
+            }
+        }
+        Ok(())
+    }
+
     /// Runs warp `w` until it has no runnable lanes or its slice ends.
     fn run_warp(&mut self, w: &mut Warp) -> Result<Stop, Error> {
         let mut pc = 0u32;
@@ -1061,27 +1087,31 @@ impl<'a> Cta<'a> {
                         let av = &w.regs[*a as usize];
                         let bv = &w.regs[*b as usize];
                         let mut o = [0u64; 32];
-                        macro_rules! cmp {
-                            ($conv:expr) => {{
-                                let f = $conv;
+                        macro_rules! cmp1 {
+                            ($f:expr, $op:tt) => {{
+                                let f = $f;
                                 for l in 0..32 {
-                                    let (x, y) = (f(av[l]), f(bv[l]));
-                                    o[l] = match cmp {
-                                        ICmp::Eq => x == y,
-                                        ICmp::Ne => x != y,
-                                        ICmp::Lt => x < y,
-                                        ICmp::Le => x <= y,
-                                        ICmp::Gt => x > y,
-                                        ICmp::Ge => x >= y,
-                                    } as u64;
+                                    o[l] = (f(av[l]) $op f(bv[l])) as u64;
                                 }
                             }};
                         }
+                        macro_rules! cmp {
+                            ($f:expr) => {
+                                match cmp {
+                                    ICmp::Eq => cmp1!($f, ==),
+                                    ICmp::Ne => cmp1!($f, !=),
+                                    ICmp::Lt => cmp1!($f, <),
+                                    ICmp::Le => cmp1!($f, <=),
+                                    ICmp::Gt => cmp1!($f, >),
+                                    ICmp::Ge => cmp1!($f, >=),
+                                }
+                            };
+                        }
                         match (w64, signed) {
-                            (false, false) => cmp!(|v: u64| v as u32 as i64),
-                            (false, true) => cmp!(|v: u64| v as u32 as i32 as i64),
-                            (true, true) => cmp!(|v: u64| v as i64 as i128),
-                            (true, false) => cmp!(|v: u64| v as i128),
+                            (false, false) => cmp!(|v: u64| v as u32),
+                            (false, true) => cmp!(|v: u64| v as u32 as i32),
+                            (true, true) => cmp!(|v: u64| v as i64),
+                            (true, false) => cmp!(|v: u64| v),
                         }
                         write(&mut w.regs, *d, exec, &o, 1);
                     }
@@ -1253,8 +1283,12 @@ impl<'a> Cta<'a> {
                         let bytes = *bytes as u32;
                         let n = *n as usize;
                         let vbytes = bytes * n as u32;
-                        if n == 1 && *space == Space::Global && exec != 0 {
-                            self.st_global(w, exec, ss[0], bytes, *addr, *off)?;
+                        if n == 1 && matches!(*space, Space::Global | Space::Shared) && exec != 0 {
+                            if *space == Space::Global {
+                                self.st_global(w, exec, ss[0], bytes, *addr, *off)?;
+                            } else {
+                                self.st_shared(w, exec, ss[0], bytes, *addr, *off)?;
+                            }
                             pc += 1;
                             if others != 0 && pc >= others_min {
                                 if pc > others_min {
