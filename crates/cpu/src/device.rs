@@ -448,3 +448,78 @@ impl Device {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(body: &str) -> ir::Module {
+        ferrocuda_ptx::parse(&format!(
+            ".version 8.0\n.target sm_90\n.address_size 64\n{body}"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn kernel_attributes_and_globals() {
+        let d = Device::with_workers(1);
+        let m = parse(
+            ".global .align 4 .u32 g[3] = {1, 2, 3};\n.const .align 8 .b64 c = g;\n\
+             .visible .entry k(.param .u64 p, .param .u32 n)\n.maxntid 128, 1, 1\n{\n .reg .b64 %rd<3>;\n .shared .align 4 .b8 s[40];\n ret;\n}\n\
+             .func f()\n{\n ret;\n}\n",
+        );
+        let lm = d.load_module(&m).unwrap();
+        assert_eq!(lm.kernel_names().collect::<Vec<_>>(), ["k"]);
+        assert!(lm.kernel("f").is_none());
+        let k = lm.kernel("k").unwrap();
+        let a = k.attributes();
+        assert_eq!(a.max_threads_per_block, 128);
+        assert_eq!(a.shared_size_bytes, 40);
+        assert_eq!(a.param_bytes, 12);
+        assert_eq!(a.const_size_bytes, 8);
+        assert_eq!(a.num_regs, 6);
+        assert_eq!(k.signature().params.len(), 2);
+        let (ga, gs) = lm.global("g").unwrap();
+        let (ca, _) = lm.global("c").unwrap();
+        let mut b = [0u8; 8];
+        d.memory().read(ca, &mut b).unwrap();
+        assert_eq!(u64::from_le_bytes(b), ga);
+        assert_eq!(gs, 12);
+        let e = d
+            .launch(
+                &k,
+                &LaunchConfig {
+                    grid: [1, 1, 1],
+                    block: [256, 1, 1],
+                    dynamic_shared: 0,
+                },
+                &[0; 12],
+            )
+            .unwrap_err();
+        assert!(matches!(e, Error::InvalidConfiguration(_)), "{e}");
+        // Dropping the module frees its variables.
+        let used = d.memory().info().0;
+        drop(lm);
+        assert!(d.memory().info().0 > used);
+        assert!(d.memory().allocation(ga).is_none());
+    }
+
+    #[test]
+    fn thirty_two_bit_modules_are_rejected() {
+        let d = Device::with_workers(1);
+        let m = ferrocuda_ptx::parse(
+            ".version 8.0\n.target sm_90\n.address_size 32\n.visible .entry k()\n{\n ret;\n}\n",
+        )
+        .unwrap();
+        assert!(matches!(d.load_module(&m), Err(Error::Unsupported { .. })));
+    }
+
+    #[test]
+    fn properties_describe_the_device() {
+        let d = Device::with_workers(3);
+        let p = d.properties();
+        assert_eq!(p.name, "ferrocuda CPU device");
+        assert_eq!(p.multiprocessor_count, 3);
+        assert_eq!(d.memory().info().1, p.total_memory);
+    }
+}

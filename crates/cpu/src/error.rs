@@ -48,34 +48,59 @@ pub enum Error {
     /// (`CUDA_ERROR_ILLEGAL_ADDRESS`).
     #[error("illegal address 0x{addr:x} ({bytes}-byte {access}){at}")]
     IllegalAddress {
+        /// The address accessed.
         addr: u64,
+        /// Width of the access in bytes.
         bytes: u32,
         /// `"load"`, `"store"`, `"atomic"` or the like.
         access: &'static str,
+        /// Kernel and PTX position of the faulting instruction.
         at: Site,
     },
     /// A kernel access not aligned to its width (`CUDA_ERROR_MISALIGNED_ADDRESS`).
     #[error("misaligned address 0x{addr:x} ({bytes}-byte {access}){at}")]
     MisalignedAddress {
+        /// The address accessed.
         addr: u64,
+        /// Width (alignment requirement) of the access in bytes.
         bytes: u32,
+        /// `"load"`, `"store"`, `"atomic"` or the like.
         access: &'static str,
+        /// Kernel and PTX position of the faulting instruction.
         at: Site,
     },
     /// `trap` executed (`CUDA_ERROR_LAUNCH_FAILED`).
     #[error("trap executed{at}")]
-    Trap { at: Site },
+    Trap {
+        /// Kernel and PTX position of the `trap`.
+        at: Site,
+    },
     /// `brkpt` executed, or an instruction that cannot run in this context
     /// (`CUDA_ERROR_ILLEGAL_INSTRUCTION`).
     #[error("illegal instruction: {what}{at}")]
-    IllegalInstruction { what: String, at: Site },
+    IllegalInstruction {
+        /// What was executed.
+        what: String,
+        /// Kernel and PTX position of the instruction.
+        at: Site,
+    },
     /// Calls nested deeper than the device's stack allows (`CUDA_ERROR_LAUNCH_FAILED`).
     #[error("call stack overflow (depth {depth}){at}")]
-    StackOverflow { depth: u32, at: Site },
+    StackOverflow {
+        /// Call depth reached.
+        depth: u32,
+        /// Kernel and PTX position of the `call`.
+        at: Site,
+    },
     /// Every live thread of a block waits at a barrier that can never complete; a GPU would hang
     /// until the watchdog fires (`CUDA_ERROR_LAUNCH_TIMEOUT`).
     #[error("barrier deadlock: {what}{at}")]
-    Deadlock { what: String, at: Site },
+    Deadlock {
+        /// How many threads wait.
+        what: String,
+        /// Kernel and PTX position of a waiting barrier.
+        at: Site,
+    },
     /// A bad argument to a host-side call (`CUDA_ERROR_INVALID_VALUE`).
     #[error("invalid value: {0}")]
     InvalidValue(String),
@@ -88,11 +113,21 @@ pub enum Error {
     InvalidConfiguration(String),
     /// Shared memory request above the device limit (`CUDA_ERROR_INVALID_VALUE`).
     #[error("too much shared memory: {requested} bytes requested, {limit} allowed")]
-    SharedMemoryTooLarge { requested: u64, limit: u64 },
+    SharedMemoryTooLarge {
+        /// Static plus dynamic shared bytes of the launch.
+        requested: u64,
+        /// The device's per-block limit (opt-in maximum).
+        limit: u64,
+    },
     /// PTX the executor does not implement, found while loading a module
     /// (`CUDA_ERROR_NOT_SUPPORTED` / JIT failure).
     #[error("unsupported {what}{at}")]
-    Unsupported { what: String, at: Site },
+    Unsupported {
+        /// The construct, e.g. "instruction `mma`".
+        what: String,
+        /// Kernel and PTX position where it appears.
+        at: Site,
+    },
     /// A symbol, kernel or allocation that does not exist (`CUDA_ERROR_NOT_FOUND`).
     #[error("not found: {0}")]
     NotFound(String),

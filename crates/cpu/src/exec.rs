@@ -22,7 +22,7 @@ use std::time::Instant;
 
 /// Backward branches a warp may take before it yields to the other warps of its block (so a
 /// warp spinning on a flag another warp sets still makes progress).
-const SLICE: u32 = 4096;
+const SLICE: u32 = 1024;
 /// Deepest call nesting before `StackOverflow`.
 const MAX_CALL_DEPTH: usize = 1024;
 /// Largest per-thread local stack before `StackOverflow`.
@@ -107,6 +107,8 @@ struct Warp {
     bar_dst: [Slot; 16],
     bar_kind: [BarKind; 16],
     carry: u32,
+    /// Schedule the highest program counter next (see `run_warp_inner`).
+    prefer_max: bool,
     frames: Vec<Vec<Frame>>,
     saved: Vec<Vec<u64>>,
     local: Vec<Vec<u8>>,
@@ -465,6 +467,7 @@ impl<'a> Worker<'a> {
             w.waiting = 0;
             w.bar_wait = [0; 16];
             w.carry = 0;
+            w.prefer_max = false;
             w.pc = [entry; 32];
             for fr in &mut w.frames {
                 fr.clear();
@@ -862,6 +865,32 @@ impl<'a> Cta<'a> {
         Ok(())
     }
 
+    /// Scalar shared stores with the width resolved outside the lane loop.
+    #[inline(always)]
+    fn st_shared(
+        &mut self,
+        w: &Warp,
+        exec: u32,
+        src: Slot,
+        bytes: u32,
+        addr: Slot,
+        off: i64,
+    ) -> Result<(), Error> {
+        let av = &w.regs[addr as usize];
+        let sv = &w.regs[src as usize];
+        let n = bytes as usize;
+        for l in Lanes(exec) {
+            let a = av[l].wrapping_add(off as u64);
+            let o = a as usize;
+            let ok = a & (bytes as u64 - 1) == 0 && (a >> 32) == 0;
+            match self.shared.get_mut(o..o.wrapping_add(n)) {
+                Some(dst) if ok => dst.copy_from_slice(&sv[l].to_le_bytes()[..n]),
+                _ => return Err(fault(a, bytes, "store")),
+            }
+        }
+        Ok(())
+    }
+
     /// Runs warp `w` until it has no runnable lanes or its slice ends.
     fn run_warp(&mut self, w: &mut Warp) -> Result<Stop, Error> {
         let mut pc = 0u32;
@@ -880,9 +909,20 @@ impl<'a> Cta<'a> {
             if runnable == 0 {
                 return Ok(Stop::Yield);
             }
+            // Lowest counter first, so paths reconverge; after a slice spent spinning in a
+            // divergent loop, the highest one once, so a lane holding a lock the others spin on
+            // gets to release it (forward progress as with independent thread scheduling).
             let mut pc = u32::MAX;
-            for l in Lanes(runnable) {
-                pc = pc.min(w.pc[l]);
+            if w.prefer_max {
+                w.prefer_max = false;
+                pc = 0;
+                for l in Lanes(runnable) {
+                    pc = pc.max(w.pc[l]);
+                }
+            } else {
+                for l in Lanes(runnable) {
+                    pc = pc.min(w.pc[l]);
+                }
             }
             let mut mask = 0u32;
             for l in Lanes(runnable) {
@@ -1047,27 +1087,31 @@ impl<'a> Cta<'a> {
                         let av = &w.regs[*a as usize];
                         let bv = &w.regs[*b as usize];
                         let mut o = [0u64; 32];
-                        macro_rules! cmp {
-                            ($conv:expr) => {{
-                                let f = $conv;
+                        macro_rules! cmp1 {
+                            ($f:expr, $op:tt) => {{
+                                let f = $f;
                                 for l in 0..32 {
-                                    let (x, y) = (f(av[l]), f(bv[l]));
-                                    o[l] = match cmp {
-                                        ICmp::Eq => x == y,
-                                        ICmp::Ne => x != y,
-                                        ICmp::Lt => x < y,
-                                        ICmp::Le => x <= y,
-                                        ICmp::Gt => x > y,
-                                        ICmp::Ge => x >= y,
-                                    } as u64;
+                                    o[l] = (f(av[l]) $op f(bv[l])) as u64;
                                 }
                             }};
                         }
+                        macro_rules! cmp {
+                            ($f:expr) => {
+                                match cmp {
+                                    ICmp::Eq => cmp1!($f, ==),
+                                    ICmp::Ne => cmp1!($f, !=),
+                                    ICmp::Lt => cmp1!($f, <),
+                                    ICmp::Le => cmp1!($f, <=),
+                                    ICmp::Gt => cmp1!($f, >),
+                                    ICmp::Ge => cmp1!($f, >=),
+                                }
+                            };
+                        }
                         match (w64, signed) {
-                            (false, false) => cmp!(|v: u64| v as u32 as i64),
-                            (false, true) => cmp!(|v: u64| v as u32 as i32 as i64),
-                            (true, true) => cmp!(|v: u64| v as i64 as i128),
-                            (true, false) => cmp!(|v: u64| v as i128),
+                            (false, false) => cmp!(|v: u64| v as u32),
+                            (false, true) => cmp!(|v: u64| v as u32 as i32),
+                            (true, true) => cmp!(|v: u64| v as i64),
+                            (true, false) => cmp!(|v: u64| v),
                         }
                         write(&mut w.regs, *d, exec, &o, 1);
                     }
@@ -1239,8 +1283,12 @@ impl<'a> Cta<'a> {
                         let bytes = *bytes as u32;
                         let n = *n as usize;
                         let vbytes = bytes * n as u32;
-                        if n == 1 && *space == Space::Global && exec != 0 {
-                            self.st_global(w, exec, ss[0], bytes, *addr, *off)?;
+                        if n == 1 && matches!(*space, Space::Global | Space::Shared) && exec != 0 {
+                            if *space == Space::Global {
+                                self.st_global(w, exec, ss[0], bytes, *addr, *off)?;
+                            } else {
+                                self.st_shared(w, exec, ss[0], bytes, *addr, *off)?;
+                            }
                             pc += 1;
                             if others != 0 && pc >= others_min {
                                 if pc > others_min {
@@ -1482,12 +1530,15 @@ impl<'a> Cta<'a> {
                         let t = *target;
                         if exec == mask {
                             if t <= pc {
-                                budget -= 1;
+                                // Lanes looping while others of the warp wait elsewhere may
+                                // be spinning on them: give those a turn soon.
+                                budget = budget.saturating_sub(if others != 0 { 64 } else { 1 });
                                 if budget == 0 || self.l.abort.load(Ordering::Relaxed) {
                                     pc = t;
                                     for l in Lanes(mask) {
                                         w.pc[l] = pc;
                                     }
+                                    w.prefer_max = others != 0;
                                     return Ok(Stop::Yield);
                                 }
                             }
@@ -1499,6 +1550,14 @@ impl<'a> Cta<'a> {
                         } else if exec != 0 {
                             for l in Lanes(mask) {
                                 w.pc[l] = if exec >> l & 1 != 0 { t } else { pc + 1 };
+                            }
+                            if t <= pc {
+                                // Divergent loops may be spin-waits on another lane: switch soon.
+                                budget = budget.saturating_sub(64);
+                                if budget == 0 || self.l.abort.load(Ordering::Relaxed) {
+                                    w.prefer_max = true;
+                                    return Ok(Stop::Yield);
+                                }
                             }
                             continue 'outer;
                         }
@@ -1783,5 +1842,84 @@ impl<'a> Cta<'a> {
             w.pc[l] = fr.ret_pc;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lanes_iterates_set_bits_in_order() {
+        assert_eq!(Lanes(0b1010_0001).collect::<Vec<_>>(), [0, 5, 7]);
+        assert_eq!(Lanes(u32::MAX).count(), 32);
+        assert_eq!(Lanes(0).next(), None);
+    }
+
+    #[test]
+    fn little_endian_helpers_check_bounds() {
+        let mut b = [0u8; 8];
+        le_write(&mut b, 2, 4, 0xdead_beef).unwrap();
+        assert_eq!(le_read(&b, 2, 4), Some(0xdead_beef));
+        assert_eq!(le_read(&b, 2, 2), Some(0xbeef));
+        assert_eq!(le_read(&b, 6, 4), None);
+        assert_eq!(le_read(&b, usize::MAX, 4), None);
+        assert!(le_write(&mut b, 7, 2, 1).is_none());
+        assert_eq!(sext(0x80, 1), u64::MAX - 0x7f);
+        assert_eq!(sext(0x7fff, 2), 0x7fff);
+    }
+
+    #[test]
+    fn atomic_operations_follow_ptx_semantics() {
+        use ScalarType::*;
+        assert_eq!(atom_apply(AtomOp::Inc, U32, 5, 5, 0), 0);
+        assert_eq!(atom_apply(AtomOp::Inc, U32, 4, 5, 0), 5);
+        assert_eq!(atom_apply(AtomOp::Inc, U32, 9, 5, 0), 0);
+        assert_eq!(atom_apply(AtomOp::Dec, U32, 0, 5, 0), 5);
+        assert_eq!(atom_apply(AtomOp::Dec, U32, 7, 5, 0), 5);
+        assert_eq!(atom_apply(AtomOp::Dec, U32, 3, 5, 0), 2);
+        assert_eq!(atom_apply(AtomOp::Cas, B32, 3, 3, 9), 9);
+        assert_eq!(atom_apply(AtomOp::Cas, B32, 4, 3, 9), 4);
+        assert_eq!(
+            atom_apply(AtomOp::Min, S32, (-1i32) as u32 as u64, 1, 0),
+            0xffff_ffff
+        );
+        assert_eq!(atom_apply(AtomOp::Min, U32, 0xffff_ffff, 1, 0), 1);
+        assert_eq!(atom_apply(AtomOp::Max, S64, (-5i64) as u64, 3, 0), 3);
+        assert_eq!(atom_apply(AtomOp::Add, U32, 0xffff_ffff, 2, 0), 1);
+        // f32 atomic add flushes subnormal inputs and results.
+        let sub = 0x0000_0001u64;
+        assert_eq!(atom_apply(AtomOp::Add, F32, sub, sub, 0), 0);
+        assert_eq!(
+            atom_apply(
+                AtomOp::Add,
+                F32,
+                1.5f32.to_bits() as u64,
+                2.25f32.to_bits() as u64,
+                0
+            ),
+            3.75f32.to_bits() as u64
+        );
+        assert_eq!(
+            atom_apply(AtomOp::Add, F32, f32::NAN.to_bits() as u64, 0, 0),
+            0x7fff_ffff
+        );
+        assert_eq!(atom_apply(AtomOp::Add, F16, 0x3c00, 0x3c00, 0), 0x4000);
+        assert_eq!(
+            atom_apply(AtomOp::Add, BF16x2, 0x3f80_3f80, 0x3f80_4000, 0),
+            0x4000_4040
+        );
+        assert_eq!(atom_apply(AtomOp::Exch, B64, 1, u64::MAX, 0), u64::MAX);
+    }
+
+    #[test]
+    fn generic_addresses_classify_by_window() {
+        assert_eq!(Cta::classify(SHARED_WINDOW + 12), (Space::Shared, 12));
+        assert_eq!(Cta::classify(LOCAL_WINDOW + 4), (Space::Local, 4));
+        assert_eq!(Cta::classify(PARAM_WINDOW), (Space::KParam, 0));
+        assert_eq!(
+            Cta::classify(0x7e00_0000_0100),
+            (Space::Global, 0x7e00_0000_0100)
+        );
     }
 }

@@ -1983,3 +1983,124 @@ pub(crate) fn lower_module(m: &ir::Module, layout: &Layout) -> Result<Program, E
         const_ranges: layout.const_ranges.clone(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn module(body: &str) -> ir::Module {
+        ferrocuda_ptx::parse(&format!(
+            ".version 8.0\n.target sm_90\n.address_size 64\n{body}"
+        ))
+        .unwrap()
+    }
+
+    fn lower(m: &ir::Module) -> Result<Program, Error> {
+        let (globals, func_shared, shared_end) = shared_layout(m);
+        let layout = Layout {
+            globals,
+            func_shared,
+            shared_end,
+            const_ranges: Vec::new(),
+        };
+        lower_module(m, &layout)
+    }
+
+    #[test]
+    fn hot_instructions_take_fast_paths_and_immediates_become_slots() {
+        let m = module(
+            ".visible .entry k(.param .u32 n)\n{\n .reg .b32 %r<4>;\n .reg .f32 %f<3>;\n .reg .pred %p<2>;\n \
+             ld.param.u32 %r1, [n];\n add.s32 %r2, %r1, 7;\n mad.lo.s32 %r3, %r2, %r1, 7;\n \
+             fma.rn.f32 %f1, %f2, %f2, %f2;\n setp.lt.s32 %p1, %r3, %r1;\n @%p1 bra L;\n L:\n ret;\n}\n",
+        );
+        let p = lower(&m).unwrap();
+        assert!(matches!(p.insts[1].op, Op::Bin { k: BinK::Add32, .. }));
+        assert!(matches!(
+            p.insts[2].op,
+            Op::Tri {
+                k: TriK::MadLo32,
+                ..
+            }
+        ));
+        assert!(matches!(p.insts[3].op, Op::Tri { k: TriK::Fma32, .. }));
+        assert!(matches!(
+            p.insts[4].op,
+            Op::SetpI {
+                cmp: ICmp::Lt,
+                signed: true,
+                ..
+            }
+        ));
+        assert!(matches!(p.insts[5].op, Op::Bra { target: 6 }));
+        assert_ne!(p.insts[5].guard, NONE);
+        // One pseudo-register holds the immediate 7 for both uses.
+        assert_eq!(p.consts.iter().filter(|c| c.1 == 7).count(), 1);
+        assert!(matches!(
+            p.insts[0].op,
+            Op::Ld {
+                space: Space::KParam,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn frames_hold_locals_params_and_returns() {
+        let m = module(
+            ".func (.param .b64 r) f(.param .b32 a, .param .b8 s[12])\n{\n .local .align 8 .b8 d[20];\n \
+             st.param.b64 [r], 0;\n ret;\n}\n",
+        );
+        let (locals, params, rets, size) = frame_layout(&m.functions[0]);
+        assert_eq!(locals, [Some(0)]);
+        assert_eq!(params, [(20, 4), (24, 12)]);
+        assert_eq!(rets, [(40, 8)]);
+        assert_eq!(size, 48);
+    }
+
+    #[test]
+    fn kernels_share_module_shared_and_overlap_their_own() {
+        let m = module(
+            ".shared .align 4 .b8 common[8];\n.extern .shared .align 16 .b8 dyn[];\n\
+             .visible .entry a()\n{\n .shared .align 4 .b8 x[100];\n ret;\n}\n\
+             .visible .entry b()\n{\n .shared .align 8 .b8 y[4];\n ret;\n}\n",
+        );
+        let (globals, func_shared, ends) = shared_layout(&m);
+        assert_eq!(globals, [Some(0), None]);
+        assert_eq!(func_shared[0], [Some(8)]);
+        assert_eq!(func_shared[1], [Some(8)]);
+        assert_eq!(ends, [108, 12]);
+    }
+
+    #[test]
+    fn recursion_is_detected_and_unsupported_opcodes_are_named() {
+        let m = module(
+            ".func f()\n{\n call.uni f, ();\n ret;\n}\n.func g()\n{\n ret;\n}\n\
+             .visible .entry k()\n{\n call.uni f, ();\n call.uni g, ();\n ret;\n}\n",
+        );
+        let p = lower(&m).unwrap();
+        assert!(p.funcs[0].recursive);
+        assert!(!p.funcs[1].recursive);
+        let m = module(".visible .entry k()\n{\n .reg .b32 %r<3>;\n ldmatrix.sync.aligned.m8n8.x1.shared.b16 {%r1}, [%r2];\n ret;\n}\n");
+        match lower(&m) {
+            Err(Error::Unsupported { what, at }) => {
+                assert!(what.contains("ldmatrix"), "{what}");
+                assert_eq!(at.line, 7);
+            }
+            Err(e) => panic!("{e}"),
+            Ok(_) => panic!("ldmatrix lowered"),
+        }
+    }
+
+    #[test]
+    fn immediate_types_follow_operand_positions() {
+        let m = module(
+            ".visible .entry k()\n{\n .reg .b32 %r<3>;\n .reg .b64 %rd<3>;\n shl.b64 %rd1, %rd2, 3;\n \
+             mad.wide.s32 %rd1, %r1, %r2, -1;\n ret;\n}\n",
+        );
+        let body = m.functions[0].body.as_ref().unwrap();
+        assert_eq!(src_type(&body[0], 2), ScalarType::U32);
+        assert_eq!(src_type(&body[1], 3), ScalarType::S64);
+        assert_eq!(type_mask(ScalarType::U16), 0xffff);
+        assert_eq!(type_mask(ScalarType::Pred), 1);
+    }
+}

@@ -68,9 +68,11 @@ pub struct DeviceProperties {
     pub integrated: bool,
     /// Whether ECC is on (no).
     pub ecc_enabled: bool,
-    /// PCI bus/device/domain ids (0: not a PCI device).
+    /// PCI bus id (0: not a PCI device).
     pub pci_bus_id: u32,
+    /// PCI device id (0: not a PCI device).
     pub pci_device_id: u32,
+    /// PCI domain id (0: not a PCI device).
     pub pci_domain_id: u32,
     /// Whether cooperative launches are supported (no).
     pub cooperative_launch: bool,

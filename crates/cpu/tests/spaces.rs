@@ -237,3 +237,64 @@ fn cp_async_copies_and_zero_fills() {
         assert_eq!(o[i], if i % 4 == 3 { 0 } else { v[i] }, "word {i}");
     }
 }
+
+const MISC: &str = r#"
+.version 8.0
+.target sm_90
+.address_size 64
+
+.visible .entry misc(.param .u64 out, .param .align 8 .b8 s[16])
+{
+    .reg .pred %p<3>;
+    .reg .b32 %r<12>;
+    .reg .b64 %rd<12>;
+    ld.param.u64 %rd1, [out];
+    mov.u32 %r1, %tid.x;
+    // byval struct read through a generic pointer to the parameter
+    mov.u64 %rd2, s;
+    cvta.param.u64 %rd3, %rd2;
+    ld.u32 %r2, [%rd3+8];
+    // jump table on tid % 3
+    rem.u32 %r3, %r1, 3;
+    ts: .branchtargets T0, T1, T2;
+    brx.idx %r3, ts;
+T0:
+    mov.u32 %r4, 100;
+    bra.uni J;
+T1:
+    mov.u32 %r4, 200;
+    bra.uni J;
+T2:
+    mov.u32 %r4, 300;
+J:
+    mov.u64 %rd4, %clock64;
+    mov.u64 %rd5, %clock64;
+    setp.ge.u64 %p1, %rd5, %rd4;
+    selp.u32 %r5, 1, 0, %p1;
+    mov.u64 %rd6, %globaltimer;
+    setp.gt.u64 %p2, %rd6, 1000000000000000000;
+    selp.u32 %r6, 1, 0, %p2;
+    add.s32 %r7, %r4, %r2;
+    mul.wide.u32 %rd7, %r1, 12;
+    add.s64 %rd8, %rd1, %rd7;
+    st.global.u32 [%rd8], %r7;
+    st.global.u32 [%rd8+4], %r5;
+    st.global.u32 [%rd8+8], %r6;
+    ret;
+}
+"#;
+
+#[test]
+fn jump_tables_generic_params_and_timers() {
+    let m = load(MISC);
+    let out = upload_u32(&[0; 3 * 40]);
+    let mut p = Params::default().u64(out).u64(0x1111_2222_3333_4444);
+    p.0.extend_from_slice(&7u32.to_le_bytes());
+    p.0.extend_from_slice(&[0; 4]);
+    run(&m, "misc", cfg([1, 1, 1], [40, 1, 1], 0), p).unwrap();
+    let o = download_u32(out, 3 * 40);
+    for t in 0..40u32 {
+        let r = &o[3 * t as usize..3 * t as usize + 3];
+        assert_eq!(r, [100 * (t % 3 + 1) + 7, 1, 1], "thread {t}");
+    }
+}

@@ -156,3 +156,89 @@ fn butterfly_shuffle_and_elect() {
         assert_eq!(o[t as usize * 3 + 2], (t % 32 == 0) as u32);
     }
 }
+
+const LOCK: &str = r#"
+.version 8.0
+.target sm_90
+.address_size 64
+
+// Every thread increments a plain counter under a global spin lock: lanes of one warp contend
+// for the same lock, which needs independent forward progress of the lock holder.
+.visible .entry locked(.param .u64 lock, .param .u64 counter)
+{
+    .reg .pred %p<2>;
+    .reg .b32 %r<6>;
+    .reg .b64 %rd<3>;
+    ld.param.u64 %rd1, [lock];
+    ld.param.u64 %rd2, [counter];
+SPIN:
+    atom.global.cas.b32 %r1, [%rd1], 0, 1;
+    setp.ne.s32 %p1, %r1, 0;
+    @%p1 bra SPIN;
+    ld.volatile.global.u32 %r2, [%rd2];
+    add.s32 %r2, %r2, 1;
+    st.volatile.global.u32 [%rd2], %r2;
+    membar.gl;
+    atom.global.exch.b32 %r3, [%rd1], 0;
+    ret;
+}
+
+.visible .entry bar_red(.param .u64 out)
+{
+    .reg .pred %p<4>;
+    .reg .b32 %r<8>;
+    .reg .b64 %rd<4>;
+    ld.param.u64 %rd1, [out];
+    mov.u32 %r1, %tid.x;
+    rem.u32 %r2, %r1, 3;
+    setp.eq.u32 %p1, %r2, 0;
+    bar.red.popc.u32 %r3, 0, %p1;
+    setp.lt.u32 %p2, %r1, 1000;
+    bar.red.and.pred %p3, 1, %p2;
+    selp.u32 %r4, 1, 0, %p3;
+    setp.eq.u32 %p2, %r1, 77;
+    bar.red.or.pred %p3, 2, %p2;
+    selp.u32 %r5, 1, 0, %p3;
+    mul.wide.u32 %rd2, %r1, 12;
+    add.s64 %rd3, %rd1, %rd2;
+    st.global.u32 [%rd3], %r3;
+    st.global.u32 [%rd3+4], %r4;
+    st.global.u32 [%rd3+8], %r5;
+    ret;
+}
+"#;
+
+#[test]
+fn spin_lock_within_a_warp_makes_progress() {
+    let m = load(LOCK);
+    let lock = upload_u32(&[0]);
+    let counter = upload_u32(&[0]);
+    run(
+        &m,
+        "locked",
+        cfg([2, 1, 1], [64, 1, 1], 0),
+        Params::default().u64(lock).u64(counter),
+    )
+    .unwrap();
+    assert_eq!(download_u32(counter, 1), [128]);
+    assert_eq!(download_u32(lock, 1), [0]);
+}
+
+#[test]
+fn barrier_reductions() {
+    let m = load(LOCK);
+    let n = 160u32;
+    let out = upload_u32(&vec![0; 3 * n as usize]);
+    run(
+        &m,
+        "bar_red",
+        cfg([1, 1, 1], [n, 1, 1], 0),
+        Params::default().u64(out),
+    )
+    .unwrap();
+    let o = download_u32(out, 3 * n as usize);
+    let popc = (0..n).filter(|t| t % 3 == 0).count() as u32;
+    for t in 0..n as usize {
+        assert_eq!(o[3 * t..3 * t + 3], [popc, 1, 1], "thread {t}");
+    }
+}

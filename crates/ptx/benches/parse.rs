@@ -54,34 +54,42 @@ fn bench(c: &mut Criterion) {
     collect(&root.join("../../tests/fixtures"), &mut files);
     collect(&root.join("tests/samples"), &mut files);
     files.sort();
-    let mut inputs: Vec<(String, String)> = files
+    let inputs: Vec<(String, String)> = files
         .iter()
-        .map(|f| {
-            let name = f.file_name().unwrap().to_string_lossy().into_owned();
-            (name, std::fs::read_to_string(f).unwrap())
+        .filter_map(|f| {
+            let name = f.file_name()?.to_string_lossy().into_owned();
+            let src = std::fs::read_to_string(f).ok()?;
+            ferrocuda_ptx::parse(&src).is_ok().then_some((name, src))
         })
         .collect();
-    inputs.push(("synthetic_4mb".to_string(), synthetic(root)));
     let mut g = c.benchmark_group("parse");
-    for (name, src) in &inputs {
-        if ferrocuda_ptx::parse(src).is_err() {
-            continue;
-        }
-        g.throughput(Throughput::Bytes(src.len() as u64));
-        g.bench_with_input(BenchmarkId::from_parameter(name), src, |b, s| {
-            b.iter(|| ferrocuda_ptx::parse(std::hint::black_box(s)).unwrap())
-        });
-    }
-    // Every input back to back (total bytes over total time).
+    // Every fixture and sample back to back: total bytes over total time.
     let total: u64 = inputs.iter().map(|(_, s)| s.len() as u64).sum();
     g.throughput(Throughput::Bytes(total));
-    g.bench_function("all_inputs", |b| {
+    g.bench_function(format!("all_{}_files", inputs.len()), |b| {
         b.iter(|| {
             for (_, s) in &inputs {
                 let _ = ferrocuda_ptx::parse(std::hint::black_box(s));
             }
         })
     });
+    // The three largest single files (nvcc -G output dominates).
+    let mut largest: Vec<&(String, String)> = inputs.iter().collect();
+    largest.sort_by_key(|(_, s)| std::cmp::Reverse(s.len()));
+    for (name, src) in largest.into_iter().take(3) {
+        g.throughput(Throughput::Bytes(src.len() as u64));
+        g.bench_with_input(BenchmarkId::from_parameter(name), src, |b, s| {
+            b.iter(|| ferrocuda_ptx::parse(std::hint::black_box(s)).unwrap())
+        });
+    }
+    let big = synthetic(root);
+    g.throughput(Throughput::Bytes(big.len() as u64));
+    g.sample_size(20);
+    g.bench_with_input(
+        BenchmarkId::from_parameter("synthetic_4mb"),
+        &big,
+        |b, s| b.iter(|| ferrocuda_ptx::parse(std::hint::black_box(s)).unwrap()),
+    );
     g.finish();
 }
 

@@ -91,3 +91,48 @@ fn collect_all(dir: &Path, out: &mut Vec<PathBuf>) {
         }
     }
 }
+
+/// Kernel parameter layouts computed from the PTX equal what ptxas recorded in the cubin of the
+/// same source (`EIATTR_KPARAM_INFO`, `EIATTR_CBANK_PARAM_SIZE`): the bytes the driver packs.
+#[test]
+fn param_layout_matches_ptxas() {
+    use ferrocuda_ptx::container::Cubin;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures");
+    let Ok(entries) = std::fs::read_dir(root.join("cubin")) else {
+        return;
+    };
+    let mut kernels = 0;
+    for e in entries.flatten() {
+        let p = e.path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        let Some(module) = name.strip_suffix(".sm_90.cubin") else {
+            continue;
+        };
+        let Ok(src) = std::fs::read_to_string(root.join(format!("ptx/{module}.o3_sm90.ptx")))
+        else {
+            continue;
+        };
+        let bytes = std::fs::read(&p).unwrap();
+        let cubin = Cubin::parse(&bytes).unwrap();
+        let m = ferrocuda_ptx::parse(&src).unwrap();
+        for ck in &cubin.kernels {
+            let k = m
+                .kernel(ck.name)
+                .unwrap_or_else(|| panic!("{module}: kernel {} missing from PTX", ck.name));
+            let ours: Vec<(u32, u32)> = k.params.iter().map(|p| (p.offset, p.size)).collect();
+            let theirs: Vec<(u32, u32)> = ck.params.iter().map(|p| (p.offset, p.size)).collect();
+            assert_eq!(ours, theirs, "{module}: {}", ck.name);
+            if let Some(total) = ck.param_bytes {
+                assert_eq!(k.param_bytes(), total, "{module}: {}", ck.name);
+            }
+            if let Some(t) = ck.max_threads {
+                assert_eq!(k.bounds.maxntid, Some(t), "{module}: {}", ck.name);
+            }
+            if let Some(t) = ck.req_threads {
+                assert_eq!(k.bounds.reqntid, Some(t), "{module}: {}", ck.name);
+            }
+            kernels += 1;
+        }
+    }
+    eprintln!("{kernels} kernels cross-checked against ptxas");
+}
