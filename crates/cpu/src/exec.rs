@@ -22,7 +22,7 @@ use std::time::Instant;
 
 /// Backward branches a warp may take before it yields to the other warps of its block (so a
 /// warp spinning on a flag another warp sets still makes progress).
-const SLICE: u32 = 1024;
+const SLICE: u32 = 4096;
 /// Deepest call nesting before `StackOverflow`.
 const MAX_CALL_DEPTH: usize = 1024;
 /// Largest per-thread local stack before `StackOverflow`.
@@ -1511,6 +1511,50 @@ impl<'a> Cta<'a> {
                         };
                         write(&mut w.regs, *d, exec, &[r as u64; 32], u64::MAX);
                     }
+                    Op::Ldmatrix {
+                        space,
+                        ds,
+                        wms,
+                        n,
+                        trans,
+                        addr,
+                        off,
+                    } => {
+                        // Each row is eight 16-bit elements at the address one lane supplies:
+                        // rows of matrix m come from lanes 8m..8m+8.
+                        let mut rows = [[0u16; 8]; 32];
+                        for (r, row) in rows.iter_mut().enumerate().take(8 * *n as usize) {
+                            if exec & (1 << r) == 0 {
+                                return Err(Error::IllegalInstruction {
+                                    what: format!(
+                                        "ldmatrix (.aligned) with lane {r}, which supplies a row \
+                                         address, not converged"
+                                    ),
+                                    at: Site::default(),
+                                });
+                            }
+                            let a = w.regs[*addr as usize][r].wrapping_add(*off as u64);
+                            if a & 15 != 0 {
+                                return Err(fault(a, 16, "ldmatrix row"));
+                            }
+                            for (c, e) in row.iter_mut().enumerate() {
+                                *e = self.load(w, r, *space, a + 2 * c as u64, 2)? as u16;
+                            }
+                        }
+                        for l in Lanes(exec) {
+                            let (r, c) = (l / 4, 2 * (l % 4));
+                            for m in 0..*n as usize {
+                                let mat = &rows[8 * m..8 * m + 8];
+                                let (lo, hi) = if *trans {
+                                    (mat[c][r], mat[c + 1][r])
+                                } else {
+                                    (mat[r][c], mat[r][c + 1])
+                                };
+                                let v = lo as u64 | (hi as u64) << 16;
+                                set(&mut w.regs, ds[m], l, v & wms[m]);
+                            }
+                        }
+                    }
                     Op::Elect { d, p, mask: mslot } => {
                         let mut lead = 32usize;
                         if let Some(l0) = Lanes(exec).next() {
@@ -1531,8 +1575,10 @@ impl<'a> Cta<'a> {
                         if exec == mask {
                             if t <= pc {
                                 // Lanes looping while others of the warp wait elsewhere may
-                                // be spinning on them: give those a turn soon.
-                                budget = budget.saturating_sub(if others != 0 { 64 } else { 1 });
+                                // be spinning on them: after a whole slice, give those a turn.
+                                // Every back-branch costs the same, so ordinary divergent
+                                // loops finish (and reconverge) long before that.
+                                budget = budget.saturating_sub(1);
                                 if budget == 0 || self.l.abort.load(Ordering::Relaxed) {
                                     pc = t;
                                     for l in Lanes(mask) {
@@ -1552,8 +1598,9 @@ impl<'a> Cta<'a> {
                                 w.pc[l] = if exec >> l & 1 != 0 { t } else { pc + 1 };
                             }
                             if t <= pc {
-                                // Divergent loops may be spin-waits on another lane: switch soon.
-                                budget = budget.saturating_sub(64);
+                                // Divergent loops may be spin-waits on another lane: switch
+                                // after a slice.
+                                budget = budget.saturating_sub(1);
                                 if budget == 0 || self.l.abort.load(Ordering::Relaxed) {
                                     w.prefer_max = true;
                                     return Ok(Stop::Yield);

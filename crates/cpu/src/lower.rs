@@ -382,6 +382,18 @@ pub(crate) enum Op {
         p: Slot,
         mask: Slot,
     },
+    /// `ldmatrix.sync.aligned.m8n8.xN{.trans}.shared.b16`: a warp loads `n` 8×8 matrices of
+    /// 16-bit elements whose rows lanes `8m..8m+8` address; lane `t` receives elements
+    /// `(t/4, 2(t%4))` and `(t/4, 2(t%4)+1)` of each matrix (transposed with `.trans`).
+    Ldmatrix {
+        space: Space,
+        ds: [Slot; 4],
+        wms: [u64; 4],
+        n: u8,
+        trans: bool,
+        addr: Slot,
+        off: i64,
+    },
 }
 
 /// A decoded instruction with its guard.
@@ -1260,10 +1272,57 @@ impl<'a> Lowerer<'a> {
                 };
                 self.emit(Op::Elect { d, p, mask }, fid, loc);
             }
+            Opcode::Ldmatrix => {
+                let hint = |h: &str| inst.mods.iter().any(|m| matches!(m, M::Hint(x) if x == h));
+                if !hint("m8n8") || ty.is_some_and(|t| t.size() != 2) {
+                    return Err(unsupported(
+                        "`ldmatrix` other than `.m8n8` with 16-bit elements".to_string(),
+                        loc,
+                        &f.name,
+                    ));
+                }
+                let n = if hint("x4") {
+                    4
+                } else if hint("x2") {
+                    2
+                } else {
+                    1
+                };
+                let (addr, off, sym) = self.addr(fid, inst, 1)?;
+                let space = self.mem_space(fid, inst, sym)?;
+                let dests: Vec<&Operand> = match &ops[0] {
+                    Operand::Vector(v) => v.iter().collect(),
+                    o => vec![o],
+                };
+                if dests.len() != n {
+                    return Err(self.err(fid, inst, "one destination per matrix"));
+                }
+                let mut ds = [NONE; 4];
+                let mut wms = [0u64; 4];
+                for (i, o) in dests.iter().enumerate() {
+                    let (s, w) = self.dst(fid, inst, o)?;
+                    ds[i] = s;
+                    wms[i] = w;
+                }
+                let trans = hint("trans");
+                let n = n as u8;
+                self.emit(
+                    Op::Ldmatrix {
+                        space,
+                        ds,
+                        wms,
+                        n,
+                        trans,
+                        addr,
+                        off,
+                    },
+                    fid,
+                    loc,
+                );
+            }
             Opcode::Mma
             | Opcode::Wmma
             | Opcode::Wgmma
-            | Opcode::Ldmatrix
             | Opcode::Stmatrix
             | Opcode::Tex
             | Opcode::Tld4
@@ -2080,14 +2139,14 @@ mod tests {
         let p = lower(&m).unwrap();
         assert!(p.funcs[0].recursive);
         assert!(!p.funcs[1].recursive);
-        let m = module(".visible .entry k()\n{\n .reg .b32 %r<3>;\n ldmatrix.sync.aligned.m8n8.x1.shared.b16 {%r1}, [%r2];\n ret;\n}\n");
+        let m = module(".visible .entry k()\n{\n .reg .b32 %r<3>;\n stmatrix.sync.aligned.m8n8.x1.shared.b16 [%r2], {%r1};\n ret;\n}\n");
         match lower(&m) {
             Err(Error::Unsupported { what, at }) => {
-                assert!(what.contains("ldmatrix"), "{what}");
+                assert!(what.contains("stmatrix"), "{what}");
                 assert_eq!(at.line, 7);
             }
             Err(e) => panic!("{e}"),
-            Ok(_) => panic!("ldmatrix lowered"),
+            Ok(_) => panic!("stmatrix lowered"),
         }
     }
 

@@ -242,3 +242,86 @@ fn barrier_reductions() {
         assert_eq!(o[3 * t..3 * t + 3], [popc, 1, 1], "thread {t}");
     }
 }
+
+/// `ldmatrix` distributes 8×8 tiles of 16-bit elements as sm_75+ does: lane `t` gets
+/// elements `(t/4, 2(t%4))` and `(t/4, 2(t%4)+1)` of each matrix, or the transposed pair.
+#[test]
+fn ldmatrix_fragments_match_the_documented_layout() {
+    let ptx = r#"
+.version 8.0
+.target sm_90
+.address_size 64
+.visible .entry k(.param .u64 out)
+{
+    .reg .b32 %r<16>;
+    .reg .b64 %rd<4>;
+    .shared .align 16 .b16 tile[256];
+    mov.u32 %r0, %tid.x;
+    // Element i of the four 8x8 tiles holds i.
+    shl.b32 %r1, %r0, 3;
+    mov.u32 %r2, tile;
+    mov.u32 %r3, 0;
+$fill:
+    add.u32 %r4, %r1, %r3;
+    shl.b32 %r5, %r4, 1;
+    add.u32 %r5, %r5, %r2;
+    st.shared.u16 [%r5], %r4;
+    add.u32 %r3, %r3, 1;
+    setp.lt.u32 %p0, %r3, 8;
+    @%p0 bra $fill;
+    bar.sync 0;
+    // Lane t addresses row t (16 bytes per row).
+    shl.b32 %r6, %r0, 4;
+    add.u32 %r6, %r6, %r2;
+    ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%r7, %r8, %r9, %r10}, [%r6];
+    ldmatrix.sync.aligned.m8n8.x2.trans.shared.b16 {%r11, %r12}, [%r6];
+    ld.param.u64 %rd0, [out];
+    mul.wide.u32 %rd1, %r0, 32;
+    add.u64 %rd2, %rd0, %rd1;
+    st.global.v4.u32 [%rd2], {%r7, %r8, %r9, %r10};
+    st.global.v2.u32 [%rd2+16], {%r11, %r12};
+    ret;
+}
+"#;
+    let ptx = ptx.replace(
+        ".reg .b32 %r<16>;",
+        ".reg .b32 %r<16>;\n    .reg .pred %p<1>;",
+    );
+    let m = ferrocuda_ptx::parse(&ptx).unwrap();
+    let d = ferrocuda_cpu::Device::with_workers(1);
+    let lm = d.load_module(&m).unwrap();
+    let k = lm.kernel("k").unwrap();
+    let out = d.memory().alloc(32 * 32).unwrap();
+    let cfg = ferrocuda_cpu::LaunchConfig {
+        grid: [1, 1, 1],
+        block: [32, 1, 1],
+        dynamic_shared: 0,
+    };
+    d.launch(&k, &cfg, &out.to_le_bytes()).unwrap();
+    let mut bytes = vec![0u8; 32 * 32];
+    d.memory().read(out, &mut bytes).unwrap();
+    let word = |lane: usize, i: usize| {
+        let o = lane * 32 + i * 4;
+        u32::from_le_bytes(bytes[o..o + 4].try_into().unwrap())
+    };
+    let pack = |lo: u32, hi: u32| lo | hi << 16;
+    for t in 0..32u32 {
+        let (r, c) = (t / 4, 2 * (t % 4));
+        for m in 0..4u32 {
+            let e = |row: u32, col: u32| 64 * m + 8 * row + col;
+            assert_eq!(
+                word(t as usize, m as usize),
+                pack(e(r, c), e(r, c + 1)),
+                "lane {t} x4 matrix {m}"
+            );
+        }
+        for m in 0..2u32 {
+            let e = |row: u32, col: u32| 64 * m + 8 * row + col;
+            assert_eq!(
+                word(t as usize, 4 + m as usize),
+                pack(e(c, r), e(c + 1, r)),
+                "lane {t} trans matrix {m}"
+            );
+        }
+    }
+}
