@@ -769,26 +769,31 @@ impl<'a> Cta<'a> {
             Space::Global => {
                 let av = &w.regs[addr as usize];
                 let first = av[exec.trailing_zeros() as usize].wrapping_add(off as u64);
-                let Some(al) = self.alloc_for(first).cloned() else {
+                let Some(al) = self.alloc_for(first) else {
                     return Err(fault(first, bytes, "load"));
                 };
                 let (base, size) = (al.base, al.size);
                 let mut o = [0u64; 32];
+                let mut miss = 0u32;
                 for l in Lanes(exec) {
                     let a = av[l].wrapping_add(off as u64);
                     let r = a.wrapping_sub(base);
-                    let v = if r < size {
+                    if r < size {
                         match al.load(r, bytes) {
-                            Some(v) => v,
+                            Some(v) => o[l] = fix(v),
                             None => return Err(fault(a, bytes, "load")),
                         }
                     } else {
-                        if a & (bytes as u64 - 1) != 0 {
-                            return Err(fault(a, bytes, "load"));
-                        }
-                        self.gload(a, bytes)?
-                    };
-                    o[l] = fix(v);
+                        miss |= 1 << l;
+                    }
+                }
+                // Lanes outside the first lane's allocation.
+                for l in Lanes(miss) {
+                    let a = av[l].wrapping_add(off as u64);
+                    if a & (bytes as u64 - 1) != 0 {
+                        return Err(fault(a, bytes, "load"));
+                    }
+                    o[l] = fix(self.gload(a, bytes)?);
                 }
                 write(&mut w.regs, d, exec, &o, u64::MAX);
                 Ok(true)
@@ -845,9 +850,10 @@ impl<'a> Cta<'a> {
         let av = &w.regs[addr as usize];
         let sv = &w.regs[src as usize];
         let first = av[exec.trailing_zeros() as usize].wrapping_add(off as u64);
-        let Some(al) = self.alloc_for(first).cloned() else {
+        let Some(al) = self.alloc_for(first) else {
             return Err(fault(first, bytes, "store"));
         };
+        let mut miss = 0u32;
         for l in Lanes(exec) {
             let a = av[l].wrapping_add(off as u64);
             let r = a.wrapping_sub(al.base);
@@ -856,11 +862,16 @@ impl<'a> Cta<'a> {
                     return Err(fault(a, bytes, "store"));
                 }
             } else {
-                if a & (bytes as u64 - 1) != 0 {
-                    return Err(fault(a, bytes, "store"));
-                }
-                self.gstore(a, bytes, sv[l])?;
+                miss |= 1 << l;
             }
+        }
+        // Lanes outside the first lane's allocation.
+        for l in Lanes(miss) {
+            let a = av[l].wrapping_add(off as u64);
+            if a & (bytes as u64 - 1) != 0 {
+                return Err(fault(a, bytes, "store"));
+            }
+            self.gstore(a, bytes, sv[l])?;
         }
         Ok(())
     }

@@ -298,3 +298,58 @@ fn jump_tables_generic_params_and_timers() {
         assert_eq!(r, [100 * (t % 3 + 1) + 7, 1, 1], "thread {t}");
     }
 }
+
+const GATHER: &str = r#"
+.version 8.0
+.target sm_90
+.address_size 64
+
+// Lane i reads and writes through ptrs[i]: one warp instruction touches several allocations.
+.visible .entry gather(.param .u64 ptrs, .param .u64 out)
+{
+    .reg .b32 %r<4>;
+    .reg .b64 %rd<8>;
+    ld.param.u64 %rd1, [ptrs];
+    ld.param.u64 %rd2, [out];
+    mov.u32 %r1, %tid.x;
+    mul.wide.u32 %rd3, %r1, 8;
+    add.s64 %rd4, %rd1, %rd3;
+    ld.global.u64 %rd5, [%rd4];
+    ld.global.u32 %r2, [%rd5];
+    add.s32 %r3, %r2, %r1;
+    st.global.u32 [%rd5], %r3;
+    mul.wide.u32 %rd6, %r1, 4;
+    add.s64 %rd7, %rd2, %rd6;
+    st.global.u32 [%rd7], %r2;
+    ret;
+}
+"#;
+
+#[test]
+fn one_instruction_may_touch_many_allocations() {
+    let m = load(GATHER);
+    let bufs: Vec<u64> = (0..5)
+        .map(|i| upload_u32(&[100 * i as u32 + 1; 32]))
+        .collect();
+    let ptrs: Vec<u64> = (0..32u64).map(|l| bufs[(l % 5) as usize] + 4 * l).collect();
+    let p = device().memory().alloc(8 * 32).unwrap();
+    let bytes: Vec<u8> = ptrs.iter().flat_map(|x| x.to_le_bytes()).collect();
+    device().memory().write(p, &bytes).unwrap();
+    let out = upload_u32(&[0; 32]);
+    run(
+        &m,
+        "gather",
+        cfg([1, 1, 1], [32, 1, 1], 0),
+        Params::default().u64(p).u64(out),
+    )
+    .unwrap();
+    let o = download_u32(out, 32);
+    for l in 0..32u32 {
+        let b = l % 5;
+        assert_eq!(o[l as usize], 100 * b + 1);
+        assert_eq!(
+            download_u32(bufs[b as usize] + 4 * l as u64, 1),
+            [100 * b + 1 + l]
+        );
+    }
+}
