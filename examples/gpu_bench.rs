@@ -10,9 +10,15 @@
 use std::time::Instant;
 
 use ferrocuda::driver::{
-    self, Device, DevicePtr, DeviceRepr, JitOptions, PinnedHostBuffer, Platform,
-    StreamFlags,
+    self, Device, DevicePtr, DeviceRepr, JitOptions, PinnedHostBuffer, Platform, StreamFlags,
 };
+
+use ferrocuda_runtime::{self as cuda, launch, MemcpyKind};
+
+// The same kernels, embedded for the runtime layer's `launch!`.
+cuda::embed_module!(BENCH = "../benches/gpu/kernels.ptx");
+cuda::kernel!(empty_kernel in BENCH);
+cuda::kernel!(args8_kernel in BENCH);
 
 fn us_since(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1e6
@@ -70,7 +76,11 @@ fn main() -> driver::Result<()> {
             dev.platform().name()
         );
     }
-    println!("device\t{}\tdriver\t{}", dev.name()?, driver::driver_version()?);
+    println!(
+        "device\t{}\tdriver\t{}",
+        dev.name()?,
+        driver::driver_version()?
+    );
 
     let ptx = std::fs::read(ptx_path).map_err(|e| {
         driver::Error::new(driver::ErrorCode::FileNotFound, format!("{ptx_path}: {e}"))
@@ -88,7 +98,10 @@ fn main() -> driver::Result<()> {
     }
     if dev.platform() == Platform::Nvidia {
         let cubin = std::fs::read(cubin_path).map_err(|e| {
-            driver::Error::new(driver::ErrorCode::FileNotFound, format!("{cubin_path}: {e}"))
+            driver::Error::new(
+                driver::ErrorCode::FileNotFound,
+                format!("{cubin_path}: {e}"),
+            )
         })?;
         let mut s = Vec::new();
         for _ in 0..20 {
@@ -157,7 +170,7 @@ fn main() -> driver::Result<()> {
     pinned.as_mut_slice()?.fill(1);
     let mut pageable = vec![2u8; copy_bytes];
     let gb = |t: Instant, factor: f64| factor * copy_bytes as f64 / (us_since(t) * 1e3);
-    let mut bw = |name: &str, op: &mut dyn FnMut() -> driver::Result<f64>| -> driver::Result<()> {
+    let bw = |name: &str, op: &mut dyn FnMut() -> driver::Result<f64>| -> driver::Result<()> {
         op()?;
         let mut g = Vec::new();
         for _ in 0..copy_reps {
@@ -209,5 +222,91 @@ fn main() -> driver::Result<()> {
         lat.push(us_since(t));
     }
     report("memcpy_4B_d2h_ferrocuda", &mut lat, "us");
+    drop((dsrc, ddst, pinned, word, buf));
+
+    if let Err(e) = runtime_layer(iters, lat_iters, copy_reps, copy_bytes) {
+        eprintln!("runtime layer: {e}");
+    }
+    Ok(())
+}
+
+/// The runtime layer's figures: `launch!` and `memcpy` of pageable memory (staged through
+/// page-locked buffers by several threads on NVIDIA devices).
+fn runtime_layer(
+    iters: usize,
+    lat_iters: usize,
+    copy_reps: usize,
+    copy_bytes: usize,
+) -> cuda::Result<()> {
+    let stream = cuda::stream_create_with_flags(cuda::StreamFlags::NON_BLOCKING)?;
+    let d = cuda::malloc::<f32>(64)?;
+    let (n, s, k, m, dd) = (1i32, 2.0f32, 3i64, 4u32, 5.0f64);
+    launch!(empty_kernel<<<1, 32, 0, &stream>>>())?;
+    stream.synchronize()?;
+    let mut per = Vec::new();
+    for round in 0..6 {
+        let t = Instant::now();
+        for _ in 0..iters {
+            launch!(empty_kernel<<<1, 32, 0, &stream>>>())?;
+        }
+        let v = us_since(t) / iters as f64;
+        stream.synchronize()?;
+        if round > 0 {
+            per.push(v);
+        }
+    }
+    report("launch_enqueue_empty_launch_macro", &mut per, "us/launch");
+    per.clear();
+    for round in 0..6 {
+        let t = Instant::now();
+        for _ in 0..iters {
+            launch!(args8_kernel<<<1, 32, 0, &stream>>>(&d, &d, &d, n, s, k, m, dd))?;
+        }
+        let v = us_since(t) / iters as f64;
+        stream.synchronize()?;
+        if round > 0 {
+            per.push(v);
+        }
+    }
+    report("launch_enqueue_args8_launch_macro", &mut per, "us/launch");
+    let mut lat = Vec::new();
+    for _ in 0..lat_iters {
+        let t = Instant::now();
+        launch!(empty_kernel<<<1, 32, 0, &stream>>>())?;
+        stream.synchronize()?;
+        lat.push(us_since(t));
+    }
+    report("launch_sync_roundtrip_launch_macro", &mut lat, "us");
+
+    let mut dev = cuda::malloc::<u8>(copy_bytes)?;
+    let mut host = vec![3u8; copy_bytes];
+    let gb = |t: Instant| copy_bytes as f64 / (us_since(t) * 1e3);
+    for (name, h2d) in [
+        ("memcpy_h2d_pageable_ferrocuda_runtime", true),
+        ("memcpy_d2h_pageable_ferrocuda_runtime", false),
+    ] {
+        let mut g = Vec::new();
+        for rep in 0..=copy_reps {
+            let t = Instant::now();
+            if h2d {
+                cuda::memcpy(&mut dev, &host, copy_bytes, MemcpyKind::HostToDevice)?;
+            } else {
+                cuda::memcpy(&mut host, &dev, copy_bytes, MemcpyKind::DeviceToHost)?;
+            }
+            if rep > 0 {
+                g.push(gb(t));
+            }
+        }
+        report_bw(name, &mut g);
+    }
+    // The bytes survive the round trip.
+    host.fill(0);
+    cuda::memcpy(&mut host, &dev, copy_bytes, MemcpyKind::DeviceToHost)?;
+    if host.iter().any(|&b| b != 3) {
+        return Err(cuda::Error::with_detail(
+            cuda::ErrorCode::Unknown,
+            "staged copy round trip changed the data",
+        ));
+    }
     Ok(())
 }

@@ -1,17 +1,25 @@
 //! ferrocuda-cpu: the built-in CPU device that executes PTX with the GPU's exact results.
+//!
+//! [`Device`] loads a checked [`ferrocuda_ptx::ir::Module`] ([`Device::load_module`]), lowering
+//! every function once into a compact pre-decoded form, and runs kernel grids on a pool of worker
+//! threads ([`Device::launch`]). Blocks (CTAs) are spread over the workers; inside a block,
+//! warps of 32 lanes run in lockstep with per-lane program counters, so divergent code
+//! reconverges where its paths meet and barriers, shuffles and votes behave as on a GPU.
+//! Device memory ([`Memory`]) uses 64-bit device addresses with every access bounds- and
+//! alignment-checked: a bad access is an [`Error`] naming the kernel, the PTX line and the
+//! address, never a crash.
 
 pub mod arith;
 
-/// Errors of the CPU device (minimal form; the executor defines the full enum).
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// An instruction form the device does not implement.
-    #[error("unsupported: {0}")]
-    Unsupported(String),
-}
+mod device;
+mod error;
+mod exec;
+mod fp;
+mod lower;
+mod memory;
+mod props;
 
-impl From<arith::ArithError> for Error {
-    fn from(e: arith::ArithError) -> Self {
-        Error::Unsupported(e.to_string())
-    }
-}
+pub use device::{Device, Kernel, KernelAttributes, LaunchConfig, LoadedModule};
+pub use error::{Error, Site};
+pub use memory::Memory;
+pub use props::DeviceProperties;

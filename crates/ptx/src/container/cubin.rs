@@ -26,6 +26,9 @@ const EIATTR_KPARAM_INFO: u8 = 0x17;
 const EIATTR_CBANK_PARAM_SIZE: u8 = 0x19;
 const EIATTR_MAXREG_COUNT: u8 = 0x1b;
 const EIATTR_REGCOUNT: u8 = 0x2f;
+const EIATTR_FRAME_SIZE: u8 = 0x11;
+const EIATTR_MIN_STACK_SIZE: u8 = 0x12;
+const EIATTR_MAX_STACK_SIZE: u8 = 0x23;
 
 /// `st_other` bit ptxas sets on `__global__` functions.
 const STO_CUDA_ENTRY: u8 = 0x10;
@@ -126,8 +129,16 @@ pub struct CubinKernel<'a> {
     pub registers: Option<u32>,
     /// `__launch_bounds__` register cap (`EIATTR_MAXREG_COUNT`).
     pub max_registers: Option<u32>,
-    /// Static shared memory bytes (size of `.nv.shared.<kernel>`).
+    /// Static shared memory bytes (size of `.nv.shared.<kernel>`; on sm_90 and later it
+    /// includes the 1 KiB the system reserves once the kernel uses shared memory).
     pub shared_bytes: u64,
+    /// Per-thread stack bytes the kernel needs, calls included (`EIATTR_MIN_STACK_SIZE`, else
+    /// `EIATTR_MAX_STACK_SIZE`); what `cuobjdump --dump-resource-usage` reports as STACK.
+    pub stack_bytes: Option<u32>,
+    /// Per-thread frame bytes of the kernel itself (`EIATTR_FRAME_SIZE`).
+    pub frame_bytes: Option<u32>,
+    /// Bytes of constant bank 0 (`.nv.constant0.<kernel>`): driver data then parameters.
+    pub const_bank0_bytes: u64,
     /// `.maxntid` (`EIATTR_MAX_THREADS`).
     pub max_threads: Option<[u32; 3]>,
     /// `.reqntid` (`EIATTR_REQNTID`).
@@ -249,13 +260,23 @@ impl<'a> Cubin<'a> {
 
         // Module-wide attributes keyed by symbol index.
         let mut regcount: BTreeMap<u32, u32> = BTreeMap::new();
+        let mut min_stack: BTreeMap<u32, u32> = BTreeMap::new();
+        let mut max_stack: BTreeMap<u32, u32> = BTreeMap::new();
+        let mut frame: BTreeMap<u32, u32> = BTreeMap::new();
         if let Some(s) = elf.section(b".nv.info") {
             let b = elf.bytes_of(s, "cubin .nv.info")?;
             for a in attributes(b, "cubin .nv.info")? {
-                if a.attr == EIATTR_REGCOUNT && a.format == EIFMT_SVAL {
-                    if let (Some(sym), Some(n)) = (u32_at(a.payload, 0), u32_at(a.payload, 4)) {
-                        regcount.insert(sym, n);
-                    }
+                let map = match a.attr {
+                    EIATTR_REGCOUNT => &mut regcount,
+                    EIATTR_MIN_STACK_SIZE => &mut min_stack,
+                    EIATTR_MAX_STACK_SIZE => &mut max_stack,
+                    EIATTR_FRAME_SIZE => &mut frame,
+                    _ => continue,
+                };
+                if let (EIFMT_SVAL, Some(sym), Some(n)) =
+                    (a.format, u32_at(a.payload, 0), u32_at(a.payload, 4))
+                {
+                    map.insert(sym, n);
                 }
             }
         }
@@ -264,11 +285,13 @@ impl<'a> Cubin<'a> {
         let mut text = BTreeMap::new();
         let mut info = BTreeMap::new();
         let mut shared = BTreeMap::new();
+        let mut const0 = BTreeMap::new();
         for s in &elf.sections {
             for (prefix, map) in [
                 (&b".text."[..], &mut text),
                 (&b".nv.info."[..], &mut info),
                 (&b".nv.shared."[..], &mut shared),
+                (&b".nv.constant0."[..], &mut const0),
             ] {
                 if let Some(name) = s.name.strip_prefix(prefix) {
                     map.entry(name).or_insert(s);
@@ -311,16 +334,19 @@ impl<'a> Cubin<'a> {
                 param_cbank: None,
                 registers: sym.and_then(|i| regcount.get(&(i as u32)).copied()),
                 max_registers: None,
-                shared_bytes: 0,
+                shared_bytes: shared.get(raw_name).map_or(0, |s| s.size),
+                stack_bytes: sym.and_then(|i| {
+                    let i = i as u32;
+                    min_stack.get(&i).or_else(|| max_stack.get(&i)).copied()
+                }),
+                frame_bytes: sym.and_then(|i| frame.get(&(i as u32)).copied()),
+                const_bank0_bytes: const0.get(raw_name).map_or(0, |s| s.size),
                 max_threads: None,
                 req_threads: None,
             };
             if k.registers.is_none() {
                 // ptxas also stores the register count in the top byte of `.text.<k>`'s sh_info.
                 k.registers = text.get(raw_name).map(|s| s.info >> 24).filter(|&n| n != 0);
-            }
-            if let Some(s) = shared.get(raw_name) {
-                k.shared_bytes = s.size;
             }
             if let Some(s) = info.get(raw_name) {
                 let what = format!("cubin .nv.info.{name}");

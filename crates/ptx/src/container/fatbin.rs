@@ -238,7 +238,10 @@ fn header_str(header: &[u8], off: u32, len: u32) -> Option<&str> {
     }
     let bytes = header.get(off as usize..(off as usize).checked_add(len as usize)?)?;
     let bytes = cstr(bytes, 0).unwrap_or(bytes);
-    std::str::from_utf8(bytes).ok().filter(|s| !s.is_empty())
+    std::str::from_utf8(bytes)
+        .ok()
+        .map(str::trim_end)
+        .filter(|s| !s.is_empty())
 }
 
 /// One fatbin: header fields and its entries.

@@ -358,4 +358,269 @@ fn relocatable_object_lists_kernels_not_device_functions() {
     assert_eq!(names, ["misc", "reduce_sum", "vector_add"]);
     let ptx = img.ptx_for(90).unwrap();
     assert_eq!(ptx.matches(".entry").count(), 3);
+    let p = img.entries().find(|e| e.kind == EntryKind::Ptx).unwrap();
+    assert_eq!(
+        (p.header_size, p.options),
+        (96, Some("--compile-only")),
+        "ptxas options"
+    );
+}
+
+#[test]
+fn extracted_ptx_parses_and_agrees_with_the_cubins() {
+    // What the CPU device does with an image: take its PTX and parse it. The parser's kernel
+    // signatures must equal those the cubins of the same module record.
+    let cases = [
+        ("sample_compressed.fatbin", 90),
+        ("containers/sample_mode_speed.fatbin", 90),
+        ("containers/exe_lz4", 90),
+        ("containers/sample_rdc.o", 90),
+    ];
+    for (file, arch) in cases {
+        let bytes = fixture(file);
+        let img = Image::parse(&bytes).unwrap();
+        let modules = img.ptx_modules(arch).unwrap();
+        let with_ptx = img
+            .fatbins()
+            .iter()
+            .filter(|f| f.entries.iter().any(|e| e.kind == EntryKind::Ptx));
+        assert_eq!(with_ptx.clone().count(), modules.len(), "{file}");
+        for (fb, ptx) in with_ptx.zip(&modules) {
+            let m = crate::parse(ptx).unwrap_or_else(|e| panic!("{file}: {e}"));
+            let cubin = fb
+                .entries
+                .iter()
+                .find(|e| e.kind == EntryKind::Elf && e.arch == arch);
+            let data = cubin.unwrap().data().unwrap();
+            let c = Cubin::parse(&data).unwrap();
+            assert!(!c.kernels.is_empty(), "{file}");
+            for k in &c.kernels {
+                let f = m
+                    .kernel(k.name)
+                    .unwrap_or_else(|| panic!("{file}: no PTX kernel {}", k.name));
+                assert_eq!(f.signature(), k.signature(), "{file}: {}", k.name);
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// tests/fixtures/{cubin,fatbin,cuobjdump}: the GPU fixture pipeline's containers
+// ---------------------------------------------------------------------------------------------
+
+/// The cubin fixtures, as (module name, bytes).
+fn cubin_fixtures() -> Vec<(String, Vec<u8>)> {
+    let dir = format!("{}/../../tests/fixtures/cubin", env!("CARGO_MANIFEST_DIR"));
+    let mut out: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{dir}: {e}"))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "cubin"))
+        .map(|p| {
+            let name = p.file_name().unwrap().to_str().unwrap().to_string();
+            (name, std::fs::read(&p).unwrap())
+        })
+        .collect();
+    out.sort();
+    assert!(out.len() >= 20, "{} cubins", out.len());
+    out
+}
+
+/// `cuobjdump --dump-resource-usage` as `name → [REG, STACK, SHARED, CONSTANT[0]]`.
+fn resource_usage(text: &str) -> BTreeMap<String, [u64; 4]> {
+    let mut out = BTreeMap::new();
+    let mut name = None;
+    for line in text.lines() {
+        if let Some(n) = line.trim().strip_prefix("Function ") {
+            name = Some(n.trim_end_matches(':').to_string());
+        } else if let (Some(n), true) = (&name, line.contains("REG:")) {
+            let field = |key: &str| -> u64 {
+                let v = line
+                    .split_whitespace()
+                    .find_map(|t| t.strip_prefix(key))
+                    .unwrap();
+                v.parse().unwrap()
+            };
+            out.insert(
+                n.clone(),
+                [
+                    field("REG:"),
+                    field("STACK:"),
+                    field("SHARED:"),
+                    field("CONSTANT[0]:"),
+                ],
+            );
+        }
+    }
+    out
+}
+
+use std::collections::BTreeMap;
+
+#[test]
+fn cubin_resources_match_cuobjdump() {
+    for (file, bytes) in cubin_fixtures() {
+        let c = Cubin::parse(&bytes).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(c.arch, 90, "{file}");
+        let ours: BTreeMap<String, [u64; 4]> = c
+            .kernels
+            .iter()
+            .map(|k| {
+                let v = [
+                    u64::from(k.registers.unwrap_or(0)),
+                    u64::from(k.stack_bytes.unwrap_or(0)),
+                    k.shared_bytes,
+                    k.const_bank0_bytes,
+                ];
+                (k.name.to_string(), v)
+            })
+            .collect();
+        let text = fixture_text(&format!("cuobjdump/{file}.resource-usage.txt"));
+        assert_eq!(ours, resource_usage(&text), "{file}");
+        for k in &c.kernels {
+            let (off, size) = k.param_cbank.unwrap();
+            assert_eq!(
+                u64::from(off) + u64::from(size),
+                k.const_bank0_bytes,
+                "{file} {}",
+                k.name
+            );
+        }
+    }
+}
+
+#[test]
+fn cubin_symbols_match_cuobjdump() {
+    for (file, bytes) in cubin_fixtures() {
+        let c = Cubin::parse(&bytes).unwrap();
+        let text = fixture_text(&format!("cuobjdump/{file}.symbols.txt"));
+        let mut kernels = Vec::new();
+        let mut objects = Vec::new();
+        for line in text.lines() {
+            let t: Vec<&str> = line.split_whitespace().collect();
+            match t.as_slice() {
+                ["STT_FUNC", _, "STO_ENTRY", name] => kernels.push(*name),
+                ["STT_OBJECT", _, _, name] => objects.push(*name),
+                _ => {}
+            }
+        }
+        kernels.sort();
+        objects.sort();
+        let mut ours_k: Vec<&str> = c.kernels.iter().map(|k| k.name).collect();
+        let mut ours_g: Vec<&str> = c.globals.iter().map(|g| g.name).collect();
+        ours_k.sort();
+        ours_g.sort();
+        assert_eq!(ours_k, kernels, "{file}");
+        assert_eq!(ours_g, objects, "{file}");
+    }
+}
+
+/// The PTX extracted from each fatbin fixture, parsed, against the cubin signatures.
+fn check_ptx_against_cubins(file: &str, img: &Image) {
+    for fb in img.fatbins() {
+        let Some(ptx) = fb.ptx_module(90).unwrap() else {
+            continue;
+        };
+        let m = crate::parse(&ptx).unwrap_or_else(|e| panic!("{file}: {e}"));
+        for e in fb.entries.iter().filter(|e| e.kind == EntryKind::Elf) {
+            let data = e.data().unwrap();
+            let c = Cubin::parse(&data).unwrap();
+            assert_eq!(
+                c.arch, e.arch,
+                "{file}: entry and ELF agree on the architecture"
+            );
+            for k in &c.kernels {
+                let f = m
+                    .kernel(k.name)
+                    .unwrap_or_else(|| panic!("{file}: {}", k.name));
+                assert_eq!(
+                    f.signature(),
+                    k.signature(),
+                    "{file}: {} on {}",
+                    k.name,
+                    e.arch
+                );
+            }
+        }
+    }
+}
+
+/// What `cuobjdump -ptx` prints for an image: a header per cubin and PTX entry, and the PTX.
+fn cuobjdump_ptx(img: &Image) -> String {
+    let mut s = String::new();
+    for e in img.entries() {
+        let kind = match e.kind {
+            EntryKind::Elf => "elf",
+            EntryKind::Ptx => "ptx",
+            _ => continue,
+        };
+        let (major, minor) = e.code_version;
+        s += &format!(
+            "\nFatbin {kind} code:\n================\narch = {}\n",
+            e.arch_name()
+        );
+        s += &format!("code version = [{major},{minor}]\nhost = linux\ncompile_size = 64bit\n");
+        if e.is_compressed() {
+            s += "compressed\n";
+        }
+        if e.kind == EntryKind::Ptx {
+            s += &format!(
+                "ptxasOptions = {}\n{}\n",
+                e.options.unwrap_or(""),
+                e.ptx().unwrap()
+            );
+        }
+    }
+    s
+}
+
+#[test]
+fn pipeline_fatbins_match_cuobjdump_listing_and_ptx_dump() {
+    for stem in [
+        "reduce",
+        "reduce.compressed",
+        "seed",
+        "seed.compressed",
+        "app",
+    ] {
+        let name = if stem == "app" {
+            stem.to_string()
+        } else {
+            format!("{stem}.fatbin")
+        };
+        let file = format!("fatbin/{name}");
+        let bytes = fixture(&file);
+        let img = Image::parse(&bytes).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let listing = fixture_text(&format!("cuobjdump/{name}.list.txt"));
+        assert_eq!(
+            cuobjdump_listing(stem, &img),
+            listing.lines().collect::<Vec<_>>(),
+            "{file}"
+        );
+        let dump = fixture_text(&format!("cuobjdump/{name}.ptx.txt"));
+        assert_eq!(cuobjdump_ptx(&img), dump, "{file}");
+        check_ptx_against_cubins(&file, &img);
+    }
+}
+
+#[test]
+fn app_executable_yields_its_module() {
+    let bytes = fixture("fatbin/app");
+    let img = Image::parse(&bytes).unwrap();
+    assert_eq!(img.kind(), ImageKind::HostElf);
+    // The toolkit's kernel-less fatbin is skipped: one module, app.cu's.
+    let ptx = img.ptx_for(90).unwrap();
+    let m = crate::parse(&ptx).unwrap();
+    assert!(m.kernel("app_scale").is_some());
+    let cubins: Vec<_> = img
+        .entries()
+        .filter(|e| e.kind == EntryKind::Elf)
+        .map(|e| {
+            Cubin::parse(&e.data().unwrap()).map(|c| (c.arch, c.kernels.len(), c.globals.len()))
+        })
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(
+        cubins.contains(&(90, 1, 1)),
+        "app_scale and app_counter: {cubins:?}"
+    );
 }

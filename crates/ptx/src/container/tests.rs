@@ -734,6 +734,8 @@ fn reads_cubin_kernels_params_and_globals() {
     assert_eq!(k.registers, Some(16), "EIATTR_REGCOUNT wins over sh_info");
     assert_eq!(k.max_registers, Some(255));
     assert_eq!(k.shared_bytes, 1024);
+    assert_eq!(k.const_bank0_bytes, 0x22c);
+    assert_eq!((k.stack_bytes, k.frame_bytes), (None, None));
     let sig = k.signature();
     assert_eq!(sig.name, KERNEL);
     let layout: Vec<_> = sig

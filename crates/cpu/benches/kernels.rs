@@ -1,0 +1,158 @@
+//! The CPU device against straightforward native Rust (rayon over the same cores) on three
+//! kernels: saxpy (memory bound), a shared-memory reduction (barriers), and a tiled matmul
+//! (shared memory and FMA throughput).
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use ferrocuda_cpu::{Device, LaunchConfig};
+use rayon::prelude::*;
+use std::hint::black_box;
+
+mod ptx_sources;
+
+fn bytes_f32(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+fn upload(dev: &Device, b: &[u8]) -> u64 {
+    let a = dev.memory().alloc(b.len() as u64).unwrap();
+    dev.memory().write(a, b).unwrap();
+    a
+}
+
+fn params(parts: &[&[u8]]) -> Vec<u8> {
+    let mut p = Vec::new();
+    for x in parts {
+        while p.len() % x.len() != 0 {
+            p.push(0);
+        }
+        p.extend_from_slice(x);
+    }
+    p
+}
+
+fn bench(c: &mut Criterion) {
+    let dev = Device::new();
+    let threads = dev.properties().multiprocessor_count as usize;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+
+    // saxpy
+    let n = 1usize << 20;
+    let x: Vec<f32> = (0..n).map(|i| (i % 1000) as f32).collect();
+    let mut y: Vec<f32> = (0..n).map(|i| (i % 7) as f32).collect();
+    let m = dev
+        .load_module(&ferrocuda_ptx::parse(ptx_sources::SAXPY).unwrap())
+        .unwrap();
+    let k = m.kernel("saxpy").unwrap();
+    let (dx, dy) = (upload(&dev, &bytes_f32(&x)), upload(&dev, &bytes_f32(&y)));
+    let p = params(&[
+        &(n as u32).to_le_bytes(),
+        &2.0f32.to_le_bytes(),
+        &dx.to_le_bytes(),
+        &dy.to_le_bytes(),
+    ]);
+    let cfg = LaunchConfig {
+        grid: [(n / 256) as u32, 1, 1],
+        block: [256, 1, 1],
+        dynamic_shared: 0,
+    };
+    let mut g = c.benchmark_group("saxpy_1M");
+    g.sample_size(10);
+    g.bench_function("ptx", |b| b.iter(|| dev.launch(&k, &cfg, &p).unwrap()));
+    g.bench_function("native", |b| {
+        b.iter(|| {
+            pool.install(|| {
+                y.par_chunks_mut(4096)
+                    .zip(x.par_chunks(4096))
+                    .for_each(|(y, x)| {
+                        for (y, x) in y.iter_mut().zip(x) {
+                            *y += 2.0 * x;
+                        }
+                    })
+            });
+            black_box(&y);
+        })
+    });
+    g.finish();
+
+    // reduction
+    let v: Vec<u32> = (0..n as u32).map(|i| i % 977).collect();
+    let m = dev
+        .load_module(&ferrocuda_ptx::parse(ptx_sources::REDUCE).unwrap())
+        .unwrap();
+    let k = m.kernel("reduce").unwrap();
+    let din = upload(
+        &dev,
+        &v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<_>>(),
+    );
+    let dout = dev.memory().alloc(4).unwrap();
+    let p = params(&[
+        &din.to_le_bytes(),
+        &dout.to_le_bytes(),
+        &(n as u32).to_le_bytes(),
+    ]);
+    let mut g = c.benchmark_group("reduce_1M");
+    g.sample_size(10);
+    g.bench_function("ptx", |b| b.iter(|| dev.launch(&k, &cfg, &p).unwrap()));
+    g.bench_function("native", |b| {
+        b.iter(|| {
+            black_box(pool.install(|| {
+                v.par_iter()
+                    .copied()
+                    .fold(|| 0u32, u32::wrapping_add)
+                    .reduce(|| 0, u32::wrapping_add)
+            }))
+        })
+    });
+    g.finish();
+
+    // tiled matmul
+    let nn = 256usize;
+    let a: Vec<f32> = (0..nn * nn).map(|i| (i % 17) as f32 * 0.25).collect();
+    let bm: Vec<f32> = (0..nn * nn).map(|i| (i % 13) as f32 * 0.5).collect();
+    let mut cm = vec![0f32; nn * nn];
+    let m = dev
+        .load_module(&ferrocuda_ptx::parse(&ptx_sources::matmul_ptx()).unwrap())
+        .unwrap();
+    let k = m.kernel("matmul").unwrap();
+    let (da, db) = (upload(&dev, &bytes_f32(&a)), upload(&dev, &bytes_f32(&bm)));
+    let dc = dev.memory().alloc((nn * nn * 4) as u64).unwrap();
+    let p = params(&[
+        &da.to_le_bytes(),
+        &db.to_le_bytes(),
+        &dc.to_le_bytes(),
+        &(nn as u32).to_le_bytes(),
+    ]);
+    let t = (nn / 16) as u32;
+    let mcfg = LaunchConfig {
+        grid: [t, t, 1],
+        block: [16, 16, 1],
+        dynamic_shared: 0,
+    };
+    let mut g = c.benchmark_group("matmul_256");
+    g.sample_size(10);
+    g.bench_function("ptx", |b| b.iter(|| dev.launch(&k, &mcfg, &p).unwrap()));
+    g.bench_function("native", |b| {
+        b.iter(|| {
+            pool.install(|| {
+                cm.par_chunks_mut(nn).enumerate().for_each(|(i, row)| {
+                    row.iter_mut().for_each(|c| *c = 0.0);
+                    for kk in 0..nn {
+                        let aik = a[i * nn + kk];
+                        let brow = &bm[kk * nn..(kk + 1) * nn];
+                        for (c, b) in row.iter_mut().zip(brow) {
+                            *c += aik * b;
+                        }
+                    }
+                })
+            });
+            black_box(&cm);
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

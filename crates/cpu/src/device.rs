@@ -1,0 +1,525 @@
+//! The device, loaded modules and kernels: the public face of the executor.
+
+use crate::exec::Launch;
+use crate::lower::{self, Layout, Program, FUNC_WINDOW, SHARED_WINDOW};
+use crate::memory::{configured_total, Memory};
+use crate::{DeviceProperties, Error};
+use ferrocuda_ptx::ir::{self, StateSpace};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// The CPU device: a worker pool that runs kernel grids, and the device memory they use.
+///
+/// One per process is enough; it is `Send + Sync` and meant to be shared behind an `Arc`.
+pub struct Device {
+    props: DeviceProperties,
+    memory: Memory,
+    pool: rayon::ThreadPool,
+    grids: AtomicU64,
+}
+
+impl std::fmt::Debug for Device {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Device")
+            .field("workers", &self.pool.current_num_threads())
+            .finish()
+    }
+}
+
+impl Default for Device {
+    fn default() -> Self {
+        Device::new()
+    }
+}
+
+/// Launch shape of a kernel, as `cuLaunchKernel` takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LaunchConfig {
+    /// Blocks in x, y, z.
+    pub grid: [u32; 3],
+    /// Threads per block in x, y, z.
+    pub block: [u32; 3],
+    /// Bytes of dynamic shared memory per block.
+    pub dynamic_shared: u32,
+}
+
+/// Per-kernel attributes, as `cuFuncGetAttribute` reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct KernelAttributes {
+    /// 32-bit registers per thread (declared registers, 64-bit ones counting twice).
+    pub num_regs: u32,
+    /// Static shared memory bytes per block.
+    pub shared_size_bytes: u32,
+    /// Local memory bytes per thread (the kernel's `.local` frame and its callees').
+    pub local_size_bytes: u32,
+    /// Bytes of `.const` variables in the module.
+    pub const_size_bytes: u32,
+    /// Largest block size the kernel can be launched with (`.maxntid`/`.reqntid`, else 1024).
+    pub max_threads_per_block: u32,
+    /// Bytes of the kernel's parameter buffer.
+    pub param_bytes: u32,
+    /// `.reqntid` when the kernel requires an exact block shape.
+    pub required_block: Option<[u32; 3]>,
+    /// PTX ISA version of the module, as major*10+minor.
+    pub ptx_version: u32,
+    /// Target architecture the executor reports (90).
+    pub binary_version: u32,
+}
+
+/// A module loaded onto the device: its lowered code and its `.global`/`.const` variables.
+///
+/// Dropping it frees the variables' device memory.
+pub struct LoadedModule {
+    memory: Memory,
+    globals: Vec<(String, u64, u64)>,
+    kernels: Vec<Kernel>,
+}
+
+impl std::fmt::Debug for LoadedModule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedModule")
+            .field("globals", &self.globals)
+            .field(
+                "kernels",
+                &self.kernels.iter().map(|k| k.name()).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+pub(crate) struct KernelInner {
+    pub(crate) prog: Arc<Program>,
+    pub(crate) fid: u32,
+    pub(crate) name: String,
+    pub(crate) signature: ir::KernelSignature,
+    pub(crate) attrs: KernelAttributes,
+}
+
+/// A kernel of a loaded module; cheap to clone.
+#[derive(Clone)]
+pub struct Kernel {
+    pub(crate) inner: Arc<KernelInner>,
+}
+
+impl std::fmt::Debug for Kernel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kernel")
+            .field("name", &self.name())
+            .finish()
+    }
+}
+
+impl Kernel {
+    /// The kernel's (mangled) name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The parameter layout launches are checked against.
+    pub fn signature(&self) -> &ir::KernelSignature {
+        &self.inner.signature
+    }
+
+    /// Registers, shared/local/const sizes and block-size limits of the kernel.
+    pub fn attributes(&self) -> KernelAttributes {
+        self.inner.attrs
+    }
+}
+
+impl LoadedModule {
+    /// The kernel named `name`.
+    pub fn kernel(&self, name: &str) -> Option<Kernel> {
+        self.kernels.iter().find(|k| k.name() == name).cloned()
+    }
+
+    /// Names of every kernel in the module, in source order.
+    pub fn kernel_names(&self) -> impl Iterator<Item = &str> {
+        self.kernels.iter().map(|k| k.name())
+    }
+
+    /// `(device address, bytes)` of the module-scope `.global` or `.const` variable `name`.
+    pub fn global(&self, name: &str) -> Option<(u64, u64)> {
+        self.globals
+            .iter()
+            .find(|g| g.0 == name)
+            .map(|g| (g.1, g.2))
+    }
+}
+
+impl Drop for LoadedModule {
+    fn drop(&mut self) {
+        for g in &self.globals {
+            let _ = self.memory.free(g.1);
+        }
+    }
+}
+
+impl Device {
+    /// A device with one worker per available core and the configured memory size.
+    pub fn new() -> Device {
+        let workers = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        Device::with_workers(workers)
+    }
+
+    /// A device with `workers` worker threads (at least one).
+    pub fn with_workers(workers: usize) -> Device {
+        let workers = workers.max(1);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(workers)
+            .thread_name(|i| format!("ferrocuda-cpu-{i}"))
+            .build()
+            .or_else(|_| rayon::ThreadPoolBuilder::new().num_threads(1).build())
+            .expect("a one-thread pool can always be built");
+        let total = configured_total();
+        Device {
+            props: DeviceProperties::new(workers as u32, total),
+            memory: Memory::with_capacity(total),
+            pool,
+            grids: AtomicU64::new(1),
+        }
+    }
+
+    /// Attribute values (warp size, limits, memory size, …).
+    pub fn properties(&self) -> &DeviceProperties {
+        &self.props
+    }
+
+    /// The device memory.
+    pub fn memory(&self) -> &Memory {
+        &self.memory
+    }
+
+    /// Loads a module: allocates and initializes its `.global`/`.const` variables (with the
+    /// addresses of other symbols patched into their initializers), lowers every function once,
+    /// and computes each kernel's attributes. PTX the executor cannot run is reported here, as
+    /// [`Error::Unsupported`] with its source position, rather than at launch.
+    pub fn load_module(&self, m: &ir::Module) -> Result<LoadedModule, Error> {
+        if m.address_size == 32 {
+            return Err(Error::Unsupported {
+                what: "32-bit addressing (.address_size 32)".into(),
+                at: crate::Site::default(),
+            });
+        }
+        let mut loaded = LoadedModule {
+            memory: self.memory.clone(),
+            globals: Vec::new(),
+            kernels: Vec::new(),
+        };
+        let (shared, func_shared, shared_end) = lower::shared_layout(m);
+        let mut addrs: Vec<Option<u64>> = shared;
+        let mut const_ranges = Vec::new();
+        let mut const_bytes = 0u64;
+        for (i, g) in m.globals.iter().enumerate() {
+            match g.space {
+                StateSpace::Global | StateSpace::Const => {
+                    let size = g.size.max(1);
+                    let a = self.memory.alloc(size)?;
+                    loaded.globals.push((g.name.clone(), a, g.size));
+                    addrs[i] = Some(a);
+                    if g.space == StateSpace::Const {
+                        const_ranges.push((a, size));
+                        const_bytes += g.size;
+                    }
+                }
+                StateSpace::Shared | StateSpace::SharedCluster => {}
+                s => {
+                    return Err(Error::Unsupported {
+                        what: format!("module-scope {} variable `{}`", s.name(), g.name),
+                        at: crate::Site::new("", g.loc),
+                    })
+                }
+            }
+        }
+        for (i, g) in m.globals.iter().enumerate() {
+            let Some(init) = &g.init else { continue };
+            let (Some(a), StateSpace::Global | StateSpace::Const) = (addrs[i], g.space) else {
+                continue;
+            };
+            let mut bytes = init.clone();
+            for r in &g.relocations {
+                let target = match r.target {
+                    ir::SymbolRef::Global(t) => {
+                        let tv = m.globals.get(t).ok_or_else(|| {
+                            Error::InvalidModule(format!(
+                                "relocation in `{}` to a missing variable",
+                                g.name
+                            ))
+                        })?;
+                        let base = match (tv.space, addrs[t]) {
+                            (StateSpace::Shared | StateSpace::SharedCluster, Some(o)) => {
+                                if r.generic {
+                                    SHARED_WINDOW + o
+                                } else {
+                                    o
+                                }
+                            }
+                            (_, Some(a)) => a,
+                            _ => {
+                                return Err(Error::Unsupported {
+                                    what: format!(
+                                        "address of `{}` in the initializer of `{}`",
+                                        tv.name, g.name
+                                    ),
+                                    at: crate::Site::new("", g.loc),
+                                })
+                            }
+                        };
+                        base
+                    }
+                    ir::SymbolRef::Function(f) => FUNC_WINDOW + 16 * f as u64,
+                    _ => {
+                        return Err(Error::InvalidModule(format!(
+                            "relocation in `{}` to a function-scope symbol",
+                            g.name
+                        )))
+                    }
+                };
+                let v = target.wrapping_add(r.addend as u64);
+                let o = r.offset as usize;
+                let n = (r.size as usize).min(8);
+                if let Some(dst) = bytes.get_mut(o..o + n) {
+                    dst.copy_from_slice(&v.to_le_bytes()[..n]);
+                } else {
+                    return Err(Error::InvalidModule(format!(
+                        "relocation at byte {o} outside the initializer of `{}`",
+                        g.name
+                    )));
+                }
+            }
+            bytes.truncate(g.size as usize);
+            self.memory.write(a, &bytes)?;
+        }
+        let layout = Layout {
+            globals: addrs,
+            func_shared,
+            shared_end,
+            const_ranges,
+        };
+        let prog = Arc::new(lower::lower_module(m, &layout)?);
+        for (fid, f) in m.functions.iter().enumerate() {
+            if f.kind != ir::FunctionKind::Entry || f.body.is_none() {
+                continue;
+            }
+            let info = &prog.funcs[fid];
+            let b = f.bounds;
+            let prod = |d: [u32; 3]| d.iter().map(|&x| x as u64).product::<u64>().min(1024) as u32;
+            let max_threads = b.reqntid.map(prod).or(b.maxntid.map(prod)).unwrap_or(1024);
+            let attrs = KernelAttributes {
+                num_regs: info.reg_count32.min(255),
+                shared_size_bytes: info.static_shared,
+                local_size_bytes: info.local_stack,
+                const_size_bytes: const_bytes.min(u32::MAX as u64) as u32,
+                max_threads_per_block: max_threads,
+                param_bytes: f.param_bytes(),
+                required_block: b.reqntid,
+                ptx_version: m.version.0 * 10 + m.version.1,
+                binary_version: 90,
+            };
+            loaded.kernels.push(Kernel {
+                inner: Arc::new(KernelInner {
+                    prog: prog.clone(),
+                    fid: fid as u32,
+                    name: f.name.clone(),
+                    signature: f.signature(),
+                    attrs,
+                }),
+            });
+        }
+        Ok(loaded)
+    }
+
+    /// Checks a launch configuration the way CUDA does.
+    fn validate(&self, k: &Kernel, cfg: &LaunchConfig, params: &[u8]) -> Result<(), Error> {
+        let p = &self.props;
+        let bad = |m: String| Err(Error::InvalidConfiguration(m));
+        if cfg.grid.contains(&0) || cfg.block.contains(&0) {
+            return bad(format!(
+                "zero dimension in grid {:?} / block {:?}",
+                cfg.grid, cfg.block
+            ));
+        }
+        for d in 0..3 {
+            if cfg.block[d] > p.max_block_dim[d] {
+                return bad(format!(
+                    "block dimension {} is {} (limit {})",
+                    "xyz".as_bytes()[d] as char,
+                    cfg.block[d],
+                    p.max_block_dim[d]
+                ));
+            }
+            if cfg.grid[d] > p.max_grid_dim[d] {
+                return bad(format!(
+                    "grid dimension {} is {} (limit {})",
+                    "xyz".as_bytes()[d] as char,
+                    cfg.grid[d],
+                    p.max_grid_dim[d]
+                ));
+            }
+        }
+        let threads = cfg.block.iter().map(|&x| x as u64).product::<u64>();
+        let a = k.attributes();
+        if threads > p.max_threads_per_block as u64 {
+            return bad(format!(
+                "{threads} threads per block (limit {})",
+                p.max_threads_per_block
+            ));
+        }
+        if let Some(r) = a.required_block {
+            if r != cfg.block {
+                return bad(format!(
+                    "kernel requires block {r:?} (.reqntid), launched with {:?}",
+                    cfg.block
+                ));
+            }
+        }
+        if threads > a.max_threads_per_block as u64 {
+            return bad(format!(
+                "{threads} threads per block exceeds the kernel's .maxntid limit {}",
+                a.max_threads_per_block
+            ));
+        }
+        let shared = a.shared_size_bytes as u64 + cfg.dynamic_shared as u64;
+        if shared > p.shared_memory_per_block_optin as u64 {
+            return Err(Error::SharedMemoryTooLarge {
+                requested: shared,
+                limit: p.shared_memory_per_block_optin as u64,
+            });
+        }
+        let need = k
+            .signature()
+            .params
+            .iter()
+            .map(|p| p.offset + p.size)
+            .max()
+            .unwrap_or(0) as usize;
+        if params.len() < need {
+            return Err(Error::InvalidValue(format!(
+                "parameter buffer of {} bytes, kernel `{}` needs {need}",
+                params.len(),
+                k.name()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Runs the whole grid of `k` to completion with the packed parameter buffer `params`
+    /// (laid out as [`Kernel::signature`] says).
+    ///
+    /// Blocks run on the worker pool; on the first fault the remaining blocks are skipped and
+    /// the error (kernel name, PTX line:col, address) is returned.
+    pub fn launch(&self, k: &Kernel, cfg: &LaunchConfig, params: &[u8]) -> Result<(), Error> {
+        self.validate(k, cfg, params)?;
+        let inner = &k.inner;
+        let total = cfg.grid.iter().map(|&x| x as u64).product::<u64>();
+        let launch = Launch {
+            prog: &inner.prog,
+            kernel: inner.fid,
+            name: &inner.name,
+            mem: &self.memory,
+            params,
+            grid: cfg.grid,
+            block: cfg.block,
+            dyn_shared: cfg.dynamic_shared,
+            static_shared: inner.attrs.shared_size_bytes,
+            nsm: self.props.multiprocessor_count,
+            gridid: self.grids.fetch_add(1, Ordering::Relaxed),
+            start: std::time::Instant::now(),
+            next_cta: AtomicU64::new(0),
+            abort: AtomicBool::new(false),
+            error: Mutex::new(None),
+        };
+        let workers = (self.pool.current_num_threads() as u64).min(total).max(1) as u32;
+        if workers == 1 {
+            launch.work(0);
+        } else {
+            let l = &launch;
+            self.pool.scope(|s| {
+                for i in 0..workers {
+                    s.spawn(move |_| l.work(i));
+                }
+            });
+        }
+        match launch.error.into_inner() {
+            Ok(Some((_, e))) => Err(e),
+            Ok(None) => Ok(()),
+            Err(_) => Err(Error::InvalidValue("launch state poisoned".into())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(body: &str) -> ir::Module {
+        ferrocuda_ptx::parse(&format!(
+            ".version 8.0\n.target sm_90\n.address_size 64\n{body}"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn kernel_attributes_and_globals() {
+        let d = Device::with_workers(1);
+        let m = parse(
+            ".global .align 4 .u32 g[3] = {1, 2, 3};\n.const .align 8 .b64 c = g;\n\
+             .visible .entry k(.param .u64 p, .param .u32 n)\n.maxntid 128, 1, 1\n{\n .reg .b64 %rd<3>;\n .shared .align 4 .b8 s[40];\n ret;\n}\n\
+             .func f()\n{\n ret;\n}\n",
+        );
+        let lm = d.load_module(&m).unwrap();
+        assert_eq!(lm.kernel_names().collect::<Vec<_>>(), ["k"]);
+        assert!(lm.kernel("f").is_none());
+        let k = lm.kernel("k").unwrap();
+        let a = k.attributes();
+        assert_eq!(a.max_threads_per_block, 128);
+        assert_eq!(a.shared_size_bytes, 40);
+        assert_eq!(a.param_bytes, 12);
+        assert_eq!(a.const_size_bytes, 8);
+        assert_eq!(a.num_regs, 6);
+        assert_eq!(k.signature().params.len(), 2);
+        let (ga, gs) = lm.global("g").unwrap();
+        let (ca, _) = lm.global("c").unwrap();
+        let mut b = [0u8; 8];
+        d.memory().read(ca, &mut b).unwrap();
+        assert_eq!(u64::from_le_bytes(b), ga);
+        assert_eq!(gs, 12);
+        let e = d
+            .launch(
+                &k,
+                &LaunchConfig {
+                    grid: [1, 1, 1],
+                    block: [256, 1, 1],
+                    dynamic_shared: 0,
+                },
+                &[0; 12],
+            )
+            .unwrap_err();
+        assert!(matches!(e, Error::InvalidConfiguration(_)), "{e}");
+        // Dropping the module frees its variables.
+        let used = d.memory().info().0;
+        drop(lm);
+        assert!(d.memory().info().0 > used);
+        assert!(d.memory().allocation(ga).is_none());
+    }
+
+    #[test]
+    fn thirty_two_bit_modules_are_rejected() {
+        let d = Device::with_workers(1);
+        let m = ferrocuda_ptx::parse(
+            ".version 8.0\n.target sm_90\n.address_size 32\n.visible .entry k()\n{\n ret;\n}\n",
+        )
+        .unwrap();
+        assert!(matches!(d.load_module(&m), Err(Error::Unsupported { .. })));
+    }
+
+    #[test]
+    fn properties_describe_the_device() {
+        let d = Device::with_workers(3);
+        let p = d.properties();
+        assert_eq!(p.name, "ferrocuda CPU device");
+        assert_eq!(p.multiprocessor_count, 3);
+        assert_eq!(d.memory().info().1, p.total_memory);
+    }
+}

@@ -1,0 +1,385 @@
+//! The runtime's process and thread state: implicit initialisation, the current device per
+//! thread, primary contexts, sticky errors and the last-error slot.
+//!
+//! # Which context a runtime call uses
+//! As in CUDA (seed 004): when the calling thread has a current context set through the
+//! driver layer ([`ferrocuda_driver::Context::push_current`] / `set_current`), the runtime
+//! works in that context. Otherwise it uses the primary context of the thread's current
+//! device, retained on first use and shared by every runtime user in the process (and by
+//! driver-layer users who retain the primary context themselves).
+//!
+//! [`set_device`] only chooses the device used when no driver context is current; it never
+//! touches the driver's context stack.
+
+use std::cell::{Cell, RefCell};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+use driver::{Context, Device, Platform};
+use ferrocuda_driver as driver;
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::staged_copy::{StagedCopier, STAGED_MIN_BYTES};
+use crate::version;
+
+/// Process-wide state, created by the first runtime call.
+struct Runtime {
+    device_count: usize,
+    default_device: usize,
+    driver_version: i32,
+    primaries: Mutex<Vec<PrimarySlot>>,
+}
+
+/// The runtime's hold on one device's primary context.
+#[derive(Default)]
+struct PrimarySlot {
+    /// The runtime's retain of the primary context; `None` until first use and after a reset.
+    ctx: Option<Context>,
+    /// Bumped by every [`device_reset`]: modules and state of an older generation are gone.
+    generation: u64,
+    /// A sticky error hit in the primary context: returned by every call until a reset.
+    sticky: Option<Error>,
+    /// Page-locked staging for pageable `memcpy`s in this primary context, made on first use
+    /// and dropped by a reset (it holds device and page-locked memory of the context).
+    copier: Option<Arc<StagedCopier>>,
+}
+
+static RUNTIME: OnceLock<Result<Runtime>> = OnceLock::new();
+
+thread_local! {
+    /// The device `set_device` chose on this thread (`None`: the process default).
+    static CURRENT_DEVICE: Cell<Option<usize>> = const { Cell::new(None) };
+    /// The last error a runtime call on this thread returned (`cudaGetLastError`).
+    static LAST_ERROR: RefCell<Option<LastError>> = const { RefCell::new(None) };
+}
+
+/// A recorded error and, for sticky errors of a primary context, where it lives.
+#[derive(Clone)]
+struct LastError {
+    error: Error,
+    /// `(device ordinal, generation)` of the primary context a sticky error corrupted.
+    sticky_in: Option<(usize, u64)>,
+}
+
+fn init() -> Result<Runtime> {
+    driver::init().map_err(Error::from)?;
+    let reported = driver::driver_version().map_err(Error::from)?;
+    let driver_version = version::driver_version_override()?.unwrap_or(reported);
+    version::check_compatibility(version::RUNTIME_VERSION, driver_version)?;
+    let device_count = Device::count().map_err(Error::from)?;
+    if device_count == 0 {
+        return Err(Error::with_detail(
+            ErrorCode::NoDevice,
+            "no device on any platform",
+        ));
+    }
+    let default_device = Device::default().map_err(Error::from)?.ordinal();
+    let primaries = (0..device_count).map(|_| PrimarySlot::default()).collect();
+    Ok(Runtime {
+        device_count,
+        default_device,
+        driver_version,
+        primaries: Mutex::new(primaries),
+    })
+}
+
+/// The runtime, initialised on first use. A failed initialisation (no driver, a driver older
+/// than the runtime) is returned by every call, as CUDA does.
+fn runtime() -> Result<&'static Runtime> {
+    RUNTIME.get_or_init(init).as_ref().map_err(Clone::clone)
+}
+
+impl Runtime {
+    fn slots(&self) -> MutexGuard<'_, Vec<PrimarySlot>> {
+        // A panic while holding the lock cannot leave the slots inconsistent (every update
+        // is a single assignment), so a poisoned lock is still usable.
+        self.primaries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Runs a runtime call and records its error as the thread's last error.
+pub(crate) fn record<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let r = f();
+    if let Err(e) = &r {
+        set_last_error(e.clone(), None);
+    }
+    r
+}
+
+fn set_last_error(error: Error, sticky_in: Option<(usize, u64)>) {
+    LAST_ERROR.with(|l| *l.borrow_mut() = Some(LastError { error, sticky_in }));
+}
+
+/// Initialises the runtime explicitly (every other call does it implicitly). Useful to get
+/// an initialisation failure, such as [`ErrorCode::InsufficientDriver`], at a chosen point.
+pub fn init_runtime() -> Result<()> {
+    record(|| runtime().map(|_| ()))
+}
+
+/// Number of devices over all platforms, the CPU device included (`cudaGetDeviceCount`).
+pub fn get_device_count() -> Result<usize> {
+    record(|| Ok(runtime()?.device_count))
+}
+
+/// Chooses the device this thread's runtime calls use when no driver context is current
+/// (`cudaSetDevice`). `cudaErrorInvalidDevice` for an ordinal out of range.
+pub fn set_device(ordinal: usize) -> Result<()> {
+    record(|| {
+        let rt = runtime()?;
+        if ordinal >= rt.device_count {
+            return Err(Error::with_detail(
+                ErrorCode::InvalidDevice,
+                format!("device {ordinal} (there are {})", rt.device_count),
+            ));
+        }
+        CURRENT_DEVICE.with(|c| c.set(Some(ordinal)));
+        Ok(())
+    })
+}
+
+/// Chooses the device by spec: `cpu`, `cuda:N` or an ordinal (as `FERROCUDA_DEVICE` takes).
+pub fn set_device_spec(spec: &str) -> Result<()> {
+    let ordinal = record(|| {
+        runtime()?;
+        Ok(Device::from_spec(spec).map_err(Error::from)?.ordinal())
+    })?;
+    set_device(ordinal)
+}
+
+/// The device the thread's runtime calls use (`cudaGetDevice`): the device of the current
+/// driver context when there is one, else the device chosen by [`set_device`], else the
+/// default (`FERROCUDA_DEVICE`, or the first GPU, or the CPU device).
+pub fn get_device() -> Result<usize> {
+    record(|| {
+        let rt = runtime()?;
+        if let Some(c) = Context::current() {
+            return Ok(c.device().ordinal());
+        }
+        Ok(CURRENT_DEVICE
+            .with(|c| c.get())
+            .unwrap_or(rt.default_device))
+    })
+}
+
+/// The driver-layer device the runtime is using on this thread.
+pub fn current_driver_device() -> Result<Device> {
+    let ordinal = get_device()?;
+    Device::get(ordinal).map_err(Error::from)
+}
+
+/// The CUDA version of the driver in use (`cudaDriverGetVersion`); the CPU device reports
+/// the runtime's own version.
+pub fn driver_version() -> Result<i32> {
+    record(|| Ok(runtime()?.driver_version))
+}
+
+/// Where the runtime is working: the context, and how to find its sticky state.
+pub(crate) struct Scope {
+    pub ctx: Context,
+    /// `Some((ordinal, generation))` when `ctx` is a primary context.
+    pub primary: Option<(usize, u64)>,
+}
+
+impl Scope {
+    /// Records an error from this scope: a sticky error of a primary context is kept until
+    /// [`device_reset`], as CUDA keeps it with the context.
+    pub fn fail<T>(&self, e: Error) -> Result<T> {
+        if e.code().is_sticky() {
+            if let Some((ordinal, generation)) = self.primary {
+                if let Ok(rt) = runtime() {
+                    let mut slots = rt.slots();
+                    if let Some(s) = slots.get_mut(ordinal) {
+                        if s.generation == generation && s.sticky.is_none() {
+                            s.sticky = Some(e.clone());
+                        }
+                    }
+                }
+            }
+            set_last_error(e.clone(), self.primary);
+        } else {
+            set_last_error(e.clone(), None);
+        }
+        Err(e)
+    }
+
+    /// Runs a driver call in this scope, converting and recording its error.
+    pub fn run<T>(&self, f: impl FnOnce(&Context) -> driver::Result<T>) -> Result<T> {
+        match f(&self.ctx) {
+            Ok(v) => Ok(v),
+            Err(e) => self.fail(Error::from(e)),
+        }
+    }
+
+    /// Like [`Scope::run`] for calls that already return runtime errors.
+    pub fn run_rt<T>(&self, f: impl FnOnce(&Context) -> Result<T>) -> Result<T> {
+        match f(&self.ctx) {
+            Ok(v) => Ok(v),
+            Err(e) => self.fail(e),
+        }
+    }
+}
+
+/// The context the calling thread's runtime calls use (see the module documentation),
+/// retaining the primary context on first use. A sticky error of that primary context is
+/// returned (and recorded) instead.
+pub(crate) fn scope() -> Result<Scope> {
+    let rt = record(runtime)?;
+    let (ordinal, user) = match Context::current() {
+        Some(ctx) if !ctx.is_primary() => return Ok(Scope { ctx, primary: None }),
+        Some(ctx) => (ctx.device().ordinal(), Some(ctx)),
+        None => (
+            CURRENT_DEVICE
+                .with(|c| c.get())
+                .unwrap_or(rt.default_device),
+            None,
+        ),
+    };
+    let mut slots = rt.slots();
+    let slot = &mut slots[ordinal];
+    if let Some(e) = &slot.sticky {
+        let e = e.clone();
+        set_last_error(e.clone(), Some((ordinal, slot.generation)));
+        return Err(e);
+    }
+    let primary = Some((ordinal, slot.generation));
+    if let Some(ctx) = user {
+        // A primary context made current through the driver layer: the same context the
+        // runtime shares, so its sticky state is the runtime's too.
+        return Ok(Scope { ctx, primary });
+    }
+    let ctx = match &slot.ctx {
+        Some(c) => c.clone(),
+        None => {
+            let retained = Device::get(ordinal)
+                .and_then(|d| d.retain_primary_context())
+                .map_err(Error::from);
+            match retained {
+                Ok(c) => {
+                    slot.ctx = Some(c.clone());
+                    c
+                }
+                Err(e) => {
+                    drop(slots);
+                    set_last_error(e.clone(), None);
+                    return Err(e);
+                }
+            }
+        }
+    };
+    Ok(Scope { ctx, primary })
+}
+
+/// The staged copier of `ctx` when it is the runtime's primary context on an NVIDIA device:
+/// pageable copies of at least [`STAGED_MIN_BYTES`] go through it. User contexts and the CPU
+/// device use the driver's plain copy.
+pub(crate) fn staged_copier(ctx: &Context, bytes: usize) -> Option<Arc<StagedCopier>> {
+    if bytes < STAGED_MIN_BYTES || !ctx.is_primary() || ctx.platform() != Platform::Nvidia {
+        return None;
+    }
+    let rt = runtime().ok()?;
+    let mut slots = rt.slots();
+    let slot = slots.get_mut(ctx.device().ordinal())?;
+    slot.ctx.as_ref()?;
+    Some(
+        slot.copier
+            .get_or_insert_with(|| Arc::new(StagedCopier::new(ctx)))
+            .clone(),
+    )
+}
+
+/// The generation of a device's primary context: bumped by every [`device_reset`], so
+/// per-device caches (embedded modules) know to reload.
+pub(crate) fn primary_generation(ordinal: usize) -> u64 {
+    runtime()
+        .ok()
+        .and_then(|rt| rt.slots().get(ordinal).map(|s| s.generation))
+        .unwrap_or(0)
+}
+
+/// Waits for all work of the runtime's context on this thread (`cudaDeviceSynchronize`),
+/// returning the first error a kernel hit. A sticky error (`cudaErrorIllegalAddress`,
+/// `cudaErrorLaunchFailure`, …) stays: every later call returns it until [`device_reset`].
+pub fn device_synchronize() -> Result<()> {
+    let s = scope()?;
+    s.run(|c| c.synchronize())
+}
+
+/// Destroys the current device's primary context for the whole process (`cudaDeviceReset`):
+/// every allocation, module, stream and event in it is gone, its sticky error is cleared,
+/// and the next runtime call creates a fresh primary context (embedded modules reload).
+///
+/// # The plugin hazard (seed 004)
+/// The primary context is shared by every runtime user in the process. A plugin that calls
+/// `device_reset` when it is done also destroys the memory and modules of every other plugin
+/// using the primary context; their next calls fail. Code that shares a process with others
+/// should instead create its own context through the driver layer, make it current
+/// (`Context::push_current`), and use runtime calls on it: `device_reset` does not touch
+/// user contexts. The `contexts` example shows both.
+pub fn device_reset() -> Result<()> {
+    record(|| {
+        let rt = runtime()?;
+        let ordinal = match Context::current() {
+            Some(c) => c.device().ordinal(),
+            None => CURRENT_DEVICE
+                .with(|c| c.get())
+                .unwrap_or(rt.default_device),
+        };
+        let dev = Device::get(ordinal).map_err(Error::from)?;
+        {
+            let mut slots = rt.slots();
+            let slot = &mut slots[ordinal];
+            slot.ctx = None;
+            slot.sticky = None;
+            slot.copier = None;
+            slot.generation += 1;
+        }
+        crate::module::forget_device(ordinal);
+        dev.reset_primary_context().map_err(Error::from)?;
+        LAST_ERROR.with(|l| *l.borrow_mut() = None);
+        Ok(())
+    })
+}
+
+/// Returns the last error a runtime call on this thread produced, and resets it to success
+/// (`cudaGetLastError`). A sticky error is not reset: it is returned again until
+/// [`device_reset`], as in CUDA.
+pub fn get_last_error() -> ErrorCode {
+    take_last_error().map_or(ErrorCode::Success, |e| e.code())
+}
+
+/// [`get_last_error`] with ferrocuda's detail about the cause.
+pub fn take_last_error() -> Option<Error> {
+    let last = LAST_ERROR.with(|l| l.borrow_mut().take())?;
+    if let Some((ordinal, generation)) = last.sticky_in {
+        if still_sticky(ordinal, generation) {
+            LAST_ERROR.with(|l| *l.borrow_mut() = Some(last.clone()));
+        }
+    }
+    Some(last.error)
+}
+
+fn still_sticky(ordinal: usize, generation: u64) -> bool {
+    runtime().is_ok_and(|rt| {
+        rt.slots()
+            .get(ordinal)
+            .is_some_and(|s| s.generation == generation && s.sticky.is_some())
+    })
+}
+
+/// Returns the last error without resetting it (`cudaPeekAtLastError`).
+pub fn peek_at_last_error() -> ErrorCode {
+    LAST_ERROR.with(|l| {
+        l.borrow()
+            .as_ref()
+            .map_or(ErrorCode::Success, |e| e.error.code())
+    })
+}
+
+/// The name of an error code (`cudaGetErrorName`).
+pub fn get_error_name(code: ErrorCode) -> &'static str {
+    code.name()
+}
+
+/// The description of an error code (`cudaGetErrorString`).
+pub fn get_error_string(code: ErrorCode) -> &'static str {
+    code.description()
+}

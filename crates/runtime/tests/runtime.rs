@@ -1,0 +1,393 @@
+//! The runtime's rules, on the default device (the CPU device where there is no GPU).
+
+use ferrocuda_driver as driver;
+use ferrocuda_runtime::*;
+
+embed_module!(
+    KERNELS = "kernels/add_one.ptx",
+    FAULTS = "kernels/faults.ptx"
+);
+embed_module!(BROKEN = "kernels/bad.ptx");
+embed_module!(FROM_ROOT = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/kernels/add_one.ptx"));
+kernel!(add_one in KERNELS; bump_counter in FAULTS);
+
+#[test]
+fn implicit_init_and_current_device() {
+    let n = get_device_count().unwrap();
+    assert!(n >= 1);
+    let dev = get_device().unwrap();
+    assert!(dev < n);
+    // The default is FERROCUDA_DEVICE, else the first GPU, else the CPU device: ordinal 0
+    // unless the variable says otherwise.
+    if std::env::var("FERROCUDA_DEVICE").is_err() {
+        assert_eq!(dev, 0);
+    }
+    set_device(dev).unwrap();
+    assert_eq!(get_device().unwrap(), dev);
+}
+
+#[test]
+fn set_device_out_of_range_is_invalid_device_and_recorded() {
+    let n = get_device_count().unwrap();
+    let e = set_device(n + 3).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidDevice);
+    assert_eq!(peek_at_last_error(), ErrorCode::InvalidDevice);
+    assert_eq!(
+        peek_at_last_error(),
+        ErrorCode::InvalidDevice,
+        "peek does not clear"
+    );
+    assert_eq!(get_last_error(), ErrorCode::InvalidDevice);
+    assert_eq!(get_last_error(), ErrorCode::Success, "get clears");
+}
+
+#[test]
+fn set_device_spec_cpu() {
+    set_device_spec("cpu").unwrap();
+    let d = current_driver_device().unwrap();
+    assert_eq!(d.platform(), driver::Platform::Cpu);
+    assert!(set_device_spec("nonsense").is_err());
+}
+
+#[test]
+fn seed_000_add_one() {
+    const N: usize = 256;
+    let size = N * std::mem::size_of::<f32>();
+    let mut h_a = vec![1.0f32; N];
+    let mut d_a = malloc::<f32>(N).unwrap();
+    memcpy(&mut d_a, &h_a, size, MemcpyKind::HostToDevice).unwrap();
+    launch!(add_one<<<1, 256>>>(d_a, N as i32)).unwrap();
+    memcpy(&mut h_a, &d_a, size, MemcpyKind::DeviceToHost).unwrap();
+    free(d_a).unwrap();
+    assert!(h_a.iter().all(|&x| x == 2.0), "{:?}", &h_a[..4]);
+}
+
+#[test]
+fn modules_embed_from_the_crate_root_too() {
+    assert!(FROM_ROOT.path().ends_with("/tests/kernels/add_one.ptx"));
+    assert_eq!(FROM_ROOT.image(), KERNELS.image());
+    let d = malloc_from(&[0.5f32; 16]).unwrap();
+    launch!(FROM_ROOT::add_one<<<1, 16>>>(d, 16i32)).unwrap();
+    assert!(d.to_vec().unwrap().iter().all(|&x| x == 1.5));
+}
+
+#[test]
+fn launch_forms_dims_shared_and_streams() {
+    let n = 1000usize;
+    let mut d = malloc_from(&vec![0.0f32; n]).unwrap();
+    let k = KERNELS.kernel("add_one");
+    // integer arithmetic on usize, a tuple block, explicit shared bytes and the 0 stream
+    launch!(k<<<n.div_ceil(128), (128, 1), 0, 0>>>(&d, n as i32)).unwrap();
+    let s = stream_create().unwrap();
+    launch!(KERNELS::add_one<<<Dim3::from(4), Dim3::from((256, 1, 1)), 0u32, &s>>>(d, n as i32))
+        .unwrap();
+    s.synchronize().unwrap();
+    launch_kernel(&k, 8, 128, 0, Some(&s), &[&d, &(n as i32)]).unwrap();
+    stream_synchronize(&s).unwrap();
+    device_synchronize().unwrap();
+    let mut h = vec![0.0f32; n];
+    memcpy(&mut h, &d, n * 4, MemcpyKind::Default).unwrap();
+    assert!(h.iter().all(|&x| x == 3.0));
+    memset(&mut d, 0, n * 4).unwrap();
+    assert!(d.to_vec().unwrap().iter().all(|&x| x == 0.0));
+}
+
+#[test]
+fn arguments_are_checked_against_the_signature() {
+    let d = malloc::<f32>(4).unwrap();
+    let e = launch!(KERNELS::add_one<<<1, 4>>>(d)).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidValue);
+    assert!(
+        e.to_string()
+            .contains("takes 2 parameters, 1 argument given"),
+        "{e}"
+    );
+    assert_eq!(get_last_error(), ErrorCode::InvalidValue);
+
+    let e = launch!(KERNELS::add_one<<<1, 4>>>(d, 4u64)).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidValue);
+    assert!(e.to_string().contains("add_one_param_1"), "{e}");
+    assert!(e.to_string().contains("expected 4 bytes, got 8"), "{e}");
+    assert_eq!(take_last_error().unwrap(), e);
+    assert_eq!(get_last_error(), ErrorCode::Success);
+}
+
+#[test]
+fn bad_configurations_are_invalid_configuration() {
+    let d = malloc::<f32>(4).unwrap();
+    for (grid, block) in [(1u32, 4096u32), (0, 32), (1, 0)] {
+        let e = launch!(KERNELS::add_one<<<grid, block>>>(d, 4i32)).unwrap_err();
+        assert_eq!(
+            e.code(),
+            ErrorCode::InvalidConfiguration,
+            "{grid} {block}: {e}"
+        );
+        assert_eq!(get_last_error(), ErrorCode::InvalidConfiguration);
+    }
+    let e = launch!(KERNELS::add_one<<<-1i64, 32>>>(d, 4i32)).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidConfiguration);
+    let e = launch!(KERNELS::add_one<<<(1, 1, 1), (32, 32, 2)>>>(d, 4i32)).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidConfiguration);
+    assert!(e.to_string().contains("2048 threads per block"), "{e}");
+}
+
+#[test]
+fn missing_kernel_is_invalid_device_function() {
+    let e = launch!(KERNELS::no_such_kernel<<<1, 1>>>()).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidDeviceFunction);
+    assert!(e.to_string().contains("no_such_kernel"), "{e}");
+    assert_eq!(get_last_error(), ErrorCode::InvalidDeviceFunction);
+}
+
+#[test]
+fn broken_embedded_ptx_is_a_positioned_invalid_ptx() {
+    let e = BROKEN.load().unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidPtx, "{e}");
+    let msg = e.to_string();
+    assert!(msg.contains("BROKEN (kernels/bad.ptx)"), "{msg}");
+    // ferrocuda's parser says `10:2: unknown instruction`, NVIDIA's JIT `line 10; error`.
+    assert!(
+        msg.contains("10:2") || msg.contains("line 10"),
+        "the bad line: {msg}"
+    );
+    assert!(msg.contains("frobnicate"), "{msg}");
+    let e = launch!(BROKEN::broken<<<1, 1>>>(0u64)).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidPtx);
+}
+
+#[test]
+fn memcpy_directions_and_counts() {
+    let src = [1u32, 2, 3, 4, 5, 6, 7, 8];
+    let mut d = malloc::<u32>(8).unwrap();
+    // Default infers host→device and device→host from the pointer attributes.
+    memcpy(&mut d, &src, 32, MemcpyKind::Default).unwrap();
+    let mut back = [0u32; 8];
+    memcpy(&mut back, &d, 32, MemcpyKind::Default).unwrap();
+    assert_eq!(back, src);
+    // A prefix of each side.
+    let mut part = [0u32; 8];
+    memcpy(&mut part, &d, 12, MemcpyKind::DeviceToHost).unwrap();
+    assert_eq!(part, [1, 2, 3, 0, 0, 0, 0, 0]);
+    memcpy(&mut d, &[9u32, 9], 8, MemcpyKind::HostToDevice).unwrap();
+    assert_eq!(d.to_vec().unwrap(), vec![9, 9, 3, 4, 5, 6, 7, 8]);
+    // Device to device, whole and partial.
+    let mut d2 = malloc::<u32>(8).unwrap();
+    memcpy(&mut d2, &d, 32, MemcpyKind::DeviceToDevice).unwrap();
+    assert_eq!(d2.to_vec().unwrap(), d.to_vec().unwrap());
+    let d3 = malloc_from(&[0u32; 2]).unwrap();
+    memcpy(&mut d2, &d3, 8, MemcpyKind::Default).unwrap();
+    assert_eq!(d2.to_vec().unwrap(), vec![0, 0, 3, 4, 5, 6, 7, 8]);
+    // Host to host.
+    let mut h = [0u32; 8];
+    memcpy(&mut h, &src, 32, MemcpyKind::HostToHost).unwrap();
+    assert_eq!(h, src);
+
+    // A kind that contradicts the pointers.
+    let e = memcpy(&mut d, &src, 32, MemcpyKind::DeviceToHost).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidMemcpyDirection);
+    assert!(e.to_string().contains("cudaMemcpyDeviceToHost"), "{e}");
+    assert_eq!(get_last_error(), ErrorCode::InvalidMemcpyDirection);
+    // Counts beyond either side, or not whole elements.
+    let e = memcpy(&mut d, &src, 36, MemcpyKind::HostToDevice).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidValue);
+    let e = memcpy(&mut d, &src, 6, MemcpyKind::HostToDevice).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidValue);
+    let e = memset(&mut d, 0, 33).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidValue);
+    assert_eq!(get_last_error(), ErrorCode::InvalidValue);
+}
+
+#[test]
+fn memset_prefix() {
+    let mut d = malloc_from(&[0xffu8; 16]).unwrap();
+    memset(&mut d, 0x11, 5).unwrap();
+    let v = d.to_vec().unwrap();
+    assert_eq!(&v[..5], &[0x11; 5]);
+    assert_eq!(&v[5..], &[0xff; 11]);
+}
+
+#[test]
+fn pinned_host_memory_and_async_copies() {
+    let mut h = malloc_host::<f32>(64).unwrap();
+    h.as_mut_slice().unwrap().fill(1.0);
+    let mut d = malloc::<f32>(64).unwrap();
+    let s = stream_create().unwrap();
+    memcpy_async(
+        &mut d,
+        h.as_slice().unwrap(),
+        256,
+        MemcpyKind::HostToDevice,
+        &s,
+    )
+    .unwrap();
+    launch!(KERNELS::add_one<<<1, 64, 0, &s>>>(d, 64i32)).unwrap();
+    let mut out = vec![0.0f32; 64];
+    memcpy_async(&mut out, &d, 256, MemcpyKind::DeviceToHost, &s).unwrap();
+    s.synchronize().unwrap();
+    assert!(out.iter().all(|&x| x == 2.0));
+    free_host(h).unwrap();
+}
+
+#[test]
+fn events_time_a_stream() {
+    let d = malloc_from(&[0.0f32; 256]).unwrap();
+    let s = stream_create().unwrap();
+    let (start, end) = (event_create().unwrap(), event_create().unwrap());
+    event_record(&start, Some(&s)).unwrap();
+    launch!(KERNELS::add_one<<<1, 256, 0, &s>>>(d, 256i32)).unwrap();
+    event_record(&end, Some(&s)).unwrap();
+    event_synchronize(&end).unwrap();
+    assert!(event_query(&end).unwrap());
+    let ms = event_elapsed_time(&start, &end).unwrap();
+    assert!(ms >= 0.0, "{ms}");
+    event_record(&end, None).unwrap();
+    device_synchronize().unwrap();
+}
+
+#[test]
+fn runtime_uses_the_current_driver_context() {
+    // Seed 004: a context made current through the driver layer is the one the runtime uses.
+    let dev = current_driver_device().unwrap();
+    let ctx = driver::Context::new(dev, driver::ContextFlags::SCHED_AUTO).unwrap();
+    ctx.push_current().unwrap();
+    let mut d = malloc_from(&[1.0f32; 32]).unwrap();
+    assert_eq!(*d.as_driver().context(), ctx);
+    assert!(!d.as_driver().context().is_primary());
+    launch!(KERNELS::add_one<<<1, 32>>>(d, 32i32)).unwrap();
+    device_synchronize().unwrap();
+    assert!(d.to_vec().unwrap().iter().all(|&x| x == 2.0));
+    memset(&mut d, 0, 128).unwrap();
+    let popped = driver::Context::pop_current().unwrap();
+    assert_eq!(popped, ctx);
+    // Back on the primary context.
+    let p = malloc::<f32>(1).unwrap();
+    assert!(p.as_driver().context().is_primary());
+}
+
+#[test]
+fn modules_loaded_at_run_time() {
+    let m = module_load_data(include_bytes!("kernels/faults.ptx")).unwrap();
+    let (addr, size) = m.global("counter").unwrap();
+    assert_eq!(size, 4);
+    assert_ne!(addr.as_raw(), 0);
+    let f = m.function("bump_counter").unwrap();
+    launch!(f<<<1, 1>>>()).unwrap();
+    device_synchronize().unwrap();
+    let e = m.function("nope").unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidDeviceFunction);
+    let e = m.global("nope").unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidSymbol);
+    // The embedded copy of the same module has its own global.
+    let (eaddr, _) = FAULTS.global("counter").unwrap();
+    assert_ne!(eaddr, addr);
+    let e = module_load("/no/such/file.ptx").unwrap_err();
+    assert_eq!(e.code(), ErrorCode::FileNotFound);
+}
+
+#[test]
+fn error_names_and_strings() {
+    assert_eq!(
+        get_error_name(ErrorCode::IllegalAddress),
+        "cudaErrorIllegalAddress"
+    );
+    assert_eq!(
+        get_error_string(ErrorCode::IllegalAddress),
+        "an illegal memory access was encountered"
+    );
+    assert_eq!(runtime_version(), 13000);
+    assert!(driver_version().unwrap() >= runtime_version());
+}
+
+#[test]
+fn symbols_copy_to_and_from_device_addresses() {
+    let (addr, size) = FAULTS.global("counter").unwrap();
+    assert_eq!(size, 4);
+    memcpy_to_symbol(addr, &41u32.to_le_bytes()).unwrap();
+    launch!(bump_counter<<<1, 1>>>()).unwrap();
+    let mut out = [0u8; 4];
+    memcpy_from_symbol(&mut out, addr).unwrap();
+    assert_eq!(u32::from_le_bytes(out), 42);
+    // Any device address works, e.g. the middle of an allocation.
+    let d = malloc_from(&[1u8, 2, 3, 4, 5, 6, 7, 8]).unwrap();
+    let mut mid = [0u8; 3];
+    memcpy_from_symbol(&mut mid, d.as_ptr().offset(2)).unwrap();
+    assert_eq!(mid, [3, 4, 5]);
+}
+
+#[test]
+fn current_device_and_last_error_are_per_thread() {
+    let _ = set_device(usize::MAX);
+    assert_eq!(peek_at_last_error(), ErrorCode::InvalidDevice);
+    std::thread::spawn(|| {
+        assert_eq!(peek_at_last_error(), ErrorCode::Success);
+        set_device_spec("cpu").unwrap();
+        let d = malloc_from(&[1.0f32; 8]).unwrap();
+        launch!(KERNELS::add_one<<<1, 8>>>(d, 8i32)).unwrap();
+        device_synchronize().unwrap();
+        assert!(d.to_vec().unwrap().iter().all(|&x| x == 2.0));
+    })
+    .join()
+    .unwrap();
+    assert_eq!(get_last_error(), ErrorCode::InvalidDevice);
+}
+
+#[test]
+fn device_properties() {
+    let dev = get_device().unwrap();
+    let p = get_device_properties(dev).unwrap();
+    assert!(!p.name.is_empty());
+    assert_eq!(p.warp_size, 32);
+    assert!(p.max_threads_per_block >= 1024);
+    assert!(p.total_global_mem > 0);
+    assert_eq!(
+        device_get_attribute(DeviceAttribute::WarpSize, dev).unwrap(),
+        32
+    );
+    let e = get_device_properties(usize::MAX).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidDevice);
+    assert_eq!(get_last_error(), ErrorCode::InvalidDevice);
+    let cpu = (0..get_device_count().unwrap())
+        .map(|d| get_device_properties(d).unwrap())
+        .find(|p| p.platform == Platform::Cpu)
+        .unwrap();
+    assert_eq!(cpu.spec, "cpu");
+}
+
+#[test]
+fn threads_share_the_primary_context_and_the_lazily_loaded_module() {
+    embed_module!(ONCE = "kernels/add_one.ptx");
+    let workers: Vec<_> = (0..8)
+        .map(|t| {
+            std::thread::spawn(move || -> Result<f32> {
+                let n = 256 + t * 32;
+                let d = malloc_from(&vec![t as f32; n])?;
+                for _ in 0..4 {
+                    launch!(ONCE::add_one<<<n.div_ceil(64), 64>>>(d, n as i32))?;
+                }
+                device_synchronize()?;
+                let v = d.to_vec()?;
+                assert!(v.iter().all(|&x| x == v[0]));
+                Ok(v[0])
+            })
+        })
+        .collect();
+    for (t, w) in workers.into_iter().enumerate() {
+        assert_eq!(w.join().unwrap().unwrap(), t as f32 + 4.0);
+    }
+}
+
+#[test]
+fn embedded_modules_follow_user_contexts_without_keeping_them_all() {
+    embed_module!(PER_CONTEXT = "kernels/add_one.ptx");
+    let dev = current_driver_device().unwrap();
+    for round in 0..12 {
+        let ctx = driver::Context::new(dev, driver::ContextFlags::SCHED_AUTO).unwrap();
+        ctx.push_current().unwrap();
+        let d = malloc_from(&[round as f32; 8]).unwrap();
+        launch!(PER_CONTEXT::add_one<<<1, 8>>>(d, 8i32)).unwrap();
+        device_synchronize().unwrap();
+        assert_eq!(d.to_vec().unwrap()[7], round as f32 + 1.0);
+        driver::Context::pop_current().unwrap();
+        assert_eq!(PER_CONTEXT.loaded_in(), (round + 1).min(8));
+    }
+}
