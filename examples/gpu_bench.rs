@@ -69,6 +69,8 @@ fn main() -> driver::Result<()> {
     let dev = Device::default()?;
     let ctx = dev.retain_primary_context()?;
     println!("init_first_call\t{:.1}\tus\t-", us_since(t));
+    // Current on this thread, as the C baseline makes it with cuCtxSetCurrent.
+    driver::Context::set_current(Some(&ctx))?;
     if dev.platform() != Platform::Nvidia {
         eprintln!(
             "note: running on {} ({}); the published figures come from an NVIDIA GPU",

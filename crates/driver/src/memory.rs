@@ -244,10 +244,11 @@ impl<T: Pod> fmt::Debug for DeviceBuffer<T> {
 /// ([`as_slice`](Self::as_slice), [`as_mut_slice`](Self::as_mut_slice)), which first waits
 /// for asynchronous copies still using the memory, so no copy can race with Rust code.
 pub struct PinnedHostBuffer<T: Pod + Send + Sync> {
-    ctx: Context,
     storage: Storage<T>,
     len: usize,
     pending: Vec<Pending>,
+    /// Declared last: fields drop in order, and the context must outlive the handles above.
+    ctx: Context,
 }
 
 enum Storage<T: Pod + Send + Sync> {

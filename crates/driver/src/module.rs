@@ -98,8 +98,9 @@ pub struct Module {
 }
 
 struct ModuleInner {
-    ctx: Context,
     backend: Box<dyn ModuleBackend>,
+    /// Declared last: fields drop in order, and the context must outlive the handles above.
+    ctx: Context,
 }
 
 impl Module {
@@ -209,10 +210,12 @@ impl FunctionAttribute {
 /// `Send + Sync`.
 #[derive(Clone)]
 pub struct Function {
-    module: Module,
     name: Arc<str>,
     backend: Arc<dyn FunctionBackend>,
     layout: Option<Arc<KernelSignature>>,
+    /// Declared last: fields drop in order, and the module (with its context) must outlive
+    /// the handles above.
+    module: Module,
 }
 
 impl Function {

@@ -15,10 +15,11 @@ use crate::{EventFlags, StreamFlags};
 /// `cuStreamDestroy`); the stream holds its context alive. `Send + Sync`.
 #[derive(Clone)]
 pub struct Stream {
-    ctx: Context,
     backend: Arc<dyn StreamBackend>,
     flags: StreamFlags,
     null: bool,
+    /// Declared last: fields drop in order, and the context must outlive the handles above.
+    ctx: Context,
 }
 
 impl Stream {
@@ -221,9 +222,10 @@ impl fmt::Debug for Stream {
 /// with [`EventFlags::DISABLE_TIMING`]. `Send + Sync`.
 #[derive(Clone)]
 pub struct Event {
-    ctx: Context,
     backend: Arc<dyn EventBackend>,
     flags: EventFlags,
+    /// Declared last: fields drop in order, and the context must outlive the handles above.
+    ctx: Context,
 }
 
 impl Event {

@@ -151,3 +151,30 @@ fn kernels_module_parses() {
     ferrocuda_ptx::parse(KERNELS_PTX).unwrap();
     ferrocuda_ptx::parse(DOUBLE_PTX).unwrap();
 }
+
+/// A module, function, stream, event or page-locked buffer may hold the last reference to its
+/// context: it must be released before the context is destroyed (on a GPU, unloading a module
+/// of a destroyed context crashes inside libcuda).
+#[test]
+fn resources_holding_the_last_context_reference_release_first() {
+    use ferrocuda_driver::{Context, ContextFlags, EventFlags, PinnedHostBuffer, StreamFlags};
+    for dev in common::devices() {
+        for _ in 0..3 {
+            let ctx = Context::new(dev, ContextFlags::SCHED_AUTO).unwrap();
+            let m = ctx
+                .load_module_data(DOUBLE_PTX.as_bytes(), &JitOptions::default())
+                .unwrap();
+            let f = m.function("my_kernel").unwrap();
+            let s = ctx.create_stream(StreamFlags::NON_BLOCKING, 0).unwrap();
+            let e = ctx.create_event(EventFlags::DEFAULT).unwrap();
+            let p = PinnedHostBuffer::<u32>::new(&ctx, 1024).unwrap();
+            drop(ctx);
+            drop(m);
+            // Each of these is now among the last owners of the context.
+            drop(s);
+            drop(e);
+            drop(p);
+            drop(f);
+        }
+    }
+}

@@ -47,8 +47,18 @@ fn sticky_errors_last_until_device_reset_and_reset_hits_every_primary_user() {
         ErrorCode::IllegalAddress
     );
 
-    // The reset clears it; modules reload and work again.
+    // The reset clears it; modules reload and work again. An NVIDIA driver may instead keep
+    // the fault for the whole process (CUDA documents that after cudaErrorIllegalAddress "the
+    // process must be terminated and relaunched"; seen with another context alive on an H100,
+    // driver 580): then the rest of this test cannot run there.
     device_reset().unwrap();
+    if dev.platform() == driver::Platform::Nvidia {
+        if let Err(e) = add_one_works() {
+            assert_eq!(e.code(), ErrorCode::IllegalAddress, "{e}");
+            eprintln!("skipping the recovery checks: the NVIDIA driver keeps the fault: {e}");
+            return;
+        }
+    }
     assert_eq!(get_last_error(), ErrorCode::Success);
     add_one_works().unwrap();
 

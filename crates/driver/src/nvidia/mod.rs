@@ -701,32 +701,41 @@ impl StreamBackend for NvStream {
 
     fn launch(&self, f: &dyn FunctionBackend, cfg: &LaunchConfig, args: &PackedArgs) -> Result<()> {
         let f: &NvFunction = downcast(f.as_any(), "function")?;
-        // With a known layout the driver reads exactly each parameter's size at its offset.
-        // Without one, each argument gets a zero-padded slot as large as any parameter the
-        // classic limit allows, so the driver cannot read past what we own.
-        let mut bytes;
-        let offsets: Vec<usize> = if args.layout_known {
-            bytes = args.bytes.clone();
-            args.params.iter().map(|&(off, _)| off as usize).collect()
+        // With a known layout the driver reads exactly each parameter's size at its offset,
+        // straight from the packed arguments. Without one, each argument gets a zero-padded
+        // slot as large as any parameter the classic limit allows, so the driver cannot read
+        // past what we own.
+        let padded: Vec<u8>;
+        let base: *const u8 = if args.layout_known {
+            args.bytes.as_ptr()
         } else {
-            bytes = vec![0u8; args.params.len() * UNKNOWN_PARAM_SLOT];
+            let mut slots = vec![0u8; args.params.len() * UNKNOWN_PARAM_SLOT];
             for (i, &(off, size)) in args.params.iter().enumerate() {
                 let (off, n) = (off as usize, (size as usize).min(UNKNOWN_PARAM_SLOT));
                 let slot = i * UNKNOWN_PARAM_SLOT;
-                bytes[slot..slot + n].copy_from_slice(&args.bytes[off..off + n]);
+                slots[slot..slot + n].copy_from_slice(&args.bytes[off..off + n]);
             }
-            (0..args.params.len())
-                .map(|i| i * UNKNOWN_PARAM_SLOT)
-                .collect()
+            padded = slots;
+            padded.as_ptr()
         };
-        let base = bytes.as_mut_ptr();
-        let mut ptrs: Vec<*mut c_void> = offsets
+        // The driver only reads through these pointers (it copies the parameters at launch).
+        let mut ptrs: Vec<*mut c_void> = args
+            .params
             .iter()
-            .map(|&off| base.wrapping_add(off).cast())
+            .enumerate()
+            .map(|(i, &(off, _))| {
+                let off = if args.layout_known {
+                    off as usize
+                } else {
+                    i * UNKNOWN_PARAM_SLOT
+                };
+                base.wrapping_add(off).cast_mut().cast()
+            })
             .collect();
         let _b = self.ctx.bind()?;
-        // SAFETY: `ptrs` holds one pointer per parameter into `bytes`, each with at least the
-        // parameter's size of initialised bytes, alive for the call (the driver copies them).
+        // SAFETY: `ptrs` holds one pointer per parameter into `args.bytes` (or `padded`), each
+        // with at least the parameter's size of initialised bytes, alive for the call; the
+        // driver reads and copies them, never writes.
         // Device addresses in the arguments are the kernel's to use, as in CUDA; on a GPU a
         // bad one faults the context, not the host.
         unsafe {
