@@ -134,53 +134,52 @@ impl EmbeddedModule {
         f: impl FnOnce(&mut Loaded) -> Result<T>,
     ) -> Result<T> {
         let mut loaded = lock(&self.loaded);
+        // The launch path: the module is already loaded in this context and generation.
+        if let Some(l) = loaded
+            .iter_mut()
+            .find(|l| l.generation == generation && l.ctx == *ctx)
+        {
+            return f(l);
+        }
         // Loads in a primary context of an older generation are gone with the reset.
         loaded.retain(|l| match l.generation {
             Some(g) => g == primary_generation(l.ctx.device().ordinal()),
             None => true,
         });
-        let i = match loaded
-            .iter()
-            .position(|l| l.generation == generation && l.ctx == *ctx)
-        {
-            Some(i) => i,
-            None => {
-                let module = ctx
-                    .load_module_data(self.image, &JitOptions::default())
-                    .map_err(|e| {
-                        let e = Error::from(e);
-                        let detail = match e.detail() {
-                            Some(d) => format!("module {} ({}): {d}", self.name, self.path),
-                            None => format!("module {} ({})", self.name, self.path),
-                        };
-                        Error::with_detail(e.code(), detail)
-                    })?;
-                if loaded.is_empty() {
-                    let mut all = lock(&LOADED_MODULES);
-                    if !all.iter().any(|m| std::ptr::eq(*m, self)) {
-                        all.push(self);
-                    }
-                }
-                // A load keeps its context alive; keep only the most recent user contexts so
-                // contexts their owners dropped are released eventually.
-                if generation.is_none() {
-                    let users = loaded.iter().filter(|l| l.generation.is_none()).count();
-                    if users >= MAX_USER_CONTEXT_LOADS {
-                        if let Some(oldest) = loaded.iter().position(|l| l.generation.is_none()) {
-                            loaded.remove(oldest);
-                        }
-                    }
-                }
-                loaded.push(Loaded {
-                    ctx: ctx.clone(),
-                    generation,
-                    module,
-                    functions: Vec::new(),
-                });
-                loaded.len() - 1
+        let module = ctx
+            .load_module_data(self.image, &JitOptions::default())
+            .map_err(|e| {
+                let e = Error::from(e);
+                let detail = match e.detail() {
+                    Some(d) => format!("module {} ({}): {d}", self.name, self.path),
+                    None => format!("module {} ({})", self.name, self.path),
+                };
+                Error::with_detail(e.code(), detail)
+            })?;
+        if loaded.is_empty() {
+            let mut all = lock(&LOADED_MODULES);
+            if !all.iter().any(|m| std::ptr::eq(*m, self)) {
+                all.push(self);
             }
-        };
-        f(&mut loaded[i])
+        }
+        // A load keeps its context alive; keep only the most recent user contexts so
+        // contexts their owners dropped are released eventually.
+        if generation.is_none() {
+            let users = loaded.iter().filter(|l| l.generation.is_none()).count();
+            if users >= MAX_USER_CONTEXT_LOADS {
+                if let Some(oldest) = loaded.iter().position(|l| l.generation.is_none()) {
+                    loaded.remove(oldest);
+                }
+            }
+        }
+        loaded.push(Loaded {
+            ctx: ctx.clone(),
+            generation,
+            module,
+            functions: Vec::new(),
+        });
+        let last = loaded.len() - 1;
+        f(&mut loaded[last])
     }
 
     fn function(

@@ -278,7 +278,11 @@ pub(crate) fn staged_copier(ctx: &Context, bytes: usize) -> Option<Arc<StagedCop
     let rt = runtime().ok()?;
     let mut slots = rt.slots();
     let slot = slots.get_mut(ctx.device().ordinal())?;
-    slot.ctx.as_ref()?;
+    // The primary context may have been retained and made current through the driver layer
+    // rather than by the runtime; a copier made for an earlier primary context is replaced.
+    if slot.copier.as_ref().is_some_and(|c| c.context() != ctx) {
+        slot.copier = None;
+    }
     Some(
         slot.copier
             .get_or_insert_with(|| Arc::new(StagedCopier::new(ctx)))
