@@ -1,7 +1,7 @@
 //! Kernel launches: `cudaLaunchKernel` and the `launch!` macro (`kernel<<<grid, block>>>(…)`).
 
+use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
 
 use driver::{DeviceAttribute, DeviceRepr};
 use ferrocuda_driver as driver;
@@ -21,14 +21,12 @@ struct Limits {
 }
 
 fn limits(dev: driver::Device) -> Result<Limits> {
-    static CACHE: OnceLock<Mutex<HashMap<usize, Limits>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
-    if let Some(l) = cache
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(&dev.ordinal())
-    {
-        return Ok(*l);
+    // Per thread, so the launch path takes no lock; device limits never change.
+    thread_local! {
+        static CACHE: RefCell<HashMap<usize, Limits>> = RefCell::new(HashMap::new());
+    }
+    if let Some(l) = CACHE.with(|c| c.borrow().get(&dev.ordinal()).copied()) {
+        return Ok(l);
     }
     let a = |attr| -> Result<u32> { Ok(dev.attribute(attr).map_err(Error::from)?.max(0) as u32) };
     use DeviceAttribute as A;
@@ -41,10 +39,7 @@ fn limits(dev: driver::Device) -> Result<Limits> {
         max_grid: [a(A::MaxGridDimX)?, a(A::MaxGridDimY)?, a(A::MaxGridDimZ)?],
         max_threads: a(A::MaxThreadsPerBlock)?,
     };
-    cache
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(dev.ordinal(), l);
+    CACHE.with(|c| c.borrow_mut().insert(dev.ordinal(), l));
     Ok(l)
 }
 

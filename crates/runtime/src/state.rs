@@ -12,6 +12,7 @@
 //! touches the driver's context stack.
 
 use std::cell::{Cell, RefCell};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use driver::{Context, Device, Platform};
@@ -27,6 +28,9 @@ struct Runtime {
     default_device: usize,
     driver_version: i32,
     primaries: Mutex<Vec<PrimarySlot>>,
+    /// Each slot's `generation`, readable without the lock: kernel arguments check it on
+    /// every launch. Written only under the `primaries` lock, together with the slot.
+    generations: Vec<AtomicU64>,
 }
 
 /// The runtime's hold on one device's primary context.
@@ -79,6 +83,7 @@ fn init() -> Result<Runtime> {
         default_device,
         driver_version,
         primaries: Mutex::new(primaries),
+        generations: (0..device_count).map(|_| AtomicU64::new(0)).collect(),
     })
 }
 
@@ -295,7 +300,8 @@ pub(crate) fn staged_copier(ctx: &Context, bytes: usize) -> Option<Arc<StagedCop
 pub(crate) fn primary_generation(ordinal: usize) -> u64 {
     runtime()
         .ok()
-        .and_then(|rt| rt.slots().get(ordinal).map(|s| s.generation))
+        .and_then(|rt| rt.generations.get(ordinal))
+        .map(|g| g.load(Ordering::Acquire))
         .unwrap_or(0)
 }
 
@@ -335,6 +341,7 @@ pub fn device_reset() -> Result<()> {
             slot.sticky = None;
             slot.copier = None;
             slot.generation += 1;
+            rt.generations[ordinal].store(slot.generation, Ordering::Release);
         }
         crate::module::forget_device(ordinal);
         dev.reset_primary_context().map_err(Error::from)?;
