@@ -7,6 +7,8 @@
 //! - [`driver`]: the driver layer (explicit init, contexts, modules, memory, streams, events).
 //! - [`runtime`]: the runtime layer (primary contexts, embedded kernels, `launch!`).
 
+#![forbid(unsafe_code)]
+
 pub use ferrocuda_cpu as cpu;
 pub use ferrocuda_driver as driver;
 pub use ferrocuda_ptx as ptx;

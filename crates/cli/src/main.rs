@@ -9,6 +9,8 @@
 //! Failures print one line naming the CUDA error (`-v` adds the detail) and exit non-zero;
 //! never a backtrace.
 
+#![forbid(unsafe_code)]
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 

@@ -9,6 +9,10 @@
 //! alignment-checked: a bad access is an [`Error`] naming the kernel, the PTX line and the
 //! address, never a crash.
 
+// `unsafe` lives only in the memory module (shared device memory), each block with a
+// `// SAFETY:` line.
+#![deny(unsafe_code)]
+
 pub mod arith;
 
 mod device;
@@ -16,6 +20,7 @@ mod error;
 mod exec;
 mod fp;
 mod lower;
+#[allow(unsafe_code)]
 mod memory;
 mod props;
 

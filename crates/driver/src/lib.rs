@@ -34,6 +34,8 @@
 //! order never touches a destroyed context.
 
 #![warn(missing_docs)]
+// `unsafe` lives only in the FFI module (`nvidia/`), each block with a `// SAFETY:` line.
+#![deny(unsafe_code)]
 
 mod context;
 mod cpu;
@@ -45,6 +47,7 @@ mod module;
 /// Raw access to libcuda (`sys`) and its thin wrappers (`result`), for tools that need an
 /// entry point the safe API does not cover.
 #[doc(hidden)]
+#[allow(unsafe_code)]
 pub mod nvidia;
 mod platform;
 mod stream;
