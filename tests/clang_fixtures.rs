@@ -37,7 +37,7 @@ fn clang_kernels_match_their_source() {
         let args: [&dyn DeviceRepr; 4] = [&(n as i32), &a, &dx, &dy];
         m.function("clang_saxpy")
             .unwrap()
-            .launch(((n + 255) / 256) as u32, 256u32, 0, &stream, &args)
+            .launch(n.div_ceil(256) as u32, 256u32, 0, &stream, &args)
             .unwrap();
         let got = dy.to_vec().unwrap();
         for i in 0..n {
