@@ -107,6 +107,8 @@ struct Warp {
     bar_dst: [Slot; 16],
     bar_kind: [BarKind; 16],
     carry: u32,
+    /// Lanes inside a called function (a non-empty call stack in `frames`).
+    in_call: u32,
     /// Schedule the highest program counter next (see `run_warp_inner`).
     prefer_max: bool,
     frames: Vec<Vec<Frame>>,
@@ -467,6 +469,7 @@ impl<'a> Worker<'a> {
             w.waiting = 0;
             w.bar_wait = [0; 16];
             w.carry = 0;
+            w.in_call = 0;
             w.prefer_max = false;
             w.pc = [entry; 32];
             for fr in &mut w.frames {
@@ -774,6 +777,22 @@ impl<'a> Cta<'a> {
                 };
                 let (base, size) = (al.base, al.size);
                 let mut o = [0u64; 32];
+                if exec == u32::MAX {
+                    // The whole warp: one bounds and alignment check for all lanes.
+                    let mut offs = [0u64; 32];
+                    for l in 0..32 {
+                        offs[l] = av[l].wrapping_add(off as u64).wrapping_sub(base);
+                    }
+                    if al.gather(&offs, bytes, &mut o) {
+                        if sx {
+                            for v in &mut o {
+                                *v = fix(*v);
+                            }
+                        }
+                        write(&mut w.regs, d, exec, &o, wm);
+                        return Ok(true);
+                    }
+                }
                 let mut miss = 0u32;
                 for l in Lanes(exec) {
                     let a = av[l].wrapping_add(off as u64);
@@ -802,6 +821,40 @@ impl<'a> Cta<'a> {
                 let av = &w.regs[addr as usize];
                 let sh = &self.shared[..];
                 let mut o = [0u64; 32];
+                if exec == u32::MAX && !sx {
+                    // The whole warp: alignment and the highest address checked once.
+                    let mut offs = [0u64; 32];
+                    let mut hi = 0u64;
+                    let mut low = 0u64;
+                    for l in 0..32 {
+                        let a = av[l].wrapping_add(off as u64);
+                        offs[l] = a;
+                        hi = hi.max(a);
+                        low |= a;
+                    }
+                    if low & (bytes as u64 - 1) == 0
+                        && hi.saturating_add(bytes as u64) <= sh.len() as u64
+                    {
+                        macro_rules! all {
+                            ($n:expr, $t:ty) => {
+                                for l in 0..32 {
+                                    let a = offs[l] as usize;
+                                    let mut x = [0u8; $n];
+                                    x.copy_from_slice(&sh[a..a + $n]);
+                                    o[l] = <$t>::from_le_bytes(x) as u64;
+                                }
+                            };
+                        }
+                        match bytes {
+                            1 => all!(1, u8),
+                            2 => all!(2, u16),
+                            4 => all!(4, u32),
+                            _ => all!(8, u64),
+                        }
+                        write(&mut w.regs, d, exec, &o, wm);
+                        return Ok(true);
+                    }
+                }
                 let mut bad = 0u32;
                 macro_rules! lanes {
                     ($n:expr, $t:ty) => {
@@ -853,6 +906,16 @@ impl<'a> Cta<'a> {
         let Some(al) = self.alloc_for(first) else {
             return Err(fault(first, bytes, "store"));
         };
+        if exec == u32::MAX {
+            // The whole warp: one bounds and alignment check for all lanes.
+            let mut offs = [0u64; 32];
+            for l in 0..32 {
+                offs[l] = av[l].wrapping_add(off as u64).wrapping_sub(al.base);
+            }
+            if al.scatter(&offs, bytes, sv) {
+                return Ok(());
+            }
+        }
         let mut miss = 0u32;
         for l in Lanes(exec) {
             let a = av[l].wrapping_add(off as u64);
@@ -890,6 +953,38 @@ impl<'a> Cta<'a> {
         let av = &w.regs[addr as usize];
         let sv = &w.regs[src as usize];
         let n = bytes as usize;
+        if exec == u32::MAX {
+            // The whole warp: alignment and the highest address checked once.
+            let mut offs = [0u64; 32];
+            let mut hi = 0u64;
+            let mut low = 0u64;
+            for l in 0..32 {
+                let a = av[l].wrapping_add(off as u64);
+                offs[l] = a;
+                hi = hi.max(a);
+                low |= a;
+            }
+            if low & (bytes as u64 - 1) == 0
+                && hi.saturating_add(bytes as u64) <= self.shared.len() as u64
+            {
+                let sh = &mut self.shared[..];
+                macro_rules! all {
+                    ($n:expr, $t:ty) => {
+                        for l in 0..32 {
+                            let a = offs[l] as usize;
+                            sh[a..a + $n].copy_from_slice(&(sv[l] as $t).to_le_bytes());
+                        }
+                    };
+                }
+                match bytes {
+                    1 => all!(1, u8),
+                    2 => all!(2, u16),
+                    4 => all!(4, u32),
+                    _ => all!(8, u64),
+                }
+                return Ok(());
+            }
+        }
         for l in Lanes(exec) {
             let a = av[l].wrapping_add(off as u64);
             let o = a as usize;
@@ -1851,6 +1946,7 @@ impl<'a> Cta<'a> {
                 saved_at,
             });
             w.regs[sr::FRAME as usize][l] = nb;
+            w.in_call |= 1 << l;
             w.pc[l] = fi.entry;
         }
         Ok(())
@@ -1858,13 +1954,20 @@ impl<'a> Cta<'a> {
 
     fn ret(&mut self, w: &mut Warp, exec: u32) -> Result<(), Error> {
         let prog = self.l.prog;
-        for l in Lanes(exec) {
+        // Returning from the kernel ends the thread.
+        let top = exec & !w.in_call;
+        w.exited |= top;
+        self.live -= top.count_ones();
+        for l in Lanes(exec & w.in_call) {
             let Some(fr) = w.frames[l].pop() else {
-                // Returning from the kernel ends the thread.
+                w.in_call &= !(1 << l);
                 w.exited |= 1 << l;
                 self.live -= 1;
                 continue;
             };
+            if w.frames[l].is_empty() {
+                w.in_call &= !(1 << l);
+            }
             let fi = &prog.funcs[fr.callee as usize];
             let cb = w.regs[sr::FRAME as usize][l] as usize;
             if let Op::Call { rets, .. } = &prog.insts[fr.call_pc as usize].op {
