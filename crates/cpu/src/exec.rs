@@ -167,6 +167,16 @@ fn write(regs: &mut [[u64; 32]], d: Slot, m: u32, v: &[u64; 32], wm: u64) {
     }
 }
 
+/// The lanes whose predicate value (bit 0) is set, as a mask.
+#[inline(always)]
+fn lane_bits(g: &[u64; 32]) -> u32 {
+    let mut e = 0u32;
+    for l in 0..32 {
+        e |= (g[l] as u32 & 1).wrapping_neg() & (1u32 << l);
+    }
+    e
+}
+
 #[inline(always)]
 fn set(regs: &mut [[u64; 32]], d: Slot, l: usize, v: u64) {
     if d != NONE {
@@ -1018,24 +1028,31 @@ impl<'a> Cta<'a> {
             // Lowest counter first, so paths reconverge; after a slice spent spinning in a
             // divergent loop, the highest one once, so a lane holding a lock the others spin on
             // gets to release it (forward progress as with independent thread scheduling).
-            let mut pc = u32::MAX;
-            if w.prefer_max {
-                w.prefer_max = false;
-                pc = 0;
-                for l in Lanes(runnable) {
-                    pc = pc.max(w.pc[l]);
-                }
+            let first = w.pc[runnable.trailing_zeros() as usize];
+            let (mut pc, mut mask) = if runnable == u32::MAX && w.pc == [first; 32] {
+                // Converged (the common case): no per-lane scan.
+                (first, runnable)
             } else {
+                let mut pc = u32::MAX;
+                if w.prefer_max {
+                    pc = 0;
+                    for l in Lanes(runnable) {
+                        pc = pc.max(w.pc[l]);
+                    }
+                } else {
+                    for l in Lanes(runnable) {
+                        pc = pc.min(w.pc[l]);
+                    }
+                }
+                let mut mask = 0u32;
                 for l in Lanes(runnable) {
-                    pc = pc.min(w.pc[l]);
+                    if w.pc[l] == pc {
+                        mask |= 1 << l;
+                    }
                 }
-            }
-            let mut mask = 0u32;
-            for l in Lanes(runnable) {
-                if w.pc[l] == pc {
-                    mask |= 1 << l;
-                }
-            }
+                (pc, mask)
+            };
+            w.prefer_max = false;
             let mut others = runnable & !mask;
             let mut others_min = u32::MAX;
             for l in Lanes(others) {
@@ -1055,11 +1072,7 @@ impl<'a> Cta<'a> {
                 let exec = if inst.guard == NONE {
                     mask
                 } else {
-                    let g = &w.regs[inst.guard as usize];
-                    let mut e = 0u32;
-                    for l in 0..32 {
-                        e |= ((g[l] & 1) as u32) << l;
-                    }
+                    let mut e = lane_bits(&w.regs[inst.guard as usize]);
                     if inst.neg {
                         e = !e;
                     }
@@ -2015,6 +2028,17 @@ mod tests {
         assert_eq!(Lanes(0b1010_0001).collect::<Vec<_>>(), [0, 5, 7]);
         assert_eq!(Lanes(u32::MAX).count(), 32);
         assert_eq!(Lanes(0).next(), None);
+    }
+
+    #[test]
+    fn lane_bits_reads_bit_zero_of_each_lane() {
+        let mut g = [0u64; 32];
+        g[0] = 1;
+        g[5] = 3;
+        g[31] = u64::MAX;
+        g[7] = 2;
+        assert_eq!(lane_bits(&g), 1 | 1 << 5 | 1 << 31);
+        assert_eq!(lane_bits(&[1; 32]), u32::MAX);
     }
 
     #[test]
