@@ -1117,6 +1117,16 @@ impl<'a> Cta<'a> {
                             BinK::And => lanes2!(|x, y| x & y),
                             BinK::Or => lanes2!(|x, y| x | y),
                             BinK::Xor => lanes2!(|x, y| x ^ y),
+                            // Uniform shift counts (immediates): one count for all lanes.
+                            BinK::Shl32 | BinK::ShrU32 if *bv == [bv[0]; 32] => {
+                                let c = bv[0] as u32;
+                                if c >= 32 {
+                                } else if *k == BinK::Shl32 {
+                                    lanes2!(|x, _y| ((x as u32) << c) as u64)
+                                } else {
+                                    lanes2!(|x, _y| ((x as u32) >> c) as u64)
+                                }
+                            }
                             BinK::Shl32 => lanes2!(|x, y| if (y as u32) < 32 {
                                 ((x as u32) << (y as u32)) as u64
                             } else {
