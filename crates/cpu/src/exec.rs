@@ -177,6 +177,150 @@ fn lane_bits(g: &[u64; 32]) -> u32 {
     e
 }
 
+/// The destination row `d` (mutable) and the source rows, when `d` is a real slot distinct from
+/// every source: the whole-warp fast paths then compute straight into the destination.
+#[inline(always)]
+fn rows<const N: usize>(
+    regs: &mut [[u64; 32]],
+    d: Slot,
+    srcs: [Slot; N],
+) -> Option<(&mut [u64; 32], [&[u64; 32]; N])> {
+    let di = d as usize;
+    if d == NONE || di >= regs.len() || srcs.contains(&d) {
+        return None;
+    }
+    let (lo, hi) = regs.split_at_mut(di);
+    let (dst, rest) = hi.split_first_mut()?;
+    let (lo, rest): (&[[u64; 32]], &[[u64; 32]]) = (lo, rest);
+    let r = srcs.map(|s| {
+        let s = s as usize;
+        if s < di {
+            lo.get(s)
+        } else {
+            rest.get(s - di - 1)
+        }
+    });
+    if r.contains(&None) {
+        return None;
+    }
+    Some((dst, r.map(|x| x.unwrap_or(&[0; 32]))))
+}
+
+/// A hot two-source operation on all 32 lanes, masked to the destination width.
+#[inline(always)]
+fn bin_lanes(k: BinK, av: &[u64; 32], bv: &[u64; 32], o: &mut [u64; 32], wm: u64) {
+    macro_rules! lanes2 {
+        (|$x:ident, $y:ident| $e:expr) => {
+            for l in 0..32 {
+                let $x = av[l];
+                let $y = bv[l];
+                o[l] = ($e) & wm;
+            }
+        };
+    }
+    match k {
+        BinK::Add32 => lanes2!(|x, y| (x as u32).wrapping_add(y as u32) as u64),
+        BinK::Add64 => lanes2!(|x, y| x.wrapping_add(y)),
+        BinK::Sub32 => lanes2!(|x, y| (x as u32).wrapping_sub(y as u32) as u64),
+        BinK::Sub64 => lanes2!(|x, y| x.wrapping_sub(y)),
+        BinK::MulLo32 => {
+            lanes2!(|x, y| (x as u32).wrapping_mul(y as u32) as u64)
+        }
+        BinK::MulLo64 => lanes2!(|x, y| x.wrapping_mul(y)),
+        BinK::MulWideU32 => {
+            lanes2!(|x, y| (x as u32 as u64) * (y as u32 as u64))
+        }
+        BinK::MulWideS32 => {
+            lanes2!(|x, y| ((x as i32 as i64) * (y as i32 as i64)) as u64)
+        }
+        BinK::And => lanes2!(|x, y| x & y),
+        BinK::Or => lanes2!(|x, y| x | y),
+        BinK::Xor => lanes2!(|x, y| x ^ y),
+        // Uniform shift counts (immediates): one count for all lanes.
+        BinK::Shl32 | BinK::ShrU32 if *bv == [bv[0]; 32] => {
+            let c = bv[0] as u32;
+            if c >= 32 {
+                *o = [0; 32];
+            } else if k == BinK::Shl32 {
+                lanes2!(|x, _y| ((x as u32) << c) as u64)
+            } else {
+                lanes2!(|x, _y| ((x as u32) >> c) as u64)
+            }
+        }
+        BinK::Shl32 => lanes2!(|x, y| if (y as u32) < 32 {
+            ((x as u32) << (y as u32)) as u64
+        } else {
+            0
+        }),
+        BinK::Shl64 => {
+            lanes2!(|x, y| if (y as u32) < 64 { x << (y as u32) } else { 0 })
+        }
+        BinK::ShrU32 => lanes2!(|x, y| if (y as u32) < 32 {
+            ((x as u32) >> (y as u32)) as u64
+        } else {
+            0
+        }),
+        BinK::ShrS32 => {
+            lanes2!(|x, y| ((x as i32) >> (y as u32).min(31)) as u32 as u64)
+        }
+        BinK::ShrU64 => {
+            lanes2!(|x, y| if (y as u32) < 64 { x >> (y as u32) } else { 0 })
+        }
+        BinK::ShrS64 => {
+            lanes2!(|x, y| ((x as i64) >> (y as u32).min(63)) as u64)
+        }
+        BinK::MinS32 => lanes2!(|x, y| (x as i32).min(y as i32) as u32 as u64),
+        BinK::MaxS32 => lanes2!(|x, y| (x as i32).max(y as i32) as u32 as u64),
+        BinK::MinU32 => lanes2!(|x, y| (x as u32).min(y as u32) as u64),
+        BinK::MaxU32 => lanes2!(|x, y| (x as u32).max(y as u32) as u64),
+        BinK::FAdd32 => {
+            lanes2!(|x, y| fp::canon32(f32::from_bits(x as u32) + f32::from_bits(y as u32)))
+        }
+        BinK::FSub32 => {
+            lanes2!(|x, y| fp::canon32(f32::from_bits(x as u32) - f32::from_bits(y as u32)))
+        }
+        BinK::FMul32 => {
+            lanes2!(|x, y| fp::canon32(f32::from_bits(x as u32) * f32::from_bits(y as u32)))
+        }
+        BinK::Zext32 => lanes2!(|x, _y| x & 0xffff_ffff),
+        BinK::Sext32 => lanes2!(|x, _y| x as u32 as i32 as i64 as u64),
+        BinK::PNot => lanes2!(|x, _y| (x ^ 1) & 1),
+    }
+}
+
+/// A hot three-source operation on all 32 lanes, masked to the destination width.
+#[inline(always)]
+fn tri_lanes(k: TriK, av: &[u64; 32], bv: &[u64; 32], cv: &[u64; 32], o: &mut [u64; 32], wm: u64) {
+    macro_rules! lanes3 {
+        (|$x:ident, $y:ident, $z:ident| $e:expr) => {
+            for l in 0..32 {
+                let $x = av[l];
+                let $y = bv[l];
+                let $z = cv[l];
+                o[l] = ($e) & wm;
+            }
+        };
+    }
+    match k {
+        TriK::MadLo32 => {
+            lanes3!(|x, y, z| (x as u32).wrapping_mul(y as u32).wrapping_add(z as u32) as u64)
+        }
+        TriK::MadLo64 => lanes3!(|x, y, z| x.wrapping_mul(y).wrapping_add(z)),
+        TriK::MadWideU32 => {
+            lanes3!(|x, y, z| ((x as u32 as u64) * (y as u32 as u64)).wrapping_add(z))
+        }
+        TriK::MadWideS32 => {
+            lanes3!(|x, y, z| ((x as i32 as i64) * (y as i32 as i64)).wrapping_add(z as i64) as u64)
+        }
+        TriK::Fma32 => lanes3!(|x, y, z| fp::canon32(fp::fma32(
+            f32::from_bits(x as u32),
+            f32::from_bits(y as u32),
+            f32::from_bits(z as u32)
+        ))),
+        TriK::Selp => lanes3!(|x, y, z| if z & 1 != 0 { x } else { y }),
+    }
+}
+
 #[inline(always)]
 fn set(regs: &mut [[u64; 32]], d: Slot, l: usize, v: u64) {
     if d != NONE {
@@ -1087,123 +1231,48 @@ impl<'a> Cta<'a> {
                         }
                     }
                     Op::Bin { k, d, a, b, wm } => {
-                        let av = &w.regs[*a as usize];
-                        let bv = &w.regs[*b as usize];
-                        let mut o = [0u64; 32];
-                        macro_rules! lanes2 {
-                            (|$x:ident, $y:ident| $e:expr) => {
-                                for l in 0..32 {
-                                    let $x = av[l];
-                                    let $y = bv[l];
-                                    o[l] = $e;
-                                }
-                            };
+                        let fused = if exec == u32::MAX {
+                            rows(&mut w.regs, *d, [*a, *b])
+                        } else {
+                            None
+                        };
+                        match fused {
+                            Some((dst, [av, bv])) => bin_lanes(*k, av, bv, dst, *wm),
+                            None => {
+                                let mut o = [0u64; 32];
+                                bin_lanes(
+                                    *k,
+                                    &w.regs[*a as usize],
+                                    &w.regs[*b as usize],
+                                    &mut o,
+                                    u64::MAX,
+                                );
+                                write(&mut w.regs, *d, exec, &o, *wm);
+                            }
                         }
-                        match k {
-                            BinK::Add32 => lanes2!(|x, y| (x as u32).wrapping_add(y as u32) as u64),
-                            BinK::Add64 => lanes2!(|x, y| x.wrapping_add(y)),
-                            BinK::Sub32 => lanes2!(|x, y| (x as u32).wrapping_sub(y as u32) as u64),
-                            BinK::Sub64 => lanes2!(|x, y| x.wrapping_sub(y)),
-                            BinK::MulLo32 => {
-                                lanes2!(|x, y| (x as u32).wrapping_mul(y as u32) as u64)
-                            }
-                            BinK::MulLo64 => lanes2!(|x, y| x.wrapping_mul(y)),
-                            BinK::MulWideU32 => {
-                                lanes2!(|x, y| (x as u32 as u64) * (y as u32 as u64))
-                            }
-                            BinK::MulWideS32 => {
-                                lanes2!(|x, y| ((x as i32 as i64) * (y as i32 as i64)) as u64)
-                            }
-                            BinK::And => lanes2!(|x, y| x & y),
-                            BinK::Or => lanes2!(|x, y| x | y),
-                            BinK::Xor => lanes2!(|x, y| x ^ y),
-                            // Uniform shift counts (immediates): one count for all lanes.
-                            BinK::Shl32 | BinK::ShrU32 if *bv == [bv[0]; 32] => {
-                                let c = bv[0] as u32;
-                                if c >= 32 {
-                                } else if *k == BinK::Shl32 {
-                                    lanes2!(|x, _y| ((x as u32) << c) as u64)
-                                } else {
-                                    lanes2!(|x, _y| ((x as u32) >> c) as u64)
-                                }
-                            }
-                            BinK::Shl32 => lanes2!(|x, y| if (y as u32) < 32 {
-                                ((x as u32) << (y as u32)) as u64
-                            } else {
-                                0
-                            }),
-                            BinK::Shl64 => {
-                                lanes2!(|x, y| if (y as u32) < 64 { x << (y as u32) } else { 0 })
-                            }
-                            BinK::ShrU32 => lanes2!(|x, y| if (y as u32) < 32 {
-                                ((x as u32) >> (y as u32)) as u64
-                            } else {
-                                0
-                            }),
-                            BinK::ShrS32 => {
-                                lanes2!(|x, y| ((x as i32) >> (y as u32).min(31)) as u32 as u64)
-                            }
-                            BinK::ShrU64 => {
-                                lanes2!(|x, y| if (y as u32) < 64 { x >> (y as u32) } else { 0 })
-                            }
-                            BinK::ShrS64 => {
-                                lanes2!(|x, y| ((x as i64) >> (y as u32).min(63)) as u64)
-                            }
-                            BinK::MinS32 => lanes2!(|x, y| (x as i32).min(y as i32) as u32 as u64),
-                            BinK::MaxS32 => lanes2!(|x, y| (x as i32).max(y as i32) as u32 as u64),
-                            BinK::MinU32 => lanes2!(|x, y| (x as u32).min(y as u32) as u64),
-                            BinK::MaxU32 => lanes2!(|x, y| (x as u32).max(y as u32) as u64),
-                            BinK::FAdd32 => lanes2!(|x, y| fp::canon32(
-                                f32::from_bits(x as u32) + f32::from_bits(y as u32)
-                            )),
-                            BinK::FSub32 => lanes2!(|x, y| fp::canon32(
-                                f32::from_bits(x as u32) - f32::from_bits(y as u32)
-                            )),
-                            BinK::FMul32 => lanes2!(|x, y| fp::canon32(
-                                f32::from_bits(x as u32) * f32::from_bits(y as u32)
-                            )),
-                            BinK::Zext32 => lanes2!(|x, _y| x & 0xffff_ffff),
-                            BinK::Sext32 => lanes2!(|x, _y| x as u32 as i32 as i64 as u64),
-                            BinK::PNot => lanes2!(|x, _y| (x ^ 1) & 1),
-                        }
-                        write(&mut w.regs, *d, exec, &o, *wm);
                     }
                     Op::Tri { k, d, a, b, c, wm } => {
-                        let av = &w.regs[*a as usize];
-                        let bv = &w.regs[*b as usize];
-                        let cv = &w.regs[*c as usize];
-                        let mut o = [0u64; 32];
-                        macro_rules! lanes3 {
-                            (|$x:ident, $y:ident, $z:ident| $e:expr) => {
-                                for l in 0..32 {
-                                    let $x = av[l];
-                                    let $y = bv[l];
-                                    let $z = cv[l];
-                                    o[l] = $e;
-                                }
-                            };
+                        let fused = if exec == u32::MAX {
+                            rows(&mut w.regs, *d, [*a, *b, *c])
+                        } else {
+                            None
+                        };
+                        match fused {
+                            Some((dst, [av, bv, cv])) => tri_lanes(*k, av, bv, cv, dst, *wm),
+                            None => {
+                                let r = &w.regs;
+                                let mut o = [0u64; 32];
+                                tri_lanes(
+                                    *k,
+                                    &r[*a as usize],
+                                    &r[*b as usize],
+                                    &r[*c as usize],
+                                    &mut o,
+                                    u64::MAX,
+                                );
+                                write(&mut w.regs, *d, exec, &o, *wm);
+                            }
                         }
-                        match k {
-                            TriK::MadLo32 => lanes3!(|x, y, z| (x as u32)
-                                .wrapping_mul(y as u32)
-                                .wrapping_add(z as u32)
-                                as u64),
-                            TriK::MadLo64 => lanes3!(|x, y, z| x.wrapping_mul(y).wrapping_add(z)),
-                            TriK::MadWideU32 => lanes3!(|x, y, z| ((x as u32 as u64)
-                                * (y as u32 as u64))
-                                .wrapping_add(z)),
-                            TriK::MadWideS32 => lanes3!(|x, y, z| ((x as i32 as i64)
-                                * (y as i32 as i64))
-                                .wrapping_add(z as i64)
-                                as u64),
-                            TriK::Fma32 => lanes3!(|x, y, z| fp::canon32(fp::fma32(
-                                f32::from_bits(x as u32),
-                                f32::from_bits(y as u32),
-                                f32::from_bits(z as u32)
-                            ))),
-                            TriK::Selp => lanes3!(|x, y, z| if z & 1 != 0 { x } else { y }),
-                        }
-                        write(&mut w.regs, *d, exec, &o, *wm);
                     }
                     Op::SetpI {
                         d,
@@ -2038,6 +2107,35 @@ mod tests {
         assert_eq!(Lanes(0b1010_0001).collect::<Vec<_>>(), [0, 5, 7]);
         assert_eq!(Lanes(u32::MAX).count(), 32);
         assert_eq!(Lanes(0).next(), None);
+    }
+
+    #[test]
+    fn rows_splits_destination_from_distinct_sources() {
+        let mut regs: Vec<[u64; 32]> = (0..5).map(|i| [i as u64; 32]).collect();
+        let (dst, [a, b]) = rows(&mut regs, 2, [4, 0]).unwrap();
+        assert_eq!((a[0], b[0]), (4, 0));
+        dst[3] = 9;
+        assert_eq!(regs[2][3], 9);
+        assert!(rows(&mut regs, 2, [2, 0]).is_none());
+        assert!(rows(&mut regs, NONE, [1, 0]).is_none());
+        assert!(rows(&mut regs, 1, [7]).is_none());
+        assert!(rows(&mut regs, 1, [3, 3]).is_some());
+    }
+
+    #[test]
+    fn uniform_shifts_clear_every_lane_when_out_of_range() {
+        let a: [u64; 32] = std::array::from_fn(|l| 0x8000_0001 + l as u64);
+        let mut o = [7u64; 32];
+        bin_lanes(BinK::Shl32, &a, &[32; 32], &mut o, u64::MAX);
+        assert_eq!(o, [0; 32]);
+        bin_lanes(BinK::ShrU32, &a, &[31; 32], &mut o, u64::MAX);
+        assert_eq!(o, [1; 32]);
+        bin_lanes(BinK::Shl32, &a, &[1; 32], &mut o, 0xff);
+        assert_eq!(o[0], 2);
+        let mut b = [1u64; 32];
+        b[3] = 40;
+        bin_lanes(BinK::ShrU32, &a, &b, &mut o, u64::MAX);
+        assert_eq!((o[0], o[3]), (0x4000_0000, 0));
     }
 
     #[test]
