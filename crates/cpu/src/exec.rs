@@ -227,6 +227,19 @@ fn bin_lanes(k: BinK, av: &[u64; 32], bv: &[u64; 32], o: &mut [u64; 32], wm: u64
             lanes2!(|x, y| (x as u32).wrapping_mul(y as u32) as u64)
         }
         BinK::MulLo64 => lanes2!(|x, y| x.wrapping_mul(y)),
+        // Scaling by a uniform power of two (array indexing): a shift, which vectorizes.
+        BinK::MulWideU32 | BinK::MulWideS32
+            if *bv == [bv[0]; 32]
+                && (bv[0] as u32).is_power_of_two()
+                && bv[0] as u32 <= 1 << 30 =>
+        {
+            let sh = (bv[0] as u32).trailing_zeros();
+            if k == BinK::MulWideU32 {
+                lanes2!(|x, _y| (x as u32 as u64) << sh)
+            } else {
+                lanes2!(|x, _y| ((x as i32 as i64) << sh) as u64)
+            }
+        }
         BinK::MulWideU32 => {
             lanes2!(|x, y| (x as u32 as u64) * (y as u32 as u64))
         }
@@ -2136,6 +2149,20 @@ mod tests {
         b[3] = 40;
         bin_lanes(BinK::ShrU32, &a, &b, &mut o, u64::MAX);
         assert_eq!((o[0], o[3]), (0x4000_0000, 0));
+        // Uniform power-of-two wide multiplies, signed and unsigned, by 1 and 2^31.
+        let m = [-3i32 as u32 as u64, 0xffff_ffff, 5, 0x8000_0000];
+        for y in [1u64, 4, 0x8000_0000] {
+            let av: [u64; 32] = std::array::from_fn(|l| m[l % 4]);
+            bin_lanes(BinK::MulWideS32, &av, &[y; 32], &mut o, u64::MAX);
+            for l in 0..4 {
+                let want = (m[l] as u32 as i32 as i64).wrapping_mul(y as u32 as i32 as i64);
+                assert_eq!(o[l], want as u64, "s32 {:#x} * {y:#x}", m[l]);
+            }
+            bin_lanes(BinK::MulWideU32, &av, &[y; 32], &mut o, u64::MAX);
+            for l in 0..4 {
+                assert_eq!(o[l], (m[l] as u32 as u64) * y, "u32 {:#x} * {y:#x}", m[l]);
+            }
+        }
     }
 
     #[test]
