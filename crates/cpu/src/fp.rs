@@ -103,15 +103,14 @@ pub(crate) fn fma32(a: f32, b: f32, c: f32) -> f32 {
     let bb = s - p;
     let e = (p - (s - bb)) + (cf - bb);
     let bits = s.to_bits();
-    // Branch-free so that the lane loop vectorizes; infinities and NaNs pass through unchanged.
-    let adjust = (e != 0.0) & (bits & 1 == 0) & s.is_finite();
-    let away = (e > 0.0) == (s > 0.0);
-    let step = if away { 1u64 } else { u64::MAX };
-    let odd = if adjust {
-        bits.wrapping_add(step)
-    } else {
-        bits
-    };
+    // Branch-free and compare-free on integers (floating-point compares give lane masks), so
+    // that the lane loop vectorizes; infinities and NaNs pass through unchanged.
+    let inexact = if e != 0.0 { 1u64 } else { 0 };
+    let finite = if s.is_finite() { 1u64 } else { 0 };
+    let adjust = (!bits & 1) & inexact & finite;
+    // `+adjust` away from zero-ward rounding, `-adjust` otherwise.
+    let toward = if (e > 0.0) == (s > 0.0) { 0 } else { u64::MAX };
+    let odd = bits.wrapping_add((adjust ^ toward).wrapping_sub(toward));
     f64::from_bits(odd) as f32
 }
 
