@@ -991,17 +991,18 @@ impl<'a> Cta<'a> {
                 if exec == u32::MAX && !sx {
                     // The whole warp: alignment and the highest address checked once.
                     let mut offs = [0u64; 32];
-                    let mut hi = 0u64;
+                    // `a <= limit` exactly when neither `a` nor `limit - a` has its top bit
+                    // set: OR-ed over the lanes without compares, so the loop vectorizes.
+                    let limit = (sh.len() as u64).wrapping_sub(bytes as u64);
+                    let mut sign = limit;
                     let mut low = 0u64;
                     for l in 0..32 {
                         let a = av[l].wrapping_add(off as u64);
                         offs[l] = a;
-                        hi = hi.max(a);
+                        sign |= a | limit.wrapping_sub(a);
                         low |= a;
                     }
-                    if low & (bytes as u64 - 1) == 0
-                        && hi.saturating_add(bytes as u64) <= sh.len() as u64
-                    {
+                    if low & (bytes as u64 - 1) == 0 && sign >> 63 == 0 {
                         macro_rules! all {
                             ($n:expr, $t:ty) => {
                                 for l in 0..32 {
@@ -1123,17 +1124,17 @@ impl<'a> Cta<'a> {
         if exec == u32::MAX {
             // The whole warp: alignment and the highest address checked once.
             let mut offs = [0u64; 32];
-            let mut hi = 0u64;
+            // Bounds as in `ld_fast`: no compares in the lane loop.
+            let limit = (self.shared.len() as u64).wrapping_sub(bytes as u64);
+            let mut sign = limit;
             let mut low = 0u64;
             for l in 0..32 {
                 let a = av[l].wrapping_add(off as u64);
                 offs[l] = a;
-                hi = hi.max(a);
+                sign |= a | limit.wrapping_sub(a);
                 low |= a;
             }
-            if low & (bytes as u64 - 1) == 0
-                && hi.saturating_add(bytes as u64) <= self.shared.len() as u64
-            {
+            if low & (bytes as u64 - 1) == 0 && sign >> 63 == 0 {
                 let sh = &mut self.shared[..];
                 macro_rules! all {
                     ($n:expr, $t:ty) => {
