@@ -334,6 +334,16 @@ fn tri_lanes(k: TriK, av: &[u64; 32], bv: &[u64; 32], cv: &[u64; 32], o: &mut [u
     }
 }
 
+/// The bits a zero-extended load of `bytes` can set.
+#[inline(always)]
+fn load_mask(bytes: u32) -> u64 {
+    if bytes >= 8 {
+        u64::MAX
+    } else {
+        (1u64 << (bytes * 8)) - 1
+    }
+}
+
 #[inline(always)]
 fn set(regs: &mut [[u64; 32]], d: Slot, l: usize, v: u64) {
     if d != NONE {
@@ -950,16 +960,26 @@ impl<'a> Cta<'a> {
                     for l in 0..32 {
                         offs[l] = av[l].wrapping_add(off as u64).wrapping_sub(base);
                     }
-                    if al.gather(&offs, bytes, &mut o) {
+                    // Straight into the destination register (a failed gather loads nothing).
+                    let out = if d == NONE {
+                        &mut o
+                    } else {
+                        &mut w.regs[d as usize]
+                    };
+                    if al.gather(&offs, bytes, out) {
                         if sx {
-                            for v in &mut o {
+                            for v in out.iter_mut() {
                                 *v = fix(*v);
                             }
+                        } else if wm & load_mask(bytes) != load_mask(bytes) {
+                            for v in out.iter_mut() {
+                                *v &= wm;
+                            }
                         }
-                        write(&mut w.regs, d, exec, &o, wm);
                         return Ok(true);
                     }
                 }
+                let av = &w.regs[addr as usize];
                 let mut miss = 0u32;
                 for l in Lanes(exec) {
                     let a = av[l].wrapping_add(off as u64);
@@ -1003,13 +1023,18 @@ impl<'a> Cta<'a> {
                         low |= a;
                     }
                     if low & (bytes as u64 - 1) == 0 && sign >> 63 == 0 {
+                        let out = if d == NONE {
+                            &mut o
+                        } else {
+                            &mut w.regs[d as usize]
+                        };
                         macro_rules! all {
                             ($n:expr, $t:ty) => {
                                 for l in 0..32 {
                                     let a = offs[l] as usize;
                                     let mut x = [0u8; $n];
                                     x.copy_from_slice(&sh[a..a + $n]);
-                                    o[l] = <$t>::from_le_bytes(x) as u64;
+                                    out[l] = <$t>::from_le_bytes(x) as u64;
                                 }
                             };
                         }
@@ -1019,7 +1044,11 @@ impl<'a> Cta<'a> {
                             4 => all!(4, u32),
                             _ => all!(8, u64),
                         }
-                        write(&mut w.regs, d, exec, &o, wm);
+                        if wm & load_mask(bytes) != load_mask(bytes) {
+                            for v in out.iter_mut() {
+                                *v &= wm;
+                            }
+                        }
                         return Ok(true);
                     }
                 }
@@ -2175,6 +2204,9 @@ mod tests {
         g[7] = 2;
         assert_eq!(lane_bits(&g), 1 | 1 << 5 | 1 << 31);
         assert_eq!(lane_bits(&[1; 32]), u32::MAX);
+        assert_eq!(load_mask(1), 0xff);
+        assert_eq!(load_mask(4), 0xffff_ffff);
+        assert_eq!(load_mask(8), u64::MAX);
     }
 
     #[test]
