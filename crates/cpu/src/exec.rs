@@ -344,6 +344,44 @@ fn load_mask(bytes: u32) -> u64 {
     }
 }
 
+/// An integer `setp` on all 32 lanes: 1 where the comparison holds, else 0.
+#[inline(always)]
+fn setp_lanes(
+    cmp: ICmp,
+    w64: bool,
+    signed: bool,
+    av: &[u64; 32],
+    bv: &[u64; 32],
+    o: &mut [u64; 32],
+) {
+    macro_rules! cmp1 {
+        ($f:expr, $op:tt) => {{
+            let f = $f;
+            for l in 0..32 {
+                o[l] = (f(av[l]) $op f(bv[l])) as u64;
+            }
+        }};
+    }
+    macro_rules! cmp {
+        ($f:expr) => {
+            match cmp {
+                ICmp::Eq => cmp1!($f, ==),
+                ICmp::Ne => cmp1!($f, !=),
+                ICmp::Lt => cmp1!($f, <),
+                ICmp::Le => cmp1!($f, <=),
+                ICmp::Gt => cmp1!($f, >),
+                ICmp::Ge => cmp1!($f, >=),
+            }
+        };
+    }
+    match (w64, signed) {
+        (false, false) => cmp!(|v: u64| v as u32),
+        (false, true) => cmp!(|v: u64| v as u32 as i32),
+        (true, true) => cmp!(|v: u64| v as i64),
+        (true, false) => cmp!(|v: u64| v),
+    }
+}
+
 #[inline(always)]
 fn set(regs: &mut [[u64; 32]], d: Slot, l: usize, v: u64) {
     if d != NONE {
@@ -1268,9 +1306,22 @@ impl<'a> Cta<'a> {
                 match &inst.op {
                     Op::Nop => {}
                     Op::Mov { d, a, wm } => {
-                        if *d != NONE {
-                            let v = w.regs[*a as usize];
-                            write(&mut w.regs, *d, exec, &v, *wm);
+                        let fused = if exec == u32::MAX {
+                            rows(&mut w.regs, *d, [*a])
+                        } else {
+                            None
+                        };
+                        match fused {
+                            Some((dst, [av])) => {
+                                for l in 0..32 {
+                                    dst[l] = av[l] & wm;
+                                }
+                            }
+                            None if *d != NONE => {
+                                let v = w.regs[*a as usize];
+                                write(&mut w.regs, *d, exec, &v, *wm);
+                            }
+                            None => {}
                         }
                     }
                     Op::Bin { k, d, a, b, wm } => {
@@ -1325,36 +1376,27 @@ impl<'a> Cta<'a> {
                         w64,
                         signed,
                     } => {
-                        let av = &w.regs[*a as usize];
-                        let bv = &w.regs[*b as usize];
-                        let mut o = [0u64; 32];
-                        macro_rules! cmp1 {
-                            ($f:expr, $op:tt) => {{
-                                let f = $f;
-                                for l in 0..32 {
-                                    o[l] = (f(av[l]) $op f(bv[l])) as u64;
-                                }
-                            }};
+                        let fused = if exec == u32::MAX {
+                            rows(&mut w.regs, *d, [*a, *b])
+                        } else {
+                            None
+                        };
+                        match fused {
+                            Some((dst, [av, bv])) => setp_lanes(*cmp, *w64, *signed, av, bv, dst),
+                            None => {
+                                let mut o = [0u64; 32];
+                                let r = &w.regs;
+                                setp_lanes(
+                                    *cmp,
+                                    *w64,
+                                    *signed,
+                                    &r[*a as usize],
+                                    &r[*b as usize],
+                                    &mut o,
+                                );
+                                write(&mut w.regs, *d, exec, &o, 1);
+                            }
                         }
-                        macro_rules! cmp {
-                            ($f:expr) => {
-                                match cmp {
-                                    ICmp::Eq => cmp1!($f, ==),
-                                    ICmp::Ne => cmp1!($f, !=),
-                                    ICmp::Lt => cmp1!($f, <),
-                                    ICmp::Le => cmp1!($f, <=),
-                                    ICmp::Gt => cmp1!($f, >),
-                                    ICmp::Ge => cmp1!($f, >=),
-                                }
-                            };
-                        }
-                        match (w64, signed) {
-                            (false, false) => cmp!(|v: u64| v as u32),
-                            (false, true) => cmp!(|v: u64| v as u32 as i32),
-                            (true, true) => cmp!(|v: u64| v as i64),
-                            (true, false) => cmp!(|v: u64| v),
-                        }
-                        write(&mut w.regs, *d, exec, &o, 1);
                     }
                     Op::Pack {
                         d,
@@ -2191,6 +2233,47 @@ mod tests {
             bin_lanes(BinK::MulWideU32, &av, &[y; 32], &mut o, u64::MAX);
             for l in 0..4 {
                 assert_eq!(o[l], (m[l] as u32 as u64) * y, "u32 {:#x} * {y:#x}", m[l]);
+            }
+        }
+    }
+
+    #[test]
+    fn setp_lanes_compares_by_width_and_signedness() {
+        let vals = [
+            0u64,
+            1,
+            0x7fff_ffff,
+            0x8000_0000,
+            0xffff_ffff,
+            1 << 32,
+            u64::MAX,
+        ];
+        let av: [u64; 32] = std::array::from_fn(|l| vals[l % 7]);
+        let bv: [u64; 32] = std::array::from_fn(|l| vals[(l / 7) % 7]);
+        let mut o = [9u64; 32];
+        for cmp in [ICmp::Eq, ICmp::Ne, ICmp::Lt, ICmp::Le, ICmp::Gt, ICmp::Ge] {
+            for (w64, signed) in [(false, false), (false, true), (true, false), (true, true)] {
+                setp_lanes(cmp, w64, signed, &av, &bv, &mut o);
+                for l in 0..32 {
+                    let key = |v: u64| -> i128 {
+                        match (w64, signed) {
+                            (false, false) => v as u32 as i128,
+                            (false, true) => v as u32 as i32 as i128,
+                            (true, false) => v as i128,
+                            (true, true) => v as i64 as i128,
+                        }
+                    };
+                    let (x, y) = (key(av[l]), key(bv[l]));
+                    let want = match cmp {
+                        ICmp::Eq => x == y,
+                        ICmp::Ne => x != y,
+                        ICmp::Lt => x < y,
+                        ICmp::Le => x <= y,
+                        ICmp::Gt => x > y,
+                        ICmp::Ge => x >= y,
+                    };
+                    assert_eq!(o[l], want as u64, "{cmp:?} {w64} {signed} lane {l}");
+                }
             }
         }
     }
