@@ -107,6 +107,8 @@ struct Warp {
     bar_dst: [Slot; 16],
     bar_kind: [BarKind; 16],
     carry: u32,
+    /// Lanes inside a called function (a non-empty call stack in `frames`).
+    in_call: u32,
     /// Schedule the highest program counter next (see `run_warp_inner`).
     prefer_max: bool,
     frames: Vec<Vec<Frame>>,
@@ -162,6 +164,221 @@ fn write(regs: &mut [[u64; 32]], d: Slot, m: u32, v: &[u64; 32], wm: u64) {
                 dst[l] = v[l] & wm;
             }
         }
+    }
+}
+
+/// The lanes whose predicate value (bit 0) is set, as a mask.
+#[inline(always)]
+fn lane_bits(g: &[u64; 32]) -> u32 {
+    let mut e = 0u32;
+    for l in 0..32 {
+        e |= (g[l] as u32 & 1).wrapping_neg() & (1u32 << l);
+    }
+    e
+}
+
+/// The destination row `d` (mutable) and the source rows, when `d` is a real slot distinct from
+/// every source: the whole-warp fast paths then compute straight into the destination.
+#[inline(always)]
+fn rows<const N: usize>(
+    regs: &mut [[u64; 32]],
+    d: Slot,
+    srcs: [Slot; N],
+) -> Option<(&mut [u64; 32], [&[u64; 32]; N])> {
+    let di = d as usize;
+    if d == NONE || di >= regs.len() || srcs.contains(&d) {
+        return None;
+    }
+    let (lo, hi) = regs.split_at_mut(di);
+    let (dst, rest) = hi.split_first_mut()?;
+    let (lo, rest): (&[[u64; 32]], &[[u64; 32]]) = (lo, rest);
+    let r = srcs.map(|s| {
+        let s = s as usize;
+        if s < di {
+            lo.get(s)
+        } else {
+            rest.get(s - di - 1)
+        }
+    });
+    if r.contains(&None) {
+        return None;
+    }
+    Some((dst, r.map(|x| x.unwrap_or(&[0; 32]))))
+}
+
+/// A hot two-source operation on all 32 lanes, masked to the destination width.
+#[inline(always)]
+fn bin_lanes(k: BinK, av: &[u64; 32], bv: &[u64; 32], o: &mut [u64; 32], wm: u64) {
+    macro_rules! lanes2 {
+        (|$x:ident, $y:ident| $e:expr) => {
+            for l in 0..32 {
+                let $x = av[l];
+                let $y = bv[l];
+                o[l] = ($e) & wm;
+            }
+        };
+    }
+    match k {
+        BinK::Add32 => lanes2!(|x, y| (x as u32).wrapping_add(y as u32) as u64),
+        BinK::Add64 => lanes2!(|x, y| x.wrapping_add(y)),
+        BinK::Sub32 => lanes2!(|x, y| (x as u32).wrapping_sub(y as u32) as u64),
+        BinK::Sub64 => lanes2!(|x, y| x.wrapping_sub(y)),
+        BinK::MulLo32 => {
+            lanes2!(|x, y| (x as u32).wrapping_mul(y as u32) as u64)
+        }
+        BinK::MulLo64 => lanes2!(|x, y| x.wrapping_mul(y)),
+        // Scaling by a uniform power of two (array indexing): a shift, which vectorizes.
+        BinK::MulWideU32 | BinK::MulWideS32
+            if *bv == [bv[0]; 32]
+                && (bv[0] as u32).is_power_of_two()
+                && bv[0] as u32 <= 1 << 30 =>
+        {
+            let sh = (bv[0] as u32).trailing_zeros();
+            if k == BinK::MulWideU32 {
+                lanes2!(|x, _y| (x as u32 as u64) << sh)
+            } else {
+                lanes2!(|x, _y| ((x as i32 as i64) << sh) as u64)
+            }
+        }
+        BinK::MulWideU32 => {
+            lanes2!(|x, y| (x as u32 as u64) * (y as u32 as u64))
+        }
+        BinK::MulWideS32 => {
+            lanes2!(|x, y| ((x as i32 as i64) * (y as i32 as i64)) as u64)
+        }
+        BinK::And => lanes2!(|x, y| x & y),
+        BinK::Or => lanes2!(|x, y| x | y),
+        BinK::Xor => lanes2!(|x, y| x ^ y),
+        // Uniform shift counts (immediates): one count for all lanes.
+        BinK::Shl32 | BinK::ShrU32 if *bv == [bv[0]; 32] => {
+            let c = bv[0] as u32;
+            if c >= 32 {
+                *o = [0; 32];
+            } else if k == BinK::Shl32 {
+                lanes2!(|x, _y| ((x as u32) << c) as u64)
+            } else {
+                lanes2!(|x, _y| ((x as u32) >> c) as u64)
+            }
+        }
+        BinK::Shl32 => lanes2!(|x, y| if (y as u32) < 32 {
+            ((x as u32) << (y as u32)) as u64
+        } else {
+            0
+        }),
+        BinK::Shl64 => {
+            lanes2!(|x, y| if (y as u32) < 64 { x << (y as u32) } else { 0 })
+        }
+        BinK::ShrU32 => lanes2!(|x, y| if (y as u32) < 32 {
+            ((x as u32) >> (y as u32)) as u64
+        } else {
+            0
+        }),
+        BinK::ShrS32 => {
+            lanes2!(|x, y| ((x as i32) >> (y as u32).min(31)) as u32 as u64)
+        }
+        BinK::ShrU64 => {
+            lanes2!(|x, y| if (y as u32) < 64 { x >> (y as u32) } else { 0 })
+        }
+        BinK::ShrS64 => {
+            lanes2!(|x, y| ((x as i64) >> (y as u32).min(63)) as u64)
+        }
+        BinK::MinS32 => lanes2!(|x, y| (x as i32).min(y as i32) as u32 as u64),
+        BinK::MaxS32 => lanes2!(|x, y| (x as i32).max(y as i32) as u32 as u64),
+        BinK::MinU32 => lanes2!(|x, y| (x as u32).min(y as u32) as u64),
+        BinK::MaxU32 => lanes2!(|x, y| (x as u32).max(y as u32) as u64),
+        BinK::FAdd32 => {
+            lanes2!(|x, y| fp::canon32(f32::from_bits(x as u32) + f32::from_bits(y as u32)))
+        }
+        BinK::FSub32 => {
+            lanes2!(|x, y| fp::canon32(f32::from_bits(x as u32) - f32::from_bits(y as u32)))
+        }
+        BinK::FMul32 => {
+            lanes2!(|x, y| fp::canon32(f32::from_bits(x as u32) * f32::from_bits(y as u32)))
+        }
+        BinK::Zext32 => lanes2!(|x, _y| x & 0xffff_ffff),
+        BinK::Sext32 => lanes2!(|x, _y| x as u32 as i32 as i64 as u64),
+        BinK::PNot => lanes2!(|x, _y| (x ^ 1) & 1),
+    }
+}
+
+/// A hot three-source operation on all 32 lanes, masked to the destination width.
+#[inline(always)]
+fn tri_lanes(k: TriK, av: &[u64; 32], bv: &[u64; 32], cv: &[u64; 32], o: &mut [u64; 32], wm: u64) {
+    macro_rules! lanes3 {
+        (|$x:ident, $y:ident, $z:ident| $e:expr) => {
+            for l in 0..32 {
+                let $x = av[l];
+                let $y = bv[l];
+                let $z = cv[l];
+                o[l] = ($e) & wm;
+            }
+        };
+    }
+    match k {
+        TriK::MadLo32 => {
+            lanes3!(|x, y, z| (x as u32).wrapping_mul(y as u32).wrapping_add(z as u32) as u64)
+        }
+        TriK::MadLo64 => lanes3!(|x, y, z| x.wrapping_mul(y).wrapping_add(z)),
+        TriK::MadWideU32 => {
+            lanes3!(|x, y, z| ((x as u32 as u64) * (y as u32 as u64)).wrapping_add(z))
+        }
+        TriK::MadWideS32 => {
+            lanes3!(|x, y, z| ((x as i32 as i64) * (y as i32 as i64)).wrapping_add(z as i64) as u64)
+        }
+        TriK::Fma32 => lanes3!(|x, y, z| fp::canon32(fp::fma32(
+            f32::from_bits(x as u32),
+            f32::from_bits(y as u32),
+            f32::from_bits(z as u32)
+        ))),
+        TriK::Selp => lanes3!(|x, y, z| if z & 1 != 0 { x } else { y }),
+    }
+}
+
+/// The bits a zero-extended load of `bytes` can set.
+#[inline(always)]
+fn load_mask(bytes: u32) -> u64 {
+    if bytes >= 8 {
+        u64::MAX
+    } else {
+        (1u64 << (bytes * 8)) - 1
+    }
+}
+
+/// An integer `setp` on all 32 lanes: 1 where the comparison holds, else 0.
+#[inline(always)]
+fn setp_lanes(
+    cmp: ICmp,
+    w64: bool,
+    signed: bool,
+    av: &[u64; 32],
+    bv: &[u64; 32],
+    o: &mut [u64; 32],
+) {
+    macro_rules! cmp1 {
+        ($f:expr, $op:tt) => {{
+            let f = $f;
+            for l in 0..32 {
+                o[l] = (f(av[l]) $op f(bv[l])) as u64;
+            }
+        }};
+    }
+    macro_rules! cmp {
+        ($f:expr) => {
+            match cmp {
+                ICmp::Eq => cmp1!($f, ==),
+                ICmp::Ne => cmp1!($f, !=),
+                ICmp::Lt => cmp1!($f, <),
+                ICmp::Le => cmp1!($f, <=),
+                ICmp::Gt => cmp1!($f, >),
+                ICmp::Ge => cmp1!($f, >=),
+            }
+        };
+    }
+    match (w64, signed) {
+        (false, false) => cmp!(|v: u64| v as u32),
+        (false, true) => cmp!(|v: u64| v as u32 as i32),
+        (true, true) => cmp!(|v: u64| v as i64),
+        (true, false) => cmp!(|v: u64| v),
     }
 }
 
@@ -467,6 +684,7 @@ impl<'a> Worker<'a> {
             w.waiting = 0;
             w.bar_wait = [0; 16];
             w.carry = 0;
+            w.in_call = 0;
             w.prefer_max = false;
             w.pc = [entry; 32];
             for fr in &mut w.frames {
@@ -774,6 +992,32 @@ impl<'a> Cta<'a> {
                 };
                 let (base, size) = (al.base, al.size);
                 let mut o = [0u64; 32];
+                if exec == u32::MAX {
+                    // The whole warp: one bounds and alignment check for all lanes.
+                    let mut offs = [0u64; 32];
+                    for l in 0..32 {
+                        offs[l] = av[l].wrapping_add(off as u64).wrapping_sub(base);
+                    }
+                    // Straight into the destination register (a failed gather loads nothing).
+                    let out = if d == NONE {
+                        &mut o
+                    } else {
+                        &mut w.regs[d as usize]
+                    };
+                    if al.gather(&offs, bytes, out) {
+                        if sx {
+                            for v in out.iter_mut() {
+                                *v = fix(*v);
+                            }
+                        } else if wm & load_mask(bytes) != load_mask(bytes) {
+                            for v in out.iter_mut() {
+                                *v &= wm;
+                            }
+                        }
+                        return Ok(true);
+                    }
+                }
+                let av = &w.regs[addr as usize];
                 let mut miss = 0u32;
                 for l in Lanes(exec) {
                     let a = av[l].wrapping_add(off as u64);
@@ -802,6 +1046,50 @@ impl<'a> Cta<'a> {
                 let av = &w.regs[addr as usize];
                 let sh = &self.shared[..];
                 let mut o = [0u64; 32];
+                if exec == u32::MAX && !sx {
+                    // The whole warp: alignment and the highest address checked once.
+                    let mut offs = [0u64; 32];
+                    // `a <= limit` exactly when neither `a` nor `limit - a` has its top bit
+                    // set: OR-ed over the lanes without compares, so the loop vectorizes.
+                    let limit = (sh.len() as u64).wrapping_sub(bytes as u64);
+                    let mut sign = limit;
+                    let mut low = 0u64;
+                    for l in 0..32 {
+                        let a = av[l].wrapping_add(off as u64);
+                        offs[l] = a;
+                        sign |= a | limit.wrapping_sub(a);
+                        low |= a;
+                    }
+                    if low & (bytes as u64 - 1) == 0 && sign >> 63 == 0 {
+                        let out = if d == NONE {
+                            &mut o
+                        } else {
+                            &mut w.regs[d as usize]
+                        };
+                        macro_rules! all {
+                            ($n:expr, $t:ty) => {
+                                for l in 0..32 {
+                                    let a = offs[l] as usize;
+                                    let mut x = [0u8; $n];
+                                    x.copy_from_slice(&sh[a..a + $n]);
+                                    out[l] = <$t>::from_le_bytes(x) as u64;
+                                }
+                            };
+                        }
+                        match bytes {
+                            1 => all!(1, u8),
+                            2 => all!(2, u16),
+                            4 => all!(4, u32),
+                            _ => all!(8, u64),
+                        }
+                        if wm & load_mask(bytes) != load_mask(bytes) {
+                            for v in out.iter_mut() {
+                                *v &= wm;
+                            }
+                        }
+                        return Ok(true);
+                    }
+                }
                 let mut bad = 0u32;
                 macro_rules! lanes {
                     ($n:expr, $t:ty) => {
@@ -853,6 +1141,16 @@ impl<'a> Cta<'a> {
         let Some(al) = self.alloc_for(first) else {
             return Err(fault(first, bytes, "store"));
         };
+        if exec == u32::MAX {
+            // The whole warp: one bounds and alignment check for all lanes.
+            let mut offs = [0u64; 32];
+            for l in 0..32 {
+                offs[l] = av[l].wrapping_add(off as u64).wrapping_sub(al.base);
+            }
+            if al.scatter(&offs, bytes, sv) {
+                return Ok(());
+            }
+        }
         let mut miss = 0u32;
         for l in Lanes(exec) {
             let a = av[l].wrapping_add(off as u64);
@@ -890,6 +1188,38 @@ impl<'a> Cta<'a> {
         let av = &w.regs[addr as usize];
         let sv = &w.regs[src as usize];
         let n = bytes as usize;
+        if exec == u32::MAX {
+            // The whole warp: alignment and the highest address checked once.
+            let mut offs = [0u64; 32];
+            // Bounds as in `ld_fast`: no compares in the lane loop.
+            let limit = (self.shared.len() as u64).wrapping_sub(bytes as u64);
+            let mut sign = limit;
+            let mut low = 0u64;
+            for l in 0..32 {
+                let a = av[l].wrapping_add(off as u64);
+                offs[l] = a;
+                sign |= a | limit.wrapping_sub(a);
+                low |= a;
+            }
+            if low & (bytes as u64 - 1) == 0 && sign >> 63 == 0 {
+                let sh = &mut self.shared[..];
+                macro_rules! all {
+                    ($n:expr, $t:ty) => {
+                        for l in 0..32 {
+                            let a = offs[l] as usize;
+                            sh[a..a + $n].copy_from_slice(&(sv[l] as $t).to_le_bytes());
+                        }
+                    };
+                }
+                match bytes {
+                    1 => all!(1, u8),
+                    2 => all!(2, u16),
+                    4 => all!(4, u32),
+                    _ => all!(8, u64),
+                }
+                return Ok(());
+            }
+        }
         for l in Lanes(exec) {
             let a = av[l].wrapping_add(off as u64);
             let o = a as usize;
@@ -923,24 +1253,31 @@ impl<'a> Cta<'a> {
             // Lowest counter first, so paths reconverge; after a slice spent spinning in a
             // divergent loop, the highest one once, so a lane holding a lock the others spin on
             // gets to release it (forward progress as with independent thread scheduling).
-            let mut pc = u32::MAX;
-            if w.prefer_max {
-                w.prefer_max = false;
-                pc = 0;
-                for l in Lanes(runnable) {
-                    pc = pc.max(w.pc[l]);
-                }
+            let first = w.pc[runnable.trailing_zeros() as usize];
+            let (mut pc, mut mask) = if runnable == u32::MAX && w.pc == [first; 32] {
+                // Converged (the common case): no per-lane scan.
+                (first, runnable)
             } else {
+                let mut pc = u32::MAX;
+                if w.prefer_max {
+                    pc = 0;
+                    for l in Lanes(runnable) {
+                        pc = pc.max(w.pc[l]);
+                    }
+                } else {
+                    for l in Lanes(runnable) {
+                        pc = pc.min(w.pc[l]);
+                    }
+                }
+                let mut mask = 0u32;
                 for l in Lanes(runnable) {
-                    pc = pc.min(w.pc[l]);
+                    if w.pc[l] == pc {
+                        mask |= 1 << l;
+                    }
                 }
-            }
-            let mut mask = 0u32;
-            for l in Lanes(runnable) {
-                if w.pc[l] == pc {
-                    mask |= 1 << l;
-                }
-            }
+                (pc, mask)
+            };
+            w.prefer_max = false;
             let mut others = runnable & !mask;
             let mut others_min = u32::MAX;
             for l in Lanes(others) {
@@ -960,11 +1297,7 @@ impl<'a> Cta<'a> {
                 let exec = if inst.guard == NONE {
                     mask
                 } else {
-                    let g = &w.regs[inst.guard as usize];
-                    let mut e = 0u32;
-                    for l in 0..32 {
-                        e |= ((g[l] & 1) as u32) << l;
-                    }
+                    let mut e = lane_bits(&w.regs[inst.guard as usize]);
                     if inst.neg {
                         e = !e;
                     }
@@ -973,119 +1306,67 @@ impl<'a> Cta<'a> {
                 match &inst.op {
                     Op::Nop => {}
                     Op::Mov { d, a, wm } => {
-                        if *d != NONE {
-                            let v = w.regs[*a as usize];
-                            write(&mut w.regs, *d, exec, &v, *wm);
+                        let fused = if exec == u32::MAX {
+                            rows(&mut w.regs, *d, [*a])
+                        } else {
+                            None
+                        };
+                        match fused {
+                            Some((dst, [av])) => {
+                                for l in 0..32 {
+                                    dst[l] = av[l] & wm;
+                                }
+                            }
+                            None if *d != NONE => {
+                                let v = w.regs[*a as usize];
+                                write(&mut w.regs, *d, exec, &v, *wm);
+                            }
+                            None => {}
                         }
                     }
                     Op::Bin { k, d, a, b, wm } => {
-                        let av = &w.regs[*a as usize];
-                        let bv = &w.regs[*b as usize];
-                        let mut o = [0u64; 32];
-                        macro_rules! lanes2 {
-                            (|$x:ident, $y:ident| $e:expr) => {
-                                for l in 0..32 {
-                                    let $x = av[l];
-                                    let $y = bv[l];
-                                    o[l] = $e;
-                                }
-                            };
+                        let fused = if exec == u32::MAX {
+                            rows(&mut w.regs, *d, [*a, *b])
+                        } else {
+                            None
+                        };
+                        match fused {
+                            Some((dst, [av, bv])) => bin_lanes(*k, av, bv, dst, *wm),
+                            None => {
+                                let mut o = [0u64; 32];
+                                bin_lanes(
+                                    *k,
+                                    &w.regs[*a as usize],
+                                    &w.regs[*b as usize],
+                                    &mut o,
+                                    u64::MAX,
+                                );
+                                write(&mut w.regs, *d, exec, &o, *wm);
+                            }
                         }
-                        match k {
-                            BinK::Add32 => lanes2!(|x, y| (x as u32).wrapping_add(y as u32) as u64),
-                            BinK::Add64 => lanes2!(|x, y| x.wrapping_add(y)),
-                            BinK::Sub32 => lanes2!(|x, y| (x as u32).wrapping_sub(y as u32) as u64),
-                            BinK::Sub64 => lanes2!(|x, y| x.wrapping_sub(y)),
-                            BinK::MulLo32 => {
-                                lanes2!(|x, y| (x as u32).wrapping_mul(y as u32) as u64)
-                            }
-                            BinK::MulLo64 => lanes2!(|x, y| x.wrapping_mul(y)),
-                            BinK::MulWideU32 => {
-                                lanes2!(|x, y| (x as u32 as u64) * (y as u32 as u64))
-                            }
-                            BinK::MulWideS32 => {
-                                lanes2!(|x, y| ((x as i32 as i64) * (y as i32 as i64)) as u64)
-                            }
-                            BinK::And => lanes2!(|x, y| x & y),
-                            BinK::Or => lanes2!(|x, y| x | y),
-                            BinK::Xor => lanes2!(|x, y| x ^ y),
-                            BinK::Shl32 => lanes2!(|x, y| if (y as u32) < 32 {
-                                ((x as u32) << (y as u32)) as u64
-                            } else {
-                                0
-                            }),
-                            BinK::Shl64 => {
-                                lanes2!(|x, y| if (y as u32) < 64 { x << (y as u32) } else { 0 })
-                            }
-                            BinK::ShrU32 => lanes2!(|x, y| if (y as u32) < 32 {
-                                ((x as u32) >> (y as u32)) as u64
-                            } else {
-                                0
-                            }),
-                            BinK::ShrS32 => {
-                                lanes2!(|x, y| ((x as i32) >> (y as u32).min(31)) as u32 as u64)
-                            }
-                            BinK::ShrU64 => {
-                                lanes2!(|x, y| if (y as u32) < 64 { x >> (y as u32) } else { 0 })
-                            }
-                            BinK::ShrS64 => {
-                                lanes2!(|x, y| ((x as i64) >> (y as u32).min(63)) as u64)
-                            }
-                            BinK::MinS32 => lanes2!(|x, y| (x as i32).min(y as i32) as u32 as u64),
-                            BinK::MaxS32 => lanes2!(|x, y| (x as i32).max(y as i32) as u32 as u64),
-                            BinK::MinU32 => lanes2!(|x, y| (x as u32).min(y as u32) as u64),
-                            BinK::MaxU32 => lanes2!(|x, y| (x as u32).max(y as u32) as u64),
-                            BinK::FAdd32 => lanes2!(|x, y| fp::canon32(
-                                f32::from_bits(x as u32) + f32::from_bits(y as u32)
-                            )),
-                            BinK::FSub32 => lanes2!(|x, y| fp::canon32(
-                                f32::from_bits(x as u32) - f32::from_bits(y as u32)
-                            )),
-                            BinK::FMul32 => lanes2!(|x, y| fp::canon32(
-                                f32::from_bits(x as u32) * f32::from_bits(y as u32)
-                            )),
-                            BinK::Zext32 => lanes2!(|x, _y| x & 0xffff_ffff),
-                            BinK::Sext32 => lanes2!(|x, _y| x as u32 as i32 as i64 as u64),
-                            BinK::PNot => lanes2!(|x, _y| (x ^ 1) & 1),
-                        }
-                        write(&mut w.regs, *d, exec, &o, *wm);
                     }
                     Op::Tri { k, d, a, b, c, wm } => {
-                        let av = &w.regs[*a as usize];
-                        let bv = &w.regs[*b as usize];
-                        let cv = &w.regs[*c as usize];
-                        let mut o = [0u64; 32];
-                        macro_rules! lanes3 {
-                            (|$x:ident, $y:ident, $z:ident| $e:expr) => {
-                                for l in 0..32 {
-                                    let $x = av[l];
-                                    let $y = bv[l];
-                                    let $z = cv[l];
-                                    o[l] = $e;
-                                }
-                            };
+                        let fused = if exec == u32::MAX {
+                            rows(&mut w.regs, *d, [*a, *b, *c])
+                        } else {
+                            None
+                        };
+                        match fused {
+                            Some((dst, [av, bv, cv])) => tri_lanes(*k, av, bv, cv, dst, *wm),
+                            None => {
+                                let r = &w.regs;
+                                let mut o = [0u64; 32];
+                                tri_lanes(
+                                    *k,
+                                    &r[*a as usize],
+                                    &r[*b as usize],
+                                    &r[*c as usize],
+                                    &mut o,
+                                    u64::MAX,
+                                );
+                                write(&mut w.regs, *d, exec, &o, *wm);
+                            }
                         }
-                        match k {
-                            TriK::MadLo32 => lanes3!(|x, y, z| (x as u32)
-                                .wrapping_mul(y as u32)
-                                .wrapping_add(z as u32)
-                                as u64),
-                            TriK::MadLo64 => lanes3!(|x, y, z| x.wrapping_mul(y).wrapping_add(z)),
-                            TriK::MadWideU32 => lanes3!(|x, y, z| ((x as u32 as u64)
-                                * (y as u32 as u64))
-                                .wrapping_add(z)),
-                            TriK::MadWideS32 => lanes3!(|x, y, z| ((x as i32 as i64)
-                                * (y as i32 as i64))
-                                .wrapping_add(z as i64)
-                                as u64),
-                            TriK::Fma32 => lanes3!(|x, y, z| fp::canon32(fp::fma32(
-                                f32::from_bits(x as u32),
-                                f32::from_bits(y as u32),
-                                f32::from_bits(z as u32)
-                            ))),
-                            TriK::Selp => lanes3!(|x, y, z| if z & 1 != 0 { x } else { y }),
-                        }
-                        write(&mut w.regs, *d, exec, &o, *wm);
                     }
                     Op::SetpI {
                         d,
@@ -1095,36 +1376,27 @@ impl<'a> Cta<'a> {
                         w64,
                         signed,
                     } => {
-                        let av = &w.regs[*a as usize];
-                        let bv = &w.regs[*b as usize];
-                        let mut o = [0u64; 32];
-                        macro_rules! cmp1 {
-                            ($f:expr, $op:tt) => {{
-                                let f = $f;
-                                for l in 0..32 {
-                                    o[l] = (f(av[l]) $op f(bv[l])) as u64;
-                                }
-                            }};
+                        let fused = if exec == u32::MAX {
+                            rows(&mut w.regs, *d, [*a, *b])
+                        } else {
+                            None
+                        };
+                        match fused {
+                            Some((dst, [av, bv])) => setp_lanes(*cmp, *w64, *signed, av, bv, dst),
+                            None => {
+                                let mut o = [0u64; 32];
+                                let r = &w.regs;
+                                setp_lanes(
+                                    *cmp,
+                                    *w64,
+                                    *signed,
+                                    &r[*a as usize],
+                                    &r[*b as usize],
+                                    &mut o,
+                                );
+                                write(&mut w.regs, *d, exec, &o, 1);
+                            }
                         }
-                        macro_rules! cmp {
-                            ($f:expr) => {
-                                match cmp {
-                                    ICmp::Eq => cmp1!($f, ==),
-                                    ICmp::Ne => cmp1!($f, !=),
-                                    ICmp::Lt => cmp1!($f, <),
-                                    ICmp::Le => cmp1!($f, <=),
-                                    ICmp::Gt => cmp1!($f, >),
-                                    ICmp::Ge => cmp1!($f, >=),
-                                }
-                            };
-                        }
-                        match (w64, signed) {
-                            (false, false) => cmp!(|v: u64| v as u32),
-                            (false, true) => cmp!(|v: u64| v as u32 as i32),
-                            (true, true) => cmp!(|v: u64| v as i64),
-                            (true, false) => cmp!(|v: u64| v),
-                        }
-                        write(&mut w.regs, *d, exec, &o, 1);
                     }
                     Op::Pack {
                         d,
@@ -1851,6 +2123,7 @@ impl<'a> Cta<'a> {
                 saved_at,
             });
             w.regs[sr::FRAME as usize][l] = nb;
+            w.in_call |= 1 << l;
             w.pc[l] = fi.entry;
         }
         Ok(())
@@ -1858,13 +2131,20 @@ impl<'a> Cta<'a> {
 
     fn ret(&mut self, w: &mut Warp, exec: u32) -> Result<(), Error> {
         let prog = self.l.prog;
-        for l in Lanes(exec) {
+        // Returning from the kernel ends the thread.
+        let top = exec & !w.in_call;
+        w.exited |= top;
+        self.live -= top.count_ones();
+        for l in Lanes(exec & w.in_call) {
             let Some(fr) = w.frames[l].pop() else {
-                // Returning from the kernel ends the thread.
+                w.in_call &= !(1 << l);
                 w.exited |= 1 << l;
                 self.live -= 1;
                 continue;
             };
+            if w.frames[l].is_empty() {
+                w.in_call &= !(1 << l);
+            }
             let fi = &prog.funcs[fr.callee as usize];
             let cb = w.regs[sr::FRAME as usize][l] as usize;
             if let Op::Call { rets, .. } = &prog.insts[fr.call_pc as usize].op {
@@ -1912,6 +2192,104 @@ mod tests {
         assert_eq!(Lanes(0b1010_0001).collect::<Vec<_>>(), [0, 5, 7]);
         assert_eq!(Lanes(u32::MAX).count(), 32);
         assert_eq!(Lanes(0).next(), None);
+    }
+
+    #[test]
+    fn rows_splits_destination_from_distinct_sources() {
+        let mut regs: Vec<[u64; 32]> = (0..5).map(|i| [i as u64; 32]).collect();
+        let (dst, [a, b]) = rows(&mut regs, 2, [4, 0]).unwrap();
+        assert_eq!((a[0], b[0]), (4, 0));
+        dst[3] = 9;
+        assert_eq!(regs[2][3], 9);
+        assert!(rows(&mut regs, 2, [2, 0]).is_none());
+        assert!(rows(&mut regs, NONE, [1, 0]).is_none());
+        assert!(rows(&mut regs, 1, [7]).is_none());
+        assert!(rows(&mut regs, 1, [3, 3]).is_some());
+    }
+
+    #[test]
+    fn uniform_shifts_clear_every_lane_when_out_of_range() {
+        let a: [u64; 32] = std::array::from_fn(|l| 0x8000_0001 + l as u64);
+        let mut o = [7u64; 32];
+        bin_lanes(BinK::Shl32, &a, &[32; 32], &mut o, u64::MAX);
+        assert_eq!(o, [0; 32]);
+        bin_lanes(BinK::ShrU32, &a, &[31; 32], &mut o, u64::MAX);
+        assert_eq!(o, [1; 32]);
+        bin_lanes(BinK::Shl32, &a, &[1; 32], &mut o, 0xff);
+        assert_eq!(o[0], 2);
+        let mut b = [1u64; 32];
+        b[3] = 40;
+        bin_lanes(BinK::ShrU32, &a, &b, &mut o, u64::MAX);
+        assert_eq!((o[0], o[3]), (0x4000_0000, 0));
+        // Uniform power-of-two wide multiplies, signed and unsigned, by 1 and 2^31.
+        let m = [-3i32 as u32 as u64, 0xffff_ffff, 5, 0x8000_0000];
+        for y in [1u64, 4, 0x8000_0000] {
+            let av: [u64; 32] = std::array::from_fn(|l| m[l % 4]);
+            bin_lanes(BinK::MulWideS32, &av, &[y; 32], &mut o, u64::MAX);
+            for l in 0..4 {
+                let want = (m[l] as u32 as i32 as i64).wrapping_mul(y as u32 as i32 as i64);
+                assert_eq!(o[l], want as u64, "s32 {:#x} * {y:#x}", m[l]);
+            }
+            bin_lanes(BinK::MulWideU32, &av, &[y; 32], &mut o, u64::MAX);
+            for l in 0..4 {
+                assert_eq!(o[l], (m[l] as u32 as u64) * y, "u32 {:#x} * {y:#x}", m[l]);
+            }
+        }
+    }
+
+    #[test]
+    fn setp_lanes_compares_by_width_and_signedness() {
+        let vals = [
+            0u64,
+            1,
+            0x7fff_ffff,
+            0x8000_0000,
+            0xffff_ffff,
+            1 << 32,
+            u64::MAX,
+        ];
+        let av: [u64; 32] = std::array::from_fn(|l| vals[l % 7]);
+        let bv: [u64; 32] = std::array::from_fn(|l| vals[(l / 7) % 7]);
+        let mut o = [9u64; 32];
+        for cmp in [ICmp::Eq, ICmp::Ne, ICmp::Lt, ICmp::Le, ICmp::Gt, ICmp::Ge] {
+            for (w64, signed) in [(false, false), (false, true), (true, false), (true, true)] {
+                setp_lanes(cmp, w64, signed, &av, &bv, &mut o);
+                for l in 0..32 {
+                    let key = |v: u64| -> i128 {
+                        match (w64, signed) {
+                            (false, false) => v as u32 as i128,
+                            (false, true) => v as u32 as i32 as i128,
+                            (true, false) => v as i128,
+                            (true, true) => v as i64 as i128,
+                        }
+                    };
+                    let (x, y) = (key(av[l]), key(bv[l]));
+                    let want = match cmp {
+                        ICmp::Eq => x == y,
+                        ICmp::Ne => x != y,
+                        ICmp::Lt => x < y,
+                        ICmp::Le => x <= y,
+                        ICmp::Gt => x > y,
+                        ICmp::Ge => x >= y,
+                    };
+                    assert_eq!(o[l], want as u64, "{cmp:?} {w64} {signed} lane {l}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn lane_bits_reads_bit_zero_of_each_lane() {
+        let mut g = [0u64; 32];
+        g[0] = 1;
+        g[5] = 3;
+        g[31] = u64::MAX;
+        g[7] = 2;
+        assert_eq!(lane_bits(&g), 1 | 1 << 5 | 1 << 31);
+        assert_eq!(lane_bits(&[1; 32]), u32::MAX);
+        assert_eq!(load_mask(1), 0xff);
+        assert_eq!(load_mask(4), 0xffff_ffff);
+        assert_eq!(load_mask(8), u64::MAX);
     }
 
     #[test]

@@ -103,6 +103,81 @@ impl Allocation {
         Some(())
     }
 
+    /// Whether every one of the 32 accesses of `bytes` (1, 2, 4 or 8) at `offs` is aligned and
+    /// in bounds: one pass over all lanes (which vectorizes) instead of a check per access.
+    #[inline(always)]
+    fn all_ok(&self, offs: &[u64; 32], bytes: u32) -> bool {
+        let mut hi = 0u64;
+        let mut low_bits = 0u64;
+        for &o in offs {
+            hi = hi.max(o);
+            low_bits |= o;
+        }
+        matches!(bytes, 1 | 2 | 4 | 8)
+            && low_bits & (bytes as u64 - 1) == 0
+            && self.size >= bytes as u64
+            && hi <= self.size - bytes as u64
+    }
+
+    /// A whole warp's loads: lane `l` reads `bytes` at offset `offs[l]` into `out[l]`
+    /// (zero-extended). Returns `false`, loading nothing, unless every access is aligned and in
+    /// bounds; the caller then takes the lane-by-lane path that reports the faulting lane.
+    #[inline(always)]
+    pub(crate) fn gather(&self, offs: &[u64; 32], bytes: u32, out: &mut [u64; 32]) -> bool {
+        if !self.all_ok(offs, bytes) {
+            return false;
+        }
+        let p = self.words.as_ptr().cast::<u8>();
+        macro_rules! lanes {
+            ($ty:ty) => {
+                for l in 0..32 {
+                    // SAFETY: `all_ok` checked that `offs[l] + width <= size <= 8 * words.len()`
+                    // and that `offs[l]` is a multiple of the width, so the location lies inside
+                    // the 8-byte aligned `words` buffer and is aligned for `$ty`; every bit
+                    // pattern is a valid atomic integer, the buffer outlives `&self`, and all
+                    // accesses to it are atomic.
+                    let a = unsafe { &*p.add(offs[l] as usize).cast::<$ty>() };
+                    out[l] = a.load(Ordering::Relaxed) as u64;
+                }
+            };
+        }
+        match bytes {
+            1 => lanes!(AtomicU8),
+            2 => lanes!(AtomicU16),
+            4 => lanes!(AtomicU32),
+            _ => lanes!(AtomicU64),
+        }
+        true
+    }
+
+    /// A whole warp's stores: lane `l` writes the low `bytes` of `v[l]` at offset `offs[l]`, in
+    /// lane order. Returns `false`, storing nothing, unless every access is aligned and in
+    /// bounds.
+    #[inline(always)]
+    pub(crate) fn scatter(&self, offs: &[u64; 32], bytes: u32, v: &[u64; 32]) -> bool {
+        if !self.all_ok(offs, bytes) {
+            return false;
+        }
+        let p = self.words.as_ptr().cast::<u8>();
+        macro_rules! lanes {
+            ($ty:ty, $t:ty) => {
+                for l in 0..32 {
+                    // SAFETY: as in `gather`: `all_ok` checked bounds and alignment of every
+                    // lane's location inside the `words` buffer, which outlives `&self`.
+                    let a = unsafe { &*p.add(offs[l] as usize).cast::<$ty>() };
+                    a.store(v[l] as $t, Ordering::Relaxed);
+                }
+            };
+        }
+        match bytes {
+            1 => lanes!(AtomicU8, u8),
+            2 => lanes!(AtomicU16, u16),
+            4 => lanes!(AtomicU32, u32),
+            _ => lanes!(AtomicU64, u64),
+        }
+        true
+    }
+
     /// Atomically replaces the value `old` at `off` with `f(old)` and returns `old`.
     /// Widths 2, 4 and 8; `None` when out of bounds or misaligned.
     pub(crate) fn rmw(&self, off: u64, bytes: u32, f: impl Fn(u64) -> u64) -> Option<u64> {
@@ -402,6 +477,37 @@ impl Memory {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gather_and_scatter_check_every_lane() {
+        let a = Allocation::new(HEAP_START, 130).unwrap();
+        let mut offs = [0u64; 32];
+        for (l, o) in offs.iter_mut().enumerate() {
+            *o = 4 * (31 - l as u64);
+        }
+        let v: [u64; 32] = std::array::from_fn(|l| 0x1_0000_0000 + l as u64);
+        assert!(a.scatter(&offs, 4, &v));
+        let mut out = [0u64; 32];
+        assert!(a.gather(&offs, 4, &mut out));
+        assert_eq!(out, std::array::from_fn(|l| l as u64));
+        assert_eq!(a.load(4 * 31, 4), Some(0));
+        // One lane past the end, one misaligned, or an unsupported width: nothing happens.
+        let mut bad = offs;
+        bad[7] = 128;
+        assert!(!a.gather(&bad, 4, &mut out));
+        assert!(!a.scatter(&bad, 4, &[9; 32]));
+        bad[7] = 2;
+        assert!(!a.gather(&bad, 4, &mut out));
+        assert!(!a.gather(&offs, 3, &mut out));
+        assert_eq!(a.load(0, 4), Some(31));
+        // The last whole element fits; widths 1, 2 and 8 too.
+        assert!(a.gather(&[126; 32], 2, &mut out));
+        assert!(a.scatter(&[129; 32], 1, &[0xab; 32]));
+        assert_eq!(a.load(129, 1), Some(0xab));
+        assert!(a.gather(&[120; 32], 8, &mut out));
+        assert!(!a.gather(&[128; 32], 8, &mut out));
+        assert!(!a.gather(&[u64::MAX - 3; 32], 4, &mut out));
+    }
 
     #[test]
     fn alloc_is_aligned_nonzero_and_not_reused() {

@@ -269,3 +269,59 @@ fn unsupported_instructions_fail_at_load_with_position() {
         e => panic!("{e}"),
     }
 }
+
+/// Whole-warp accesses where only lane 31 is out of bounds or misaligned: the fault names
+/// that lane's address, for loads and stores, global and shared.
+#[test]
+fn one_bad_lane_of_a_full_warp_faults() {
+    let kernel = |name: &str, space: &str, first: &str, second: &str| {
+        let base = if space == "shared" {
+            "mov.u32 %r5, s;\n    add.s32 %r6, %r5, %r3;\n    cvt.u64.u32 %rd3, %r6;"
+        } else {
+            "cvt.u64.u32 %rd2, %r3;\n    add.s64 %rd3, %rd1, %rd2;"
+        };
+        format!(
+            ".visible .entry {name}(.param .u64 p, .param .u32 extra)\n{{\n    \
+             .shared .align 4 .b8 s[128];\n    .reg .b32 %r<8>;\n    .reg .b64 %rd<6>;\n    \
+             .reg .pred %p<2>;\n    ld.param.u64 %rd1, [p];\n    ld.param.u32 %r1, [extra];\n    \
+             mov.u32 %r2, %tid.x;\n    shl.b32 %r3, %r2, 2;\n    setp.eq.u32 %p1, %r2, 31;\n    \
+             selp.b32 %r4, %r1, 0, %p1;\n    add.s32 %r3, %r3, %r4;\n    {base}\n    \
+             {first}\n    {second}\n    ret;\n}}\n"
+        )
+    };
+    let mut src = String::from(".version 8.0\n.target sm_90\n.address_size 64\n");
+    for space in ["shared", "global"] {
+        let ld = format!("ld.{space}.u32 %r7, [%rd3];");
+        let st = format!("st.{space}.u32 [%rd3], %r2;");
+        src += &kernel(&format!("{space}_ld"), space, &ld, &st);
+        src += &kernel(&format!("{space}_st"), space, &st, &ld);
+    }
+    let m = load(&src);
+    let a = upload_u32(&[0; 32]);
+    for space in ["shared", "global"] {
+        let base = if space == "shared" { 0 } else { a };
+        for k in ["ld", "st"] {
+            let name = format!("{space}_{k}");
+            let go = |extra: u32| {
+                run(
+                    &m,
+                    &name,
+                    cfg([1, 1, 1], [32, 1, 1], 0),
+                    Params::default().u64(a).u32(extra),
+                )
+            };
+            go(0).unwrap();
+            let e = go(4).unwrap_err();
+            assert!(
+                matches!(e, Error::IllegalAddress { addr, .. } if addr == base + 128),
+                "{name}: {e}"
+            );
+            let e = go(2).unwrap_err();
+            assert!(
+                matches!(e, Error::MisalignedAddress { addr, .. } if addr == base + 126),
+                "{name}: {e}"
+            );
+        }
+    }
+    assert_eq!(download_u32(a, 32), (0..32).collect::<Vec<u32>>());
+}

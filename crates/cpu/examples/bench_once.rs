@@ -1,0 +1,99 @@
+//! Runs each benchmark kernel (saxpy 1M, shared-memory reduction 1M, tiled matmul 256²) a given
+//! number of times on one worker, for profilers that count instructions (callgrind) where
+//! criterion's many iterations would take too long.
+//!
+//! `cargo run --release -p ferrocuda-cpu --example bench_once -- [saxpy|reduce|matmul] [reps]`
+
+use ferrocuda_cpu::{Device, LaunchConfig};
+
+#[path = "../benches/ptx_sources.rs"]
+mod ptx_sources;
+
+fn upload(dev: &Device, b: &[u8]) -> u64 {
+    let a = dev.memory().alloc(b.len() as u64).unwrap();
+    dev.memory().write(a, b).unwrap();
+    a
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let which = args.get(1).map(String::as_str).unwrap_or("all");
+    let reps: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(1);
+    let dev = Device::with_workers(1);
+    let n = 1usize << 20;
+    let f32s = |f: &dyn Fn(usize) -> f32, len: usize| -> Vec<u8> {
+        (0..len).flat_map(|i| f(i).to_le_bytes()).collect()
+    };
+    if which == "all" || which == "saxpy" {
+        let m = dev
+            .load_module(&ferrocuda_ptx::parse(ptx_sources::SAXPY).unwrap())
+            .unwrap();
+        let k = m.kernel("saxpy").unwrap();
+        let dx = upload(&dev, &f32s(&|i| (i % 1000) as f32, n));
+        let dy = upload(&dev, &f32s(&|i| (i % 7) as f32, n));
+        let mut p = Vec::new();
+        p.extend_from_slice(&(n as u32).to_le_bytes());
+        p.extend_from_slice(&2.0f32.to_le_bytes());
+        p.extend_from_slice(&dx.to_le_bytes());
+        p.extend_from_slice(&dy.to_le_bytes());
+        let cfg = LaunchConfig {
+            grid: [(n / 256) as u32, 1, 1],
+            block: [256, 1, 1],
+            dynamic_shared: 0,
+        };
+        for _ in 0..reps {
+            dev.launch(&k, &cfg, &p).unwrap();
+        }
+    }
+    if which == "all" || which == "reduce" {
+        let m = dev
+            .load_module(&ferrocuda_ptx::parse(ptx_sources::REDUCE).unwrap())
+            .unwrap();
+        let k = m.kernel("reduce").unwrap();
+        let bytes: Vec<u8> = (0..n as u32)
+            .flat_map(|i| (i % 977).to_le_bytes())
+            .collect();
+        let din = upload(&dev, &bytes);
+        let dout = upload(&dev, &[0; 4]);
+        let mut p = Vec::new();
+        p.extend_from_slice(&din.to_le_bytes());
+        p.extend_from_slice(&dout.to_le_bytes());
+        p.extend_from_slice(&(n as u32).to_le_bytes());
+        let cfg = LaunchConfig {
+            grid: [(n / 256) as u32, 1, 1],
+            block: [256, 1, 1],
+            dynamic_shared: 0,
+        };
+        for _ in 0..reps {
+            dev.launch(&k, &cfg, &p).unwrap();
+        }
+        let mut out = [0u8; 4];
+        dev.memory().read(dout, &mut out).unwrap();
+        let want = (0..n as u32).fold(0u32, |s, i| s.wrapping_add(i % 977));
+        assert_eq!(u32::from_le_bytes(out), want.wrapping_mul(reps as u32));
+    }
+    if which == "all" || which == "matmul" {
+        let nn = 256usize;
+        let m = dev
+            .load_module(&ferrocuda_ptx::parse(&ptx_sources::matmul_ptx()).unwrap())
+            .unwrap();
+        let k = m.kernel("matmul").unwrap();
+        let da = upload(&dev, &f32s(&|i| (i % 17) as f32 * 0.25, nn * nn));
+        let db = upload(&dev, &f32s(&|i| (i % 13) as f32 * 0.5, nn * nn));
+        let dc = dev.memory().alloc((nn * nn * 4) as u64).unwrap();
+        let mut p = Vec::new();
+        for a in [da, db, dc] {
+            p.extend_from_slice(&a.to_le_bytes());
+        }
+        p.extend_from_slice(&(nn as u32).to_le_bytes());
+        let t = (nn / 16) as u32;
+        let cfg = LaunchConfig {
+            grid: [t, t, 1],
+            block: [16, 16, 1],
+            dynamic_shared: 0,
+        };
+        for _ in 0..reps {
+            dev.launch(&k, &cfg, &p).unwrap();
+        }
+    }
+}
