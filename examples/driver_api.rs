@@ -4,7 +4,7 @@
 //! Runs on the default device: `FERROCUDA_DEVICE` when set, else the first NVIDIA GPU, else
 //! the CPU device. `cargo run --example driver_api`
 
-use ferrocuda::driver::{self, Context, ContextFlags, Device, JitOptions};
+use ferrocuda_driver::{self as driver, Context, ContextFlags, Device, ErrorCode, JitOptions};
 
 /// `my_kernel(float *data, size_t n)`: doubles `data[i]` for every `i < n`.
 const MY_KERNEL_PTX: &str = r#"
@@ -42,7 +42,8 @@ DONE:
 }
 "#;
 
-fn main() -> driver::Result<()> {
+/// The program; `fcuda demo` runs it too.
+pub fn run() -> driver::Result<()> {
     // 1. Initialise every platform (a missing libcuda just means no NVIDIA devices).
     driver::init()?;
     if let Some(why) = driver::nvidia_unavailable_reason() {
@@ -90,7 +91,20 @@ fn main() -> driver::Result<()> {
     drop(module);
     drop(ctx);
     if bad != 0 {
-        std::process::exit(1);
+        return Err(driver::Error::new(
+            ErrorCode::Unknown,
+            format!("{bad} of {n} elements wrong"),
+        ));
     }
     Ok(())
+}
+
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

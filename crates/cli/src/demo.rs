@@ -8,6 +8,9 @@ use ferrocuda_runtime::Result;
 #[path = "../../../examples/contexts.rs"]
 mod contexts;
 #[allow(dead_code)]
+#[path = "../../../examples/driver_api.rs"]
+mod driver_api;
+#[allow(dead_code)]
 #[path = "../../../examples/runtime_example.rs"]
 mod runtime_example;
 #[allow(dead_code)]
@@ -17,12 +20,18 @@ mod vector_add;
 #[path = "../../../examples/version_check.rs"]
 mod version_check;
 
+/// Seed 001's driver-layer program, its error seen as the runtime reports it.
+fn driver_api_program() -> Result<()> {
+    driver_api::run().map_err(Into::into)
+}
+
 /// One seed program: its title and its `run`.
 type Program = (&'static str, fn() -> Result<()>);
 
 pub fn run() -> Result<ExitCode> {
-    let programs: [Program; 4] = [
+    let programs: [Program; 5] = [
         ("runtime_example (seed 000)", runtime_example::run),
+        ("driver_api (seed 001)", driver_api_program),
         ("vector_add (seed 002)", vector_add::run),
         ("contexts (seeds 002, 004)", contexts::run),
         ("version_check (seed 002)", version_check::run),
