@@ -534,7 +534,10 @@ fn demo_runs_the_seed_programs() {
         "{out}"
     );
     assert!(out.contains("plugin C after the reset: 2"), "{out}");
-    assert!(out.contains("result check passed: 1024 elements doubled"), "{out}");
+    assert!(
+        out.contains("result check passed: 1024 elements doubled"),
+        "{out}"
+    );
     assert!(out.contains("all 5 programs passed"), "{out}");
 }
 
