@@ -1274,6 +1274,132 @@ mod tests {
         assert_eq!(lookup_name("cuFoo_vx2"), "cuFoo_vx2");
     }
 
+    /// Builds `tests/fake_libcuda/fake_libcuda.c` with `defines`; `None` (test skipped) when no
+    /// C compiler is available.
+    #[cfg(target_os = "linux")]
+    fn fake_libcuda(variant: &str, defines: &[&str]) -> Option<std::path::PathBuf> {
+        let src = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fake_libcuda/fake_libcuda.c"
+        );
+        let dir =
+            std::env::temp_dir().join(format!("ferrocuda-fake-libcuda-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = dir.join(format!("libcuda_{variant}.so"));
+        let status = std::process::Command::new("cc")
+            .args(["-shared", "-fPIC", "-o"])
+            .arg(&out)
+            .args(defines.iter().map(|d| format!("-D{d}")))
+            .arg(src)
+            .status();
+        match status {
+            Ok(s) if s.success() => Some(out),
+            other => {
+                eprintln!("skipping: cannot build the fake libcuda ({other:?})");
+                None
+            }
+        }
+    }
+
+    /// The (name, version) pairs the fake driver at `path` was asked for.
+    #[cfg(target_os = "linux")]
+    fn fake_requests(path: &std::path::Path) -> Vec<(String, i32)> {
+        // SAFETY: the fake library has no initialisers; the three functions have these
+        // prototypes, and the returned strings are copied while the library is loaded.
+        unsafe {
+            let lib = Library::new(path).unwrap();
+            let count = *lib
+                .get::<unsafe extern "C" fn() -> c_int>("fake_request_count")
+                .unwrap();
+            let name = *lib
+                .get::<unsafe extern "C" fn(c_int) -> *const c_char>("fake_request_name")
+                .unwrap();
+            let version = *lib
+                .get::<unsafe extern "C" fn(c_int) -> c_int>("fake_request_version")
+                .unwrap();
+            (0..count())
+                .map(|i| {
+                    let n = std::ffi::CStr::from_ptr(name(i))
+                        .to_string_lossy()
+                        .into_owned();
+                    (n, version(i))
+                })
+                .collect()
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn fake_driver_too_old() {
+        let Some(lib) = fake_libcuda("old", &["FAKE_VERSION=11080", "WITH_V1"]) else {
+            return;
+        };
+        assert_eq!(
+            Driver::load_from(&[lib.into()]).unwrap_err(),
+            LoadError::DriverTooOld {
+                found: 11080,
+                required: MIN_DRIVER_VERSION
+            }
+        );
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn fake_driver_without_entry_points() {
+        let Some(lib) = fake_libcuda(
+            "empty",
+            &["FAKE_VERSION=13000", "WITH_V2", "RESOLVE_NOTHING"],
+        ) else {
+            return;
+        };
+        assert_eq!(
+            Driver::load_from(&[lib.into()]).unwrap_err(),
+            LoadError::SymbolNotFound {
+                symbol: "cuInit".into(),
+                version: 2000
+            }
+        );
+        let Some(lib) = fake_libcuda("noproc", &["FAKE_VERSION=12000"]) else {
+            return;
+        };
+        assert_eq!(
+            Driver::load_from(&[lib.into()]).unwrap_err(),
+            LoadError::SymbolNotFound {
+                symbol: "cuGetProcAddress_v2".into(),
+                version: 0
+            }
+        );
+    }
+
+    /// Every entry point is asked for by its base name at its declared version; those newer
+    /// than the driver are absent, through either cuGetProcAddress variant.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn fake_driver_is_asked_for_the_declared_versions() {
+        for (variant, define) in [("v2", "WITH_V2"), ("v1", "WITH_V1")] {
+            let Some(lib) = fake_libcuda(variant, &["FAKE_VERSION=12020", define]) else {
+                return;
+            };
+            let d = Driver::load_from(&[lib.clone().into()]).unwrap();
+            assert_eq!(d.version(), 12020);
+            assert!(d.cuFuncGetParamInfo.is_none());
+            assert!(d.cuFuncGetName.is_none());
+            assert!(d.cuLinkCreate_v2.is_some());
+            let expected: Vec<(String, i32)> = SYMBOLS
+                .iter()
+                .map(|(name, version, _)| (lookup_name(name).to_owned(), *version))
+                .collect();
+            assert_eq!(fake_requests(&lib), expected, "{variant}");
+            assert_eq!(
+                d.entry_points()
+                    .iter()
+                    .filter(|(_, address)| address.is_none())
+                    .count(),
+                2
+            );
+        }
+    }
+
     #[test]
     fn driver_too_old_message() {
         let e = LoadError::DriverTooOld {
