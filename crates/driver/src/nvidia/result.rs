@@ -15,6 +15,8 @@
 //!   current context (a device allocation, mapped pinned host memory or managed memory) that no
 //!   other code accesses concurrently in a conflicting way.
 
+#![warn(missing_docs)]
+
 use std::borrow::Cow;
 use std::ffi::{c_char, c_int, c_uint, c_void, CStr, CString};
 use std::mem::MaybeUninit;
