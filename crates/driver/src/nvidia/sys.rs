@@ -590,6 +590,15 @@ c_consts! {
     CU_MEMHOSTREGISTER_READ_ONLY = 0x08;
 }
 
+/// `CUmemAttach_flags` for `cuMemAllocManaged`.
+pub type CUmemAttach_flags = c_uint;
+c_consts! {
+    CUmemAttach_flags;
+    CU_MEM_ATTACH_GLOBAL = 0x1;
+    CU_MEM_ATTACH_HOST = 0x2;
+    CU_MEM_ATTACH_SINGLE = 0x4;
+}
+
 /// `CUdriverProcAddress_flags` for `cuGetProcAddress`.
 pub type CUdriverProcAddress_flags = cuuint64_t;
 c_consts! {
@@ -896,6 +905,8 @@ function_table! {
         cuDeviceGetName @ 2000 : fn(name: *mut c_char, len: c_int, dev: CUdevice);
         cuDeviceGetUuid_v2 @ 11040 : fn(uuid: *mut CUuuid, dev: CUdevice);
         cuDeviceTotalMem_v2 @ 3020 : fn(bytes: *mut usize, dev: CUdevice);
+        cuDeviceGetPCIBusId @ 4010 : fn(pci_bus_id: *mut c_char, len: c_int, dev: CUdevice);
+        cuDeviceCanAccessPeer @ 4000 : fn(can_access_peer: *mut c_int, dev: CUdevice, peer_dev: CUdevice);
         cuDeviceGetAttribute @ 2000 : fn(pi: *mut c_int, attrib: CUdevice_attribute, dev: CUdevice);
         cuDevicePrimaryCtxRetain @ 7000 : fn(pctx: *mut CUcontext, dev: CUdevice);
         cuDevicePrimaryCtxRelease_v2 @ 11000 : fn(dev: CUdevice);
@@ -917,6 +928,8 @@ function_table! {
         cuCtxSetLimit @ 3010 : fn(limit: CUlimit, value: usize);
         cuCtxGetCacheConfig @ 3020 : fn(pconfig: *mut CUfunc_cache);
         cuCtxSetCacheConfig @ 3020 : fn(config: CUfunc_cache);
+        cuCtxEnablePeerAccess @ 4000 : fn(peer_context: CUcontext, flags: c_uint);
+        cuCtxDisablePeerAccess @ 4000 : fn(peer_context: CUcontext);
         cuCtxGetStreamPriorityRange @ 5050 : fn(least: *mut c_int, greatest: *mut c_int);
 
         cuModuleLoad @ 2000 : fn(module: *mut CUmodule, fname: *const c_char);
@@ -940,6 +953,7 @@ function_table! {
 
         cuFuncGetAttribute @ 2020 : fn(pi: *mut c_int, attrib: CUfunction_attribute, hfunc: CUfunction);
         cuFuncSetAttribute @ 9000 : fn(hfunc: CUfunction, attrib: CUfunction_attribute, value: c_int);
+        cuFuncGetModule @ 11000 : fn(hmod: *mut CUmodule, hfunc: CUfunction);
         cuFuncSetCacheConfig @ 3000 : fn(hfunc: CUfunction, config: CUfunc_cache);
 
         cuMemAlloc_v2 @ 3020 : fn(dptr: *mut CUdeviceptr, bytesize: usize);
@@ -951,6 +965,27 @@ function_table! {
         cuMemHostUnregister @ 4000 : fn(p: *mut c_void);
         cuMemHostGetDevicePointer_v2 @ 3020 : fn(pdptr: *mut CUdeviceptr, p: *mut c_void, flags: c_uint);
         cuMemGetInfo_v2 @ 3020 : fn(free: *mut usize, total: *mut usize);
+        cuMemAllocManaged @ 6000 : fn(dptr: *mut CUdeviceptr, bytesize: usize, flags: c_uint);
+        cuMemGetAddressRange_v2 @ 3020 : fn(
+            pbase: *mut CUdeviceptr,
+            psize: *mut usize,
+            dptr: CUdeviceptr,
+        );
+        cuMemcpyPeer @ 4000 : fn(
+            dst_device: CUdeviceptr,
+            dst_context: CUcontext,
+            src_device: CUdeviceptr,
+            src_context: CUcontext,
+            byte_count: usize,
+        );
+        cuMemcpyPeerAsync @ 4000 : fn(
+            dst_device: CUdeviceptr,
+            dst_context: CUcontext,
+            src_device: CUdeviceptr,
+            src_context: CUcontext,
+            byte_count: usize,
+            stream: CUstream,
+        );
         cuMemcpy @ 4000 : fn(dst: CUdeviceptr, src: CUdeviceptr, byte_count: usize);
         cuMemcpyHtoD_v2 @ 3020 : fn(dst: CUdeviceptr, src: *const c_void, byte_count: usize);
         cuMemcpyDtoH_v2 @ 3020 : fn(dst: *mut c_void, src: CUdeviceptr, byte_count: usize);
@@ -1007,6 +1042,7 @@ function_table! {
         cuEventCreate @ 2000 : fn(phevent: *mut CUevent, flags: c_uint);
         cuEventDestroy_v2 @ 4000 : fn(hevent: CUevent);
         cuEventRecord @ 2000 : fn(hevent: CUevent, hstream: CUstream);
+        cuEventRecordWithFlags @ 11010 : fn(hevent: CUevent, hstream: CUstream, flags: c_uint);
         cuEventSynchronize @ 2000 : fn(hevent: CUevent);
         cuEventQuery @ 2000 : fn(hevent: CUevent);
         cuEventElapsedTime @ 2000 : fn(pmilliseconds: *mut f32, hstart: CUevent, hend: CUevent);
@@ -1024,6 +1060,18 @@ function_table! {
             kernel_params: *mut *mut c_void,
             extra: *mut *mut c_void,
         );
+        cuLaunchCooperativeKernel @ 9000 : fn(
+            f: CUfunction,
+            grid_dim_x: c_uint,
+            grid_dim_y: c_uint,
+            grid_dim_z: c_uint,
+            block_dim_x: c_uint,
+            block_dim_y: c_uint,
+            block_dim_z: c_uint,
+            shared_mem_bytes: c_uint,
+            hstream: CUstream,
+            kernel_params: *mut *mut c_void,
+        );
         cuOccupancyMaxActiveBlocksPerMultiprocessor @ 6050 : fn(
             num_blocks: *mut c_int,
             func: CUfunction,
@@ -1032,6 +1080,13 @@ function_table! {
         );
     }
     optional {
+        cuCtxSetFlags @ 12010 : fn(flags: c_uint);
+        cuModuleGetFunctionCount @ 12040 : fn(count: *mut c_uint, hmod: CUmodule);
+        cuModuleEnumerateFunctions @ 12040 : fn(
+            functions: *mut CUfunction,
+            num_functions: c_uint,
+            hmod: CUmodule,
+        );
         cuFuncGetParamInfo @ 12040 : fn(
             func: CUfunction,
             param_index: usize,
@@ -1476,8 +1531,10 @@ mod tests {
                     .iter()
                     .filter(|(_, address)| address.is_none())
                     .count(),
-                2
+                4
             );
+            assert!(d.cuCtxSetFlags.is_some());
+            assert!(d.cuModuleGetFunctionCount.is_none());
         }
     }
 
