@@ -1410,26 +1410,46 @@ mod tests {
         assert_eq!(lookup_name("cuFoo_vx2"), "cuFoo_vx2");
     }
 
+    /// A fake libcuda built for one test, deleted (with its directory) when dropped; the
+    /// loaded copy stays valid after the file is gone.
+    #[cfg(target_os = "linux")]
+    struct FakeLib {
+        dir: std::path::PathBuf,
+        path: std::path::PathBuf,
+    }
+
+    #[cfg(target_os = "linux")]
+    impl Drop for FakeLib {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
     /// Builds `tests/fake_libcuda/fake_libcuda.c` with `defines`; `None` (test skipped) when no
     /// C compiler is available.
     #[cfg(target_os = "linux")]
-    fn fake_libcuda(variant: &str, defines: &[&str]) -> Option<std::path::PathBuf> {
+    fn fake_libcuda(variant: &str, defines: &[&str]) -> Option<FakeLib> {
         let src = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/fake_libcuda/fake_libcuda.c"
         );
-        let dir =
-            std::env::temp_dir().join(format!("ferrocuda-fake-libcuda-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!(
+            "ferrocuda-fake-libcuda-{}-{variant}",
+            std::process::id()
+        ));
         std::fs::create_dir_all(&dir).unwrap();
-        let out = dir.join(format!("libcuda_{variant}.so"));
+        let lib = FakeLib {
+            path: dir.join("libcuda.so"),
+            dir,
+        };
         let status = std::process::Command::new("cc")
             .args(["-shared", "-fPIC", "-o"])
-            .arg(&out)
+            .arg(&lib.path)
             .args(defines.iter().map(|d| format!("-D{d}")))
             .arg(src)
             .status();
         match status {
-            Ok(s) if s.success() => Some(out),
+            Ok(s) if s.success() => Some(lib),
             other => {
                 eprintln!("skipping: cannot build the fake libcuda ({other:?})");
                 None
@@ -1471,7 +1491,7 @@ mod tests {
             return;
         };
         assert_eq!(
-            Driver::load_from(&[lib.into()]).unwrap_err(),
+            Driver::load_from(&[lib.path.clone().into()]).unwrap_err(),
             LoadError::DriverTooOld {
                 found: 11080,
                 required: MIN_DRIVER_VERSION
@@ -1489,7 +1509,7 @@ mod tests {
             return;
         };
         assert_eq!(
-            Driver::load_from(&[lib.into()]).unwrap_err(),
+            Driver::load_from(&[lib.path.clone().into()]).unwrap_err(),
             LoadError::SymbolNotFound {
                 symbol: "cuInit".into(),
                 version: 2000
@@ -1499,7 +1519,7 @@ mod tests {
             return;
         };
         assert_eq!(
-            Driver::load_from(&[lib.into()]).unwrap_err(),
+            Driver::load_from(&[lib.path.clone().into()]).unwrap_err(),
             LoadError::SymbolNotFound {
                 symbol: "cuGetProcAddress_v2".into(),
                 version: 0
@@ -1516,7 +1536,7 @@ mod tests {
             let Some(lib) = fake_libcuda(variant, &["FAKE_VERSION=12020", define]) else {
                 return;
             };
-            let d = Driver::load_from(&[lib.clone().into()]).unwrap();
+            let d = Driver::load_from(&[lib.path.clone().into()]).unwrap();
             assert_eq!(d.version(), 12020);
             assert!(d.cuFuncGetParamInfo.is_none());
             assert!(d.cuFuncGetName.is_none());
@@ -1525,7 +1545,7 @@ mod tests {
                 .iter()
                 .map(|(name, version, _)| (lookup_name(name).to_owned(), *version))
                 .collect();
-            assert_eq!(fake_requests(&lib), expected, "{variant}");
+            assert_eq!(fake_requests(&lib.path), expected, "{variant}");
             assert_eq!(
                 d.entry_points()
                     .iter()
