@@ -5,9 +5,11 @@
 //! a table of typed function pointers. The build needs no CUDA: [`driver`] opens the driver
 //! library at run time, resolves `cuGetProcAddress` with the dynamic linker and then resolves
 //! every other entry point *through* the driver, asking for the ABI version our declared
-//! signature matches. This matters because the unversioned names change meaning between
-//! CUDA releases (CUDA 13 made `cuCtxCreate` the `_v4` variant that takes a parameter
-//! struct); asking by version guarantees we never call an entry point with the wrong ABI.
+//! signature matches (the version of its `PFN_..._vNNNNN` typedef in `cudaTypedefs.h`). This
+//! matters because the unversioned names change meaning between CUDA releases: `cuCtxCreate`
+//! asked for at CUDA 12.0 is the `_v3` variant with affinity parameters, and CUDA 13 made the
+//! default `_v4` with a params struct. Each table field is named after the exported variant it
+//! holds (`cuCtxCreate_v2`, `cuMemAlloc_v2`, `cuLaunchKernel`), so call sites show the ABI.
 
 #![allow(non_camel_case_types, non_snake_case, non_upper_case_globals)]
 #![warn(missing_docs)]
