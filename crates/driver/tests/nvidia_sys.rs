@@ -128,6 +128,10 @@ fn device_properties() {
             Err(e) => panic!("attribute {a}: {e}"),
         }
     }
+    let bus = d.device_get_pci_bus_id(dev).unwrap();
+    assert_eq!(bus.matches(':').count(), 2, "{bus}");
+    assert!(bus.contains('.'), "{bus}");
+    let _ = d.device_can_access_peer(dev, dev);
     assert!(d.device_total_mem(dev).unwrap() > 0);
     assert_ne!(d.device_get_uuid(dev).unwrap(), [0u8; 16]);
     let (_flags, active) = d.device_primary_ctx_get_state(dev).unwrap();
@@ -215,6 +219,12 @@ fn jit_logs_and_module_queries() {
             .func_get_attribute(f, CU_FUNC_ATTRIBUTE_BINARY_VERSION)
             .unwrap();
         assert_eq!(binary / 10, major);
+        assert_eq!(d.func_get_module(f).unwrap(), module);
+        if let Some(functions) = d.module_functions(module).unwrap() {
+            assert_eq!(functions, vec![f]);
+        } else {
+            assert!(d.version() < 12040);
+        }
         d.module_unload(module).unwrap();
     }
 }
@@ -282,7 +292,8 @@ fn alloc_copy_launch_copy_back() {
         // memset + device-to-device copy.
         let other = d.mem_alloc(bytes).unwrap();
         d.memset_d32(other, 0xdead_beef, n as usize).unwrap();
-        d.memcpy_dtod(dptr, other, bytes).unwrap();
+        let ctx = d.ctx_get_current().unwrap();
+        d.memcpy_peer(dptr, ctx, other, ctx, bytes).unwrap();
         d.memcpy_dtoh(&mut out, dptr).unwrap();
         assert!(out
             .chunks_exact(4)
@@ -292,6 +303,23 @@ fn alloc_copy_launch_copy_back() {
         let mut head = [0u8; 8];
         d.memcpy_dtoh(&mut head, other).unwrap();
         assert_eq!(head, [0x5a, 0x5a, 0x5a, 0xde, 0x34, 0x12, 0xad, 0xde]);
+
+        // The same kernel as a cooperative launch, over the 0xdeadbeef copied in above.
+        d.launch_cooperative_kernel(
+            f,
+            [n.div_ceil(256), 1, 1],
+            [256, 1, 1],
+            0,
+            std::ptr::null_mut(),
+            &mut params,
+        )
+        .unwrap();
+        d.ctx_synchronize().unwrap();
+        d.memcpy_dtoh(&mut out, dptr).unwrap();
+        assert!(out
+            .chunks_exact(4)
+            .all(|c| c == 0xdead_bef0u32.to_le_bytes()));
+        assert_eq!(d.mem_get_address_range(dptr + 8).unwrap(), (dptr, bytes));
 
         // A launch with a bad configuration is refused, not a crash.
         assert_eq!(
@@ -333,7 +361,8 @@ fn streams_events_and_host_callbacks() {
         d.event_record(start, stream).unwrap();
         d.memcpy_htod_async(dptr, host, stream).unwrap();
         d.memset_d8_async(dptr, 7, 16, stream).unwrap();
-        d.event_record(end, stream).unwrap();
+        d.event_record_with_flags(end, stream, CU_EVENT_RECORD_DEFAULT)
+            .unwrap();
 
         let (tx, rx) = mpsc::channel();
         let tx2 = tx.clone();
@@ -455,4 +484,31 @@ fn load_images_from_directory() {
         loaded += 1;
     }
     assert!(loaded > 0);
+}
+
+#[test]
+fn managed_memory() {
+    let Some((d, dev)) = setup() else { return };
+    if d.device_get_attribute(dev, CU_DEVICE_ATTRIBUTE_MANAGED_MEMORY)
+        .unwrap()
+        == 0
+    {
+        eprintln!("skipping: no managed memory on this device");
+        return;
+    }
+    let p = d.mem_alloc_managed(4096, CU_MEM_ATTACH_GLOBAL).unwrap();
+    assert!(d.pointer_is_managed(p).unwrap());
+    // SAFETY: `p` is a live managed allocation of 4096 bytes; the device is idle, so the host
+    // may touch it; it is freed once.
+    unsafe {
+        d.memset_d32(p, 0x0102_0304, 1024).unwrap();
+        d.ctx_synchronize().unwrap();
+        let host = std::slice::from_raw_parts(p as usize as *const u32, 1024);
+        assert!(host.iter().all(|&v| v == 0x0102_0304));
+        d.mem_free(p).unwrap();
+    }
+    if d.version() >= 12010 {
+        let flags = d.ctx_get_flags().unwrap();
+        d.ctx_set_flags(flags).unwrap();
+    }
 }

@@ -15,6 +15,8 @@
 //!   current context (a device allocation, mapped pinned host memory or managed memory) that no
 //!   other code accesses concurrently in a conflicting way.
 
+#![warn(missing_docs)]
+
 use std::borrow::Cow;
 use std::ffi::{c_char, c_int, c_uint, c_void, CStr, CString};
 use std::mem::MaybeUninit;
@@ -417,6 +419,25 @@ impl Driver {
         Ok(n)
     }
 
+    /// `cuDeviceGetPCIBusId`: `domain:bus:device.function` (e.g. `0000:00:06.0`).
+    pub fn device_get_pci_bus_id(&self, dev: CUdevice) -> Result<String, CUresult> {
+        let mut buf = [0u8; 64];
+        // SAFETY: `buf` is valid for `buf.len()` bytes of writes; the driver NUL-terminates
+        // within `len`.
+        unsafe { (self.cuDeviceGetPCIBusId)(buf.as_mut_ptr().cast(), buf.len() as c_int, dev) }
+            .result()?;
+        let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+        Ok(String::from_utf8_lossy(&buf[..end]).into_owned())
+    }
+
+    /// `cuDeviceCanAccessPeer`: whether contexts on `dev` can access memory on `peer`.
+    pub fn device_can_access_peer(&self, dev: CUdevice, peer: CUdevice) -> Result<bool, CUresult> {
+        let mut v: c_int = 0;
+        // SAFETY: `v` is valid for writes.
+        unsafe { (self.cuDeviceCanAccessPeer)(&mut v, dev, peer) }.result()?;
+        Ok(v != 0)
+    }
+
     /// `cuDeviceGetAttribute`.
     pub fn device_get_attribute(
         &self,
@@ -586,6 +607,34 @@ impl Driver {
         unsafe { (self.cuCtxSetCacheConfig)(config) }.result()
     }
 
+    /// `cuCtxEnablePeerAccess`: lets the current context access `peer`'s memory.
+    ///
+    /// # Safety
+    /// `peer` must be a valid, live context.
+    pub unsafe fn ctx_enable_peer_access(&self, peer: CUcontext) -> Result<(), CUresult> {
+        // SAFETY: per the caller; flags must be 0.
+        unsafe { (self.cuCtxEnablePeerAccess)(peer, 0) }.result()
+    }
+
+    /// `cuCtxDisablePeerAccess`.
+    ///
+    /// # Safety
+    /// `peer` must be a valid, live context.
+    pub unsafe fn ctx_disable_peer_access(&self, peer: CUcontext) -> Result<(), CUresult> {
+        // SAFETY: per the caller.
+        unsafe { (self.cuCtxDisablePeerAccess)(peer) }.result()
+    }
+
+    /// `cuCtxSetFlags` of the current context (CUDA 12.1+; `CUDA_ERROR_NOT_SUPPORTED` on an
+    /// older driver).
+    pub fn ctx_set_flags(&self, flags: u32) -> Result<(), CUresult> {
+        let set = self
+            .cuCtxSetFlags
+            .ok_or(CUresult::CUDA_ERROR_NOT_SUPPORTED)?;
+        // SAFETY: no pointers.
+        unsafe { set(flags) }.result()
+    }
+
     /// `cuCtxGetStreamPriorityRange`: (least, greatest); greatest is numerically lowest.
     pub fn ctx_get_stream_priority_range(&self) -> Result<(i32, i32), CUresult> {
         let (mut least, mut greatest): (c_int, c_int) = (0, 0);
@@ -694,6 +743,30 @@ impl Driver {
         Ok((p, n))
     }
 
+    /// The kernels of a module (`cuModuleGetFunctionCount` + `cuModuleEnumerateFunctions`),
+    /// or `None` when the driver predates CUDA 12.4.
+    ///
+    /// # Safety
+    /// `module` must be a valid handle.
+    pub unsafe fn module_functions(
+        &self,
+        module: CUmodule,
+    ) -> Result<Option<Vec<CUfunction>>, CUresult> {
+        let (Some(count), Some(enumerate)) = (
+            self.cuModuleGetFunctionCount,
+            self.cuModuleEnumerateFunctions,
+        ) else {
+            return Ok(None);
+        };
+        let mut n: c_uint = 0;
+        // SAFETY: `n` is valid for writes; `module` per the caller.
+        unsafe { count(&mut n, module) }.result()?;
+        let mut functions = vec![ptr::null_mut(); n as usize];
+        // SAFETY: `functions` has room for `n` handles; `module` per the caller.
+        unsafe { enumerate(functions.as_mut_ptr(), n, module) }.result()?;
+        Ok(Some(functions))
+    }
+
     // ---- functions ------------------------------------------------------------------------
 
     /// `cuFuncGetAttribute`.
@@ -723,6 +796,17 @@ impl Driver {
     ) -> Result<(), CUresult> {
         // SAFETY: `f` per the caller.
         unsafe { (self.cuFuncSetAttribute)(f, attrib, value) }.result()
+    }
+
+    /// `cuFuncGetModule`: the module a function belongs to.
+    ///
+    /// # Safety
+    /// `f` must be a valid function handle.
+    pub unsafe fn func_get_module(&self, f: CUfunction) -> Result<CUmodule, CUresult> {
+        let mut m: CUmodule = ptr::null_mut();
+        // SAFETY: `m` is valid for writes; `f` per the caller.
+        unsafe { (self.cuFuncGetModule)(&mut m, f) }.result()?;
+        Ok(m)
     }
 
     /// `cuFuncSetCacheConfig`.
@@ -794,6 +878,27 @@ impl Driver {
         // SAFETY: `p` is valid for writes.
         unsafe { (self.cuMemAlloc_v2)(&mut p, bytes) }.result()?;
         Ok(p)
+    }
+
+    /// `cuMemAllocManaged` with a `CU_MEM_ATTACH_*` flag: memory reachable from host and
+    /// device at the same address.
+    pub fn mem_alloc_managed(&self, bytes: usize, flags: u32) -> Result<CUdeviceptr, CUresult> {
+        let mut p: CUdeviceptr = 0;
+        // SAFETY: `p` is valid for writes.
+        unsafe { (self.cuMemAllocManaged)(&mut p, bytes, flags) }.result()?;
+        Ok(p)
+    }
+
+    /// `cuMemGetAddressRange`: (base, size) of the allocation containing `dptr`. Only a
+    /// lookup in the driver's tables.
+    pub fn mem_get_address_range(
+        &self,
+        dptr: CUdeviceptr,
+    ) -> Result<(CUdeviceptr, usize), CUresult> {
+        let (mut base, mut size): (CUdeviceptr, usize) = (0, 0);
+        // SAFETY: both outputs are valid for writes; `dptr` is only a lookup key.
+        unsafe { (self.cuMemGetAddressRange_v2)(&mut base, &mut size, dptr) }.result()?;
+        Ok((base, size))
     }
 
     /// `cuMemFree`.
@@ -926,6 +1031,41 @@ impl Driver {
     ) -> Result<(), CUresult> {
         // SAFETY: per the caller.
         unsafe { (self.cuMemcpy)(dst, src, bytes) }.result()
+    }
+
+    /// `cuMemcpyPeer` between allocations of two contexts.
+    ///
+    /// # Safety
+    /// Both contexts must be valid; `[dst, dst + bytes)` a valid device range in `dst_ctx` and
+    /// `[src, src + bytes)` one in `src_ctx`.
+    pub unsafe fn memcpy_peer(
+        &self,
+        dst: CUdeviceptr,
+        dst_ctx: CUcontext,
+        src: CUdeviceptr,
+        src_ctx: CUcontext,
+        bytes: usize,
+    ) -> Result<(), CUresult> {
+        // SAFETY: per the caller.
+        unsafe { (self.cuMemcpyPeer)(dst, dst_ctx, src, src_ctx, bytes) }.result()
+    }
+
+    /// `cuMemcpyPeerAsync`.
+    ///
+    /// # Safety
+    /// As [`Driver::memcpy_peer`], with both ranges valid until the copy completes; `stream`
+    /// valid.
+    pub unsafe fn memcpy_peer_async(
+        &self,
+        dst: CUdeviceptr,
+        dst_ctx: CUcontext,
+        src: CUdeviceptr,
+        src_ctx: CUcontext,
+        bytes: usize,
+        stream: CUstream,
+    ) -> Result<(), CUresult> {
+        // SAFETY: per the caller.
+        unsafe { (self.cuMemcpyPeerAsync)(dst, dst_ctx, src, src_ctx, bytes, stream) }.result()
     }
 
     /// `cuMemcpyHtoDAsync` of the whole of `src`.
@@ -1328,6 +1468,20 @@ impl Driver {
         unsafe { (self.cuEventRecord)(event, stream) }.result()
     }
 
+    /// `cuEventRecordWithFlags` (`CU_EVENT_RECORD_*`).
+    ///
+    /// # Safety
+    /// `event` and `stream` must be valid handles.
+    pub unsafe fn event_record_with_flags(
+        &self,
+        event: CUevent,
+        stream: CUstream,
+        flags: u32,
+    ) -> Result<(), CUresult> {
+        // SAFETY: per the caller.
+        unsafe { (self.cuEventRecordWithFlags)(event, stream, flags) }.result()
+    }
+
     /// `cuEventSynchronize`.
     ///
     /// # Safety
@@ -1393,6 +1547,38 @@ impl Driver {
                 stream,
                 null_if_empty(params),
                 ptr::null_mut(),
+            )
+        }
+        .result()
+    }
+
+    /// `cuLaunchCooperativeKernel`: all blocks are co-resident, so grid-wide synchronisation
+    /// is allowed.
+    ///
+    /// # Safety
+    /// As [`Driver::launch_kernel`].
+    pub unsafe fn launch_cooperative_kernel(
+        &self,
+        f: CUfunction,
+        grid: [u32; 3],
+        block: [u32; 3],
+        shared_mem_bytes: u32,
+        stream: CUstream,
+        params: &mut [*mut c_void],
+    ) -> Result<(), CUresult> {
+        // SAFETY: per the caller; `params` is null only when empty.
+        unsafe {
+            (self.cuLaunchCooperativeKernel)(
+                f,
+                grid[0],
+                grid[1],
+                grid[2],
+                block[0],
+                block[1],
+                block[2],
+                shared_mem_bytes,
+                stream,
+                null_if_empty(params),
             )
         }
         .result()
