@@ -1,6 +1,8 @@
-//! The CPU device against straightforward native Rust (rayon over the same cores) on three
-//! kernels: saxpy (memory bound), a shared-memory reduction (barriers), and a tiled matmul
-//! (shared memory and FMA throughput).
+//! The CPU device against straightforward native Rust (rayon over the same cores) on four
+//! kernels: saxpy (memory bound), a shared-memory reduction (barriers), a tiled matmul
+//! (shared memory and FMA throughput), and Collatz walks (divergence: each thread's trip count
+//! depends on its input, so the lanes of a warp leave the loop at different times; the PTX is
+//! clang's, from `tests/fixtures/clang/`).
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use ferrocuda_cpu::{Device, LaunchConfig};
@@ -152,6 +154,64 @@ fn bench(c: &mut Criterion) {
         })
     });
     g.finish();
+
+    // divergence-heavy: Collatz walks
+    let n = 1usize << 16;
+    let vals: Vec<i64> = (0..n as i64).map(|i| i * 7 + 1).collect();
+    let mut steps = vec![0i64; n];
+    let m = dev
+        .load_module(&ferrocuda_ptx::parse(COLLATZ_PTX).unwrap())
+        .unwrap();
+    let k = m.kernel("clang_collatz").unwrap();
+    let bytes: Vec<u8> = vals.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let (din, dout) = (upload(&dev, &bytes), upload(&dev, &bytes));
+    let p = params(&[
+        &din.to_le_bytes(),
+        &dout.to_le_bytes(),
+        &(n as u32).to_le_bytes(),
+    ]);
+    let cfg = LaunchConfig {
+        grid: [(n / 256) as u32, 1, 1],
+        block: [256, 1, 1],
+        dynamic_shared: 0,
+    };
+    let mut g = c.benchmark_group("collatz_64K");
+    g.sample_size(10);
+    g.bench_function("ptx", |b| b.iter(|| dev.launch(&k, &cfg, &p).unwrap()));
+    g.bench_function("native", |b| {
+        b.iter(|| {
+            pool.install(|| {
+                steps
+                    .par_chunks_mut(1024)
+                    .zip(vals.par_chunks(1024))
+                    .for_each(|(o, v)| {
+                        for (o, v) in o.iter_mut().zip(v) {
+                            *o = collatz_steps(*v);
+                        }
+                    })
+            });
+            black_box(&steps);
+        })
+    });
+    g.finish();
+    // The two agree.
+    dev.launch(&k, &cfg, &p).unwrap();
+    let mut got = vec![0u8; bytes.len()];
+    dev.memory().read(dout, &mut got).unwrap();
+    for (i, w) in got.chunks(8).enumerate() {
+        assert_eq!(i64::from_le_bytes(w.try_into().unwrap()), steps[i]);
+    }
+}
+
+const COLLATZ_PTX: &str = include_str!("../../../tests/fixtures/clang/clang_kernels.o3_sm_80.ptx");
+
+fn collatz_steps(mut v: i64) -> i64 {
+    let mut steps = 0;
+    while v > 1 && steps < 1000 {
+        v = if v & 1 != 0 { 3 * v + 1 } else { v / 2 };
+        steps += 1;
+    }
+    steps
 }
 
 criterion_group!(benches, bench);
