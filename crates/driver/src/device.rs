@@ -535,7 +535,8 @@ impl Device {
         s.platform.device_attribute(s.local, attr)
     }
 
-    pub(crate) fn launch_limits(self) -> Result<LaunchLimits> {
+    /// The grid and block limits launches are checked against, read once per device.
+    pub fn launch_limits(self) -> Result<LaunchLimits> {
         let s = self.slot();
         if let Some(l) = s.limits.get() {
             return Ok(*l);

@@ -73,9 +73,12 @@ impl LaunchConfig {
 
 /// The device limits a configuration is checked against before it reaches a platform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct LaunchLimits {
+pub struct LaunchLimits {
+    /// Largest block in each dimension.
     pub max_block: [u32; 3],
+    /// Largest grid in each dimension.
     pub max_grid: [u32; 3],
+    /// Most threads in one block.
     pub max_threads_per_block: u32,
 }
 

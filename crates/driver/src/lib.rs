@@ -59,14 +59,13 @@ pub use bytemuck;
 pub use context::Context;
 pub use device::{Device, DeviceAttribute, DEVICE_ENV};
 pub use error::{Error, ErrorCode, Result};
-pub use launch::{DeviceRepr, Dim3, KernelArg, LaunchConfig};
+pub use launch::{DeviceRepr, Dim3, KernelArg, LaunchConfig, LaunchLimits};
 pub use memory::{DeviceBuffer, DevicePtr, PinnedHostBuffer};
 pub use module::{
     Function, FunctionAttribute, JitOptions, KernelSignature, LaunchBuilder, Module, ParamLayout,
 };
 pub use stream::{Event, Stream};
 
-use launch::LaunchLimits;
 use platform::PlatformBackend;
 
 /// Which implementation a device runs on.

@@ -1,9 +1,6 @@
 //! Kernel launches: `cudaLaunchKernel` and the `launch!` macro (`kernel<<<grid, block>>>(…)`).
 
-use std::cell::RefCell;
-use std::collections::HashMap;
-
-use driver::{DeviceAttribute, DeviceRepr};
+use driver::{DeviceRepr, LaunchLimits};
 use ferrocuda_driver as driver;
 
 use crate::dim::{Dim3, IntoDim3};
@@ -12,40 +9,9 @@ use crate::module::Launchable;
 use crate::state::scope;
 use crate::stream::{Stream, StreamArg};
 
-/// The device limits a launch configuration must respect.
-#[derive(Clone, Copy)]
-struct Limits {
-    max_block: [u32; 3],
-    max_grid: [u32; 3],
-    max_threads: u32,
-}
-
-fn limits(dev: driver::Device) -> Result<Limits> {
-    // Per thread, so the launch path takes no lock; device limits never change.
-    thread_local! {
-        static CACHE: RefCell<HashMap<usize, Limits>> = RefCell::new(HashMap::new());
-    }
-    if let Some(l) = CACHE.with(|c| c.borrow().get(&dev.ordinal()).copied()) {
-        return Ok(l);
-    }
-    let a = |attr| -> Result<u32> { Ok(dev.attribute(attr).map_err(Error::from)?.max(0) as u32) };
-    use DeviceAttribute as A;
-    let l = Limits {
-        max_block: [
-            a(A::MaxBlockDimX)?,
-            a(A::MaxBlockDimY)?,
-            a(A::MaxBlockDimZ)?,
-        ],
-        max_grid: [a(A::MaxGridDimX)?, a(A::MaxGridDimY)?, a(A::MaxGridDimZ)?],
-        max_threads: a(A::MaxThreadsPerBlock)?,
-    };
-    CACHE.with(|c| c.borrow_mut().insert(dev.ordinal(), l));
-    Ok(l)
-}
-
 /// `cudaErrorInvalidConfiguration` for a grid or block the device cannot run, as the CUDA
 /// runtime reports it (the driver says `CUDA_ERROR_INVALID_VALUE`).
-fn check_config(kernel: &str, grid: Dim3, block: Dim3, lim: &Limits) -> Result<()> {
+fn check_config(kernel: &str, grid: Dim3, block: Dim3, lim: &LaunchLimits) -> Result<()> {
     let bad = |why: String| {
         Err(Error::with_detail(
             ErrorCode::InvalidConfiguration,
@@ -71,11 +37,11 @@ fn check_config(kernel: &str, grid: Dim3, block: Dim3, lim: &Limits) -> Result<(
             ));
         }
     }
-    if block.volume() > u64::from(lim.max_threads) {
+    if block.volume() > u64::from(lim.max_threads_per_block) {
         return bad(format!(
             "{} threads per block exceed the device maximum {}",
             block.volume(),
-            lim.max_threads
+            lim.max_threads_per_block
         ));
     }
     Ok(())
@@ -143,7 +109,8 @@ where
                 format!("launch of `{name}`: {shared:?} bytes of shared memory"),
             )
         })?;
-        check_config(name, grid, block, &limits(ctx.device())?)?;
+        let limits = ctx.device().launch_limits().map_err(Error::from)?;
+        check_config(name, grid, block, &limits)?;
         let f = kernel.resolve(ctx, s.primary.map(|p| p.1))?;
         let launch =
             |st: &driver::Stream| f.launch(grid, block, shared, st, args).map_err(Error::from);
