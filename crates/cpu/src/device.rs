@@ -429,6 +429,7 @@ impl Device {
             next_cta: AtomicU64::new(0),
             abort: AtomicBool::new(false),
             error: Mutex::new(None),
+            vector_isa: crate::exec::vector_isa_available(),
         };
         let workers = (self.pool.current_num_threads() as u64).min(total).max(1) as u32;
         if workers == 1 {

@@ -20,6 +20,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+mod simd;
+pub(crate) use simd::available as vector_isa_available;
+
 /// Backward branches a warp may take before it yields to the other warps of its block (so a
 /// warp spinning on a flag another warp sets still makes progress).
 const SLICE: u32 = 4096;
@@ -46,6 +49,9 @@ pub(crate) struct Launch<'a> {
     pub(crate) abort: AtomicBool,
     /// First fault (by block index) and the error.
     pub(crate) error: Mutex<Option<(u64, Error)>>,
+    /// Run warps with the build of the warp loop for the host's vector unit
+    /// ([`simd::available`]).
+    pub(crate) vector_isa: bool,
 }
 
 impl Launch<'_> {
@@ -303,7 +309,14 @@ fn bin_lanes(k: BinK, av: &[u64; 32], bv: &[u64; 32], o: &mut [u64; 32], wm: u64
 
 /// A hot three-source operation on all 32 lanes, masked to the destination width.
 #[inline(always)]
-fn tri_lanes(k: TriK, av: &[u64; 32], bv: &[u64; 32], cv: &[u64; 32], o: &mut [u64; 32], wm: u64) {
+fn tri_lanes<const FMA: bool>(
+    k: TriK,
+    av: &[u64; 32],
+    bv: &[u64; 32],
+    cv: &[u64; 32],
+    o: &mut [u64; 32],
+    wm: u64,
+) {
     macro_rules! lanes3 {
         (|$x:ident, $y:ident, $z:ident| $e:expr) => {
             for l in 0..32 {
@@ -325,6 +338,10 @@ fn tri_lanes(k: TriK, av: &[u64; 32], bv: &[u64; 32], cv: &[u64; 32], o: &mut [u
         TriK::MadWideS32 => {
             lanes3!(|x, y, z| ((x as i32 as i64) * (y as i32 as i64)).wrapping_add(z as i64) as u64)
         }
+        // Where the host has an FMA unit (the vector build of the warp loop), one instruction.
+        TriK::Fma32 if FMA => lanes3!(|x, y, z| fp::canon32(
+            f32::from_bits(x as u32).mul_add(f32::from_bits(y as u32), f32::from_bits(z as u32))
+        )),
         TriK::Fma32 => lanes3!(|x, y, z| fp::canon32(fp::fma32(
             f32::from_bits(x as u32),
             f32::from_bits(y as u32),
@@ -1235,13 +1252,25 @@ impl<'a> Cta<'a> {
     /// Runs warp `w` until it has no runnable lanes or its slice ends.
     fn run_warp(&mut self, w: &mut Warp) -> Result<Stop, Error> {
         let mut pc = 0u32;
-        match self.run_warp_inner(w, &mut pc) {
+        let r = if self.l.vector_isa {
+            simd::run_warp_v3(self, w, &mut pc)
+        } else {
+            self.run_warp_inner::<false>(w, &mut pc)
+        };
+        match r {
             Ok(s) => Ok(s),
             Err(e) => Err(e.with_site(|| self.site(pc))),
         }
     }
 
-    fn run_warp_inner(&mut self, w: &mut Warp, pcout: &mut u32) -> Result<Stop, Error> {
+    /// The warp loop. Inlined into [`run_warp`](Self::run_warp) and into the build for the
+    /// host's vector unit ([`simd`]); `FMA`: the host has a fused multiply-add instruction.
+    #[inline(always)]
+    fn run_warp_inner<const FMA: bool>(
+        &mut self,
+        w: &mut Warp,
+        pcout: &mut u32,
+    ) -> Result<Stop, Error> {
         let prog = self.l.prog;
         let insts: &[Inst] = &prog.insts;
         let mut budget = SLICE;
@@ -1352,11 +1381,11 @@ impl<'a> Cta<'a> {
                             None
                         };
                         match fused {
-                            Some((dst, [av, bv, cv])) => tri_lanes(*k, av, bv, cv, dst, *wm),
+                            Some((dst, [av, bv, cv])) => tri_lanes::<FMA>(*k, av, bv, cv, dst, *wm),
                             None => {
                                 let r = &w.regs;
                                 let mut o = [0u64; 32];
-                                tri_lanes(
+                                tri_lanes::<FMA>(
                                     *k,
                                     &r[*a as usize],
                                     &r[*b as usize],

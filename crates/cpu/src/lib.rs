@@ -9,8 +9,9 @@
 //! alignment-checked: a bad access is an [`Error`] naming the kernel, the PTX line and the
 //! address, never a crash.
 
-// `unsafe` lives only in the memory module (shared device memory), each block with a
-// `// SAFETY:` line.
+// `unsafe` lives only in the memory module (shared device memory) and in `exec::simd` (calling
+// the warp loop built for the host's vector unit after checking the CPU has it), each block
+// with a `// SAFETY:` line.
 #![deny(unsafe_code)]
 
 pub mod arith;
