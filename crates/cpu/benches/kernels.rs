@@ -108,6 +108,30 @@ fn bench(c: &mut Criterion) {
             }))
         })
     });
+    // The kernel's own algorithm in native Rust (a 256-entry shared array per block, eight
+    // halving steps, one atomic add per block): how much of the gap is the tree, not the
+    // interpreter.
+    let total = std::sync::atomic::AtomicU32::new(0);
+    g.bench_function("native_tree", |b| {
+        b.iter(|| {
+            total.store(0, std::sync::atomic::Ordering::Relaxed);
+            pool.install(|| {
+                v.par_chunks(256).for_each(|blk| {
+                    let mut sdata = [0u32; 256];
+                    sdata[..blk.len()].copy_from_slice(blk);
+                    let mut s = 128;
+                    while s > 0 {
+                        for t in 0..s {
+                            sdata[t] = sdata[t].wrapping_add(sdata[t + s]);
+                        }
+                        s /= 2;
+                    }
+                    total.fetch_add(sdata[0], std::sync::atomic::Ordering::Relaxed);
+                })
+            });
+            black_box(total.load(std::sync::atomic::Ordering::Relaxed))
+        })
+    });
     g.finish();
 
     // tiled matmul

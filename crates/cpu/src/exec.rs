@@ -20,7 +20,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+mod shared;
 mod simd;
+
+use shared::SharedMemory;
 pub(crate) use simd::available as vector_isa_available;
 
 /// Backward branches a warp may take before it yields to the other warps of its block (so a
@@ -67,6 +70,17 @@ impl Launch<'_> {
 
     /// The worker loop: takes blocks until none are left or a block faulted.
     pub(crate) fn work(&self, smid: u32) {
+        if self.vector_isa {
+            simd::work_v3(self, smid)
+        } else {
+            self.work_inner::<false>(smid)
+        }
+    }
+
+    /// [`work`](Self::work), inlined into the baseline and the vector builds; `FMA`: the host
+    /// has a fused multiply-add instruction.
+    #[inline(always)]
+    fn work_inner<const FMA: bool>(&self, smid: u32) {
         let total = self.grid[0] as u64 * self.grid[1] as u64 * self.grid[2] as u64;
         let mut w = Worker::new(self, smid);
         loop {
@@ -84,7 +98,7 @@ impl Launch<'_> {
                 ((i / gx) % gy) as u32,
                 (i / (gx * gy)) as u32,
             ];
-            if let Err(e) = w.run_cta(cta) {
+            if let Err(e) = w.run_cta::<FMA>(cta) {
                 self.fail(i, e);
                 return;
             }
@@ -117,6 +131,8 @@ struct Warp {
     in_call: u32,
     /// Schedule the highest program counter next (see `run_warp_inner`).
     prefer_max: bool,
+    /// Some lane made a call in this block (so call stacks may need clearing).
+    called: bool,
     frames: Vec<Vec<Frame>>,
     saved: Vec<Vec<u64>>,
     local: Vec<Vec<u8>>,
@@ -212,6 +228,20 @@ fn rows<const N: usize>(
     Some((dst, r.map(|x| x.unwrap_or(&[0; 32]))))
 }
 
+/// Every lane holds the same value (a compare-free reduction that vectorizes, where `==` on
+/// arrays calls `memcmp`).
+#[inline(always)]
+fn all_equal<T>(v: &[T; 32]) -> bool
+where
+    T: Copy + std::ops::BitXor<Output = T> + std::ops::BitOr<Output = T> + Default + PartialEq,
+{
+    let mut d = T::default();
+    for l in 0..32 {
+        d = d | (v[l] ^ v[0]);
+    }
+    d == T::default()
+}
+
 /// A hot two-source operation on all 32 lanes, masked to the destination width.
 #[inline(always)]
 fn bin_lanes(k: BinK, av: &[u64; 32], bv: &[u64; 32], o: &mut [u64; 32], wm: u64) {
@@ -235,9 +265,7 @@ fn bin_lanes(k: BinK, av: &[u64; 32], bv: &[u64; 32], o: &mut [u64; 32], wm: u64
         BinK::MulLo64 => lanes2!(|x, y| x.wrapping_mul(y)),
         // Scaling by a uniform power of two (array indexing): a shift, which vectorizes.
         BinK::MulWideU32 | BinK::MulWideS32
-            if *bv == [bv[0]; 32]
-                && (bv[0] as u32).is_power_of_two()
-                && bv[0] as u32 <= 1 << 30 =>
+            if all_equal(bv) && (bv[0] as u32).is_power_of_two() && bv[0] as u32 <= 1 << 30 =>
         {
             let sh = (bv[0] as u32).trailing_zeros();
             if k == BinK::MulWideU32 {
@@ -256,7 +284,7 @@ fn bin_lanes(k: BinK, av: &[u64; 32], bv: &[u64; 32], o: &mut [u64; 32], wm: u64
         BinK::Or => lanes2!(|x, y| x | y),
         BinK::Xor => lanes2!(|x, y| x ^ y),
         // Uniform shift counts (immediates): one count for all lanes.
-        BinK::Shl32 | BinK::ShrU32 if *bv == [bv[0]; 32] => {
+        BinK::Shl32 | BinK::ShrU32 if all_equal(bv) => {
             let c = bv[0] as u32;
             if c >= 32 {
                 *o = [0; 32];
@@ -592,7 +620,7 @@ struct Worker<'a> {
 /// The running block's state other than its warps.
 struct Cta<'a> {
     l: &'a Launch<'a>,
-    shared: Vec<u8>,
+    shared: SharedMemory,
     /// Most recently used allocations (kernels touch a few arrays at a time).
     cache: Vec<Arc<Allocation>>,
     bars: [Bar; 16],
@@ -633,7 +661,7 @@ impl<'a> Worker<'a> {
             warps,
             c: Cta {
                 l,
-                shared: vec![0u8; shared_len],
+                shared: SharedMemory::new(shared_len),
                 cache: Vec::with_capacity(4),
                 bars: [Bar::default(); 16],
                 live: 0,
@@ -684,7 +712,8 @@ impl<'a> Worker<'a> {
         }
     }
 
-    fn run_cta(&mut self, cta: [u32; 3]) -> Result<(), Error> {
+    #[inline(always)]
+    fn run_cta<const FMA: bool>(&mut self, cta: [u32; 3]) -> Result<(), Error> {
         let l = self.c.l;
         let [bx, by, bz] = l.block;
         let threads = bx * by * bz;
@@ -704,11 +733,15 @@ impl<'a> Worker<'a> {
             w.in_call = 0;
             w.prefer_max = false;
             w.pc = [entry; 32];
-            for fr in &mut w.frames {
-                fr.clear();
-            }
-            for s in &mut w.saved {
-                s.clear();
+            if w.called {
+                // A faulting or exiting callee can leave frames behind.
+                for fr in &mut w.frames {
+                    fr.clear();
+                }
+                for s in &mut w.saved {
+                    s.clear();
+                }
+                w.called = false;
             }
             let r = &mut w.regs;
             for d in 0..3 {
@@ -721,7 +754,7 @@ impl<'a> Worker<'a> {
             let mut ran = false;
             for wi in 0..nwarps as usize {
                 if self.warps[wi].runnable() != 0 {
-                    let r = self.c.run_warp(&mut self.warps[wi]);
+                    let r = self.c.run_warp::<FMA>(&mut self.warps[wi]);
                     match r {
                         Ok(Stop::Yield) => ran = true,
                         Err(e) => return Err(e),
@@ -882,9 +915,7 @@ impl<'a> Cta<'a> {
         }
         let r = match space {
             Space::Global | Space::Generic => return self.gload(a, bytes),
-            Space::Shared => usize::try_from(a)
-                .ok()
-                .and_then(|o| le_read(&self.shared, o, bytes as usize)),
+            Space::Shared => self.shared.read(a, bytes),
             Space::Local => usize::try_from(a)
                 .ok()
                 .and_then(|o| le_read(&w.local[lane], o, bytes as usize)),
@@ -914,9 +945,7 @@ impl<'a> Cta<'a> {
         }
         let r = match space {
             Space::Global | Space::Generic => return self.gstore(a, bytes, v),
-            Space::Shared => usize::try_from(a)
-                .ok()
-                .and_then(|o| le_write(&mut self.shared, o, bytes as usize, v)),
+            Space::Shared => self.shared.write(a, bytes, v),
             Space::Local => usize::try_from(a)
                 .ok()
                 .and_then(|o| le_write(&mut w.local[lane], o, bytes as usize, v)),
@@ -956,15 +985,11 @@ impl<'a> Cta<'a> {
                 r.ok_or_else(|| fault(addr, bytes, "atomic"))
             }
             Space::Shared => {
-                let o = usize::try_from(a).map_err(|_| fault(addr, bytes, "atomic"))?;
-                let old = le_read(&self.shared, o, bytes as usize)
+                let old = self
+                    .shared
+                    .read(a, bytes)
                     .ok_or_else(|| fault(addr, bytes, "atomic"))?;
-                le_write(
-                    &mut self.shared,
-                    o,
-                    bytes as usize,
-                    atom_apply(op, ty, old, b, c),
-                );
+                self.shared.write(a, bytes, atom_apply(op, ty, old, b, c));
                 Ok(old)
             }
             _ => Err(fault(addr, bytes, "atomic")),
@@ -1061,77 +1086,31 @@ impl<'a> Cta<'a> {
             }
             Space::Shared => {
                 let av = &w.regs[addr as usize];
-                let sh = &self.shared[..];
-                let mut o = [0u64; 32];
-                if exec == u32::MAX && !sx {
-                    // The whole warp: alignment and the highest address checked once.
+                if exec == u32::MAX && d != NONE {
+                    // The whole warp, straight into the destination (a failed gather loads
+                    // nothing and the lanes are rechecked one by one for the error).
                     let mut offs = [0u64; 32];
-                    // `a <= limit` exactly when neither `a` nor `limit - a` has its top bit
-                    // set: OR-ed over the lanes without compares, so the loop vectorizes.
-                    let limit = (sh.len() as u64).wrapping_sub(bytes as u64);
-                    let mut sign = limit;
-                    let mut low = 0u64;
                     for l in 0..32 {
-                        let a = av[l].wrapping_add(off as u64);
-                        offs[l] = a;
-                        sign |= a | limit.wrapping_sub(a);
-                        low |= a;
+                        offs[l] = av[l].wrapping_add(off as u64);
                     }
-                    if low & (bytes as u64 - 1) == 0 && sign >> 63 == 0 {
-                        let out = if d == NONE {
-                            &mut o
-                        } else {
-                            &mut w.regs[d as usize]
-                        };
-                        macro_rules! all {
-                            ($n:expr, $t:ty) => {
-                                for l in 0..32 {
-                                    let a = offs[l] as usize;
-                                    let mut x = [0u8; $n];
-                                    x.copy_from_slice(&sh[a..a + $n]);
-                                    out[l] = <$t>::from_le_bytes(x) as u64;
-                                }
-                            };
-                        }
-                        match bytes {
-                            1 => all!(1, u8),
-                            2 => all!(2, u16),
-                            4 => all!(4, u32),
-                            _ => all!(8, u64),
-                        }
-                        if wm & load_mask(bytes) != load_mask(bytes) {
+                    let out = &mut w.regs[d as usize];
+                    if self.shared.gather(&offs, bytes, out) {
+                        if sx || wm & load_mask(bytes) != load_mask(bytes) {
                             for v in out.iter_mut() {
-                                *v &= wm;
+                                *v = fix(*v);
                             }
                         }
                         return Ok(true);
                     }
                 }
-                let mut bad = 0u32;
-                macro_rules! lanes {
-                    ($n:expr, $t:ty) => {
-                        for l in Lanes(exec) {
-                            let a = av[l].wrapping_add(off as u64) as usize;
-                            match sh.get(a..a.wrapping_add($n)) {
-                                Some(b) if a % $n == 0 => {
-                                    let mut x = [0u8; $n];
-                                    x.copy_from_slice(b);
-                                    o[l] = fix(<$t>::from_le_bytes(x) as u64);
-                                }
-                                _ => bad |= 1 << l,
-                            }
-                        }
-                    };
-                }
-                match bytes {
-                    1 => lanes!(1, u8),
-                    2 => lanes!(2, u16),
-                    4 => lanes!(4, u32),
-                    _ => lanes!(8, u64),
-                }
-                if bad != 0 {
-                    let a = av[bad.trailing_zeros() as usize].wrapping_add(off as u64);
-                    return Err(fault(a, bytes, "load"));
+                let av = &w.regs[addr as usize];
+                let mut o = [0u64; 32];
+                for l in Lanes(exec) {
+                    let a = av[l].wrapping_add(off as u64);
+                    match self.shared.read(a, bytes) {
+                        Some(v) => o[l] = fix(v),
+                        None => return Err(fault(a, bytes, "load")),
+                    }
                 }
                 write(&mut w.regs, d, exec, &o, u64::MAX);
                 Ok(true)
@@ -1204,67 +1183,36 @@ impl<'a> Cta<'a> {
     ) -> Result<(), Error> {
         let av = &w.regs[addr as usize];
         let sv = &w.regs[src as usize];
-        let n = bytes as usize;
         if exec == u32::MAX {
-            // The whole warp: alignment and the highest address checked once.
+            // The whole warp: one check for all lanes.
             let mut offs = [0u64; 32];
-            // Bounds as in `ld_fast`: no compares in the lane loop.
-            let limit = (self.shared.len() as u64).wrapping_sub(bytes as u64);
-            let mut sign = limit;
-            let mut low = 0u64;
             for l in 0..32 {
-                let a = av[l].wrapping_add(off as u64);
-                offs[l] = a;
-                sign |= a | limit.wrapping_sub(a);
-                low |= a;
+                offs[l] = av[l].wrapping_add(off as u64);
             }
-            if low & (bytes as u64 - 1) == 0 && sign >> 63 == 0 {
-                let sh = &mut self.shared[..];
-                macro_rules! all {
-                    ($n:expr, $t:ty) => {
-                        for l in 0..32 {
-                            let a = offs[l] as usize;
-                            sh[a..a + $n].copy_from_slice(&(sv[l] as $t).to_le_bytes());
-                        }
-                    };
-                }
-                match bytes {
-                    1 => all!(1, u8),
-                    2 => all!(2, u16),
-                    4 => all!(4, u32),
-                    _ => all!(8, u64),
-                }
+            if self.shared.scatter(&offs, bytes, sv) {
                 return Ok(());
             }
         }
         for l in Lanes(exec) {
             let a = av[l].wrapping_add(off as u64);
-            let o = a as usize;
-            let ok = a & (bytes as u64 - 1) == 0 && (a >> 32) == 0;
-            match self.shared.get_mut(o..o.wrapping_add(n)) {
-                Some(dst) if ok => dst.copy_from_slice(&sv[l].to_le_bytes()[..n]),
-                _ => return Err(fault(a, bytes, "store")),
+            if self.shared.write(a, bytes, sv[l]).is_none() {
+                return Err(fault(a, bytes, "store"));
             }
         }
         Ok(())
     }
 
     /// Runs warp `w` until it has no runnable lanes or its slice ends.
-    fn run_warp(&mut self, w: &mut Warp) -> Result<Stop, Error> {
+    #[inline(always)]
+    fn run_warp<const FMA: bool>(&mut self, w: &mut Warp) -> Result<Stop, Error> {
         let mut pc = 0u32;
-        let r = if self.l.vector_isa {
-            simd::run_warp_v3(self, w, &mut pc)
-        } else {
-            self.run_warp_inner::<false>(w, &mut pc)
-        };
-        match r {
+        match self.run_warp_inner::<FMA>(w, &mut pc) {
             Ok(s) => Ok(s),
             Err(e) => Err(e.with_site(|| self.site(pc))),
         }
     }
 
-    /// The warp loop. Inlined into [`run_warp`](Self::run_warp) and into the build for the
-    /// host's vector unit ([`simd`]); `FMA`: the host has a fused multiply-add instruction.
+    /// The warp loop.
     #[inline(always)]
     fn run_warp_inner<const FMA: bool>(
         &mut self,
@@ -1283,7 +1231,7 @@ impl<'a> Cta<'a> {
             // divergent loop, the highest one once, so a lane holding a lock the others spin on
             // gets to release it (forward progress as with independent thread scheduling).
             let first = w.pc[runnable.trailing_zeros() as usize];
-            let (mut pc, mut mask) = if runnable == u32::MAX && w.pc == [first; 32] {
+            let (mut pc, mut mask) = if runnable == u32::MAX && all_equal(&w.pc) {
                 // Converged (the common case): no per-lane scan.
                 (first, runnable)
             } else {
@@ -2078,6 +2026,7 @@ impl<'a> Cta<'a> {
         frame: u32,
     ) -> Result<(), Error> {
         let prog = self.l.prog;
+        w.called = true;
         for l in Lanes(exec) {
             let callee = match target {
                 CallTarget::Direct(f) => f,

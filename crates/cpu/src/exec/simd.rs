@@ -8,7 +8,7 @@
 
 #![allow(unsafe_code)]
 
-use super::{Cta, Error, Stop, Warp};
+use super::Launch;
 
 /// The CPU can run [`run_warp_v3`] (x86-64-v3: AVX2, FMA, BMI1/2, LZCNT, POPCNT).
 /// `FERROCUDA_CPU_BASELINE=1` turns it off, to compare or to rule it out.
@@ -37,21 +37,21 @@ fn detect() -> bool {
     false
 }
 
-/// Runs `w` with the x86-64-v3 build of the warp loop; only called when [`available`].
+/// Runs [`Launch::work`] with the x86-64-v3 build; only called when [`available`].
 #[cfg(target_arch = "x86_64")]
-pub(super) fn run_warp_v3(c: &mut Cta, w: &mut Warp, pc: &mut u32) -> Result<Stop, Error> {
+pub(super) fn work_v3(l: &Launch, smid: u32) {
     #[target_feature(enable = "avx2,fma,bmi1,bmi2,lzcnt,popcnt")]
-    unsafe fn v3(c: &mut Cta, w: &mut Warp, pc: &mut u32) -> Result<Stop, Error> {
-        c.run_warp_inner::<true>(w, pc)
+    unsafe fn v3(l: &Launch, smid: u32) {
+        l.work_inner::<true>(smid)
     }
     debug_assert!(available());
     // SAFETY: `available()` checked at run time that this CPU has every feature `v3` was
     // compiled for; that is the only requirement of a `#[target_feature]` function.
-    unsafe { v3(c, w, pc) }
+    unsafe { v3(l, smid) }
 }
 
 /// Other architectures have no second build (NEON is part of the aarch64 baseline).
 #[cfg(not(target_arch = "x86_64"))]
-pub(super) fn run_warp_v3(c: &mut Cta, w: &mut Warp, pc: &mut u32) -> Result<Stop, Error> {
-    c.run_warp_inner::<false>(w, pc)
+pub(super) fn work_v3(l: &Launch, smid: u32) {
+    l.work_inner::<false>(smid)
 }
