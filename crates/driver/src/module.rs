@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::context::Context;
 use crate::error::{Error, ErrorCode, Result};
-use crate::launch::{check_config, pack_args, DeviceRepr, Dim3, LaunchConfig};
+use crate::launch::{check_config, pack_args, DeviceRepr, Dim3, LaunchConfig, PackedArgs};
 use crate::memory::DevicePtr;
 use crate::platform::{FunctionBackend, ModuleBackend};
 use crate::stream::Stream;
@@ -277,7 +277,8 @@ impl Function {
         let ctx = self.module.context();
         ctx.check_same(stream.context(), "launch")?;
         check_config(&self.name, cfg, &ctx.device().launch_limits()?)?;
-        let packed = pack_args(&self.name, self.layout.as_deref(), args)?;
+        let mut packed = PackedArgs::new();
+        pack_args(&self.name, self.layout.as_deref(), args, &mut packed)?;
         stream.backend().launch(self.backend.as_ref(), cfg, &packed)
     }
 

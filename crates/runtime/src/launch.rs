@@ -11,12 +11,24 @@ use crate::stream::{Stream, StreamArg};
 
 /// `cudaErrorInvalidConfiguration` for a grid or block the device cannot run, as the CUDA
 /// runtime reports it (the driver says `CUDA_ERROR_INVALID_VALUE`).
+#[inline]
 fn check_config(kernel: &str, grid: Dim3, block: Dim3, lim: &LaunchLimits) -> Result<()> {
+    if lim.fits(grid, block) {
+        Ok(())
+    } else {
+        Err(config_error(kernel, grid, block, lim))
+    }
+}
+
+/// The error for a configuration [`LaunchLimits::fits`] refused, naming the limit broken.
+#[cold]
+#[inline(never)]
+fn config_error(kernel: &str, grid: Dim3, block: Dim3, lim: &LaunchLimits) -> Error {
     let bad = |why: String| {
-        Err(Error::with_detail(
+        Error::with_detail(
             ErrorCode::InvalidConfiguration,
             format!("launch of `{kernel}` with grid {grid:?}, block {block:?}: {why}"),
-        ))
+        )
     };
     let g = [grid.x, grid.y, grid.z];
     let b = [block.x, block.y, block.z];
@@ -37,14 +49,11 @@ fn check_config(kernel: &str, grid: Dim3, block: Dim3, lim: &LaunchLimits) -> Re
             ));
         }
     }
-    if block.volume() > u64::from(lim.max_threads_per_block) {
-        return bad(format!(
-            "{} threads per block exceed the device maximum {}",
-            block.volume(),
-            lim.max_threads_per_block
-        ));
-    }
-    Ok(())
+    bad(format!(
+        "{} threads per block exceed the device maximum {}",
+        block.volume(),
+        lim.max_threads_per_block
+    ))
 }
 
 /// Bytes of dynamic shared memory: any integer, range-checked into `u32`.
@@ -109,15 +118,14 @@ where
                 format!("launch of `{name}`: {shared:?} bytes of shared memory"),
             )
         })?;
-        let limits = ctx.device().launch_limits().map_err(Error::from)?;
-        check_config(name, grid, block, &limits)?;
-        let f = kernel.resolve(ctx, s.primary.map(|p| p.1))?;
-        let launch =
-            |st: &driver::Stream| f.launch(grid, block, shared, st, args).map_err(Error::from);
-        match stream.stream_arg()? {
-            Some(st) => launch(st.as_driver()),
-            None => launch(&ctx.default_stream()),
-        }
+        check_config(name, grid, block, s.launch_limits()?)?;
+        kernel.with_function(ctx, s.primary.map(|p| p.1), &mut |f| {
+            let st = match stream.stream_arg()? {
+                Some(st) => st.as_driver(),
+                None => s.default_stream(),
+            };
+            f.launch(grid, block, shared, st, args).map_err(Error::from)
+        })
     })
 }
 

@@ -9,8 +9,17 @@
 //! [`device_reset`](crate::device_reset) the next launch loads the module again. A load keeps
 //! its context alive; a module stays loaded in at most eight user contexts at a time (the
 //! oldest is unloaded first), so contexts their owners dropped are eventually released.
+//!
+//! Each thread also remembers the functions of the last few kernels it launched, with the
+//! context and generation they were resolved for, so a repeated launch takes no lock and
+//! searches no list. The memory is dropped when the thread exits, and on the thread's next
+//! launch after any module load was let go (a user context evicted, a device reset), so it
+//! keeps no load alive that its module released, past that thread's next launch.
 
+use std::cell::RefCell;
 use std::fmt;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use driver::{Context, JitOptions};
@@ -45,6 +54,109 @@ const MAX_USER_CONTEXT_LOADS: usize = 8;
 /// loads in that device's primary context.
 static LOADED_MODULES: Mutex<Vec<&'static EmbeddedModule>> = Mutex::new(Vec::new());
 
+/// Bumped whenever an embedded module lets a load go (a user context evicted, loads of a
+/// reset device dropped): threads forget the functions they remembered at their next
+/// launch, so none launches through a load its module no longer holds.
+static RELEASES: AtomicU64 = AtomicU64::new(0);
+
+/// How many kernels a thread remembers the functions of.
+const THREAD_FUNCTIONS: usize = 8;
+
+/// A kernel of an embedded module as one thread resolved it.
+struct Resolved {
+    module: &'static EmbeddedModule,
+    name: &'static str,
+    ctx: Context,
+    generation: Option<u64>,
+    function: driver::Function,
+}
+
+impl Resolved {
+    fn is(&self, kernel: &Kernel, ctx: &Context, generation: Option<u64>) -> bool {
+        std::ptr::eq(self.module, kernel.module)
+            && same_name(self.name, kernel.name)
+            && self.generation == generation
+            && self.ctx == *ctx
+    }
+}
+
+/// Whether two kernel names are equal, comparing the pointers first: the names of one
+/// kernel's handles are normally one static string.
+fn same_name(a: &str, b: &str) -> bool {
+    std::ptr::eq(a, b) || a == b
+}
+
+/// The functions a thread launched last, most recent first.
+struct ThreadFunctions {
+    /// [`RELEASES`] when the entries were checked against it.
+    releases: u64,
+    entries: Vec<Rc<Resolved>>,
+}
+
+thread_local! {
+    static FUNCTIONS: RefCell<ThreadFunctions> = const {
+        RefCell::new(ThreadFunctions {
+            releases: 0,
+            entries: Vec::new(),
+        })
+    };
+}
+
+/// The function this thread remembers for `kernel` in `ctx` and `generation`, if any and
+/// no load has been let go since `releases`.
+fn remembered(
+    kernel: &Kernel,
+    ctx: &Context,
+    generation: Option<u64>,
+    releases: u64,
+) -> Option<Rc<Resolved>> {
+    FUNCTIONS.with(|f| {
+        let f = f.borrow();
+        if f.releases != releases {
+            return None;
+        }
+        f.entries
+            .iter()
+            .find(|r| r.is(kernel, ctx, generation))
+            .cloned()
+    })
+}
+
+/// Remembers a resolved function on this thread, forgetting every entry when loads were let
+/// go since the entries were made (`releases` was read before resolving), and the oldest
+/// beyond [`THREAD_FUNCTIONS`].
+fn remember(r: Resolved, releases: u64) -> Rc<Resolved> {
+    let r = Rc::new(r);
+    let dropped = FUNCTIONS.with(|f| {
+        let mut f = f.borrow_mut();
+        let mut dropped = Vec::new();
+        if f.releases != releases {
+            dropped = std::mem::take(&mut f.entries);
+            f.releases = releases;
+        }
+        // An older entry for the same kernel and context (another generation).
+        if let Some(i) = f.entries.iter().position(|e| {
+            std::ptr::eq(e.module, r.module) && same_name(e.name, r.name) && e.ctx == r.ctx
+        }) {
+            dropped.push(f.entries.remove(i));
+        }
+        f.entries.insert(0, Rc::clone(&r));
+        if f.entries.len() > THREAD_FUNCTIONS {
+            dropped.extend(f.entries.drain(THREAD_FUNCTIONS..));
+        }
+        dropped
+    });
+    // Handles dropped here may be the last of a module or context: outside the borrow.
+    drop(dropped);
+    r
+}
+
+/// Forgets the functions this thread remembers (before a device reset).
+fn forget_thread_functions() {
+    let dropped = FUNCTIONS.with(|f| std::mem::take(&mut f.borrow_mut().entries));
+    drop(dropped);
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // Every update under these locks is a single push/retain, so a panic elsewhere cannot
     // leave them inconsistent.
@@ -53,6 +165,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// Drops every embedded module loaded in `ordinal`'s primary context (before a reset).
 pub(crate) fn forget_device(ordinal: usize) {
+    RELEASES.fetch_add(1, Ordering::AcqRel);
+    forget_thread_functions();
     let modules: Vec<&'static EmbeddedModule> = lock(&LOADED_MODULES).clone();
     for m in modules {
         lock(&m.loaded)
@@ -142,10 +256,14 @@ impl EmbeddedModule {
             return f(l);
         }
         // Loads in a primary context of an older generation are gone with the reset.
+        let before = loaded.len();
         loaded.retain(|l| match l.generation {
             Some(g) => g == primary_generation(l.ctx.device().ordinal()),
             None => true,
         });
+        if loaded.len() != before {
+            RELEASES.fetch_add(1, Ordering::AcqRel);
+        }
         let module = ctx
             .load_module_data(self.image, &JitOptions::default())
             .map_err(|e| {
@@ -169,6 +287,7 @@ impl EmbeddedModule {
             if users >= MAX_USER_CONTEXT_LOADS {
                 if let Some(oldest) = loaded.iter().position(|l| l.generation.is_none()) {
                     loaded.remove(oldest);
+                    RELEASES.fetch_add(1, Ordering::AcqRel);
                 }
             }
         }
@@ -253,10 +372,15 @@ pub trait Launchable {
     /// The kernel's name (for messages).
     fn kernel_name(&self) -> &str;
 
-    /// The driver function for the context a launch runs in (`generation` is the primary
-    /// context's generation, `None` for a user context).
+    /// Calls `launch` with the driver function for the context a launch runs in
+    /// (`generation` is the primary context's generation, `None` for a user context).
     #[doc(hidden)]
-    fn resolve(&self, ctx: &Context, generation: Option<u64>) -> Result<driver::Function>;
+    fn with_function(
+        &self,
+        ctx: &Context,
+        generation: Option<u64>,
+        launch: &mut dyn FnMut(&driver::Function) -> Result<()>,
+    ) -> Result<()>;
 }
 
 impl Launchable for Kernel {
@@ -264,8 +388,31 @@ impl Launchable for Kernel {
         self.name
     }
 
-    fn resolve(&self, ctx: &Context, generation: Option<u64>) -> Result<driver::Function> {
-        self.module.function(ctx, generation, self.name)
+    fn with_function(
+        &self,
+        ctx: &Context,
+        generation: Option<u64>,
+        launch: &mut dyn FnMut(&driver::Function) -> Result<()>,
+    ) -> Result<()> {
+        // Read before resolving: a load let go meanwhile makes the entry stale at once.
+        let releases = RELEASES.load(Ordering::Acquire);
+        let resolved = match remembered(self, ctx, generation, releases) {
+            Some(r) => r,
+            None => {
+                let function = self.module.function(ctx, generation, self.name)?;
+                remember(
+                    Resolved {
+                        module: self.module,
+                        name: self.name,
+                        ctx: ctx.clone(),
+                        generation,
+                        function,
+                    },
+                    releases,
+                )
+            }
+        };
+        launch(&resolved.function)
     }
 }
 
@@ -274,8 +421,13 @@ impl<K: Launchable + ?Sized> Launchable for &K {
         (**self).kernel_name()
     }
 
-    fn resolve(&self, ctx: &Context, generation: Option<u64>) -> Result<driver::Function> {
-        (**self).resolve(ctx, generation)
+    fn with_function(
+        &self,
+        ctx: &Context,
+        generation: Option<u64>,
+        launch: &mut dyn FnMut(&driver::Function) -> Result<()>,
+    ) -> Result<()> {
+        (**self).with_function(ctx, generation, launch)
     }
 }
 
@@ -367,7 +519,12 @@ impl Launchable for Function {
         self.inner.name()
     }
 
-    fn resolve(&self, ctx: &Context, _generation: Option<u64>) -> Result<driver::Function> {
+    fn with_function(
+        &self,
+        ctx: &Context,
+        _generation: Option<u64>,
+        launch: &mut dyn FnMut(&driver::Function) -> Result<()>,
+    ) -> Result<()> {
         if self.inner.module().context() != ctx {
             return Err(Error::with_detail(
                 ErrorCode::InvalidResourceHandle,
@@ -377,7 +534,7 @@ impl Launchable for Function {
                 ),
             ));
         }
-        Ok(self.inner.clone())
+        launch(&self.inner)
     }
 }
 
