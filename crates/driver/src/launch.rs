@@ -562,6 +562,52 @@ mod tests {
     }
 
     #[test]
+    fn long_parameter_lists_spill_to_the_heap() {
+        // 40 eight-byte parameters: more than the inline parameter count and byte buffer.
+        let sig = KernelSignature {
+            name: "k".into(),
+            params: (0..40)
+                .map(|i| ParamLayout {
+                    name: format!("p{i}"),
+                    offset: i * 8,
+                    size: 8,
+                    align: 8,
+                })
+                .collect(),
+        };
+        let values: Vec<u64> = (0..40).map(|i| i * 3 + 1).collect();
+        let args: Vec<&dyn DeviceRepr> = values.iter().map(|v| v as &dyn DeviceRepr).collect();
+        let want: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let packed = pack(Some(&sig), &args).unwrap();
+        assert_eq!(packed.bytes(), &want[..]);
+        assert_eq!(packed.param_count(), 40);
+        let guessed = pack(None, &args).unwrap();
+        assert_eq!(guessed.bytes(), &want[..]);
+        let spans: Vec<(u32, u32)> = guessed.params().collect();
+        assert_eq!(spans, (0..40).map(|i| (i * 8, 8)).collect::<Vec<_>>());
+        // A buffer reused for a short list goes back inline.
+        let mut out = packed;
+        pack_args("k", None, &[&1u8, &2u32], &mut out).unwrap();
+        assert_eq!(out.bytes(), &[1, 0, 0, 0, 2, 0, 0, 0]);
+        assert_eq!(out.params().collect::<Vec<_>>(), [(0, 1), (4, 4)]);
+    }
+
+    #[test]
+    fn inline_vec_spills_and_keeps_order() {
+        let mut v = InlineVec::<u16, 4>::new();
+        for i in 0..10 {
+            v.push(i);
+            assert_eq!(v.len(), usize::from(i) + 1);
+        }
+        assert_eq!(v.as_slice(), &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        v.resize_zeroed(3);
+        assert_eq!(v.as_slice(), &[0, 0, 0]);
+        v.as_mut_slice()[1] = 5;
+        v.extend_from_slice(&[7, 8]);
+        assert_eq!(v.as_slice(), &[0, 5, 0, 7, 8]);
+    }
+
+    #[test]
     fn config_checks() {
         let lim = LaunchLimits {
             max_block: [1024, 1024, 64],
