@@ -5,22 +5,13 @@ use ferrocuda_driver as driver;
 
 use crate::dim::{Dim3, IntoDim3};
 use crate::error::{Error, ErrorCode, Result};
-use crate::module::Launchable;
+use crate::module::{LaunchScope, Launchable};
 use crate::state::scope;
 use crate::stream::{Stream, StreamArg};
 
-/// `cudaErrorInvalidConfiguration` for a grid or block the device cannot run, as the CUDA
-/// runtime reports it (the driver says `CUDA_ERROR_INVALID_VALUE`).
-#[inline]
-fn check_config(kernel: &str, grid: Dim3, block: Dim3, lim: &LaunchLimits) -> Result<()> {
-    if lim.fits(grid, block) {
-        Ok(())
-    } else {
-        Err(config_error(kernel, grid, block, lim))
-    }
-}
-
-/// The error for a configuration [`LaunchLimits::fits`] refused, naming the limit broken.
+/// `cudaErrorInvalidConfiguration` for a grid or block the device cannot run (one
+/// [`LaunchLimits::fits`] refused), naming the limit broken, as the CUDA runtime reports it
+/// (the driver says `CUDA_ERROR_INVALID_VALUE`).
 #[cold]
 #[inline(never)]
 fn config_error(kernel: &str, grid: Dim3, block: Dim3, lim: &LaunchLimits) -> Error {
@@ -108,18 +99,23 @@ where
     S: StreamArg + ?Sized,
 {
     let s = scope()?;
-    s.run_rt(|ctx| {
-        let name = kernel.kernel_name();
+    s.run_rt(|_| {
         let grid = grid.into_dim3()?;
         let block = block.into_dim3()?;
         let shared = shared.shared_bytes().ok_or_else(|| {
             Error::with_detail(
                 ErrorCode::InvalidValue,
-                format!("launch of `{name}`: {shared:?} bytes of shared memory"),
+                format!(
+                    "launch of `{}`: {shared:?} bytes of shared memory",
+                    kernel.kernel_name()
+                ),
             )
         })?;
-        check_config(name, grid, block, s.launch_limits()?)?;
-        kernel.with_function(ctx, s.primary.map(|p| p.1), &mut |f| {
+        let limits = s.launch_limits()?;
+        if !limits.fits(grid, block) {
+            return Err(config_error(kernel.kernel_name(), grid, block, limits));
+        }
+        kernel.with_function(&LaunchScope { scope: &s }, &mut |f| {
             let st = match stream.stream_arg()? {
                 Some(st) => st.as_driver(),
                 None => s.default_stream(),

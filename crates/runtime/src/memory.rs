@@ -64,6 +64,7 @@ impl<T: Pod> DeviceVec<T> {
     }
 
     /// `cudaErrorInvalidDevicePointer` when a device reset freed the memory.
+    #[inline]
     fn check_alive(&self) -> Result<()> {
         match self.primary {
             Some((ordinal, generation)) if primary_generation(ordinal) != generation => {

@@ -10,13 +10,14 @@
 //! its context alive; a module stays loaded in at most eight user contexts at a time (the
 //! oldest is unloaded first), so contexts their owners dropped are eventually released.
 //!
-//! Each thread also remembers the functions of the last few kernels it launched, with the
-//! context and generation they were resolved for, so a repeated launch takes no lock and
-//! searches no list. The memory is dropped when the thread exits, and on the thread's next
-//! launch after any module load was let go (a user context evicted, a device reset), so it
-//! keeps no load alive that its module released, past that thread's next launch.
+//! Each thread also remembers, for the last few contexts it worked in, the functions of the
+//! kernels it launched there, so a repeated launch takes no lock and searches no shared
+//! list. What a thread remembers goes when the thread exits or resets the device, and a
+//! context's functions are forgotten at the thread's next launch there after any module load
+//! was let go (a user context evicted, a device reset), so a launch never uses a load its
+//! module released.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,7 +27,7 @@ use driver::{Context, JitOptions};
 use ferrocuda_driver as driver;
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::state::{primary_generation, scope};
+use crate::state::{primary_generation, scope, Scope};
 
 /// A module whose image is embedded in the program (made by
 /// [`embed_module!`](crate::embed_module)). Loaded into a context on the first launch there.
@@ -55,28 +56,23 @@ const MAX_USER_CONTEXT_LOADS: usize = 8;
 static LOADED_MODULES: Mutex<Vec<&'static EmbeddedModule>> = Mutex::new(Vec::new());
 
 /// Bumped whenever an embedded module lets a load go (a user context evicted, loads of a
-/// reset device dropped): threads forget the functions they remembered at their next
-/// launch, so none launches through a load its module no longer holds.
+/// reset device dropped): threads forget the functions they remembered in a scope at their
+/// next launch there, so none launches through a load its module no longer holds.
 static RELEASES: AtomicU64 = AtomicU64::new(0);
 
-/// How many kernels a thread remembers the functions of.
-const THREAD_FUNCTIONS: usize = 8;
+/// How many kernels a scope remembers the functions of.
+const SCOPE_FUNCTIONS: usize = 16;
 
-/// A kernel of an embedded module as one thread resolved it.
+/// A kernel of an embedded module as one thread resolved it in one scope.
 struct Resolved {
     module: &'static EmbeddedModule,
     name: &'static str,
-    ctx: Context,
-    generation: Option<u64>,
     function: driver::Function,
 }
 
 impl Resolved {
-    fn is(&self, kernel: &Kernel, ctx: &Context, generation: Option<u64>) -> bool {
-        std::ptr::eq(self.module, kernel.module)
-            && same_name(self.name, kernel.name)
-            && self.generation == generation
-            && self.ctx == *ctx
+    fn is(&self, kernel: &Kernel) -> bool {
+        std::ptr::eq(self.module, kernel.module) && same_name(self.name, kernel.name)
     }
 }
 
@@ -86,75 +82,46 @@ fn same_name(a: &str, b: &str) -> bool {
     std::ptr::eq(a, b) || a == b
 }
 
-/// The functions a thread launched last, most recent first.
-struct ThreadFunctions {
+/// The functions of embedded kernels a thread launched in one scope (one context and
+/// generation), most recent first: the launch fast path, with no lock and no context
+/// comparison.
+#[derive(Default)]
+pub(crate) struct ScopeFunctions {
     /// [`RELEASES`] when the entries were checked against it.
-    releases: u64,
-    entries: Vec<Rc<Resolved>>,
+    releases: Cell<u64>,
+    entries: RefCell<Vec<Rc<Resolved>>>,
 }
 
-thread_local! {
-    static FUNCTIONS: RefCell<ThreadFunctions> = const {
-        RefCell::new(ThreadFunctions {
-            releases: 0,
-            entries: Vec::new(),
-        })
-    };
-}
-
-/// The function this thread remembers for `kernel` in `ctx` and `generation`, if any and
-/// no load has been let go since `releases`.
-fn remembered(
-    kernel: &Kernel,
-    ctx: &Context,
-    generation: Option<u64>,
-    releases: u64,
-) -> Option<Rc<Resolved>> {
-    FUNCTIONS.with(|f| {
-        let f = f.borrow();
-        if f.releases != releases {
+impl ScopeFunctions {
+    /// The function remembered for `kernel`, if any and no load was let go since `releases`.
+    fn get(&self, kernel: &Kernel, releases: u64) -> Option<Rc<Resolved>> {
+        if self.releases.get() != releases {
             return None;
         }
-        f.entries
-            .iter()
-            .find(|r| r.is(kernel, ctx, generation))
-            .cloned()
-    })
-}
+        self.entries.borrow().iter().find(|r| r.is(kernel)).cloned()
+    }
 
-/// Remembers a resolved function on this thread, forgetting every entry when loads were let
-/// go since the entries were made (`releases` was read before resolving), and the oldest
-/// beyond [`THREAD_FUNCTIONS`].
-fn remember(r: Resolved, releases: u64) -> Rc<Resolved> {
-    let r = Rc::new(r);
-    let dropped = FUNCTIONS.with(|f| {
-        let mut f = f.borrow_mut();
+    /// Remembers a resolved function, forgetting every entry when loads were let go since
+    /// they were made (`releases` was read before resolving), and the oldest beyond
+    /// [`SCOPE_FUNCTIONS`].
+    fn remember(&self, r: Resolved, releases: u64) -> Rc<Resolved> {
+        let r = Rc::new(r);
         let mut dropped = Vec::new();
-        if f.releases != releases {
-            dropped = std::mem::take(&mut f.entries);
-            f.releases = releases;
+        {
+            let mut entries = self.entries.borrow_mut();
+            if self.releases.get() != releases {
+                dropped = std::mem::take(&mut *entries);
+                self.releases.set(releases);
+            }
+            entries.insert(0, Rc::clone(&r));
+            if entries.len() > SCOPE_FUNCTIONS {
+                dropped.extend(entries.drain(SCOPE_FUNCTIONS..));
+            }
         }
-        // An older entry for the same kernel and context (another generation).
-        if let Some(i) = f.entries.iter().position(|e| {
-            std::ptr::eq(e.module, r.module) && same_name(e.name, r.name) && e.ctx == r.ctx
-        }) {
-            dropped.push(f.entries.remove(i));
-        }
-        f.entries.insert(0, Rc::clone(&r));
-        if f.entries.len() > THREAD_FUNCTIONS {
-            dropped.extend(f.entries.drain(THREAD_FUNCTIONS..));
-        }
-        dropped
-    });
-    // Handles dropped here may be the last of a module or context: outside the borrow.
-    drop(dropped);
-    r
-}
-
-/// Forgets the functions this thread remembers (before a device reset).
-fn forget_thread_functions() {
-    let dropped = FUNCTIONS.with(|f| std::mem::take(&mut f.borrow_mut().entries));
-    drop(dropped);
+        // Handles dropped here may be the last of a module: outside the borrow.
+        drop(dropped);
+        r
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -166,7 +133,6 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// Drops every embedded module loaded in `ordinal`'s primary context (before a reset).
 pub(crate) fn forget_device(ordinal: usize) {
     RELEASES.fetch_add(1, Ordering::AcqRel);
-    forget_thread_functions();
     let modules: Vec<&'static EmbeddedModule> = lock(&LOADED_MODULES).clone();
     for m in modules {
         lock(&m.loaded)
@@ -372,15 +338,20 @@ pub trait Launchable {
     /// The kernel's name (for messages).
     fn kernel_name(&self) -> &str;
 
-    /// Calls `launch` with the driver function for the context a launch runs in
-    /// (`generation` is the primary context's generation, `None` for a user context).
+    /// Calls `launch` with the driver function for the scope a launch runs in.
     #[doc(hidden)]
     fn with_function(
         &self,
-        ctx: &Context,
-        generation: Option<u64>,
+        scope: &LaunchScope<'_>,
         launch: &mut dyn FnMut(&driver::Function) -> Result<()>,
     ) -> Result<()>;
+}
+
+/// Where a launch runs, as the runtime resolved it for the calling thread. Only the runtime
+/// makes one.
+#[doc(hidden)]
+pub struct LaunchScope<'a> {
+    pub(crate) scope: &'a Scope,
 }
 
 impl Launchable for Kernel {
@@ -390,22 +361,21 @@ impl Launchable for Kernel {
 
     fn with_function(
         &self,
-        ctx: &Context,
-        generation: Option<u64>,
+        scope: &LaunchScope<'_>,
         launch: &mut dyn FnMut(&driver::Function) -> Result<()>,
     ) -> Result<()> {
+        let s = scope.scope;
         // Read before resolving: a load let go meanwhile makes the entry stale at once.
         let releases = RELEASES.load(Ordering::Acquire);
-        let resolved = match remembered(self, ctx, generation, releases) {
+        let resolved = match s.functions.get(self, releases) {
             Some(r) => r,
             None => {
-                let function = self.module.function(ctx, generation, self.name)?;
-                remember(
+                let generation = s.primary.map(|p| p.1);
+                let function = self.module.function(&s.ctx, generation, self.name)?;
+                s.functions.remember(
                     Resolved {
                         module: self.module,
                         name: self.name,
-                        ctx: ctx.clone(),
-                        generation,
                         function,
                     },
                     releases,
@@ -423,11 +393,10 @@ impl<K: Launchable + ?Sized> Launchable for &K {
 
     fn with_function(
         &self,
-        ctx: &Context,
-        generation: Option<u64>,
+        scope: &LaunchScope<'_>,
         launch: &mut dyn FnMut(&driver::Function) -> Result<()>,
     ) -> Result<()> {
-        (**self).with_function(ctx, generation, launch)
+        (**self).with_function(scope, launch)
     }
 }
 
@@ -521,11 +490,10 @@ impl Launchable for Function {
 
     fn with_function(
         &self,
-        ctx: &Context,
-        _generation: Option<u64>,
+        scope: &LaunchScope<'_>,
         launch: &mut dyn FnMut(&driver::Function) -> Result<()>,
     ) -> Result<()> {
-        if self.inner.module().context() != ctx {
+        if *self.inner.module().context() != scope.scope.ctx {
             return Err(Error::with_detail(
                 ErrorCode::InvalidResourceHandle,
                 format!(

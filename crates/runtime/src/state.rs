@@ -20,6 +20,7 @@ use driver::{Context, Device, Platform};
 use ferrocuda_driver as driver;
 
 use crate::error::{Error, ErrorCode, Result};
+use crate::module::ScopeFunctions;
 use crate::staged_copy::{StagedCopier, STAGED_MIN_BYTES};
 use crate::version;
 
@@ -58,9 +59,9 @@ thread_local! {
     static CURRENT_DEVICE: Cell<Option<usize>> = const { Cell::new(None) };
     /// The last error a runtime call on this thread returned (`cudaGetLastError`).
     static LAST_ERROR: RefCell<Option<LastError>> = const { RefCell::new(None) };
-    /// The scope this thread's last runtime call resolved, reused while nothing it depends
-    /// on has changed (see [`Scope::still_current`]).
-    static SCOPE: RefCell<Option<Rc<Scope>>> = const { RefCell::new(None) };
+    /// The scopes this thread's runtime calls resolved last, most recent first: reused while
+    /// nothing they depend on has changed (see [`Scope::still_current`]).
+    static SCOPES: RefCell<Vec<Rc<Scope>>> = const { RefCell::new(Vec::new()) };
 }
 
 /// A recorded error and, for sticky errors of a primary context, where it lives.
@@ -197,6 +198,8 @@ pub(crate) struct Scope {
     default_stream: OnceCell<driver::Stream>,
     /// The launch limits of `ctx`'s device, read on first use.
     limits: OnceCell<driver::LaunchLimits>,
+    /// The functions of embedded kernels this thread launched in this scope.
+    pub functions: ScopeFunctions,
 }
 
 impl Scope {
@@ -207,12 +210,14 @@ impl Scope {
             on_stack,
             default_stream: OnceCell::new(),
             limits: OnceCell::new(),
+            functions: ScopeFunctions::default(),
         }
     }
 
     /// Whether [`scope`] would resolve this same scope now: the thread's current driver
     /// context (or, without one, its device) is unchanged, and a primary context has been
     /// neither reset nor hit by a sticky error since. Takes no lock.
+    #[inline]
     fn still_current(&self) -> bool {
         let Some(Ok(rt)) = RUNTIME.get() else {
             return false;
@@ -235,6 +240,7 @@ impl Scope {
     }
 
     /// The launch limits of the scope's device.
+    #[inline]
     pub fn launch_limits(&self) -> Result<&driver::LaunchLimits> {
         if let Some(l) = self.limits.get() {
             return Ok(l);
@@ -244,6 +250,7 @@ impl Scope {
     }
 
     /// The default stream of the scope's context (`cudaStreamLegacy`).
+    #[inline]
     pub fn default_stream(&self) -> &driver::Stream {
         self.default_stream
             .get_or_init(|| self.ctx.default_stream())
@@ -292,20 +299,44 @@ impl Scope {
 /// retaining the primary context on first use. A sticky error of that primary context is
 /// returned (and recorded) instead.
 ///
-/// The thread keeps the scope it resolved last and hands it out again, without taking the
-/// runtime's lock, for as long as [`Scope::still_current`] holds.
+/// The thread keeps the last few scopes it resolved and hands one out again, without taking
+/// the runtime's lock, for as long as [`Scope::still_current`] holds: a thread switching
+/// between devices or contexts keeps each one's scope, and with it the functions it launched
+/// there.
 pub(crate) fn scope() -> Result<Rc<Scope>> {
-    if let Some(s) = SCOPE.with(|c| c.borrow().clone()) {
+    if let Some(s) = SCOPES.with(|c| c.borrow().first().cloned()) {
         if s.still_current() {
             return Ok(s);
         }
     }
+    // Another place the thread worked in before (a device or context switched back to).
+    let earlier = SCOPES.with(|c| {
+        let mut c = c.borrow_mut();
+        let i = c.iter().skip(1).position(|k| k.still_current())? + 1;
+        let s = c.remove(i);
+        c.insert(0, Rc::clone(&s));
+        Some(s)
+    });
+    if let Some(s) = earlier {
+        return Ok(s);
+    }
     let s = Rc::new(resolve_scope()?);
-    // The scope replaced may hold the last handle of a context; drop it outside the borrow.
-    let old = SCOPE.with(|c| c.borrow_mut().replace(Rc::clone(&s)));
-    drop(old);
+    let dropped = SCOPES.with(|c| {
+        let mut c = c.borrow_mut();
+        c.insert(0, Rc::clone(&s));
+        if c.len() > THREAD_SCOPES {
+            c.split_off(THREAD_SCOPES)
+        } else {
+            Vec::new()
+        }
+    });
+    // A scope let go may hold the last handle of a context: dropped outside the borrow.
+    drop(dropped);
     Ok(s)
 }
+
+/// How many scopes a thread keeps.
+const THREAD_SCOPES: usize = 4;
 
 /// [`scope`] without the thread's cache: resolves the scope under the runtime's lock.
 fn resolve_scope() -> Result<Scope> {
@@ -379,6 +410,7 @@ pub(crate) fn staged_copier(ctx: &Context, bytes: usize) -> Option<Arc<StagedCop
 
 /// The generation of a device's primary context: bumped by every [`device_reset`], so
 /// per-device caches (embedded modules) know to reload.
+#[inline]
 pub(crate) fn primary_generation(ordinal: usize) -> u64 {
     // Before initialisation every generation is 0.
     match RUNTIME.get() {
@@ -431,7 +463,7 @@ pub fn device_reset() -> Result<()> {
         }
         // This thread's cached scope and functions may hold the last handles of the old
         // context: let them go before it is reset, as the runtime's own handle was.
-        let old = SCOPE.with(|c| c.borrow_mut().take());
+        let old = SCOPES.with(|c| std::mem::take(&mut *c.borrow_mut()));
         drop(old);
         crate::module::forget_device(ordinal);
         dev.reset_primary_context().map_err(Error::from)?;
