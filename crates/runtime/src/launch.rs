@@ -115,13 +115,12 @@ where
         if !limits.fits(grid, block) {
             return Err(config_error(kernel.kernel_name(), grid, block, limits));
         }
-        kernel.with_function(&LaunchScope { scope: &s }, &mut |f| {
-            let st = match stream.stream_arg()? {
-                Some(st) => st.as_driver(),
-                None => s.default_stream(),
-            };
-            f.launch(grid, block, shared, st, args).map_err(Error::from)
-        })
+        let f = kernel.function(&LaunchScope { scope: &s })?;
+        let st = match stream.stream_arg()? {
+            Some(st) => st.as_driver(),
+            None => s.default_stream(),
+        };
+        f.launch(grid, block, shared, st, args).map_err(Error::from)
     })
 }
 

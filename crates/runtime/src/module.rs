@@ -338,13 +338,9 @@ pub trait Launchable {
     /// The kernel's name (for messages).
     fn kernel_name(&self) -> &str;
 
-    /// Calls `launch` with the driver function for the scope a launch runs in.
+    /// The driver function for the scope a launch runs in.
     #[doc(hidden)]
-    fn with_function(
-        &self,
-        scope: &LaunchScope<'_>,
-        launch: &mut dyn FnMut(&driver::Function) -> Result<()>,
-    ) -> Result<()>;
+    fn function<'a>(&'a self, scope: &LaunchScope<'_>) -> Result<FunctionRef<'a>>;
 }
 
 /// Where a launch runs, as the runtime resolved it for the calling thread. Only the runtime
@@ -354,16 +350,33 @@ pub struct LaunchScope<'a> {
     pub(crate) scope: &'a Scope,
 }
 
+/// A driver function a launch goes through: borrowed from a [`Function`], or the one the
+/// thread remembers for an embedded kernel. Only the runtime makes one.
+#[doc(hidden)]
+pub struct FunctionRef<'a>(FunctionRefInner<'a>);
+
+enum FunctionRefInner<'a> {
+    Borrowed(&'a driver::Function),
+    Remembered(Rc<Resolved>),
+}
+
+impl std::ops::Deref for FunctionRef<'_> {
+    type Target = driver::Function;
+
+    fn deref(&self) -> &driver::Function {
+        match &self.0 {
+            FunctionRefInner::Borrowed(f) => f,
+            FunctionRefInner::Remembered(r) => &r.function,
+        }
+    }
+}
+
 impl Launchable for Kernel {
     fn kernel_name(&self) -> &str {
         self.name
     }
 
-    fn with_function(
-        &self,
-        scope: &LaunchScope<'_>,
-        launch: &mut dyn FnMut(&driver::Function) -> Result<()>,
-    ) -> Result<()> {
+    fn function<'a>(&'a self, scope: &LaunchScope<'_>) -> Result<FunctionRef<'a>> {
         let s = scope.scope;
         // Read before resolving: a load let go meanwhile makes the entry stale at once.
         let releases = RELEASES.load(Ordering::Acquire);
@@ -382,7 +395,7 @@ impl Launchable for Kernel {
                 )
             }
         };
-        launch(&resolved.function)
+        Ok(FunctionRef(FunctionRefInner::Remembered(resolved)))
     }
 }
 
@@ -391,12 +404,8 @@ impl<K: Launchable + ?Sized> Launchable for &K {
         (**self).kernel_name()
     }
 
-    fn with_function(
-        &self,
-        scope: &LaunchScope<'_>,
-        launch: &mut dyn FnMut(&driver::Function) -> Result<()>,
-    ) -> Result<()> {
-        (**self).with_function(scope, launch)
+    fn function<'a>(&'a self, scope: &LaunchScope<'_>) -> Result<FunctionRef<'a>> {
+        (**self).function(scope)
     }
 }
 
@@ -488,11 +497,7 @@ impl Launchable for Function {
         self.inner.name()
     }
 
-    fn with_function(
-        &self,
-        scope: &LaunchScope<'_>,
-        launch: &mut dyn FnMut(&driver::Function) -> Result<()>,
-    ) -> Result<()> {
+    fn function<'a>(&'a self, scope: &LaunchScope<'_>) -> Result<FunctionRef<'a>> {
         if *self.inner.module().context() != scope.scope.ctx {
             return Err(Error::with_detail(
                 ErrorCode::InvalidResourceHandle,
@@ -502,7 +507,7 @@ impl Launchable for Function {
                 ),
             ));
         }
-        launch(&self.inner)
+        Ok(FunctionRef(FunctionRefInner::Borrowed(&self.inner)))
     }
 }
 
