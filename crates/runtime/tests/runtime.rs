@@ -462,3 +462,23 @@ fn a_module_evicted_from_a_user_context_is_loaded_afresh_there() {
     driver::Context::pop_current().unwrap();
     assert_eq!(EVICTED.loaded_in(), 8);
 }
+
+#[test]
+fn the_primary_context_made_current_through_the_driver_is_the_runtimes() {
+    let dev = current_driver_device().unwrap();
+    let d = malloc_from(&[1.0f32; 8]).unwrap();
+    let primary = dev.retain_primary_context().unwrap();
+    for _ in 0..2 {
+        // The same context either way: memory and launches mix freely.
+        primary.push_current().unwrap();
+        launch!(add_one<<<1, 8>>>(d, 8i32)).unwrap();
+        let e = malloc_from(&[5.0f32; 8]).unwrap();
+        assert!(e.as_driver().context().is_primary());
+        driver::Context::pop_current().unwrap();
+        launch!(add_one<<<1, 8>>>(e, 8i32)).unwrap();
+        launch!(add_one<<<1, 8>>>(d, 8i32)).unwrap();
+        device_synchronize().unwrap();
+        assert_eq!(e.to_vec().unwrap(), [6.0; 8]);
+    }
+    assert_eq!(d.to_vec().unwrap(), [5.0; 8]);
+}
