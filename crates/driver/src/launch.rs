@@ -418,16 +418,26 @@ fn copy_param(dst: &mut [u8], src: &[u8]) {
     }
 }
 
-/// Packs `args` into `out` against the kernel's parameter layout, checking count and sizes;
-/// without a layout, packs each argument at its natural alignment.
+/// Bytes of a kernel's `.param` space: the end of its last parameter.
+pub(crate) fn param_bytes(sig: &KernelSignature) -> usize {
+    sig.params
+        .iter()
+        .map(|p| p.offset as usize + p.size as usize)
+        .max()
+        .unwrap_or(0)
+}
+
+/// Packs `args` into `out` against the kernel's parameter layout (with its
+/// [`param_bytes`]), checking count and sizes; without a layout, packs each argument at its
+/// natural alignment.
 pub(crate) fn pack_args<'a>(
     kernel: &str,
-    layout: Option<&'a KernelSignature>,
+    layout: Option<(&'a KernelSignature, usize)>,
     args: &[&dyn DeviceRepr],
     out: &mut PackedArgs<'a>,
 ) -> Result<()> {
     match layout {
-        Some(sig) => {
+        Some((sig, total)) => {
             if sig.params.len() != args.len() {
                 return Err(Error::invalid_value(format!(
                     "kernel `{kernel}` takes {} parameter{}, {} argument{} given",
@@ -437,16 +447,10 @@ pub(crate) fn pack_args<'a>(
                     if args.len() == 1 { "" } else { "s" },
                 )));
             }
-            let total = sig
-                .params
-                .iter()
-                .map(|p| p.offset as usize + p.size as usize)
-                .max()
-                .unwrap_or(0);
             out.bytes.resize_zeroed(total);
             let buf = out.bytes.as_mut_slice();
-            for (i, (p, a)) in sig.params.iter().zip(args).enumerate() {
-                let arg = a.as_kernel_arg();
+            for (i, p) in sig.params.iter().enumerate() {
+                let arg = args[i].as_kernel_arg();
                 let given = arg.as_bytes();
                 if given.len() != p.size as usize {
                     return Err(Error::invalid_value(format!(
@@ -489,7 +493,7 @@ mod tests {
         args: &[&dyn DeviceRepr],
     ) -> Result<PackedArgs<'a>> {
         let mut out = PackedArgs::new();
-        pack_args("k", layout, args, &mut out)?;
+        pack_args("k", layout.map(|l| (l, param_bytes(l))), args, &mut out)?;
         Ok(out)
     }
 
