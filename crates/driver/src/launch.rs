@@ -2,7 +2,7 @@
 //! that turn a wrong argument list or configuration into an error instead of undefined
 //! behaviour.
 
-use std::fmt;
+use smallvec::SmallVec;
 
 use crate::error::{Error, Result};
 use crate::memory::{DeviceBuffer, DevicePtr};
@@ -259,102 +259,12 @@ pub(crate) const INLINE_ARG_BYTES: usize = 256;
 /// `cuLaunchKernel` takes one pointer per parameter); more spill to the heap.
 pub(crate) const INLINE_PARAMS: usize = 32;
 
-/// A short vector of plain values that lives inline up to `N` elements and spills to the
-/// heap beyond, so the common launch packs its arguments without allocating.
-#[derive(Clone)]
-pub(crate) struct InlineVec<T: Copy + Default, const N: usize> {
-    len: usize,
-    inline: [T; N],
-    /// The elements once there are more than `N` (empty until then).
-    spill: Vec<T>,
-}
-
-impl<T: Copy + Default, const N: usize> InlineVec<T, N> {
-    /// An empty vector.
-    pub(crate) fn new() -> Self {
-        InlineVec {
-            len: 0,
-            inline: [T::default(); N],
-            spill: Vec::new(),
-        }
-    }
-
-    /// Sets the length to `len` elements, all default (zero): a fresh buffer to fill in.
-    pub(crate) fn resize_zeroed(&mut self, len: usize) {
-        self.spill.clear();
-        if len > N {
-            self.spill.resize(len, T::default());
-        } else {
-            self.inline[..len].fill(T::default());
-        }
-        self.len = len;
-    }
-
-    /// Appends `value`.
-    pub(crate) fn push(&mut self, value: T) {
-        if self.len < N {
-            self.inline[self.len] = value;
-        } else {
-            if self.len == N {
-                self.spill.reserve(N * 2);
-                self.spill.extend_from_slice(&self.inline);
-            }
-            self.spill.push(value);
-        }
-        self.len += 1;
-    }
-
-    /// Appends every element of `values`.
-    pub(crate) fn extend_from_slice(&mut self, values: &[T]) {
-        for &v in values {
-            self.push(v);
-        }
-    }
-
-    /// The number of elements.
-    pub(crate) fn len(&self) -> usize {
-        self.len
-    }
-
-    /// The elements.
-    pub(crate) fn as_slice(&self) -> &[T] {
-        if self.len > N {
-            &self.spill
-        } else {
-            &self.inline[..self.len]
-        }
-    }
-
-    /// The elements, mutably.
-    pub(crate) fn as_mut_slice(&mut self) -> &mut [T] {
-        if self.len > N {
-            &mut self.spill
-        } else {
-            &mut self.inline[..self.len]
-        }
-    }
-}
-
-impl<T: Copy + Default + fmt::Debug, const N: usize> fmt::Debug for InlineVec<T, N> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.as_slice()).finish()
-    }
-}
-
-impl<T: Copy + Default + PartialEq, const N: usize> PartialEq for InlineVec<T, N> {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_slice() == other.as_slice()
-    }
-}
-
-impl<T: Copy + Default + Eq, const N: usize> Eq for InlineVec<T, N> {}
-
 /// Arguments packed into a `.param` buffer, with where each one lies. The bytes are held
 /// inline up to [`INLINE_ARG_BYTES`]; with a known layout the parameters' places are the
 /// layout's own, so the common launch packs without allocating or copying the layout.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PackedArgs<'a> {
-    bytes: InlineVec<u8, INLINE_ARG_BYTES>,
+    bytes: SmallVec<[u8; INLINE_ARG_BYTES]>,
     params: Params<'a>,
 }
 
@@ -371,14 +281,14 @@ impl PackedArgs<'_> {
     /// No arguments yet: what [`pack_args`] fills in.
     pub(crate) fn new() -> Self {
         PackedArgs {
-            bytes: InlineVec::new(),
+            bytes: SmallVec::new(),
             params: Params::Known(&[]),
         }
     }
 
     /// The `.param` buffer.
     pub(crate) fn bytes(&self) -> &[u8] {
-        self.bytes.as_slice()
+        &self.bytes
     }
 
     /// Whether the layout came from the kernel (checked) or was guessed from the arguments.
@@ -447,7 +357,8 @@ pub(crate) fn pack_args<'a>(
                     if args.len() == 1 { "" } else { "s" },
                 )));
             }
-            out.bytes.resize_zeroed(total);
+            out.bytes.clear();
+            out.bytes.resize(total, 0);
             let buf = out.bytes.as_mut_slice();
             for (i, p) in sig.params.iter().enumerate() {
                 let arg = args[i].as_kernel_arg();
@@ -467,7 +378,7 @@ pub(crate) fn pack_args<'a>(
         }
         None => {
             let mut params = Vec::with_capacity(args.len());
-            out.bytes.resize_zeroed(0);
+            out.bytes.clear();
             for a in args {
                 let arg = a.as_kernel_arg();
                 let b = arg.as_bytes();
@@ -594,21 +505,6 @@ mod tests {
         pack_args("k", None, &[&1u8, &2u32], &mut out).unwrap();
         assert_eq!(out.bytes(), &[1, 0, 0, 0, 2, 0, 0, 0]);
         assert_eq!(out.params().collect::<Vec<_>>(), [(0, 1), (4, 4)]);
-    }
-
-    #[test]
-    fn inline_vec_spills_and_keeps_order() {
-        let mut v = InlineVec::<u16, 4>::new();
-        for i in 0..10 {
-            v.push(i);
-            assert_eq!(v.len(), usize::from(i) + 1);
-        }
-        assert_eq!(v.as_slice(), &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-        v.resize_zeroed(3);
-        assert_eq!(v.as_slice(), &[0, 0, 0]);
-        v.as_mut_slice()[1] = 5;
-        v.extend_from_slice(&[7, 8]);
-        assert_eq!(v.as_slice(), &[0, 5, 0, 7, 8]);
     }
 
     #[test]
