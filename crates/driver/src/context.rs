@@ -127,6 +127,19 @@ impl Context {
         STACK.with(|s| s.borrow().last().cloned())
     }
 
+    /// Whether the calling thread's current context is this very handle (`None`: whether the
+    /// thread has no current context), without cloning it: the cheap test a per-thread cache
+    /// keyed by the current context needs. Another handle to the same context is not this
+    /// handle.
+    #[inline]
+    pub fn is_current_handle(handle: Option<&Context>) -> bool {
+        STACK.with(|s| match (s.borrow().last(), handle) {
+            (Some(top), Some(h)) => Arc::ptr_eq(&top.inner, &h.inner),
+            (None, None) => true,
+            _ => false,
+        })
+    }
+
     /// Replaces the top of the calling thread's stack (`cuCtxSetCurrent`); `None` pops it
     /// (nothing happens on an empty stack).
     pub fn set_current(ctx: Option<&Context>) -> Result<()> {
@@ -201,9 +214,12 @@ impl Context {
 }
 
 impl PartialEq for Context {
+    #[inline]
     fn eq(&self, other: &Context) -> bool {
-        self.inner.device == other.inner.device
-            && self.inner.backend.id() == other.inner.backend.id()
+        // Handles of one `Context::new` or retain share their inner state: no backend call.
+        Arc::ptr_eq(&self.inner, &other.inner)
+            || self.inner.device == other.inner.device
+                && self.inner.backend.id() == other.inner.backend.id()
     }
 }
 

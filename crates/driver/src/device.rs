@@ -488,6 +488,7 @@ impl Device {
         self.ordinal
     }
 
+    #[inline]
     fn slot(self) -> &'static crate::DeviceSlot {
         // A `Device` only exists once the registry does, and ordinals are checked on creation.
         &registry().expect("device exists only after init").devices[self.ordinal]
@@ -536,11 +537,18 @@ impl Device {
     }
 
     /// The grid and block limits launches are checked against, read once per device.
+    #[inline]
     pub fn launch_limits(self) -> Result<LaunchLimits> {
-        let s = self.slot();
-        if let Some(l) = s.limits.get() {
-            return Ok(*l);
+        match self.slot().limits.get() {
+            Some(l) => Ok(*l),
+            None => self.read_launch_limits(),
         }
+    }
+
+    /// [`Device::launch_limits`] on first use: reads the attributes and keeps them.
+    #[cold]
+    fn read_launch_limits(self) -> Result<LaunchLimits> {
+        let s = self.slot();
         let a = |attr| -> Result<u32> { Ok(self.attribute(attr)?.max(0) as u32) };
         let lim = LaunchLimits {
             max_block: [

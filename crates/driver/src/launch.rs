@@ -2,9 +2,11 @@
 //! that turn a wrong argument list or configuration into an error instead of undefined
 //! behaviour.
 
+use smallvec::SmallVec;
+
 use crate::error::{Error, Result};
 use crate::memory::{DeviceBuffer, DevicePtr};
-use crate::module::KernelSignature;
+use crate::module::{KernelSignature, ParamLayout};
 
 /// Grid or block dimensions (`dim3`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -82,38 +84,65 @@ pub struct LaunchLimits {
     pub max_threads_per_block: u32,
 }
 
+impl LaunchLimits {
+    /// Whether `grid` × `block` is a configuration these limits allow: no dimension zero or
+    /// above its maximum, no more threads per block than allowed. The launch paths ask this
+    /// first and only work out which limit was broken (for the error) when it is `false`.
+    #[inline]
+    pub fn fits(&self, grid: Dim3, block: Dim3) -> bool {
+        // `v - 1 < max` (wrapping) is `1 <= v <= max`.
+        let within = |v: u32, max: u32| v.wrapping_sub(1) < max;
+        within(grid.x, self.max_grid[0])
+            & within(grid.y, self.max_grid[1])
+            & within(grid.z, self.max_grid[2])
+            & within(block.x, self.max_block[0])
+            & within(block.y, self.max_block[1])
+            & within(block.z, self.max_block[2])
+            & (block.volume() <= u64::from(self.max_threads_per_block))
+    }
+}
+
 /// Checks a configuration the way CUDA 13 does: zero dimensions, blocks or grids larger than
 /// the device allows are `CUDA_ERROR_INVALID_VALUE`.
+#[inline]
 pub(crate) fn check_config(kernel: &str, cfg: &LaunchConfig, lim: &LaunchLimits) -> Result<()> {
+    if lim.fits(cfg.grid, cfg.block) {
+        Ok(())
+    } else {
+        Err(config_error(kernel, cfg, lim))
+    }
+}
+
+/// The error for a configuration [`LaunchLimits::fits`] refused, naming the limit broken.
+#[cold]
+#[inline(never)]
+fn config_error(kernel: &str, cfg: &LaunchConfig, lim: &LaunchLimits) -> Error {
     let g = [cfg.grid.x, cfg.grid.y, cfg.grid.z];
     let b = [cfg.block.x, cfg.block.y, cfg.block.z];
     if g.contains(&0) || b.contains(&0) {
-        return Err(Error::invalid_value(format!(
+        return Error::invalid_value(format!(
             "launch of `{kernel}`: grid {g:?} and block {b:?} must have no zero dimension"
-        )));
+        ));
     }
     for (axis, name) in ["x", "y", "z"].iter().enumerate() {
         if b[axis] > lim.max_block[axis] {
-            return Err(Error::invalid_value(format!(
+            return Error::invalid_value(format!(
                 "launch of `{kernel}`: block.{name} = {} exceeds the device maximum {}",
                 b[axis], lim.max_block[axis]
-            )));
+            ));
         }
         if g[axis] > lim.max_grid[axis] {
-            return Err(Error::invalid_value(format!(
+            return Error::invalid_value(format!(
                 "launch of `{kernel}`: grid.{name} = {} exceeds the device maximum {}",
                 g[axis], lim.max_grid[axis]
-            )));
+            ));
         }
     }
-    if cfg.block.volume() > u64::from(lim.max_threads_per_block) {
-        return Err(Error::invalid_value(format!(
-            "launch of `{kernel}`: {} threads per block exceed the device maximum {}",
-            cfg.block.volume(),
-            lim.max_threads_per_block
-        )));
-    }
-    Ok(())
+    Error::invalid_value(format!(
+        "launch of `{kernel}`: {} threads per block exceed the device maximum {}",
+        cfg.block.volume(),
+        lim.max_threads_per_block
+    ))
 }
 
 /// The bytes of one kernel argument, as the kernel's `.param` space receives them.
@@ -142,18 +171,21 @@ impl<'a> KernelArg<'a> {
         KernelArg::bytes(bytemuck::bytes_of(value))
     }
 
-    fn inline(src: &[u8]) -> KernelArg<'static> {
+    /// A scalar's bytes, held in the argument (`N` is at most 8).
+    #[inline]
+    fn inline<const N: usize>(src: [u8; N]) -> KernelArg<'static> {
         let mut bytes = [0u8; 8];
-        bytes[..src.len()].copy_from_slice(src);
+        bytes[..N].copy_from_slice(&src);
         KernelArg {
             repr: Repr::Inline {
                 bytes,
-                len: src.len() as u8,
+                len: N as u8,
             },
         }
     }
 
     /// The argument's bytes.
+    #[inline]
     pub fn as_bytes(&self) -> &[u8] {
         match &self.repr {
             Repr::Inline { bytes, len } => &bytes[..usize::from(*len)],
@@ -176,7 +208,7 @@ macro_rules! scalar_repr {
     ($($t:ty),*) => {$(
         impl DeviceRepr for $t {
             fn as_kernel_arg(&self) -> KernelArg<'_> {
-                KernelArg::inline(&self.to_le_bytes())
+                KernelArg::inline(self.to_le_bytes())
             }
         }
     )*};
@@ -185,19 +217,19 @@ scalar_repr!(u8, u16, u32, u64, i8, i16, i32, i64, f32, f64, usize, isize);
 
 impl DeviceRepr for bool {
     fn as_kernel_arg(&self) -> KernelArg<'_> {
-        KernelArg::inline(&[u8::from(*self)])
+        KernelArg::inline([u8::from(*self)])
     }
 }
 
 impl DeviceRepr for DevicePtr {
     fn as_kernel_arg(&self) -> KernelArg<'_> {
-        KernelArg::inline(&self.as_raw().to_le_bytes())
+        KernelArg::inline(self.as_raw().to_le_bytes())
     }
 }
 
 impl<T: bytemuck::Pod> DeviceRepr for DeviceBuffer<T> {
     fn as_kernel_arg(&self) -> KernelArg<'_> {
-        KernelArg::inline(&self.device_ptr().as_raw().to_le_bytes())
+        KernelArg::inline(self.device_ptr().as_raw().to_le_bytes())
     }
 }
 
@@ -219,26 +251,103 @@ impl<T: DeviceRepr + ?Sized> DeviceRepr for &mut T {
     }
 }
 
-/// Arguments packed into a `.param` buffer, with where each one lies.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct PackedArgs {
-    pub bytes: Vec<u8>,
-    /// `(offset, size)` of each parameter in `bytes`.
-    pub params: Vec<(u32, u32)>,
-    /// Whether the layout came from the kernel (checked) or was guessed from the arguments.
-    pub layout_known: bool,
+/// Bytes of packed arguments held inline, without a heap allocation: enough for 32
+/// pointers. Larger parameter lists spill to the heap.
+pub(crate) const INLINE_ARG_BYTES: usize = 256;
+
+/// Parameters whose argument pointers a launch keeps on the stack (NVIDIA's
+/// `cuLaunchKernel` takes one pointer per parameter); more spill to the heap.
+pub(crate) const INLINE_PARAMS: usize = 32;
+
+/// Arguments packed into a `.param` buffer, with where each one lies. The bytes are held
+/// inline up to [`INLINE_ARG_BYTES`]; with a known layout the parameters' places are the
+/// layout's own, so the common launch packs without allocating or copying the layout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PackedArgs<'a> {
+    bytes: SmallVec<[u8; INLINE_ARG_BYTES]>,
+    params: Params<'a>,
 }
 
-/// Packs `args` against the kernel's parameter layout, checking count and sizes; without a
-/// layout, packs each argument at its natural alignment.
-pub(crate) fn pack_args(
+/// Where each packed parameter lies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Params<'a> {
+    /// The kernel's layout: the arguments were checked against it.
+    Known(&'a [ParamLayout]),
+    /// `(offset, size)` of each argument, guessed from the arguments themselves.
+    Guessed(Vec<(u32, u32)>),
+}
+
+impl PackedArgs<'_> {
+    /// No arguments yet: what [`pack_args`] fills in.
+    pub(crate) fn new() -> Self {
+        PackedArgs {
+            bytes: SmallVec::new(),
+            params: Params::Known(&[]),
+        }
+    }
+
+    /// The `.param` buffer.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Whether the layout came from the kernel (checked) or was guessed from the arguments.
+    pub(crate) fn layout_known(&self) -> bool {
+        matches!(self.params, Params::Known(_))
+    }
+
+    /// The number of parameters.
+    pub(crate) fn param_count(&self) -> usize {
+        match &self.params {
+            Params::Known(p) => p.len(),
+            Params::Guessed(p) => p.len(),
+        }
+    }
+
+    /// `(offset, size)` of each parameter in [`PackedArgs::bytes`].
+    pub(crate) fn params(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        let (known, guessed) = match &self.params {
+            Params::Known(p) => (*p, &[][..]),
+            Params::Guessed(p) => (&[][..], &p[..]),
+        };
+        known
+            .iter()
+            .map(|p| (p.offset, p.size))
+            .chain(guessed.iter().copied())
+    }
+}
+
+/// Copies one argument's bytes into its place; the usual sizes as single moves rather than a
+/// `memcpy` call.
+#[inline]
+fn copy_param(dst: &mut [u8], src: &[u8]) {
+    match src.len() {
+        8 => dst[..8].copy_from_slice(&src[..8]),
+        4 => dst[..4].copy_from_slice(&src[..4]),
+        _ => dst.copy_from_slice(src),
+    }
+}
+
+/// Bytes of a kernel's `.param` space: the end of its last parameter.
+pub(crate) fn param_bytes(sig: &KernelSignature) -> usize {
+    sig.params
+        .iter()
+        .map(|p| p.offset as usize + p.size as usize)
+        .max()
+        .unwrap_or(0)
+}
+
+/// Packs `args` into `out` against the kernel's parameter layout (with its
+/// [`param_bytes`]), checking count and sizes; without a layout, packs each argument at its
+/// natural alignment.
+pub(crate) fn pack_args<'a>(
     kernel: &str,
-    layout: Option<&KernelSignature>,
+    layout: Option<(&'a KernelSignature, usize)>,
     args: &[&dyn DeviceRepr],
-) -> Result<PackedArgs> {
-    let args: Vec<KernelArg<'_>> = args.iter().map(|a| a.as_kernel_arg()).collect();
+    out: &mut PackedArgs<'a>,
+) -> Result<()> {
     match layout {
-        Some(sig) => {
+        Some((sig, total)) => {
             if sig.params.len() != args.len() {
                 return Err(Error::invalid_value(format!(
                     "kernel `{kernel}` takes {} parameter{}, {} argument{} given",
@@ -248,16 +357,12 @@ pub(crate) fn pack_args(
                     if args.len() == 1 { "" } else { "s" },
                 )));
             }
-            let total = sig
-                .params
-                .iter()
-                .map(|p| p.offset as usize + p.size as usize)
-                .max()
-                .unwrap_or(0);
-            let mut bytes = vec![0u8; total];
-            let mut params = Vec::with_capacity(args.len());
-            for (i, (p, a)) in sig.params.iter().zip(&args).enumerate() {
-                let given = a.as_bytes();
+            out.bytes.clear();
+            out.bytes.resize(total, 0);
+            let buf = out.bytes.as_mut_slice();
+            for (i, p) in sig.params.iter().enumerate() {
+                let arg = args[i].as_kernel_arg();
+                let given = arg.as_bytes();
                 if given.len() != p.size as usize {
                     return Err(Error::invalid_value(format!(
                         "kernel `{kernel}` parameter {i} (`{}`): expected {} bytes, got {}",
@@ -267,40 +372,41 @@ pub(crate) fn pack_args(
                     )));
                 }
                 let at = p.offset as usize;
-                bytes[at..at + given.len()].copy_from_slice(given);
-                params.push((p.offset, p.size));
+                copy_param(&mut buf[at..at + given.len()], given);
             }
-            Ok(PackedArgs {
-                bytes,
-                params,
-                layout_known: true,
-            })
+            out.params = Params::Known(&sig.params);
         }
         None => {
-            let mut bytes = Vec::new();
             let mut params = Vec::with_capacity(args.len());
-            for a in &args {
-                let b = a.as_bytes();
+            out.bytes.clear();
+            for a in args {
+                let arg = a.as_kernel_arg();
+                let b = arg.as_bytes();
                 let align = b.len().clamp(1, 8).next_power_of_two();
-                while bytes.len() % align != 0 {
-                    bytes.push(0);
+                while out.bytes.len() % align != 0 {
+                    out.bytes.push(0);
                 }
-                params.push((bytes.len() as u32, b.len() as u32));
-                bytes.extend_from_slice(b);
+                params.push((out.bytes.len() as u32, b.len() as u32));
+                out.bytes.extend_from_slice(b);
             }
-            Ok(PackedArgs {
-                bytes,
-                params,
-                layout_known: false,
-            })
+            out.params = Params::Guessed(params);
         }
     }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ferrocuda_ptx::ir::ParamLayout;
+
+    fn pack<'a>(
+        layout: Option<&'a KernelSignature>,
+        args: &[&dyn DeviceRepr],
+    ) -> Result<PackedArgs<'a>> {
+        let mut out = PackedArgs::new();
+        pack_args("k", layout.map(|l| (l, param_bytes(l))), args, &mut out)?;
+        Ok(out)
+    }
 
     fn sig() -> KernelSignature {
         KernelSignature {
@@ -324,26 +430,31 @@ mod tests {
 
     #[test]
     fn packs_at_the_layout_offsets() {
+        let sig = sig();
         let p = DevicePtr::from_raw(0x1122_3344_5566_7788);
         let n = 7u32;
-        let packed = pack_args("k", Some(&sig()), &[&p, &n]).unwrap();
-        assert!(packed.layout_known);
-        assert_eq!(packed.params, vec![(0, 8), (8, 4)]);
-        assert_eq!(&packed.bytes[..8], &0x1122_3344_5566_7788u64.to_le_bytes());
-        assert_eq!(&packed.bytes[8..12], &7u32.to_le_bytes());
+        let packed = pack(Some(&sig), &[&p, &n]).unwrap();
+        assert!(packed.layout_known());
+        assert_eq!(packed.params().collect::<Vec<_>>(), [(0, 8), (8, 4)]);
+        assert_eq!(
+            &packed.bytes()[..8],
+            &0x1122_3344_5566_7788u64.to_le_bytes()
+        );
+        assert_eq!(&packed.bytes()[8..12], &7u32.to_le_bytes());
     }
 
     #[test]
     fn wrong_count_and_size_are_invalid_value_naming_the_parameter() {
+        let sig = sig();
         let p = DevicePtr::from_raw(256);
-        let e = pack_args("k", Some(&sig()), &[&p]).unwrap_err();
+        let e = pack(Some(&sig), &[&p]).unwrap_err();
         assert_eq!(e.code(), crate::ErrorCode::InvalidValue);
         assert!(
             e.to_string()
                 .contains("takes 2 parameters, 1 argument given"),
             "{e}"
         );
-        let e = pack_args("k", Some(&sig()), &[&p, &7u64]).unwrap_err();
+        let e = pack(Some(&sig), &[&p, &7u64]).unwrap_err();
         assert_eq!(e.code(), crate::ErrorCode::InvalidValue);
         assert!(
             e.to_string()
@@ -355,11 +466,45 @@ mod tests {
     #[test]
     fn struct_bytes_and_guessed_layout() {
         let s = [1u8, 2, 3];
-        let packed = pack_args("k", None, &[&KernelArg::bytes(&s), &5u64, &1u16]).unwrap();
-        assert!(!packed.layout_known);
-        assert_eq!(packed.params, vec![(0, 3), (8, 8), (16, 2)]);
+        let packed = pack(None, &[&KernelArg::bytes(&s), &5u64, &1u16]).unwrap();
+        assert!(!packed.layout_known());
+        assert_eq!(
+            packed.params().collect::<Vec<_>>(),
+            [(0, 3), (8, 8), (16, 2)]
+        );
         assert_eq!(KernelArg::pod(&2.5f32).as_bytes(), &2.5f32.to_le_bytes());
         assert_eq!(true.as_kernel_arg().as_bytes(), &[1]);
+    }
+
+    #[test]
+    fn long_parameter_lists_spill_to_the_heap() {
+        // 40 eight-byte parameters: more than the inline parameter count and byte buffer.
+        let sig = KernelSignature {
+            name: "k".into(),
+            params: (0..40)
+                .map(|i| ParamLayout {
+                    name: format!("p{i}"),
+                    offset: i * 8,
+                    size: 8,
+                    align: 8,
+                })
+                .collect(),
+        };
+        let values: Vec<u64> = (0..40).map(|i| i * 3 + 1).collect();
+        let args: Vec<&dyn DeviceRepr> = values.iter().map(|v| v as &dyn DeviceRepr).collect();
+        let want: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let packed = pack(Some(&sig), &args).unwrap();
+        assert_eq!(packed.bytes(), &want[..]);
+        assert_eq!(packed.param_count(), 40);
+        let guessed = pack(None, &args).unwrap();
+        assert_eq!(guessed.bytes(), &want[..]);
+        let spans: Vec<(u32, u32)> = guessed.params().collect();
+        assert_eq!(spans, (0..40).map(|i| (i * 8, 8)).collect::<Vec<_>>());
+        // A buffer reused for a short list goes back inline.
+        let mut out = packed;
+        pack_args("k", None, &[&1u8, &2u32], &mut out).unwrap();
+        assert_eq!(out.bytes(), &[1, 0, 0, 0, 2, 0, 0, 0]);
+        assert_eq!(out.params().collect::<Vec<_>>(), [(0, 1), (4, 4)]);
     }
 
     #[test]
@@ -372,6 +517,14 @@ mod tests {
         let ok = LaunchConfig::for_num_elems(1000, 256);
         assert_eq!(ok.grid, Dim3::from(4));
         check_config("k", &ok, &lim).unwrap();
+        assert!(lim.fits(ok.grid, ok.block));
+        assert!(lim.fits(
+            Dim3::from((i32::MAX as u32, 65535, 65535)),
+            Dim3::from((1024, 1, 1))
+        ));
+        assert!(lim.fits(Dim3::from(1), Dim3::from((16, 1, 64))));
+        assert!(!lim.fits(Dim3::from(1), Dim3::from((1, 1, 0))));
+        assert!(!lim.fits(Dim3::from((1, 1, 65536)), Dim3::from(1)));
         for (g, b) in [
             (Dim3::from(0), Dim3::from(1)),
             (Dim3::from(1), Dim3::from((1, 0))),
@@ -387,6 +540,7 @@ mod tests {
             };
             let e = check_config("k", &cfg, &lim).unwrap_err();
             assert_eq!(e.code(), crate::ErrorCode::InvalidValue, "{g:?} {b:?}");
+            assert!(!lim.fits(g, b), "{g:?} {b:?}");
         }
     }
 }

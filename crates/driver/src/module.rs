@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use crate::context::Context;
 use crate::error::{Error, ErrorCode, Result};
-use crate::launch::{check_config, pack_args, DeviceRepr, Dim3, LaunchConfig};
+use crate::launch::{
+    check_config, pack_args, param_bytes, DeviceRepr, Dim3, LaunchConfig, PackedArgs,
+};
 use crate::memory::DevicePtr;
 use crate::platform::{FunctionBackend, ModuleBackend};
 use crate::stream::Stream;
@@ -108,11 +110,13 @@ impl Module {
     pub fn function(&self, name: &str) -> Result<Function> {
         let backend = self.inner.backend.function(name)?;
         let layout = backend.param_layout().map(Arc::new);
+        let param_bytes = layout.as_deref().map_or(0, param_bytes);
         Ok(Function {
             module: self.clone(),
             name: Arc::from(name),
             backend,
             layout,
+            param_bytes,
         })
     }
 
@@ -213,6 +217,8 @@ pub struct Function {
     name: Arc<str>,
     backend: Arc<dyn FunctionBackend>,
     layout: Option<Arc<KernelSignature>>,
+    /// The bytes of the layout's `.param` space, worked out once.
+    param_bytes: usize,
     /// Declared last: fields drop in order, and the module (with its context) must outlive
     /// the handles above.
     module: Module,
@@ -277,7 +283,9 @@ impl Function {
         let ctx = self.module.context();
         ctx.check_same(stream.context(), "launch")?;
         check_config(&self.name, cfg, &ctx.device().launch_limits()?)?;
-        let packed = pack_args(&self.name, self.layout.as_deref(), args)?;
+        let mut packed = PackedArgs::new();
+        let layout = self.layout.as_deref().map(|l| (l, self.param_bytes));
+        pack_args(&self.name, layout, args, &mut packed)?;
         stream.backend().launch(self.backend.as_ref(), cfg, &packed)
     }
 

@@ -5,18 +5,21 @@ use ferrocuda_driver as driver;
 
 use crate::dim::{Dim3, IntoDim3};
 use crate::error::{Error, ErrorCode, Result};
-use crate::module::Launchable;
+use crate::module::{LaunchScope, Launchable};
 use crate::state::scope;
 use crate::stream::{Stream, StreamArg};
 
-/// `cudaErrorInvalidConfiguration` for a grid or block the device cannot run, as the CUDA
-/// runtime reports it (the driver says `CUDA_ERROR_INVALID_VALUE`).
-fn check_config(kernel: &str, grid: Dim3, block: Dim3, lim: &LaunchLimits) -> Result<()> {
+/// `cudaErrorInvalidConfiguration` for a grid or block the device cannot run (one
+/// [`LaunchLimits::fits`] refused), naming the limit broken, as the CUDA runtime reports it
+/// (the driver says `CUDA_ERROR_INVALID_VALUE`).
+#[cold]
+#[inline(never)]
+fn config_error(kernel: &str, grid: Dim3, block: Dim3, lim: &LaunchLimits) -> Error {
     let bad = |why: String| {
-        Err(Error::with_detail(
+        Error::with_detail(
             ErrorCode::InvalidConfiguration,
             format!("launch of `{kernel}` with grid {grid:?}, block {block:?}: {why}"),
-        ))
+        )
     };
     let g = [grid.x, grid.y, grid.z];
     let b = [block.x, block.y, block.z];
@@ -37,14 +40,11 @@ fn check_config(kernel: &str, grid: Dim3, block: Dim3, lim: &LaunchLimits) -> Re
             ));
         }
     }
-    if block.volume() > u64::from(lim.max_threads_per_block) {
-        return bad(format!(
-            "{} threads per block exceed the device maximum {}",
-            block.volume(),
-            lim.max_threads_per_block
-        ));
-    }
-    Ok(())
+    bad(format!(
+        "{} threads per block exceed the device maximum {}",
+        block.volume(),
+        lim.max_threads_per_block
+    ))
 }
 
 /// Bytes of dynamic shared memory: any integer, range-checked into `u32`.
@@ -99,25 +99,28 @@ where
     S: StreamArg + ?Sized,
 {
     let s = scope()?;
-    s.run_rt(|ctx| {
-        let name = kernel.kernel_name();
+    s.run_rt(|_| {
         let grid = grid.into_dim3()?;
         let block = block.into_dim3()?;
         let shared = shared.shared_bytes().ok_or_else(|| {
             Error::with_detail(
                 ErrorCode::InvalidValue,
-                format!("launch of `{name}`: {shared:?} bytes of shared memory"),
+                format!(
+                    "launch of `{}`: {shared:?} bytes of shared memory",
+                    kernel.kernel_name()
+                ),
             )
         })?;
-        let limits = ctx.device().launch_limits().map_err(Error::from)?;
-        check_config(name, grid, block, &limits)?;
-        let f = kernel.resolve(ctx, s.primary.map(|p| p.1))?;
-        let launch =
-            |st: &driver::Stream| f.launch(grid, block, shared, st, args).map_err(Error::from);
-        match stream.stream_arg()? {
-            Some(st) => launch(st.as_driver()),
-            None => launch(&ctx.default_stream()),
+        let limits = s.launch_limits()?;
+        if !limits.fits(grid, block) {
+            return Err(config_error(kernel.kernel_name(), grid, block, limits));
         }
+        let f = kernel.function(&LaunchScope { scope: &s })?;
+        let st = match stream.stream_arg()? {
+            Some(st) => st.as_driver(),
+            None => s.default_stream(),
+        };
+        f.launch(grid, block, shared, st, args).map_err(Error::from)
     })
 }
 

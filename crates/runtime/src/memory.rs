@@ -14,7 +14,7 @@ use ferrocuda_driver as driver;
 use ferrocuda_driver::bytemuck::{self, Pod};
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::state::{primary_generation, scope, Scope};
+use crate::state::{primary_generation, scope};
 use crate::stream::Stream;
 
 /// `len` elements of `T` in device memory (what `cudaMalloc` returns), freed on drop.
@@ -64,6 +64,7 @@ impl<T: Pod> DeviceVec<T> {
     }
 
     /// `cudaErrorInvalidDevicePointer` when a device reset freed the memory.
+    #[inline]
     fn check_alive(&self) -> Result<()> {
         match self.primary {
             Some((ordinal, generation)) if primary_generation(ordinal) != generation => {
@@ -580,7 +581,7 @@ pub fn mem_get_info() -> Result<(u64, u64)> {
 
 /// What the runtime knows about a device address (`cudaPointerGetAttributes`).
 pub fn pointer_get_attributes(ptr: DevicePtr) -> Result<driver::PointerInfo> {
-    let s: Scope = scope()?;
+    let s = scope()?;
     s.run(|_| driver::pointer_info(ptr.as_raw()))
 }
 

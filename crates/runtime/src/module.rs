@@ -9,15 +9,25 @@
 //! [`device_reset`](crate::device_reset) the next launch loads the module again. A load keeps
 //! its context alive; a module stays loaded in at most eight user contexts at a time (the
 //! oldest is unloaded first), so contexts their owners dropped are eventually released.
+//!
+//! Each thread also remembers, for the last few contexts it worked in, the functions of the
+//! kernels it launched there, so a repeated launch takes no lock and searches no shared
+//! list. What a thread remembers goes when the thread exits or resets the device, and a
+//! context's functions are forgotten at the thread's next launch there after any module load
+//! was let go (a user context evicted, a device reset), so a launch never uses a load its
+//! module released.
 
+use std::cell::{Cell, RefCell};
 use std::fmt;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use driver::{Context, JitOptions};
 use ferrocuda_driver as driver;
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::state::{primary_generation, scope};
+use crate::state::{primary_generation, scope, Scope};
 
 /// A module whose image is embedded in the program (made by
 /// [`embed_module!`](crate::embed_module)). Loaded into a context on the first launch there.
@@ -45,6 +55,75 @@ const MAX_USER_CONTEXT_LOADS: usize = 8;
 /// loads in that device's primary context.
 static LOADED_MODULES: Mutex<Vec<&'static EmbeddedModule>> = Mutex::new(Vec::new());
 
+/// Bumped whenever an embedded module lets a load go (a user context evicted, loads of a
+/// reset device dropped): threads forget the functions they remembered in a scope at their
+/// next launch there, so none launches through a load its module no longer holds.
+static RELEASES: AtomicU64 = AtomicU64::new(0);
+
+/// How many kernels a scope remembers the functions of.
+const SCOPE_FUNCTIONS: usize = 16;
+
+/// A kernel of an embedded module as one thread resolved it in one scope.
+struct Resolved {
+    module: &'static EmbeddedModule,
+    name: &'static str,
+    function: driver::Function,
+}
+
+impl Resolved {
+    fn is(&self, kernel: &Kernel) -> bool {
+        std::ptr::eq(self.module, kernel.module) && same_name(self.name, kernel.name)
+    }
+}
+
+/// Whether two kernel names are equal, comparing the pointers first: the names of one
+/// kernel's handles are normally one static string.
+fn same_name(a: &str, b: &str) -> bool {
+    std::ptr::eq(a, b) || a == b
+}
+
+/// The functions of embedded kernels a thread launched in one scope (one context and
+/// generation), most recent first: the launch fast path, with no lock and no context
+/// comparison.
+#[derive(Default)]
+pub(crate) struct ScopeFunctions {
+    /// [`RELEASES`] when the entries were checked against it.
+    releases: Cell<u64>,
+    entries: RefCell<Vec<Rc<Resolved>>>,
+}
+
+impl ScopeFunctions {
+    /// The function remembered for `kernel`, if any and no load was let go since `releases`.
+    fn get(&self, kernel: &Kernel, releases: u64) -> Option<Rc<Resolved>> {
+        if self.releases.get() != releases {
+            return None;
+        }
+        self.entries.borrow().iter().find(|r| r.is(kernel)).cloned()
+    }
+
+    /// Remembers a resolved function, forgetting every entry when loads were let go since
+    /// they were made (`releases` was read before resolving), and the oldest beyond
+    /// [`SCOPE_FUNCTIONS`].
+    fn remember(&self, r: Resolved, releases: u64) -> Rc<Resolved> {
+        let r = Rc::new(r);
+        let mut dropped = Vec::new();
+        {
+            let mut entries = self.entries.borrow_mut();
+            if self.releases.get() != releases {
+                dropped = std::mem::take(&mut *entries);
+                self.releases.set(releases);
+            }
+            entries.insert(0, Rc::clone(&r));
+            if entries.len() > SCOPE_FUNCTIONS {
+                dropped.extend(entries.drain(SCOPE_FUNCTIONS..));
+            }
+        }
+        // Handles dropped here may be the last of a module: outside the borrow.
+        drop(dropped);
+        r
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // Every update under these locks is a single push/retain, so a panic elsewhere cannot
     // leave them inconsistent.
@@ -53,6 +132,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// Drops every embedded module loaded in `ordinal`'s primary context (before a reset).
 pub(crate) fn forget_device(ordinal: usize) {
+    RELEASES.fetch_add(1, Ordering::AcqRel);
     let modules: Vec<&'static EmbeddedModule> = lock(&LOADED_MODULES).clone();
     for m in modules {
         lock(&m.loaded)
@@ -142,10 +222,14 @@ impl EmbeddedModule {
             return f(l);
         }
         // Loads in a primary context of an older generation are gone with the reset.
+        let before = loaded.len();
         loaded.retain(|l| match l.generation {
             Some(g) => g == primary_generation(l.ctx.device().ordinal()),
             None => true,
         });
+        if loaded.len() != before {
+            RELEASES.fetch_add(1, Ordering::AcqRel);
+        }
         let module = ctx
             .load_module_data(self.image, &JitOptions::default())
             .map_err(|e| {
@@ -169,6 +253,7 @@ impl EmbeddedModule {
             if users >= MAX_USER_CONTEXT_LOADS {
                 if let Some(oldest) = loaded.iter().position(|l| l.generation.is_none()) {
                     loaded.remove(oldest);
+                    RELEASES.fetch_add(1, Ordering::AcqRel);
                 }
             }
         }
@@ -253,10 +338,37 @@ pub trait Launchable {
     /// The kernel's name (for messages).
     fn kernel_name(&self) -> &str;
 
-    /// The driver function for the context a launch runs in (`generation` is the primary
-    /// context's generation, `None` for a user context).
+    /// The driver function for the scope a launch runs in.
     #[doc(hidden)]
-    fn resolve(&self, ctx: &Context, generation: Option<u64>) -> Result<driver::Function>;
+    fn function<'a>(&'a self, scope: &LaunchScope<'_>) -> Result<FunctionRef<'a>>;
+}
+
+/// Where a launch runs, as the runtime resolved it for the calling thread. Only the runtime
+/// makes one.
+#[doc(hidden)]
+pub struct LaunchScope<'a> {
+    pub(crate) scope: &'a Scope,
+}
+
+/// A driver function a launch goes through: borrowed from a [`Function`], or the one the
+/// thread remembers for an embedded kernel. Only the runtime makes one.
+#[doc(hidden)]
+pub struct FunctionRef<'a>(FunctionRefInner<'a>);
+
+enum FunctionRefInner<'a> {
+    Borrowed(&'a driver::Function),
+    Remembered(Rc<Resolved>),
+}
+
+impl std::ops::Deref for FunctionRef<'_> {
+    type Target = driver::Function;
+
+    fn deref(&self) -> &driver::Function {
+        match &self.0 {
+            FunctionRefInner::Borrowed(f) => f,
+            FunctionRefInner::Remembered(r) => &r.function,
+        }
+    }
 }
 
 impl Launchable for Kernel {
@@ -264,8 +376,26 @@ impl Launchable for Kernel {
         self.name
     }
 
-    fn resolve(&self, ctx: &Context, generation: Option<u64>) -> Result<driver::Function> {
-        self.module.function(ctx, generation, self.name)
+    fn function<'a>(&'a self, scope: &LaunchScope<'_>) -> Result<FunctionRef<'a>> {
+        let s = scope.scope;
+        // Read before resolving: a load let go meanwhile makes the entry stale at once.
+        let releases = RELEASES.load(Ordering::Acquire);
+        let resolved = match s.functions.get(self, releases) {
+            Some(r) => r,
+            None => {
+                let generation = s.primary.map(|p| p.1);
+                let function = self.module.function(&s.ctx, generation, self.name)?;
+                s.functions.remember(
+                    Resolved {
+                        module: self.module,
+                        name: self.name,
+                        function,
+                    },
+                    releases,
+                )
+            }
+        };
+        Ok(FunctionRef(FunctionRefInner::Remembered(resolved)))
     }
 }
 
@@ -274,8 +404,8 @@ impl<K: Launchable + ?Sized> Launchable for &K {
         (**self).kernel_name()
     }
 
-    fn resolve(&self, ctx: &Context, generation: Option<u64>) -> Result<driver::Function> {
-        (**self).resolve(ctx, generation)
+    fn function<'a>(&'a self, scope: &LaunchScope<'_>) -> Result<FunctionRef<'a>> {
+        (**self).function(scope)
     }
 }
 
@@ -367,8 +497,8 @@ impl Launchable for Function {
         self.inner.name()
     }
 
-    fn resolve(&self, ctx: &Context, _generation: Option<u64>) -> Result<driver::Function> {
-        if self.inner.module().context() != ctx {
+    fn function<'a>(&'a self, scope: &LaunchScope<'_>) -> Result<FunctionRef<'a>> {
+        if *self.inner.module().context() != scope.scope.ctx {
             return Err(Error::with_detail(
                 ErrorCode::InvalidResourceHandle,
                 format!(
@@ -377,7 +507,7 @@ impl Launchable for Function {
                 ),
             ));
         }
-        Ok(self.inner.clone())
+        Ok(FunctionRef(FunctionRefInner::Borrowed(&self.inner)))
     }
 }
 

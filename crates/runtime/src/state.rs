@@ -11,14 +11,16 @@
 //! [`set_device`] only chooses the device used when no driver context is current; it never
 //! touches the driver's context stack.
 
-use std::cell::{Cell, RefCell};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::cell::{Cell, OnceCell, RefCell};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use driver::{Context, Device, Platform};
 use ferrocuda_driver as driver;
 
 use crate::error::{Error, ErrorCode, Result};
+use crate::module::ScopeFunctions;
 use crate::staged_copy::{StagedCopier, STAGED_MIN_BYTES};
 use crate::version;
 
@@ -31,6 +33,9 @@ struct Runtime {
     /// Each slot's `generation`, readable without the lock: kernel arguments check it on
     /// every launch. Written only under the `primaries` lock, together with the slot.
     generations: Vec<AtomicU64>,
+    /// Whether each slot holds a sticky error, readable without the lock: a thread's cached
+    /// [`Scope`] is only reused while it is clear. Written only under the `primaries` lock.
+    sticky: Vec<AtomicBool>,
 }
 
 /// The runtime's hold on one device's primary context.
@@ -54,6 +59,9 @@ thread_local! {
     static CURRENT_DEVICE: Cell<Option<usize>> = const { Cell::new(None) };
     /// The last error a runtime call on this thread returned (`cudaGetLastError`).
     static LAST_ERROR: RefCell<Option<LastError>> = const { RefCell::new(None) };
+    /// The scopes this thread's runtime calls resolved last, most recent first: reused while
+    /// nothing they depend on has changed (see [`Scope::still_current`]).
+    static SCOPES: RefCell<Vec<Rc<Scope>>> = const { RefCell::new(Vec::new()) };
 }
 
 /// A recorded error and, for sticky errors of a primary context, where it lives.
@@ -84,6 +92,7 @@ fn init() -> Result<Runtime> {
         driver_version,
         primaries: Mutex::new(primaries),
         generations: (0..device_count).map(|_| AtomicU64::new(0)).collect(),
+        sticky: (0..device_count).map(|_| AtomicBool::new(false)).collect(),
     })
 }
 
@@ -182,9 +191,71 @@ pub(crate) struct Scope {
     pub ctx: Context,
     /// `Some((ordinal, generation))` when `ctx` is a primary context.
     pub primary: Option<(usize, u64)>,
+    /// Whether `ctx` is the driver's current context of the thread (else the thread has none
+    /// and `ctx` is the runtime's primary context of the thread's device).
+    on_stack: bool,
+    /// `ctx`'s default stream, made on first use.
+    default_stream: OnceCell<driver::Stream>,
+    /// The launch limits of `ctx`'s device, read on first use.
+    limits: OnceCell<driver::LaunchLimits>,
+    /// The functions of embedded kernels this thread launched in this scope.
+    pub functions: ScopeFunctions,
 }
 
 impl Scope {
+    fn new(ctx: Context, primary: Option<(usize, u64)>, on_stack: bool) -> Scope {
+        Scope {
+            ctx,
+            primary,
+            on_stack,
+            default_stream: OnceCell::new(),
+            limits: OnceCell::new(),
+            functions: ScopeFunctions::default(),
+        }
+    }
+
+    /// Whether [`scope`] would resolve this same scope now: the thread's current driver
+    /// context (or, without one, its device) is unchanged, and a primary context has been
+    /// neither reset nor hit by a sticky error since. Takes no lock.
+    #[inline]
+    fn still_current(&self) -> bool {
+        let Some(Ok(rt)) = RUNTIME.get() else {
+            return false;
+        };
+        let here = if self.on_stack {
+            Context::is_current_handle(Some(&self.ctx))
+        } else {
+            Context::is_current_handle(None)
+                && self.primary.map(|p| p.0)
+                    == Some(
+                        CURRENT_DEVICE
+                            .with(|c| c.get())
+                            .unwrap_or(rt.default_device),
+                    )
+        };
+        here && self.primary.is_none_or(|(ordinal, generation)| {
+            rt.generations[ordinal].load(Ordering::Acquire) == generation
+                && !rt.sticky[ordinal].load(Ordering::Acquire)
+        })
+    }
+
+    /// The launch limits of the scope's device.
+    #[inline]
+    pub fn launch_limits(&self) -> Result<&driver::LaunchLimits> {
+        if let Some(l) = self.limits.get() {
+            return Ok(l);
+        }
+        let l = self.ctx.device().launch_limits().map_err(Error::from)?;
+        Ok(self.limits.get_or_init(|| l))
+    }
+
+    /// The default stream of the scope's context (`cudaStreamLegacy`).
+    #[inline]
+    pub fn default_stream(&self) -> &driver::Stream {
+        self.default_stream
+            .get_or_init(|| self.ctx.default_stream())
+    }
+
     /// Records an error from this scope: a sticky error of a primary context is kept until
     /// [`device_reset`], as CUDA keeps it with the context.
     pub fn fail<T>(&self, e: Error) -> Result<T> {
@@ -195,6 +266,7 @@ impl Scope {
                     if let Some(s) = slots.get_mut(ordinal) {
                         if s.generation == generation && s.sticky.is_none() {
                             s.sticky = Some(e.clone());
+                            rt.sticky[ordinal].store(true, Ordering::Release);
                         }
                     }
                 }
@@ -226,10 +298,51 @@ impl Scope {
 /// The context the calling thread's runtime calls use (see the module documentation),
 /// retaining the primary context on first use. A sticky error of that primary context is
 /// returned (and recorded) instead.
-pub(crate) fn scope() -> Result<Scope> {
+///
+/// The thread keeps the last few scopes it resolved and hands one out again, without taking
+/// the runtime's lock, for as long as [`Scope::still_current`] holds: a thread switching
+/// between devices or contexts keeps each one's scope, and with it the functions it launched
+/// there.
+pub(crate) fn scope() -> Result<Rc<Scope>> {
+    if let Some(s) = SCOPES.with(|c| c.borrow().first().cloned()) {
+        if s.still_current() {
+            return Ok(s);
+        }
+    }
+    // Another place the thread worked in before (a device or context switched back to).
+    let earlier = SCOPES.with(|c| {
+        let mut c = c.borrow_mut();
+        let i = c.iter().skip(1).position(|k| k.still_current())? + 1;
+        let s = c.remove(i);
+        c.insert(0, Rc::clone(&s));
+        Some(s)
+    });
+    if let Some(s) = earlier {
+        return Ok(s);
+    }
+    let s = Rc::new(resolve_scope()?);
+    let dropped = SCOPES.with(|c| {
+        let mut c = c.borrow_mut();
+        c.insert(0, Rc::clone(&s));
+        if c.len() > THREAD_SCOPES {
+            c.split_off(THREAD_SCOPES)
+        } else {
+            Vec::new()
+        }
+    });
+    // A scope let go may hold the last handle of a context: dropped outside the borrow.
+    drop(dropped);
+    Ok(s)
+}
+
+/// How many scopes a thread keeps.
+const THREAD_SCOPES: usize = 4;
+
+/// [`scope`] without the thread's cache: resolves the scope under the runtime's lock.
+fn resolve_scope() -> Result<Scope> {
     let rt = record(runtime)?;
     let (ordinal, user) = match Context::current() {
-        Some(ctx) if !ctx.is_primary() => return Ok(Scope { ctx, primary: None }),
+        Some(ctx) if !ctx.is_primary() => return Ok(Scope::new(ctx, None, true)),
         Some(ctx) => (ctx.device().ordinal(), Some(ctx)),
         None => (
             CURRENT_DEVICE
@@ -249,7 +362,7 @@ pub(crate) fn scope() -> Result<Scope> {
     if let Some(ctx) = user {
         // A primary context made current through the driver layer: the same context the
         // runtime shares, so its sticky state is the runtime's too.
-        return Ok(Scope { ctx, primary });
+        return Ok(Scope::new(ctx, primary, true));
     }
     let ctx = match &slot.ctx {
         Some(c) => c.clone(),
@@ -270,7 +383,7 @@ pub(crate) fn scope() -> Result<Scope> {
             }
         }
     };
-    Ok(Scope { ctx, primary })
+    Ok(Scope::new(ctx, primary, false))
 }
 
 /// The staged copier of `ctx` when it is the runtime's primary context on an NVIDIA device:
@@ -297,12 +410,16 @@ pub(crate) fn staged_copier(ctx: &Context, bytes: usize) -> Option<Arc<StagedCop
 
 /// The generation of a device's primary context: bumped by every [`device_reset`], so
 /// per-device caches (embedded modules) know to reload.
+#[inline]
 pub(crate) fn primary_generation(ordinal: usize) -> u64 {
-    runtime()
-        .ok()
-        .and_then(|rt| rt.generations.get(ordinal))
-        .map(|g| g.load(Ordering::Acquire))
-        .unwrap_or(0)
+    // Before initialisation every generation is 0.
+    match RUNTIME.get() {
+        Some(Ok(rt)) => rt
+            .generations
+            .get(ordinal)
+            .map_or(0, |g| g.load(Ordering::Acquire)),
+        _ => 0,
+    }
 }
 
 /// Waits for all work of the runtime's context on this thread (`cudaDeviceSynchronize`),
@@ -342,7 +459,12 @@ pub fn device_reset() -> Result<()> {
             slot.copier = None;
             slot.generation += 1;
             rt.generations[ordinal].store(slot.generation, Ordering::Release);
+            rt.sticky[ordinal].store(false, Ordering::Release);
         }
+        // This thread's cached scope and functions may hold the last handles of the old
+        // context: let them go before it is reset, as the runtime's own handle was.
+        let old = SCOPES.with(|c| std::mem::take(&mut *c.borrow_mut()));
+        drop(old);
         crate::module::forget_device(ordinal);
         dev.reset_primary_context().map_err(Error::from)?;
         LAST_ERROR.with(|l| *l.borrow_mut() = None);

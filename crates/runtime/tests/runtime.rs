@@ -391,3 +391,94 @@ fn embedded_modules_follow_user_contexts_without_keeping_them_all() {
         assert_eq!(PER_CONTEXT.loaded_in(), (round + 1).min(8));
     }
 }
+
+#[test]
+fn launches_follow_context_switches_on_one_thread() {
+    embed_module!(SWITCHING = "kernels/add_one.ptx");
+    let dev = current_driver_device().unwrap();
+    let user = driver::Context::new(dev, driver::ContextFlags::SCHED_AUTO).unwrap();
+    let p = malloc_from(&[0.0f32; 16]).unwrap();
+    user.push_current().unwrap();
+    let u = malloc_from(&[10.0f32; 16]).unwrap();
+    let in_user = module_load_data(include_bytes!("kernels/add_one.ptx")).unwrap();
+    let f = in_user.function("add_one").unwrap();
+    driver::Context::pop_current().unwrap();
+    // Each launch runs in the context current at the time, through the functions the thread
+    // remembers for each context.
+    for round in 1..=3 {
+        launch!(SWITCHING::add_one<<<1, 16>>>(p, 16i32)).unwrap();
+        user.push_current().unwrap();
+        launch!(SWITCHING::add_one<<<1, 16>>>(u, 16i32)).unwrap();
+        launch!(f<<<1, 16>>>(u, 16i32)).unwrap();
+        device_synchronize().unwrap();
+        assert_eq!(u.to_vec().unwrap(), [10.0 + 2.0 * round as f32; 16]);
+        driver::Context::pop_current().unwrap();
+        device_synchronize().unwrap();
+        assert_eq!(p.to_vec().unwrap(), [round as f32; 16]);
+        // A function loaded in the user context is refused in the primary one.
+        let e = launch!(f<<<1, 16>>>(p, 16i32)).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidResourceHandle, "{e}");
+        assert_eq!(get_last_error(), ErrorCode::InvalidResourceHandle);
+    }
+    assert_eq!(SWITCHING.loaded_in(), 2);
+}
+
+#[test]
+fn a_module_evicted_from_a_user_context_is_loaded_afresh_there() {
+    embed_module!(EVICTED = "kernels/faults.ptx");
+    let dev = current_driver_device().unwrap();
+    let first = driver::Context::new(dev, driver::ContextFlags::SCHED_AUTO).unwrap();
+    let counter = || {
+        let (addr, _) = EVICTED.global("counter").unwrap();
+        let mut b = [0u8; 4];
+        memcpy_from_symbol(&mut b, addr).unwrap();
+        u32::from_le_bytes(b)
+    };
+    first.push_current().unwrap();
+    launch!(EVICTED::bump_counter<<<1, 1>>>()).unwrap();
+    launch!(EVICTED::bump_counter<<<1, 1>>>()).unwrap();
+    device_synchronize().unwrap();
+    assert_eq!(counter(), 9);
+    driver::Context::pop_current().unwrap();
+    // Eight more user contexts, on another thread, push the first one's load out.
+    std::thread::spawn(move || {
+        for _ in 0..8 {
+            let ctx = driver::Context::new(dev, driver::ContextFlags::SCHED_AUTO).unwrap();
+            ctx.push_current().unwrap();
+            launch!(EVICTED::bump_counter<<<1, 1>>>()).unwrap();
+            device_synchronize().unwrap();
+            driver::Context::pop_current().unwrap();
+        }
+    })
+    .join()
+    .unwrap();
+    assert_eq!(EVICTED.loaded_in(), 8);
+    // Back in the first context, the launch loads the module again rather than using the
+    // load this thread remembers from before: its global starts from 7 again.
+    first.push_current().unwrap();
+    launch!(EVICTED::bump_counter<<<1, 1>>>()).unwrap();
+    device_synchronize().unwrap();
+    assert_eq!(counter(), 8);
+    driver::Context::pop_current().unwrap();
+    assert_eq!(EVICTED.loaded_in(), 8);
+}
+
+#[test]
+fn the_primary_context_made_current_through_the_driver_is_the_runtimes() {
+    let dev = current_driver_device().unwrap();
+    let d = malloc_from(&[1.0f32; 8]).unwrap();
+    let primary = dev.retain_primary_context().unwrap();
+    for _ in 0..2 {
+        // The same context either way: memory and launches mix freely.
+        primary.push_current().unwrap();
+        launch!(add_one<<<1, 8>>>(d, 8i32)).unwrap();
+        let e = malloc_from(&[5.0f32; 8]).unwrap();
+        assert!(e.as_driver().context().is_primary());
+        driver::Context::pop_current().unwrap();
+        launch!(add_one<<<1, 8>>>(e, 8i32)).unwrap();
+        launch!(add_one<<<1, 8>>>(d, 8i32)).unwrap();
+        device_synchronize().unwrap();
+        assert_eq!(e.to_vec().unwrap(), [6.0; 8]);
+    }
+    assert_eq!(d.to_vec().unwrap(), [5.0; 8]);
+}

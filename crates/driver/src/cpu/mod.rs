@@ -981,7 +981,7 @@ impl StreamBackend for CpuStream {
         let kernel = f.kernel.clone();
         let module = Arc::clone(&f._module);
         let dev = Arc::clone(&f.dev);
-        let params = args.bytes.clone();
+        let params = args.bytes().to_vec();
         let c = cpu::LaunchConfig {
             grid: [cfg.grid.x, cfg.grid.y, cfg.grid.z],
             block,

@@ -17,7 +17,7 @@ use std::sync::{Arc, OnceLock};
 
 use crate::device::DeviceAttribute;
 use crate::error::{Error, ErrorCode, Result};
-use crate::launch::{LaunchConfig, PackedArgs};
+use crate::launch::{LaunchConfig, PackedArgs, INLINE_PARAMS};
 use crate::module::{image_ptx, FunctionAttribute, JitOptions, KernelSignature};
 use crate::platform::{
     downcast, ContextBackend, EventBackend, Fill, FunctionBackend, HostAlloc, ModuleBackend,
@@ -706,32 +706,39 @@ impl StreamBackend for NvStream {
         // slot as large as any parameter the classic limit allows, so the driver cannot read
         // past what we own.
         let padded: Vec<u8>;
-        let base: *const u8 = if args.layout_known {
-            args.bytes.as_ptr()
+        let count = args.param_count();
+        let known = args.layout_known();
+        let base: *const u8 = if known {
+            args.bytes().as_ptr()
         } else {
-            let mut slots = vec![0u8; args.params.len() * UNKNOWN_PARAM_SLOT];
-            for (i, &(off, size)) in args.params.iter().enumerate() {
+            let bytes = args.bytes();
+            let mut slots = vec![0u8; count * UNKNOWN_PARAM_SLOT];
+            for (i, (off, size)) in args.params().enumerate() {
                 let (off, n) = (off as usize, (size as usize).min(UNKNOWN_PARAM_SLOT));
                 let slot = i * UNKNOWN_PARAM_SLOT;
-                slots[slot..slot + n].copy_from_slice(&args.bytes[off..off + n]);
+                slots[slot..slot + n].copy_from_slice(&bytes[off..off + n]);
             }
             padded = slots;
             padded.as_ptr()
         };
-        // The driver only reads through these pointers (it copies the parameters at launch).
-        let mut ptrs: Vec<*mut c_void> = args
-            .params
-            .iter()
-            .enumerate()
-            .map(|(i, &(off, _))| {
-                let off = if args.layout_known {
-                    off as usize
-                } else {
-                    i * UNKNOWN_PARAM_SLOT
-                };
-                base.wrapping_add(off).cast_mut().cast()
-            })
-            .collect();
+        // One pointer per parameter, on the stack for the usual parameter counts. The driver
+        // only reads through them (it copies the parameters at launch).
+        let mut inline = [std::ptr::null_mut::<c_void>(); INLINE_PARAMS];
+        let mut spilled = Vec::new();
+        let ptrs: &mut [*mut c_void] = if count <= INLINE_PARAMS {
+            &mut inline[..count]
+        } else {
+            spilled.resize(count, std::ptr::null_mut());
+            &mut spilled
+        };
+        for (i, (p, (off, _))) in ptrs.iter_mut().zip(args.params()).enumerate() {
+            let off = if known {
+                off as usize
+            } else {
+                i * UNKNOWN_PARAM_SLOT
+            };
+            *p = base.wrapping_add(off).cast_mut().cast();
+        }
         let _b = self.ctx.bind()?;
         // SAFETY: `ptrs` holds one pointer per parameter into `args.bytes` (or `padded`), each
         // with at least the parameter's size of initialised bytes, alive for the call; the
@@ -745,7 +752,7 @@ impl StreamBackend for NvStream {
                 [cfg.block.x, cfg.block.y, cfg.block.z],
                 cfg.shared_bytes,
                 self.stream,
-                &mut ptrs,
+                ptrs,
             )
         }
         .check("cuLaunchKernel")
