@@ -42,7 +42,7 @@ struct ContextInner {
 impl Drop for ContextInner {
     fn drop(&mut self) {
         if self.primary && self.device.primary_epoch() != self.epoch {
-            // The context this handle retained was destroyed by a reset.
+            // The context this handle retained was destroyed by a reset (`is_reset`).
             self.backend.detach();
         }
     }
@@ -92,6 +92,13 @@ impl Context {
     /// Whether this is the device's primary context.
     pub fn is_primary(&self) -> bool {
         self.inner.primary
+    }
+
+    /// Whether this handle is to a primary context that has been reset since it was retained
+    /// (`cuDevicePrimaryCtxReset`, `cudaDeviceReset`): the context it names is gone, and a
+    /// fresh retain gives the device's new primary context.
+    pub fn is_reset(&self) -> bool {
+        self.inner.primary && self.inner.device.primary_epoch() != self.inner.epoch
     }
 
     /// The flags the context was created with (`cuCtxGetFlags`).

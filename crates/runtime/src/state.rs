@@ -8,8 +8,12 @@
 //! device, retained on first use and shared by every runtime user in the process (and by
 //! driver-layer users who retain the primary context themselves).
 //!
-//! [`set_device`] only chooses the device used when no driver context is current; it never
-//! touches the driver's context stack.
+//! As cudart does, the runtime makes the primary context it uses current to the calling thread
+//! (`cuCtxSetCurrent`), so driver-layer calls that follow work in it too: on the first call that
+//! needs a context when none is current, and in [`set_device`], which makes the chosen device's
+//! primary context current (replacing whatever context was current). After [`device_reset`] the
+//! old primary context stays current in name until the next runtime call, which initialises
+//! the device's new primary context and makes that current.
 
 use std::cell::{Cell, OnceCell, RefCell};
 use std::rc::Rc;
@@ -146,8 +150,27 @@ pub fn set_device(ordinal: usize) -> Result<()> {
             ));
         }
         CURRENT_DEVICE.with(|c| c.set(Some(ordinal)));
+        // As `cudaSetDevice`: the device's primary context, initialised and current.
+        let ctx = primary_context(rt, ordinal)?;
+        if !Context::is_current_handle(Some(&ctx)) {
+            Context::set_current(Some(&ctx)).map_err(Error::from)?;
+        }
         Ok(())
     })
+}
+
+/// The runtime's primary context of device `ordinal`, retained on first use.
+fn primary_context(rt: &Runtime, ordinal: usize) -> Result<Context> {
+    let mut slots = rt.slots();
+    let slot = &mut slots[ordinal];
+    if let Some(c) = &slot.ctx {
+        return Ok(c.clone());
+    }
+    let c = Device::get(ordinal)
+        .and_then(|d| d.retain_primary_context())
+        .map_err(Error::from)?;
+    slot.ctx = Some(c.clone());
+    Ok(c)
 }
 
 /// Chooses the device by spec: `cpu`, `cuda:N` or an ordinal (as `FERROCUDA_DEVICE` takes).
@@ -191,9 +214,6 @@ pub(crate) struct Scope {
     pub ctx: Context,
     /// `Some((ordinal, generation))` when `ctx` is a primary context.
     pub primary: Option<(usize, u64)>,
-    /// Whether `ctx` is the driver's current context of the thread (else the thread has none
-    /// and `ctx` is the runtime's primary context of the thread's device).
-    on_stack: bool,
     /// `ctx`'s default stream, made on first use.
     default_stream: OnceCell<driver::Stream>,
     /// The launch limits of `ctx`'s device, read on first use.
@@ -203,11 +223,10 @@ pub(crate) struct Scope {
 }
 
 impl Scope {
-    fn new(ctx: Context, primary: Option<(usize, u64)>, on_stack: bool) -> Scope {
+    fn new(ctx: Context, primary: Option<(usize, u64)>) -> Scope {
         Scope {
             ctx,
             primary,
-            on_stack,
             default_stream: OnceCell::new(),
             limits: OnceCell::new(),
             functions: ScopeFunctions::default(),
@@ -215,24 +234,16 @@ impl Scope {
     }
 
     /// Whether [`scope`] would resolve this same scope now: the thread's current driver
-    /// context (or, without one, its device) is unchanged, and a primary context has been
+    /// context is unchanged, and a primary context has been
     /// neither reset nor hit by a sticky error since. Takes no lock.
     #[inline]
     fn still_current(&self) -> bool {
         let Some(Ok(rt)) = RUNTIME.get() else {
             return false;
         };
-        let here = if self.on_stack {
-            Context::is_current_handle(Some(&self.ctx))
-        } else {
-            Context::is_current_handle(None)
-                && self.primary.map(|p| p.0)
-                    == Some(
-                        CURRENT_DEVICE
-                            .with(|c| c.get())
-                            .unwrap_or(rt.default_device),
-                    )
-        };
+        // The scope's context is the thread's current one (the runtime makes its primary
+        // context current).
+        let here = Context::is_current_handle(Some(&self.ctx));
         here && self.primary.is_none_or(|(ordinal, generation)| {
             rt.generations[ordinal].load(Ordering::Acquire) == generation
                 && !rt.sticky[ordinal].load(Ordering::Acquire)
@@ -342,7 +353,9 @@ const THREAD_SCOPES: usize = 4;
 fn resolve_scope() -> Result<Scope> {
     let rt = record(runtime)?;
     let (ordinal, user) = match Context::current() {
-        Some(ctx) if !ctx.is_primary() => return Ok(Scope::new(ctx, None, true)),
+        Some(ctx) if !ctx.is_primary() => return Ok(Scope::new(ctx, None)),
+        // A primary context reset since it was made current: its device's new one replaces it.
+        Some(ctx) if ctx.is_reset() => (ctx.device().ordinal(), None),
         Some(ctx) => (ctx.device().ordinal(), Some(ctx)),
         None => (
             CURRENT_DEVICE
@@ -362,28 +375,23 @@ fn resolve_scope() -> Result<Scope> {
     if let Some(ctx) = user {
         // A primary context made current through the driver layer: the same context the
         // runtime shares, so its sticky state is the runtime's too.
-        return Ok(Scope::new(ctx, primary, true));
+        return Ok(Scope::new(ctx, primary));
     }
-    let ctx = match &slot.ctx {
-        Some(c) => c.clone(),
-        None => {
-            let retained = Device::get(ordinal)
-                .and_then(|d| d.retain_primary_context())
-                .map_err(Error::from);
-            match retained {
-                Ok(c) => {
-                    slot.ctx = Some(c.clone());
-                    c
-                }
-                Err(e) => {
-                    drop(slots);
-                    set_last_error(e.clone(), None);
-                    return Err(e);
-                }
-            }
+    drop(slots);
+    let ctx = match primary_context(rt, ordinal) {
+        Ok(c) => c,
+        Err(e) => {
+            set_last_error(e.clone(), None);
+            return Err(e);
         }
     };
-    Ok(Scope::new(ctx, primary, false))
+    // Current to the thread from now on, as cudart makes it (`cuCtxSetCurrent`).
+    if let Err(e) = Context::set_current(Some(&ctx)) {
+        let e = Error::from(e);
+        set_last_error(e.clone(), None);
+        return Err(e);
+    }
+    Ok(Scope::new(ctx, primary))
 }
 
 /// The staged copier of `ctx` when it is the runtime's primary context on an NVIDIA device:

@@ -61,6 +61,10 @@ fn sticky_errors_last_until_device_reset_and_reset_hits_every_primary_user() {
     }
     assert_eq!(get_last_error(), ErrorCode::Success);
     add_one_works().unwrap();
+    // The old primary context stayed current in name; the call after the reset made the
+    // device's new one current.
+    let cur = driver::Context::current().unwrap();
+    assert!(cur.is_primary() && !cur.is_reset());
 
     // Embedded modules are loaded afresh: globals start from their initial values again.
     let read_counter = || {

@@ -482,3 +482,36 @@ fn the_primary_context_made_current_through_the_driver_is_the_runtimes() {
     }
     assert_eq!(d.to_vec().unwrap(), [5.0; 8]);
 }
+
+#[test]
+fn the_runtime_makes_its_primary_context_current_as_cudart_does() {
+    // A fresh thread with no current context: the first runtime call that needs one makes the
+    // device's primary context current, so driver-layer calls that follow work in it too.
+    std::thread::spawn(|| {
+        assert!(driver::Context::current().is_none());
+        let d = malloc_from(&[1u32; 4]).unwrap();
+        let cur = driver::Context::current().expect("a current context after a runtime call");
+        assert!(cur.is_primary());
+        assert_eq!(cur.device().ordinal(), get_device().unwrap());
+        assert_eq!(*d.as_driver().context(), cur);
+        // Memory the driver layer allocates now is in the same context.
+        let raw = cur.alloc_zeroed::<u32>(4).unwrap();
+        assert_eq!(*raw.context(), cur);
+    })
+    .join()
+    .unwrap();
+
+    // `set_device` makes the device's primary context current, replacing a user context.
+    std::thread::spawn(|| {
+        let dev = current_driver_device().unwrap();
+        let user = driver::Context::new(dev, driver::ContextFlags::SCHED_AUTO).unwrap();
+        user.push_current().unwrap();
+        assert_eq!(malloc::<u8>(1).unwrap().as_driver().context(), &user);
+        set_device(dev.ordinal()).unwrap();
+        let cur = driver::Context::current().unwrap();
+        assert!(cur.is_primary() && cur != user);
+        assert!(malloc::<u8>(1).unwrap().as_driver().context().is_primary());
+    })
+    .join()
+    .unwrap();
+}
