@@ -36,6 +36,34 @@ fn report(name: &str, samples: &mut [f64], unit: &str) {
     println!("{name}\t{median:.3}\t{unit}\tp99={p99:.3}");
 }
 
+/// Launches per timed burst: few enough that the driver's queue never fills, so the figure is
+/// the host's cost per launch rather than the GPU's kernel throughput.
+const BURST: usize = 128;
+
+/// Times `bursts` bursts of [`BURST`] launches, each followed by an untimed `sync`, after 20
+/// warm-up bursts, and reports the median and p99 cost per launch (as baseline.cu does).
+fn enqueue<E>(
+    name: &str,
+    bursts: usize,
+    mut launch_one: impl FnMut() -> Result<(), E>,
+    mut sync: impl FnMut() -> Result<(), E>,
+) -> Result<(), E> {
+    let mut per = Vec::with_capacity(bursts);
+    for b in 0..bursts + 20 {
+        let t = Instant::now();
+        for _ in 0..BURST {
+            launch_one()?;
+        }
+        let v = us_since(t) / BURST as f64;
+        sync()?;
+        if b >= 20 {
+            per.push(v);
+        }
+    }
+    report(name, &mut per, "us/launch");
+    Ok(())
+}
+
 fn report_bw(name: &str, gbps: &mut [f64]) {
     let median = percentile(gbps, 0.5);
     println!(
@@ -56,11 +84,7 @@ fn main() -> driver::Result<()> {
         .map(String::as_str)
         .unwrap_or("benches/gpu/kernels.cubin");
     let quick = std::env::var_os("FERROCUDA_BENCH_QUICK").is_some();
-    let (iters, lat_iters, copy_reps) = if quick {
-        (200, 50, 2)
-    } else {
-        (20_000, 2_000, 20)
-    };
+    let (bursts, lat_iters, copy_reps) = if quick { (20, 50, 2) } else { (400, 2_000, 20) };
     let copy_bytes: usize = if quick { 16 << 20 } else { 256 << 20 };
 
     // First-call initialisation: init + the device's primary context.
@@ -124,25 +148,19 @@ fn main() -> driver::Result<()> {
     let (n, s, k, m, d) = (1i32, 2.0f32, 3i64, 4u32, 5.0f64);
     let arg8: [&dyn DeviceRepr; 8] = [&p, &p, &p, &n, &s, &k, &m, &d];
 
-    // Launch enqueue throughput (mean µs per launch over `iters`, median of 5 rounds).
-    for (name, f, a) in [
-        ("launch_enqueue_empty_ferrocuda", &empty, &arg8[..0]),
-        ("launch_enqueue_args8_ferrocuda", &args8, &arg8[..]),
-    ] {
-        let mut per = Vec::new();
-        for round in 0..6 {
-            let t = Instant::now();
-            for _ in 0..iters {
-                f.launch(1u32, 32u32, 0, &stream, a)?;
-            }
-            let v = us_since(t) / iters as f64;
-            stream.synchronize()?;
-            if round > 0 {
-                per.push(v);
-            }
-        }
-        report(name, &mut per, "us/launch");
-    }
+    // Launch enqueue cost, measured as baseline.cu does (see `enqueue`).
+    enqueue(
+        "launch_enqueue_empty_ferrocuda",
+        bursts,
+        || empty.launch(1u32, 32u32, 0, &stream, &[]),
+        || stream.synchronize(),
+    )?;
+    enqueue(
+        "launch_enqueue_args8_ferrocuda",
+        bursts,
+        || args8.launch(1u32, 32u32, 0, &stream, &arg8),
+        || stream.synchronize(),
+    )?;
     let mut lat = Vec::new();
     for _ in 0..lat_iters {
         let t = Instant::now();
@@ -226,7 +244,7 @@ fn main() -> driver::Result<()> {
     report("memcpy_4B_d2h_ferrocuda", &mut lat, "us");
     drop((dsrc, ddst, pinned, word, buf));
 
-    if let Err(e) = runtime_layer(iters, lat_iters, copy_reps, copy_bytes) {
+    if let Err(e) = runtime_layer(bursts, lat_iters, copy_reps, copy_bytes) {
         eprintln!("runtime layer: {e}");
     }
     Ok(())
@@ -235,7 +253,7 @@ fn main() -> driver::Result<()> {
 /// The runtime layer's figures: `launch!` and `memcpy` of pageable memory (staged through
 /// page-locked buffers by several threads on NVIDIA devices).
 fn runtime_layer(
-    iters: usize,
+    bursts: usize,
     lat_iters: usize,
     copy_reps: usize,
     copy_bytes: usize,
@@ -245,32 +263,18 @@ fn runtime_layer(
     let (n, s, k, m, dd) = (1i32, 2.0f32, 3i64, 4u32, 5.0f64);
     launch!(empty_kernel<<<1, 32, 0, &stream>>>())?;
     stream.synchronize()?;
-    let mut per = Vec::new();
-    for round in 0..6 {
-        let t = Instant::now();
-        for _ in 0..iters {
-            launch!(empty_kernel<<<1, 32, 0, &stream>>>())?;
-        }
-        let v = us_since(t) / iters as f64;
-        stream.synchronize()?;
-        if round > 0 {
-            per.push(v);
-        }
-    }
-    report("launch_enqueue_empty_launch_macro", &mut per, "us/launch");
-    per.clear();
-    for round in 0..6 {
-        let t = Instant::now();
-        for _ in 0..iters {
-            launch!(args8_kernel<<<1, 32, 0, &stream>>>(&d, &d, &d, n, s, k, m, dd))?;
-        }
-        let v = us_since(t) / iters as f64;
-        stream.synchronize()?;
-        if round > 0 {
-            per.push(v);
-        }
-    }
-    report("launch_enqueue_args8_launch_macro", &mut per, "us/launch");
+    enqueue(
+        "launch_enqueue_empty_launch_macro",
+        bursts,
+        || launch!(empty_kernel<<<1, 32, 0, &stream>>>()),
+        || stream.synchronize(),
+    )?;
+    enqueue(
+        "launch_enqueue_args8_launch_macro",
+        bursts,
+        || launch!(args8_kernel<<<1, 32, 0, &stream>>>(&d, &d, &d, n, s, k, m, dd)),
+        || stream.synchronize(),
+    )?;
     let mut lat = Vec::new();
     for _ in 0..lat_iters {
         let t = Instant::now();

@@ -80,7 +80,7 @@ static std::string read_file(const char* path) {
 int main(int argc, char** argv) {
     const char* ptx_path = argc > 1 ? argv[1] : "benches/gpu/kernels.ptx";
     const char* cubin_path = argc > 2 ? argv[2] : "benches/gpu/kernels.cubin";
-    const int iters = 20000, lat_iters = 2000, copy_reps = 20;
+    const int lat_iters = 2000, copy_reps = 20;
 
     // First-call initialisation: cuInit + primary context, as a runtime user meets it.
     auto t0 = Clock::now();
@@ -143,52 +143,37 @@ int main(int argc, char** argv) {
     double d = 5.0;
     void* args8[] = {&pa, &pb, &pc, &n, &s, &k, &m, &d};
 
-    // Launch enqueue throughput: launches per second, reported as mean µs per launch.
-    for (int round = 0; round < 2; ++round) {  // round 0 is warm-up
+    // Launch enqueue cost: bursts of `burst` launches timed, then synchronised untimed, so the
+    // driver's queue never fills and the figure is the host's cost per launch, not the GPU's
+    // kernel throughput. Median (and p99) over `bursts` bursts, after 20 warm-up bursts.
+    const int burst = 128, bursts = 400;
+    cudaStream_t rs = (cudaStream_t)stream;
+    float* fa = (float*)pa;
+    auto enqueue = [&](const char* name, auto&& launch_one) {
         std::vector<double> per;
-        for (int rep = 0; rep < 5; ++rep) {
+        for (int b = 0; b < bursts + 20; ++b) {
             auto t = Clock::now();
-            for (int i = 0; i < iters; ++i)
-                CU(cuLaunchKernel(f_empty, 1, 1, 1, 32, 1, 1, 0, stream, nullptr, nullptr));
-            per.push_back(us_since(t) / iters);
+            for (int i = 0; i < burst; ++i) launch_one();
+            double v = us_since(t) / burst;
             CU(cuStreamSynchronize(stream));
+            if (b >= 20) per.push_back(v);
         }
-        if (round) report("launch_enqueue_empty_cuLaunchKernel", per, "us/launch");
-    }
-    {
-        std::vector<double> per;
-        for (int rep = 0; rep < 5; ++rep) {
-            auto t = Clock::now();
-            for (int i = 0; i < iters; ++i)
-                CU(cuLaunchKernel(f_args8, 1, 1, 1, 32, 1, 1, 0, stream, args8, nullptr));
-            per.push_back(us_since(t) / iters);
-            CU(cuStreamSynchronize(stream));
-        }
-        report("launch_enqueue_args8_cuLaunchKernel", per, "us/launch");
-    }
-    {
-        cudaStream_t rs = (cudaStream_t)stream;
-        std::vector<double> per;
-        for (int rep = 0; rep < 6; ++rep) {
-            auto t = Clock::now();
-            for (int i = 0; i < iters; ++i) empty_kernel<<<1, 32, 0, rs>>>();
-            double v = us_since(t) / iters;
-            RT(cudaGetLastError());
-            if (rep) per.push_back(v);
-            RT(cudaStreamSynchronize(rs));
-        }
-        report("launch_enqueue_empty_cudart", per, "us/launch");
-        per.clear();
-        float* fa = (float*)pa;
-        for (int rep = 0; rep < 5; ++rep) {
-            auto t = Clock::now();
-            for (int i = 0; i < iters; ++i)
-                args8_kernel<<<1, 32, 0, rs>>>(fa, fa, fa, n, s, k, m, d);
-            per.push_back(us_since(t) / iters);
-            RT(cudaStreamSynchronize(rs));
-        }
-        report("launch_enqueue_args8_cudart", per, "us/launch");
-    }
+        report(name, per, "us/launch");
+    };
+    enqueue("launch_enqueue_empty_cuLaunchKernel", [&] {
+        CU(cuLaunchKernel(f_empty, 1, 1, 1, 32, 1, 1, 0, stream, nullptr, nullptr));
+    });
+    enqueue("launch_enqueue_args8_cuLaunchKernel", [&] {
+        CU(cuLaunchKernel(f_args8, 1, 1, 1, 32, 1, 1, 0, stream, args8, nullptr));
+    });
+    enqueue("launch_enqueue_empty_cudart", [&] {
+        empty_kernel<<<1, 32, 0, rs>>>();
+        RT(cudaGetLastError());
+    });
+    enqueue("launch_enqueue_args8_cudart", [&] {
+        args8_kernel<<<1, 32, 0, rs>>>(fa, fa, fa, n, s, k, m, d);
+        RT(cudaGetLastError());
+    });
     // Launch + synchronise round trip.
     {
         std::vector<double> lat;
@@ -200,7 +185,6 @@ int main(int argc, char** argv) {
         }
         report("launch_sync_roundtrip_cuLaunchKernel", lat, "us");
         lat.clear();
-        cudaStream_t rs = (cudaStream_t)stream;
         for (int i = 0; i < lat_iters; ++i) {
             auto t = Clock::now();
             empty_kernel<<<1, 32, 0, rs>>>();

@@ -1,8 +1,8 @@
-//! Runs each benchmark kernel (saxpy 1M, shared-memory reduction 1M, tiled matmul 256²) a given
-//! number of times on one worker, for profilers that count instructions (callgrind) where
-//! criterion's many iterations would take too long.
+//! Runs each benchmark kernel (saxpy 1M, shared-memory reduction 1M, tiled matmul 256², Collatz
+//! walks 64K) a given number of times on one worker, for profilers that count instructions
+//! (callgrind) where criterion's many iterations would take too long.
 //!
-//! `cargo run --release -p ferrocuda-cpu --example bench_once -- [saxpy|reduce|matmul] [reps]`
+//! `cargo run --release -p ferrocuda-cpu --example bench_once -- [saxpy|reduce|matmul|collatz] [reps]`
 
 use ferrocuda_cpu::{Device, LaunchConfig};
 
@@ -90,6 +90,30 @@ fn main() {
         let cfg = LaunchConfig {
             grid: [t, t, 1],
             block: [16, 16, 1],
+            dynamic_shared: 0,
+        };
+        for _ in 0..reps {
+            dev.launch(&k, &cfg, &p).unwrap();
+        }
+    }
+    if which == "all" || which == "collatz" {
+        let n = 1usize << 16;
+        let src = include_str!("../../../tests/fixtures/clang/clang_kernels.o3_sm_80.ptx");
+        let m = dev
+            .load_module(&ferrocuda_ptx::parse(src).unwrap())
+            .unwrap();
+        let k = m.kernel("clang_collatz").unwrap();
+        let bytes: Vec<u8> = (0..n as i64)
+            .flat_map(|i| (i * 7 + 1).to_le_bytes())
+            .collect();
+        let (din, dout) = (upload(&dev, &bytes), upload(&dev, &bytes));
+        let mut p = Vec::new();
+        p.extend_from_slice(&din.to_le_bytes());
+        p.extend_from_slice(&dout.to_le_bytes());
+        p.extend_from_slice(&(n as u32).to_le_bytes());
+        let cfg = LaunchConfig {
+            grid: [(n / 256) as u32, 1, 1],
+            block: [256, 1, 1],
             dynamic_shared: 0,
         };
         for _ in 0..reps {

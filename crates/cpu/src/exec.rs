@@ -1268,6 +1268,27 @@ impl<'a> Cta<'a> {
                     continue 'outer;
                 }};
             }
+            // After advancing `pc`: lanes waiting at the new counter join; past the lowest
+            // waiting counter, the warp goes back to the scheduler.
+            macro_rules! merge {
+                () => {
+                    if others != 0 && pc >= others_min {
+                        if pc > others_min {
+                            leave!();
+                        }
+                        for l in Lanes(others) {
+                            if w.pc[l] == pc {
+                                mask |= 1 << l;
+                            }
+                        }
+                        others &= !mask;
+                        others_min = u32::MAX;
+                        for l in Lanes(others) {
+                            others_min = others_min.min(w.pc[l]);
+                        }
+                    }
+                };
+            }
             loop {
                 *pcout = pc;
                 let inst = &insts[pc as usize];
@@ -1500,21 +1521,7 @@ impl<'a> Cta<'a> {
                                 .ld_fast(w, exec, *space, ds[0], wms[0], bytes, *sx, *addr, *off)?
                         {
                             pc += 1;
-                            if others != 0 && pc >= others_min {
-                                if pc > others_min {
-                                    leave!();
-                                }
-                                for l in Lanes(others) {
-                                    if w.pc[l] == pc {
-                                        mask |= 1 << l;
-                                    }
-                                }
-                                others &= !mask;
-                                others_min = u32::MAX;
-                                for l in Lanes(others) {
-                                    others_min = others_min.min(w.pc[l]);
-                                }
-                            }
+                            merge!();
                             continue;
                         }
                         for l in Lanes(exec) {
@@ -1550,21 +1557,7 @@ impl<'a> Cta<'a> {
                                 self.st_shared(w, exec, ss[0], bytes, *addr, *off)?;
                             }
                             pc += 1;
-                            if others != 0 && pc >= others_min {
-                                if pc > others_min {
-                                    leave!();
-                                }
-                                for l in Lanes(others) {
-                                    if w.pc[l] == pc {
-                                        mask |= 1 << l;
-                                    }
-                                }
-                                others &= !mask;
-                                others_min = u32::MAX;
-                                for l in Lanes(others) {
-                                    others_min = others_min.min(w.pc[l]);
-                                }
-                            }
+                            merge!();
                             continue;
                         }
                         for l in Lanes(exec) {
@@ -1997,21 +1990,7 @@ impl<'a> Cta<'a> {
                     }
                 }
                 pc += 1;
-                if others != 0 && pc >= others_min {
-                    if pc > others_min {
-                        leave!();
-                    }
-                    for l in Lanes(others) {
-                        if w.pc[l] == pc {
-                            mask |= 1 << l;
-                        }
-                    }
-                    others &= !mask;
-                    others_min = u32::MAX;
-                    for l in Lanes(others) {
-                        others_min = others_min.min(w.pc[l]);
-                    }
-                }
+                merge!();
             }
         }
     }
