@@ -50,6 +50,7 @@ mod module;
 #[allow(unsafe_code)]
 pub mod nvidia;
 mod platform;
+mod slice;
 mod stream;
 
 use std::sync::atomic::AtomicU64;
@@ -64,6 +65,7 @@ pub use memory::{DeviceBuffer, DevicePtr, PinnedHostBuffer};
 pub use module::{
     Function, FunctionAttribute, JitOptions, KernelSignature, LaunchBuilder, Module, ParamLayout,
 };
+pub use slice::{DeviceSlice, DeviceSliceMut};
 pub use stream::{Event, Stream};
 
 use platform::PlatformBackend;

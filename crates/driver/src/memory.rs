@@ -7,7 +7,7 @@ use bytemuck::Pod;
 
 use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::platform::{Fill, HostAlloc, Pending};
+use crate::platform::{HostAlloc, Pending};
 
 /// A raw device address (`CUdeviceptr`), for FFI and for kernel arguments.
 ///
@@ -56,16 +56,6 @@ fn byte_len<T>(len: usize) -> Result<u64> {
     len.checked_mul(std::mem::size_of::<T>())
         .map(|b| b as u64)
         .ok_or_else(|| Error::invalid_value(format!("{len} elements overflow the address space")))
-}
-
-fn check_len(what: &str, want: usize, got: usize) -> Result<()> {
-    if want == got {
-        Ok(())
-    } else {
-        Err(Error::invalid_value(format!(
-            "{what}: device buffer has {want} elements, host slice {got}"
-        )))
-    }
 }
 
 impl Context {
@@ -123,83 +113,52 @@ impl<T: Pod> DeviceBuffer<T> {
         DevicePtr(self.addr)
     }
 
+    /// The device address of element `i` (at most `len`).
+    pub(crate) fn addr_of(&self, i: usize) -> u64 {
+        self.addr + (i * std::mem::size_of::<T>()) as u64
+    }
+
     /// The context owning the memory.
     pub fn context(&self) -> &Context {
         &self.ctx
     }
 
-    /// Copies `src` into the buffer (`cuMemcpyHtoD`); lengths must match.
+    /// Copies `src` into the buffer (`cuMemcpyHtoD`); lengths must match. For part of the
+    /// buffer: [`slice_mut`](Self::slice_mut).
     pub fn copy_from_host(&mut self, src: &[T]) -> Result<()> {
-        check_len("copy_from_host", self.len, src.len())?;
-        if self.len == 0 {
-            return Ok(());
-        }
-        self.ctx
-            .backend()
-            .memcpy_htod(self.addr, bytemuck::cast_slice(src))
+        self.slice_mut(..)?.copy_from_host(src)
     }
 
-    /// Copies the buffer into `dst` (`cuMemcpyDtoH`); lengths must match.
+    /// Copies the buffer into `dst` (`cuMemcpyDtoH`); lengths must match. For part of the
+    /// buffer: [`slice`](Self::slice).
     pub fn copy_to_host(&self, dst: &mut [T]) -> Result<()> {
-        check_len("copy_to_host", self.len, dst.len())?;
-        if self.len == 0 {
-            return Ok(());
-        }
-        self.ctx
-            .backend()
-            .memcpy_dtoh(bytemuck::cast_slice_mut(dst), self.addr)
+        self.slice(..)?.copy_to_host(dst)
     }
 
     /// The buffer's contents.
     pub fn to_vec(&self) -> Result<Vec<T>> {
-        let mut v = vec![T::zeroed(); self.len];
-        self.copy_to_host(&mut v)?;
-        Ok(v)
+        self.slice(..)?.to_vec()
     }
 
     /// Copies another buffer into this one (`cuMemcpyDtoD`, or through the host between
     /// platforms); lengths must match.
     pub fn copy_from_device(&mut self, src: &DeviceBuffer<T>) -> Result<()> {
-        if self.len != src.len {
-            return Err(Error::invalid_value(format!(
-                "copy_from_device: destination has {} elements, source {}",
-                self.len, src.len
-            )));
-        }
-        if self.len == 0 {
-            return Ok(());
-        }
-        if self.ctx.device() == src.ctx.device() {
-            self.ctx
-                .backend()
-                .memcpy_dtod(self.addr, src.addr, self.byte_len())
-        } else {
-            let staged = src.to_vec()?;
-            self.copy_from_host(&staged)
-        }
+        self.slice_mut(..)?.copy_from_device(src.slice(..)?)
     }
 
     /// Sets every byte (`cuMemsetD8`).
     pub fn memset_d8(&mut self, value: u8) -> Result<()> {
-        self.memset(Fill::U8(value), 1)
+        self.slice_mut(..)?.memset_d8(value)
     }
 
     /// Sets every 16-bit word (`cuMemsetD16`); the size must be a multiple of 2 bytes.
     pub fn memset_d16(&mut self, value: u16) -> Result<()> {
-        self.memset(Fill::U16(value), 2)
+        self.slice_mut(..)?.memset_d16(value)
     }
 
     /// Sets every 32-bit word (`cuMemsetD32`); the size must be a multiple of 4 bytes.
     pub fn memset_d32(&mut self, value: u32) -> Result<()> {
-        self.memset(Fill::U32(value), 4)
-    }
-
-    fn memset(&mut self, fill: Fill, width: u64) -> Result<()> {
-        let count = self.fill_count(width)?;
-        if count == 0 {
-            return Ok(());
-        }
-        self.ctx.backend().memset(self.addr, fill, count)
+        self.slice_mut(..)?.memset_d32(value)
     }
 
     pub(crate) fn fill_count(&self, width: u64) -> Result<u64> {

@@ -9,6 +9,7 @@ use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::memory::{DeviceBuffer, PinnedHostBuffer};
 use crate::platform::{EventBackend, Fill, StreamBackend};
+use crate::slice::{DeviceSlice, DeviceSliceMut};
 use crate::{EventFlags, StreamFlags};
 
 /// A stream (`CUstream`). Dropping it destroys the stream once its work is done (as
@@ -83,7 +84,16 @@ impl Stream {
     /// Copies `src` into `dst` in stream order (`cuMemcpyHtoDAsync`). `src` is staged before
     /// this returns, so it may be reused at once.
     pub fn memcpy_htod_async<T: Pod>(&self, dst: &mut DeviceBuffer<T>, src: &[T]) -> Result<()> {
-        self.check_buffer(dst, src.len(), "memcpy_htod_async")?;
+        self.memcpy_htod_slice_async(dst.slice_mut(..)?, src)
+    }
+
+    /// [`Stream::memcpy_htod_async`] into part of a buffer.
+    pub fn memcpy_htod_slice_async<T: Pod>(
+        &self,
+        dst: DeviceSliceMut<'_, T>,
+        src: &[T],
+    ) -> Result<()> {
+        self.check_slice(dst.context(), dst.len(), src.len(), "memcpy_htod_async")?;
         if src.is_empty() {
             return Ok(());
         }
@@ -94,7 +104,16 @@ impl Stream {
     /// Copies `src` into pageable `dst`; with pageable memory this returns once the copy is
     /// complete (as CUDA does). Use [`Stream::memcpy_dtoh_pinned_async`] to overlap.
     pub fn memcpy_dtoh_async<T: Pod>(&self, dst: &mut [T], src: &DeviceBuffer<T>) -> Result<()> {
-        self.check_buffer(src, dst.len(), "memcpy_dtoh_async")?;
+        self.memcpy_dtoh_slice_async(dst, src.slice(..)?)
+    }
+
+    /// [`Stream::memcpy_dtoh_async`] from part of a buffer.
+    pub fn memcpy_dtoh_slice_async<T: Pod>(
+        &self,
+        dst: &mut [T],
+        src: DeviceSlice<'_, T>,
+    ) -> Result<()> {
+        self.check_slice(src.context(), src.len(), dst.len(), "memcpy_dtoh_async")?;
         if dst.is_empty() {
             return Ok(());
         }
@@ -190,6 +209,16 @@ impl Stream {
             return Ok(());
         }
         self.backend.memset(dst.device_ptr().as_raw(), fill, count)
+    }
+
+    fn check_slice(&self, ctx: &Context, device: usize, other: usize, what: &str) -> Result<()> {
+        self.ctx.check_same(ctx, what)?;
+        if device != other {
+            return Err(Error::invalid_value(format!(
+                "{what}: device memory has {device} elements, the other side {other}"
+            )));
+        }
+        Ok(())
     }
 
     fn check_buffer<T: Pod>(&self, buf: &DeviceBuffer<T>, len: usize, what: &str) -> Result<()> {

@@ -192,3 +192,77 @@ fn memory_can_be_registered_again_after_unregistering() {
         );
     }
 }
+
+#[test]
+fn slices_copy_and_fill_part_of_a_buffer() {
+    for ctx in contexts() {
+        let host: Vec<u32> = (0..64).collect();
+        let mut b = ctx.upload(&host).unwrap();
+        // Into the middle, leaving the rest alone.
+        b.slice_mut(10..14)
+            .unwrap()
+            .copy_from_host(&[100, 101, 102, 103])
+            .unwrap();
+        let mut want = host.clone();
+        want[10..14].copy_from_slice(&[100, 101, 102, 103]);
+        assert_eq!(b.to_vec().unwrap(), want);
+        // Out of a range, and a range of a range.
+        let s = b.slice(8..20).unwrap();
+        assert_eq!(s.len(), 12);
+        assert_eq!(s.device_ptr(), b.device_ptr().offset(32));
+        assert_eq!(s.slice(2..4).unwrap().to_vec().unwrap(), [100, 101]);
+        let mut out = [0u32; 3];
+        b.slice(61..).unwrap().copy_to_host(&mut out).unwrap();
+        assert_eq!(out, [61, 62, 63]);
+        // Device to device, within one buffer's bounds and between buffers.
+        let src = ctx.upload(&[7u32, 8, 9]).unwrap();
+        b.slice_mut(0..3)
+            .unwrap()
+            .copy_from_device(src.slice(..).unwrap())
+            .unwrap();
+        let mut other = ctx.alloc_zeroed::<u32>(8).unwrap();
+        other
+            .slice_mut(5..8)
+            .unwrap()
+            .copy_from_device(b.slice(0..3).unwrap())
+            .unwrap();
+        assert_eq!(other.to_vec().unwrap(), [0, 0, 0, 0, 0, 7, 8, 9]);
+        // Fills of a part.
+        other
+            .slice_mut(1..3)
+            .unwrap()
+            .memset_d32(0xdead_beef)
+            .unwrap();
+        other.slice_mut(3..4).unwrap().memset_d8(0x11).unwrap();
+        assert_eq!(
+            other.to_vec().unwrap(),
+            [0, 0xdead_beef, 0xdead_beef, 0x1111_1111, 0, 7, 8, 9]
+        );
+        let mut bytes = ctx.alloc_zeroed::<u8>(8).unwrap();
+        bytes
+            .slice_mut(1..3)
+            .unwrap()
+            .memset_d16(0x2222)
+            .unwrap_err();
+        bytes.slice_mut(2..6).unwrap().memset_d16(0x3344).unwrap();
+        assert_eq!(
+            bytes.to_vec().unwrap(),
+            [0, 0, 0x44, 0x33, 0x44, 0x33, 0, 0]
+        );
+        // Ranges outside the buffer and length mismatches are INVALID_VALUE.
+        assert_eq!(b.slice(60..65).unwrap_err().code(), ErrorCode::InvalidValue);
+        assert_eq!(
+            b.slice_mut(65..).unwrap_err().code(),
+            ErrorCode::InvalidValue
+        );
+        let e = b
+            .slice_mut(0..2)
+            .unwrap()
+            .copy_from_host(&[1, 2, 3])
+            .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidValue);
+        assert!(e.to_string().contains("2 elements"), "{e}");
+        // Empty slices copy nothing.
+        b.slice_mut(64..).unwrap().copy_from_host(&[]).unwrap();
+    }
+}

@@ -9,12 +9,17 @@
 
 use std::fmt;
 
-use driver::{DeviceBuffer, DevicePtr, DeviceRepr, KernelArg, MemoryKind, PinnedHostBuffer};
+use std::ops::RangeBounds;
+
+use driver::{
+    DeviceBuffer, DevicePtr, DeviceRepr, DeviceSlice, DeviceSliceMut, KernelArg, MemoryKind,
+    PinnedHostBuffer,
+};
 use ferrocuda_driver as driver;
 use ferrocuda_driver::bytemuck::{self, Pod};
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::state::{primary_generation, scope};
+use crate::state::{primary_generation, record, scope};
 use crate::stream::Stream;
 
 /// `len` elements of `T` in device memory (what `cudaMalloc` returns), freed on drop.
@@ -60,6 +65,23 @@ impl<T: Pod> DeviceVec<T> {
         s.run_rt(|_| {
             self.check_alive()?;
             self.buf.to_vec().map_err(Error::from)
+        })
+    }
+
+    /// Elements `r`, as a copy source: `memcpy(&mut host, &d.slice(4..8)?, 16, …)` is C's
+    /// `cudaMemcpy(host, d + 4, 16, …)`. `cudaErrorInvalidValue` when `r` is not inside.
+    pub fn slice(&self, r: impl RangeBounds<usize>) -> Result<DeviceSlice<'_, T>> {
+        record(|| {
+            self.check_alive()?;
+            self.buf.slice(r).map_err(Error::from)
+        })
+    }
+
+    /// Elements `r`, as a copy destination.
+    pub fn slice_mut(&mut self, r: impl RangeBounds<usize>) -> Result<DeviceSliceMut<'_, T>> {
+        record(|| {
+            self.check_alive()?;
+            self.buf.slice_mut(r).map_err(Error::from)
         })
     }
 
@@ -180,6 +202,8 @@ pub enum Src<'a, T: Pod> {
     Device(&'a DeviceBuffer<T>),
     /// Runtime-allocated device memory (checked against device resets).
     Runtime(&'a DeviceVec<T>),
+    /// Part of device memory ([`DeviceVec::slice`], [`DeviceBuffer::slice`]).
+    Slice(DeviceSlice<'a, T>),
 }
 
 /// Where a copy writes to: host memory or device memory.
@@ -190,6 +214,8 @@ pub enum Dst<'a, T: Pod> {
     Device(&'a mut DeviceBuffer<T>),
     /// Runtime-allocated device memory (checked against device resets).
     Runtime(&'a mut DeviceVec<T>),
+    /// Part of device memory ([`DeviceVec::slice_mut`], [`DeviceBuffer::slice_mut`]).
+    Slice(DeviceSliceMut<'a, T>),
 }
 
 /// Anything [`memcpy`] can read from: host slices, vectors and arrays, and device memory.
@@ -229,6 +255,16 @@ impl<T: Pod> MemcpySrc<T> for DeviceBuffer<T> {
         Src::Device(self)
     }
 }
+impl<T: Pod> MemcpySrc<T> for DeviceSlice<'_, T> {
+    fn memcpy_src(&self) -> Src<'_, T> {
+        Src::Slice(*self)
+    }
+}
+impl<T: Pod> MemcpySrc<T> for DeviceSliceMut<'_, T> {
+    fn memcpy_src(&self) -> Src<'_, T> {
+        Src::Slice(self.as_slice())
+    }
+}
 impl<T: Pod> MemcpyDst<T> for [T] {
     fn memcpy_dst(&mut self) -> Dst<'_, T> {
         Dst::Host(self)
@@ -252,6 +288,12 @@ impl<T: Pod> MemcpyDst<T> for DeviceVec<T> {
 impl<T: Pod> MemcpyDst<T> for DeviceBuffer<T> {
     fn memcpy_dst(&mut self) -> Dst<'_, T> {
         Dst::Device(self)
+    }
+}
+
+impl<T: Pod> MemcpyDst<T> for DeviceSliceMut<'_, T> {
+    fn memcpy_dst(&mut self) -> Dst<'_, T> {
+        Dst::Slice(self.reborrow())
     }
 }
 
@@ -328,7 +370,9 @@ fn elements<T>(count: usize, dst_len: usize, src_len: usize) -> Result<usize> {
     Ok(n)
 }
 
-/// Copies `count` bytes from the start of `src` to the start of `dst` (`cudaMemcpy`).
+/// Copies `count` bytes from the start of `src` to the start of `dst` (`cudaMemcpy`). For an
+/// offset into device memory (C's `d + i`), pass a slice: `&mut d.slice_mut(i..)?` or
+/// `&d.slice(i..)?`. Only the bytes copied move, whatever the size of the allocation.
 ///
 /// Synchronous with respect to the host, as `cudaMemcpy` is. `kind` must match the
 /// endpoints (`cudaErrorInvalidMemcpyDirection` otherwise); [`MemcpyKind::Default`] takes the
@@ -353,27 +397,28 @@ where
     s.run_rt(|_| copy(dst.memcpy_dst(), src.memcpy_src(), count, kind))
 }
 
-/// A resolved copy source: host memory or a driver buffer.
+/// A resolved copy source: host memory or device memory.
 enum Source<'a, T: Pod> {
     Host(&'a [T]),
-    Device(&'a DeviceBuffer<T>),
+    Device(DeviceSlice<'a, T>),
 }
 
-/// A resolved copy destination: host memory or a driver buffer.
+/// A resolved copy destination: host memory or device memory.
 enum Target<'a, T: Pod> {
     Host(&'a mut [T]),
-    Device(&'a mut DeviceBuffer<T>),
+    Device(DeviceSliceMut<'a, T>),
 }
 
 /// Resolves a source, refusing runtime memory a device reset freed.
 fn resolve_src<T: Pod>(src: Src<'_, T>) -> Result<Source<'_, T>> {
     Ok(match src {
         Src::Host(h) => Source::Host(h),
-        Src::Device(b) => Source::Device(b),
+        Src::Device(b) => Source::Device(b.slice(..).map_err(Error::from)?),
         Src::Runtime(v) => {
             v.check_alive()?;
-            Source::Device(&v.buf)
+            Source::Device(v.buf.slice(..).map_err(Error::from)?)
         }
+        Src::Slice(s) => Source::Device(s),
     })
 }
 
@@ -381,11 +426,12 @@ fn resolve_src<T: Pod>(src: Src<'_, T>) -> Result<Source<'_, T>> {
 fn resolve_dst<T: Pod>(dst: Dst<'_, T>) -> Result<Target<'_, T>> {
     Ok(match dst {
         Dst::Host(h) => Target::Host(h),
-        Dst::Device(b) => Target::Device(b),
+        Dst::Device(b) => Target::Device(b.slice_mut(..).map_err(Error::from)?),
         Dst::Runtime(v) => {
             v.check_alive()?;
-            Target::Device(&mut v.buf)
+            Target::Device(v.buf.slice_mut(..).map_err(Error::from)?)
         }
+        Dst::Slice(s) => Target::Device(s),
     })
 }
 
@@ -418,42 +464,25 @@ fn copy_resolved<T: Pod>(
             d[..n].copy_from_slice(&s[..n]);
             Ok(())
         }
-        (Target::Device(d), Source::Host(s)) => {
-            if n == d.len() {
-                match crate::state::staged_copier(d.context(), std::mem::size_of_val(&s[..n])) {
-                    Some(copier) => copier.upload(d, &s[..n]).map_err(e),
-                    None => d.copy_from_host(&s[..n]).map_err(e),
-                }
-            } else {
-                // A prefix of the buffer: the driver copies whole buffers, so stage through
-                // the host (synchronous either way).
-                let mut staged = d.to_vec().map_err(e)?;
-                staged[..n].copy_from_slice(&s[..n]);
-                d.copy_from_host(&staged).map_err(e)
+        (Target::Device(mut d), Source::Host(s)) => {
+            let mut d = d.slice_mut(..n).map_err(e)?;
+            match crate::state::staged_copier(d.context(), std::mem::size_of_val(&s[..n])) {
+                Some(copier) => copier.upload_slice(d, &s[..n]).map_err(e),
+                None => d.copy_from_host(&s[..n]).map_err(e),
             }
         }
         (Target::Host(d), Source::Device(s)) => {
-            if n == s.len() {
-                match crate::state::staged_copier(s.context(), std::mem::size_of_val(&d[..n])) {
-                    Some(copier) => copier.download(&mut d[..n], s).map_err(e),
-                    None => s.copy_to_host(&mut d[..n]).map_err(e),
-                }
-            } else {
-                let staged = s.to_vec().map_err(e)?;
-                d[..n].copy_from_slice(&staged[..n]);
-                Ok(())
+            let s = s.slice(..n).map_err(e)?;
+            match crate::state::staged_copier(s.context(), std::mem::size_of_val(&d[..n])) {
+                Some(copier) => copier.download_slice(&mut d[..n], s).map_err(e),
+                None => s.copy_to_host(&mut d[..n]).map_err(e),
             }
         }
-        (Target::Device(d), Source::Device(s)) => {
-            if n == d.len() && n == s.len() {
-                d.copy_from_device(s).map_err(e)
-            } else {
-                let from = s.to_vec().map_err(e)?;
-                let mut staged = d.to_vec().map_err(e)?;
-                staged[..n].copy_from_slice(&from[..n]);
-                d.copy_from_host(&staged).map_err(e)
-            }
-        }
+        (Target::Device(mut d), Source::Device(s)) => d
+            .slice_mut(..n)
+            .map_err(e)?
+            .copy_from_device(s.slice(..n).map_err(e)?)
+            .map_err(e),
     }
 }
 
@@ -483,16 +512,16 @@ where
         let e = Error::from;
         match (dst, src) {
             (Target::Device(d), Source::Host(h))
-                if count as u64 == d.byte_len() && h.len() == d.len() =>
+                if count == std::mem::size_of_val(h) && h.len() == d.len() =>
             {
                 direction(kind, Side::Device, Side::Host)?;
-                st.memcpy_htod_async(d, h).map_err(e)
+                st.memcpy_htod_slice_async(d, h).map_err(e)
             }
             (Target::Host(h), Source::Device(d))
-                if count as u64 == d.byte_len() && h.len() == d.len() =>
+                if count == std::mem::size_of_val(h) && h.len() == d.len() =>
             {
                 direction(kind, Side::Host, Side::Device)?;
-                st.memcpy_dtoh_async(h, d).map_err(e)
+                st.memcpy_dtoh_slice_async(h, d).map_err(e)
             }
             (dst, src) => {
                 st.synchronize().map_err(e)?;
@@ -518,12 +547,22 @@ pub fn memset<T: Pod>(dst: &mut DeviceVec<T>, value: u8, count: usize) -> Result
             return Ok(());
         }
         let e = Error::from;
-        if count as u64 == bytes {
-            return dst.buf.memset_d8(value).map_err(e);
+        // Whole elements in place; a last, partly covered element through the host.
+        let size = std::mem::size_of::<T>();
+        let (whole, tail) = (count / size, count % size);
+        dst.buf
+            .slice_mut(..whole)
+            .map_err(e)?
+            .memset_d8(value)
+            .map_err(e)?;
+        if tail > 0 {
+            let mut last = dst.buf.slice_mut(whole..whole + 1).map_err(e)?;
+            let mut v = [T::zeroed()];
+            last.copy_to_host(&mut v).map_err(e)?;
+            bytemuck::bytes_of_mut(&mut v[0])[..tail].fill(value);
+            last.copy_from_host(&v).map_err(e)?;
         }
-        let mut staged = dst.buf.to_vec().map_err(e)?;
-        bytemuck::cast_slice_mut::<T, u8>(&mut staged)[..count].fill(value);
-        dst.buf.copy_from_host(&staged).map_err(e)
+        Ok(())
     })
 }
 

@@ -26,8 +26,9 @@ use std::time::Instant;
 
 use driver::bytemuck::Pod;
 use driver::{
-    Context, DeviceBuffer, DevicePtr, Error, ErrorCode, Event, EventFlags, Function, MemoryKind,
-    Module, PinnedHostBuffer, Platform, Result, Stream, StreamFlags,
+    Context, DeviceBuffer, DevicePtr, DeviceSlice, DeviceSliceMut, Error, ErrorCode, Event,
+    EventFlags, Function, MemoryKind, Module, PinnedHostBuffer, Platform, Result, Stream,
+    StreamFlags,
 };
 use ferrocuda_driver as driver;
 
@@ -272,6 +273,11 @@ impl StagedCopier {
     /// (falling back to the plain copy when staging cannot be set up, e.g. out of
     /// page-locked memory).
     pub fn upload<T: Pod>(&self, dst: &mut DeviceBuffer<T>, src: &[T]) -> Result<()> {
+        self.upload_slice(dst.slice_mut(..)?, src)
+    }
+
+    /// [`upload`](Self::upload) into part of a buffer.
+    pub fn upload_slice<T: Pod>(&self, mut dst: DeviceSliceMut<'_, T>, src: &[T]) -> Result<()> {
         let bytes: &[u8] = driver::bytemuck::cast_slice(src);
         if dst.len() != src.len() || !self.use_staging(dst.context(), bytes.len()) {
             return dst.copy_from_host(src);
@@ -285,6 +291,11 @@ impl StagedCopier {
     /// Copies the whole of `src` into `dst` (lengths must match), as `cuMemcpyDtoH`, choosing
     /// the path as [`upload`](Self::upload) does.
     pub fn download<T: Pod>(&self, dst: &mut [T], src: &DeviceBuffer<T>) -> Result<()> {
+        self.download_slice(dst, src.slice(..)?)
+    }
+
+    /// [`download`](Self::download) from part of a buffer.
+    pub fn download_slice<T: Pod>(&self, dst: &mut [T], src: DeviceSlice<'_, T>) -> Result<()> {
         if dst.len() != src.len() || !self.use_staging(src.context(), std::mem::size_of_val(dst)) {
             return src.copy_to_host(dst);
         }

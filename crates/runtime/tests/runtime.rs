@@ -204,6 +204,60 @@ fn memset_prefix() {
     let v = d.to_vec().unwrap();
     assert_eq!(&v[..5], &[0x11; 5]);
     assert_eq!(&v[5..], &[0xff; 11]);
+    // A count that ends inside an element.
+    let mut w = malloc_from(&[u32::MAX; 4]).unwrap();
+    memset(&mut w, 0, 6).unwrap();
+    assert_eq!(w.to_vec().unwrap(), [0, 0xffff_0000, u32::MAX, u32::MAX]);
+}
+
+#[test]
+fn copies_at_offsets_through_slices() {
+    // C's `cudaMemcpy(d + 4, h, 8, …)`, `cudaMemcpy(h, d + 2, 12, …)` and device to device
+    // between offsets.
+    let mut d = malloc_from(&[0u32; 8]).unwrap();
+    memcpy(
+        &mut d.slice_mut(4..).unwrap(),
+        &[7u32, 8],
+        8,
+        MemcpyKind::HostToDevice,
+    )
+    .unwrap();
+    assert_eq!(d.to_vec().unwrap(), [0, 0, 0, 0, 7, 8, 0, 0]);
+    let mut h = [0u32; 3];
+    memcpy(&mut h, &d.slice(3..6).unwrap(), 12, MemcpyKind::Default).unwrap();
+    assert_eq!(h, [0, 7, 8]);
+    let src = malloc_from(&[1u32, 2, 3, 4]).unwrap();
+    memcpy(
+        &mut d.slice_mut(1..3).unwrap(),
+        &src.slice(2..).unwrap(),
+        8,
+        MemcpyKind::DeviceToDevice,
+    )
+    .unwrap();
+    assert_eq!(d.to_vec().unwrap(), [0, 3, 4, 0, 7, 8, 0, 0]);
+    // In stream order too.
+    let stream = stream_create().unwrap();
+    memcpy_async(
+        &mut d.slice_mut(6..).unwrap(),
+        &[5u32, 6],
+        8,
+        MemcpyKind::HostToDevice,
+        &stream,
+    )
+    .unwrap();
+    stream.synchronize().unwrap();
+    assert_eq!(d.to_vec().unwrap()[6..], [5, 6]);
+    // A range outside the allocation, and a count beyond the slice.
+    assert_eq!(d.slice(7..9).unwrap_err().code(), ErrorCode::InvalidValue);
+    assert_eq!(get_last_error(), ErrorCode::InvalidValue);
+    let e = memcpy(
+        &mut d.slice_mut(6..).unwrap(),
+        &[1u32, 2, 3],
+        12,
+        MemcpyKind::HostToDevice,
+    )
+    .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidValue);
 }
 
 #[test]
