@@ -42,6 +42,36 @@ pub(crate) fn detect_image(image: &[u8]) -> Result<ImageKind> {
     Image::detect(image).map_err(|e| Error::new(ErrorCode::InvalidImage, e.to_string()))
 }
 
+/// A container error as the driver reports it: code missing for the device is
+/// `CUDA_ERROR_NO_BINARY_FOR_GPU`, valid but unsupported layouts `CUDA_ERROR_NOT_SUPPORTED`,
+/// anything malformed `CUDA_ERROR_INVALID_IMAGE`.
+pub(crate) fn container_error(e: ferrocuda_ptx::container::Error) -> Error {
+    use ferrocuda_ptx::container::Error as C;
+    match e {
+        C::NoPtx { .. } | C::NoCompatiblePtx { .. } => Error::new(
+            ErrorCode::NoBinaryForGpu,
+            format!(
+                "{e}: load the PTX, or a fatbin that embeds PTX \
+                 (nvcc -gencode arch=compute_XX,code=compute_XX)"
+            ),
+        ),
+        C::NotUtf8 { .. } => Error::new(ErrorCode::InvalidPtx, e.to_string()),
+        C::Unsupported(_) | C::MultipleModules { .. } => {
+            Error::new(ErrorCode::NotSupported, e.to_string())
+        }
+        other => Error::new(ErrorCode::InvalidImage, other.to_string()),
+    }
+}
+
+/// What a GPU driver loads for `image`: host executables and objects give their embedded
+/// fatbin (`ptx::container::native_image`); everything else is passed on as it is.
+pub(crate) fn native_image(image: &[u8]) -> Result<&[u8]> {
+    if Image::detect(image).ok() != Some(ImageKind::HostElf) {
+        return Ok(image);
+    }
+    ferrocuda_ptx::container::native_image(image).map_err(container_error)
+}
+
 /// The PTX text of an image, when it is PTX.
 pub(crate) fn image_ptx(image: &[u8]) -> Option<String> {
     if Image::detect(image).ok()? != ImageKind::Ptx {

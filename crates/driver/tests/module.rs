@@ -178,3 +178,32 @@ fn resources_holding_the_last_context_reference_release_first() {
         }
     }
 }
+
+#[test]
+fn host_executables_load_their_embedded_fatbin() {
+    // `tests/fixtures/fatbin/app`: an nvcc-built program (sm_80 and sm_90 cubins, compute_90
+    // PTX). The GPU loads its fatbin's cubin, the CPU device its PTX; both run app_scale.
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures");
+    let app = std::fs::read(format!("{root}/fatbin/app")).unwrap();
+    for ctx in contexts() {
+        let m = ctx.load_module_data(&app, &JitOptions::default()).unwrap();
+        let f = m.function("app_scale").unwrap();
+        let host: Vec<f32> = (0..100).map(|i| i as f32).collect();
+        let buf = ctx.upload(&host).unwrap();
+        let stream = ctx.default_stream();
+        f.launch(1u32, 128u32, 0, &stream, &[&buf, &0.5f32, &100u32])
+            .unwrap();
+        stream.synchronize().unwrap();
+        let got = buf.to_vec().unwrap();
+        assert_eq!(got[99], 49.5, "{:?}", ctx.device().platform());
+        let (addr, size) = m.global("app_counter").unwrap();
+        assert_eq!(size, 4);
+        assert_ne!(addr.as_raw(), 0);
+        // Two translation units embed two modules: refused on every platform.
+        let two = std::fs::read(format!("{root}/containers/exe_plain")).unwrap();
+        let e = ctx
+            .load_module_data(&two, &JitOptions::default())
+            .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::NotSupported, "{e}");
+    }
+}

@@ -19,7 +19,7 @@ use ferrocuda_cpu as cpu;
 use crate::device::DeviceAttribute;
 use crate::error::{Error, ErrorCode, Result};
 use crate::launch::{LaunchConfig, PackedArgs};
-use crate::module::{FunctionAttribute, JitOptions, KernelSignature};
+use crate::module::{container_error, FunctionAttribute, JitOptions, KernelSignature};
 use crate::platform::{
     downcast, ContextBackend, EventBackend, Fill, FunctionBackend, HostAlloc, ModuleBackend,
     Pending, PlatformBackend, StreamBackend,
@@ -687,24 +687,6 @@ fn target_arch(target: &[String]) -> u32 {
 
 /// Maps a container error: an image without usable PTX is `CUDA_ERROR_NO_BINARY_FOR_GPU`
 /// (the CPU device runs PTX only), a malformed one `CUDA_ERROR_INVALID_IMAGE`.
-fn container_error(e: ferrocuda_ptx::container::Error) -> Error {
-    use ferrocuda_ptx::container::Error as C;
-    match e {
-        C::NoPtx { .. } | C::NoCompatiblePtx { .. } => Error::new(
-            ErrorCode::NoBinaryForGpu,
-            format!(
-                "{e}: load the PTX, or a fatbin that embeds PTX \
-                 (nvcc -gencode arch=compute_XX,code=compute_XX)"
-            ),
-        ),
-        C::NotUtf8 { .. } => Error::new(ErrorCode::InvalidPtx, e.to_string()),
-        C::Unsupported(_) | C::MultipleModules { .. } => {
-            Error::new(ErrorCode::NotSupported, e.to_string())
-        }
-        other => Error::new(ErrorCode::InvalidImage, other.to_string()),
-    }
-}
-
 /// Host memory the CPU platform hands out as "page-locked" (16-byte aligned).
 struct CpuHostAlloc {
     _token: Option<HostRangeToken>,

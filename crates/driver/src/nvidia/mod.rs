@@ -18,7 +18,7 @@ use std::sync::{Arc, OnceLock};
 use crate::device::DeviceAttribute;
 use crate::error::{Error, ErrorCode, Result};
 use crate::launch::{LaunchConfig, PackedArgs, INLINE_PARAMS};
-use crate::module::{image_ptx, FunctionAttribute, JitOptions, KernelSignature};
+use crate::module::{image_ptx, native_image, FunctionAttribute, JitOptions, KernelSignature};
 use crate::platform::{
     downcast, ContextBackend, EventBackend, Fill, FunctionBackend, HostAlloc, ModuleBackend,
     Pending, PlatformBackend, StreamBackend,
@@ -362,6 +362,8 @@ impl ContextBackend for NvContext {
     }
 
     fn load_module(&self, image: &[u8], opts: &JitOptions) -> Result<Box<dyn ModuleBackend>> {
+        // libcuda takes PTX, cubins and fatbins; an executable gives its embedded fatbin.
+        let image = native_image(image)?;
         // Kept for parameter names and layouts (PTX images only).
         let ptx = image_ptx(image);
         let mut jit = Vec::new();

@@ -375,6 +375,30 @@ impl<'a> Fatbin<'a> {
 }
 
 impl Fatbin<'_> {
+    /// Whether the fatbin holds code for kernels: a PTX entry declaring an `.entry`, or a
+    /// cubin defining a kernel. The toolkit's own fatbins in an executable hold neither.
+    pub fn defines_kernels(&self) -> Result<bool, Error> {
+        for e in &self.entries {
+            let found = match e.kind {
+                EntryKind::Ptx => e.ptx()?.contains(".entry"),
+                EntryKind::Elf => !super::Cubin::parse(&e.data()?)?.kernels.is_empty(),
+                _ => false,
+            };
+            if found {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// The fatbin's own bytes within `input`, the buffer it was parsed from (`None` for
+    /// another buffer too short to hold it).
+    pub fn bytes<'b>(&self, input: &'b [u8]) -> Option<&'b [u8]> {
+        let start = usize::try_from(self.offset).ok()?;
+        let end = start.checked_add(usize::try_from(self.total_size).ok()?)?;
+        input.get(start..end)
+    }
+
     /// The PTX of this fatbin for a device of SM `preferred_arch`: of the PTX entries for
     /// architectures not newer than it, the highest architecture, then the newest PTX ISA.
     /// `Ok(None)` when the fatbin holds no PTX and none of its cubins defines a kernel.

@@ -624,3 +624,25 @@ fn app_executable_yields_its_module() {
         "app_scale and app_counter: {cubins:?}"
     );
 }
+
+#[test]
+fn native_image_picks_the_executables_kernel_fatbin() {
+    use crate::container::native_image;
+    // A single translation unit: its fatbin, which parses on its own and holds app_scale.
+    let bytes = fixture("fatbin/app");
+    let fb = native_image(&bytes).unwrap();
+    assert!(fb.len() < bytes.len());
+    let img = Image::parse(fb).unwrap();
+    assert_eq!(img.kind(), ImageKind::Fatbin);
+    let m = crate::parse(&img.ptx_for(90).unwrap()).unwrap();
+    assert!(m.kernel("app_scale").is_some());
+    // PTX, cubins and fatbins are loaded as they are.
+    let fatbin = fixture("fatbin/reduce.fatbin");
+    assert_eq!(native_image(&fatbin).unwrap(), &fatbin[..]);
+    // Two translation units: two modules.
+    let two = fixture("containers/exe_plain");
+    assert!(matches!(
+        native_image(&two),
+        Err(crate::container::Error::MultipleModules { count: 2 })
+    ));
+}

@@ -268,6 +268,32 @@ pub fn ptx_for(image: &[u8], preferred_arch: u32) -> Result<String, Error> {
     Image::parse(image)?.ptx_for(preferred_arch)
 }
 
+/// The bytes of `image` a GPU driver loads as one module (`cuModuleLoadData` takes PTX, cubins
+/// and fatbins, not executables): the image itself, or for a host ELF the one embedded fatbin
+/// that defines kernels (the toolkit's kernel-less fatbins are skipped). An executable built
+/// from several translation units embeds a fatbin for each: `MultipleModules`.
+pub fn native_image(image: &[u8]) -> Result<&[u8], Error> {
+    let img = Image::parse(image)?;
+    if !matches!(img, Image::HostElf(_)) {
+        return Ok(image);
+    }
+    let mut found = Vec::new();
+    for fb in img.fatbins() {
+        if fb.defines_kernels()? {
+            found.push(fb);
+        }
+    }
+    match found.as_slice() {
+        [one] => one
+            .bytes(image)
+            .ok_or_else(|| Error::Unsupported("a fatbin outside its executable".into())),
+        [] => Err(Error::Unsupported(
+            "the executable embeds no fatbin that defines a kernel".into(),
+        )),
+        many => Err(Error::MultipleModules { count: many.len() }),
+    }
+}
+
 #[cfg(test)]
 mod fixture_tests;
 #[cfg(test)]
