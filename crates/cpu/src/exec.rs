@@ -133,6 +133,8 @@ struct Warp {
     prefer_max: bool,
     /// Some lane made a call in this block (so call stacks may need clearing).
     called: bool,
+    /// The warp ran the kernel's block-invariant prologue in an earlier block.
+    prologue_done: bool,
     frames: Vec<Vec<Frame>>,
     saved: Vec<Vec<u64>>,
     local: Vec<Vec<u8>>,
@@ -718,7 +720,11 @@ impl<'a> Worker<'a> {
         let [bx, by, bz] = l.block;
         let threads = bx * by * bz;
         let nwarps = threads.div_ceil(32);
-        let entry = l.prog.funcs[l.kernel as usize].entry;
+        let kf = &l.prog.funcs[l.kernel as usize];
+        let entry = kf.entry;
+        // After its first block a warp skips the block-invariant prologue: its registers still
+        // hold those values (see `lower::hoist_block_invariants`).
+        let after_prologue = entry + kf.invariant_prologue;
         self.c.cta = cta;
         self.c.live = threads;
         self.c.bars = [Bar::default(); 16];
@@ -732,7 +738,11 @@ impl<'a> Worker<'a> {
             w.carry = 0;
             w.in_call = 0;
             w.prefer_max = false;
-            w.pc = [entry; 32];
+            w.pc = [if w.prologue_done {
+                after_prologue
+            } else {
+                entry
+            }; 32];
             if w.called {
                 // A faulting or exiting callee can leave frames behind.
                 for fr in &mut w.frames {
@@ -763,6 +773,9 @@ impl<'a> Worker<'a> {
             }
             let released = self.release_barriers();
             if self.c.live == 0 {
+                for w in &mut self.warps {
+                    w.prologue_done = true;
+                }
                 return Ok(());
             }
             if l.abort.load(Ordering::Relaxed) {

@@ -396,6 +396,59 @@ pub(crate) enum Op {
     },
 }
 
+impl Op {
+    /// The slots this operation reads and writes, or `None` for operations whose effects
+    /// are not a pure function of their operands (memory other than kernel parameters,
+    /// timers, warp collectives, control flow, carries).
+    fn pure_slots(&self) -> Option<(Vec<Slot>, Vec<Slot>)> {
+        let v = |x: &[Slot]| x.iter().copied().filter(|&s| s != NONE).collect::<Vec<_>>();
+        Some(match self {
+            Op::Mov { d, a, .. } | Op::Alu1 { d, a, .. } | Op::Cvta { d, a, .. } => {
+                (v(&[*a]), v(&[*d]))
+            }
+            Op::Bin { d, a, b, .. } | Op::SetpI { d, a, b, .. } | Op::Alu2 { d, a, b, .. } => {
+                (v(&[*a, *b]), v(&[*d]))
+            }
+            Op::Tri { d, a, b, c, .. } | Op::Alu3 { d, a, b, c, .. } => {
+                (v(&[*a, *b, *c]), v(&[*d]))
+            }
+            Op::Alu4 { d, s, .. } => (v(s), v(&[*d])),
+            Op::AluCmp { p, q, a, b, c, .. } => (v(&[*a, *b, *c]), v(&[*p, *q])),
+            Op::Pack { d, parts, n, .. } => (v(&parts[..*n as usize]), v(&[*d])),
+            Op::Unpack { ds, n, a, .. } => (v(&[*a]), v(&ds[..*n as usize])),
+            _ => return None,
+        })
+    }
+
+    /// Every slot this operation may write (for counting definitions).
+    fn written_slots(&self) -> Vec<Slot> {
+        let v = |x: &[Slot]| x.iter().copied().filter(|&s| s != NONE).collect::<Vec<_>>();
+        if let Some((_, w)) = self.pure_slots() {
+            return w;
+        }
+        match self {
+            Op::AluCarry { d, .. }
+            | Op::Atom { d, .. }
+            | Op::Isspacep { d, .. }
+            | Op::ReadTimer { d, .. }
+            | Op::Vote { d, .. }
+            | Op::Activemask { d }
+            | Op::Redux { d, .. }
+            | Op::Bar { d, .. } => v(&[*d]),
+            Op::Ld { ds, n, .. } | Op::Ldmatrix { ds, n, .. } => v(&ds[..*n as usize]),
+            Op::Shfl { d, p, .. } | Op::Match { d, p, .. } | Op::Elect { d, p, .. } => v(&[*d, *p]),
+            Op::Call { rets, .. } => rets
+                .iter()
+                .filter_map(|r| match r {
+                    RetDst::Reg(s) => Some(*s),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
 /// A decoded instruction with its guard.
 pub(crate) struct Inst {
     pub(crate) op: Op,
@@ -409,6 +462,10 @@ pub(crate) struct Inst {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct FuncInfo {
     pub(crate) entry: u32,
+    /// Kernels: how many instructions at `entry` compute values that are the same in every
+    /// block for a given lane (see [`hoist_block_invariants`]). A warp runs them in its first
+    /// block only; its registers keep the results for the blocks it runs after.
+    pub(crate) invariant_prologue: u32,
     pub(crate) reg_base: u32,
     pub(crate) nregs: u32,
     /// Bytes of one activation's local frame.
@@ -1888,6 +1945,145 @@ pub(crate) fn shared_layout(m: &ir::Module) -> (Vec<Option<u64>>, Vec<Vec<Option
 }
 
 /// Lowers every function of `m` into one program.
+/// Moves a kernel's block-invariant computations to its start and returns how many there are.
+///
+/// A value is block-invariant when it is the same in every block for a given thread index:
+/// immediates, kernel parameters, `%tid`, `%ntid`, `%nctaid`, `%laneid`, `%warpid`, lane masks
+/// and pure arithmetic on those. A warp keeps its registers from block to block, so such an
+/// instruction need only run in the first block a warp runs. Moved are unguarded pure
+/// instructions (and in-bounds loads of kernel parameters) whose operands are block-invariant
+/// and whose destinations have no other definition in the kernel; they keep their order of
+/// discovery, so each follows the ones it reads. Branch targets are remapped: a branch to a
+/// moved instruction goes to the instruction after it, since its effect has already happened.
+fn hoist_block_invariants(
+    insts: &mut Vec<Inst>,
+    locs: &mut Vec<SourceLoc>,
+    start: u32,
+    end: u32,
+    consts: &[(Slot, u64)],
+    param_bytes: u64,
+) -> u32 {
+    let (start, end) = (start as usize, end as usize);
+    if end <= start {
+        return 0;
+    }
+    let mut defs: HashMap<Slot, u32> = HashMap::new();
+    for inst in &insts[start..end] {
+        for d in inst.op.written_slots() {
+            *defs.entry(d).or_default() += 1;
+        }
+    }
+    let mut invariant: std::collections::HashSet<Slot> = consts.iter().map(|c| c.0).collect();
+    invariant.extend([sr::ZERO, sr::ONE, sr::LANEID, sr::WARPID, sr::NWARPID]);
+    invariant.extend([sr::SMID, sr::NSMID, sr::GRIDID]);
+    invariant.extend([sr::LM_EQ, sr::LM_LE, sr::LM_LT, sr::LM_GE, sr::LM_GT]);
+    invariant.extend([sr::DYN_SMEM, sr::TOTAL_SMEM, sr::DYN_BASE]);
+    for d in 0..3 {
+        invariant.extend([sr::TID + d, sr::NTID + d, sr::NCTAID + d]);
+    }
+    let mut order: Vec<usize> = Vec::new();
+    let mut moved = vec![false; end - start];
+    loop {
+        let before = order.len();
+        for i in start..end {
+            if moved[i - start] || insts[i].guard != NONE {
+                continue;
+            }
+            let (reads, writes) = match &insts[i].op {
+                Op::Ld {
+                    space: Space::KParam,
+                    ds,
+                    n,
+                    bytes,
+                    addr,
+                    off,
+                    ..
+                } if *addr == sr::ZERO
+                    && *off >= 0
+                    && (*off as u64) + (*n as u64) * (*bytes as u64) <= param_bytes
+                    && (*off as u64) % (*bytes as u64).max(1) == 0 =>
+                {
+                    (
+                        Vec::new(),
+                        ds[..*n as usize]
+                            .iter()
+                            .copied()
+                            .filter(|&s| s != NONE)
+                            .collect(),
+                    )
+                }
+                op => match op.pure_slots() {
+                    Some(rw) => rw,
+                    None => continue,
+                },
+            };
+            let ok = !writes.is_empty()
+                && reads.iter().all(|s| invariant.contains(s))
+                && writes
+                    .iter()
+                    .all(|d| defs.get(d) == Some(&1) && *d >= sr::FIXED);
+            if ok {
+                moved[i - start] = true;
+                order.push(i);
+                invariant.extend(writes);
+            }
+        }
+        if order.len() == before {
+            break;
+        }
+    }
+    if order.is_empty() {
+        return 0;
+    }
+    // The new layout: moved instructions first (in discovery order), then the rest in order.
+    let rest: Vec<usize> = (start..end).filter(|&i| !moved[i - start]).collect();
+    let layout: Vec<usize> = order.iter().copied().chain(rest.iter().copied()).collect();
+    // Where each old position now lives; a moved one maps to the next unmoved instruction.
+    let mut new_pos = vec![0u32; end - start + 1];
+    let mut next = end as u32;
+    new_pos[end - start] = end as u32;
+    let mut pos_of_rest = vec![0u32; end - start];
+    for (k, &old) in layout.iter().enumerate() {
+        pos_of_rest[old - start] = (start + k) as u32;
+    }
+    for i in (start..end).rev() {
+        if !moved[i - start] {
+            next = pos_of_rest[i - start];
+        }
+        new_pos[i - start] = next;
+    }
+    let map = |t: u32| -> u32 {
+        let t = t as usize;
+        if (start..=end).contains(&t) {
+            new_pos[t - start]
+        } else {
+            t as u32
+        }
+    };
+    let mut taken: Vec<Option<Inst>> = insts.drain(start..end).map(Some).collect();
+    let taken_locs: Vec<SourceLoc> = locs.drain(start..end).collect();
+    let mut new_insts = Vec::with_capacity(layout.len());
+    let mut new_locs = Vec::with_capacity(layout.len());
+    for &old in &layout {
+        if let Some(mut inst) = taken[old - start].take() {
+            match &mut inst.op {
+                Op::Bra { target } => *target = map(*target),
+                Op::Brx { targets, .. } => {
+                    for t in targets.iter_mut() {
+                        *t = map(*t);
+                    }
+                }
+                _ => {}
+            }
+            new_insts.push(inst);
+            new_locs.push(taken_locs[old - start]);
+        }
+    }
+    insts.splice(start..start, new_insts);
+    locs.splice(start..start, new_locs);
+    order.len() as u32
+}
+
 pub(crate) fn lower_module(m: &ir::Module, layout: &Layout) -> Result<Program, Error> {
     let nf = m.functions.len();
     let mut lw = Lowerer {
@@ -1924,6 +2120,7 @@ pub(crate) fn lower_module(m: &ir::Module, layout: &Layout) -> Result<Program, E
             .sum::<u32>();
         lw.funcs.push(FuncInfo {
             entry: 0,
+            invariant_prologue: 0,
             reg_base: lw.nslots,
             nregs: f.regs.len() as u32,
             frame,
@@ -2033,6 +2230,26 @@ pub(crate) fn lower_module(m: &ir::Module, layout: &Layout) -> Result<Program, E
         lw.funcs[f].local_stack = d;
         lw.funcs[f].static_shared = layout.shared_end[f] as u32;
     }
+    for f in 0..nf {
+        if m.functions[f].kind == ir::FunctionKind::Entry && lw.funcs[f].has_body {
+            let end = lw.starts[f].last().copied().unwrap_or(lw.funcs[f].entry);
+            let psize = m.functions[f]
+                .params
+                .iter()
+                .map(|p| p.offset as u64 + p.size as u64)
+                .max()
+                .unwrap_or(0);
+            let n = hoist_block_invariants(
+                &mut lw.insts,
+                &mut lw.locs,
+                lw.funcs[f].entry,
+                end,
+                &lw.const_list,
+                psize,
+            );
+            lw.funcs[f].invariant_prologue = n;
+        }
+    }
     Ok(Program {
         insts: lw.insts,
         locs: lw.locs,
@@ -2081,15 +2298,18 @@ mod tests {
                 ..
             }
         ));
-        assert!(matches!(p.insts[3].op, Op::Tri { k: TriK::Fma32, .. }));
+        // The comparison only reads the parameter and values made from it: it moves ahead of
+        // the `fma`, whose operand is never defined, into the block-invariant prologue.
         assert!(matches!(
-            p.insts[4].op,
+            p.insts[3].op,
             Op::SetpI {
                 cmp: ICmp::Lt,
                 signed: true,
                 ..
             }
         ));
+        assert_eq!(p.funcs[0].invariant_prologue, 4);
+        assert!(matches!(p.insts[4].op, Op::Tri { k: TriK::Fma32, .. }));
         assert!(matches!(p.insts[5].op, Op::Bra { target: 6 }));
         assert_ne!(p.insts[5].guard, NONE);
         // One pseudo-register holds the immediate 7 for both uses.
@@ -2101,6 +2321,57 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn block_invariant_work_moves_to_the_kernel_start() {
+        let m = module(
+            ".visible .entry k(.param .u64 x, .param .u32 n)\n{\n .reg .b32 %r<8>;\n              .reg .b64 %rd<4>;\n .reg .pred %p<2>;\n              mov.u32 %r1, %ctaid.x;\n ld.param.u32 %r2, [n];\n mov.u32 %r3, %tid.x;\n              setp.ge.u32 %p1, %r1, %r2;\n @%p1 bra END;\n              L:\n shl.b32 %r4, %r3, 2;\n add.s32 %r5, %r5, %r4;\n              add.s32 %r6, %r1, %r3;\n setp.lt.u32 %p1, %r5, 64;\n @%p1 bra L;\n              ld.param.u64 %rd1, [x];\n              END:\n ret;\n}\n",
+        );
+        let p = lower(&m).unwrap();
+        let f = &p.funcs[0];
+        // Moved: the parameter loads, `%tid` and `tid << 2`. Kept: anything from `%ctaid`, the
+        // twice-defined predicate, the accumulator that reads itself.
+        assert_eq!(f.invariant_prologue, 4);
+        let e = f.entry as usize;
+        assert!(matches!(
+            p.insts[e].op,
+            Op::Ld {
+                space: Space::KParam,
+                ..
+            }
+        ));
+        assert!(matches!(p.insts[e + 1].op, Op::Mov { .. }));
+        assert!(matches!(p.insts[e + 2].op, Op::Bin { k: BinK::Shl32, .. }));
+        assert!(matches!(
+            p.insts[e + 3].op,
+            Op::Ld {
+                space: Space::KParam,
+                ..
+            }
+        ));
+        // Branches follow their targets: `bra END` to the `ret`, `bra L` to the first kept
+        // instruction after the moved `shl` (the `add` that reads it).
+        let ret = p
+            .insts
+            .iter()
+            .position(|i| matches!(i.op, Op::Ret))
+            .unwrap();
+        let targets: Vec<u32> = p
+            .insts
+            .iter()
+            .filter_map(|i| match i.op {
+                Op::Bra { target } => Some(target),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(targets.len(), 2);
+        assert_eq!(targets[0], ret as u32);
+        assert!(matches!(
+            p.insts[targets[1] as usize].op,
+            Op::Bin { k: BinK::Add32, .. }
+        ));
+        assert_eq!(p.locs.len(), p.insts.len());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! extraction must return errors on any input, never panic or allocate without bound.
 #![no_main]
 
-use ferrocuda_ptx::container::{Cubin, EntryKind, Image};
+use ferrocuda_ptx::container::{native_image, Cubin, EntryKind, Image};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -27,4 +27,12 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = img.ptx_modules(90);
     let _ = img.ptx_for(90);
+    for fb in img.fatbins() {
+        let _ = fb.defines_kernels();
+        let _ = fb.bytes(data);
+    }
+    if let Ok(native) = native_image(data) {
+        // What a GPU driver is handed parses again on its own.
+        let _ = Image::parse(native);
+    }
 });
