@@ -167,6 +167,7 @@ fn special_reg(name: &str) -> Option<(SpecialReg, Option<Dim>)> {
         "%ctaid" => return dims_ok(Ctaid),
         "%nctaid" => return dims_ok(Nctaid),
         "%clusterid" => return dims_ok(ClusterId),
+        "%nclusterid" => return dims_ok(NclusterId),
         "%cluster_nctaid" => return dims_ok(ClusterNctaid),
         "%cluster_ctaid" => return dims_ok(ClusterCtaid),
         "%laneid" => Laneid,
@@ -1938,18 +1939,57 @@ impl<'s> Parser<'s> {
                     .iter()
                     .rev()
                     .find_map(|s| s.protos.get(pname).copied());
-                let Some(proto) = proto else {
+                if out.len() == 2 {
+                    out.push(Operand::List(Vec::new()));
+                }
+                if let Some(proto) = proto {
+                    out.push(Operand::Prototype(proto));
+                    return Ok(());
+                }
+                let list = fs
+                    .scopes
+                    .iter()
+                    .rev()
+                    .find_map(|s| s.targets.get(pname).cloned());
+                let Some(list) = list else {
                     return Err(self.err_idx(
                         pi,
                         ErrorKind::Undefined,
                         "undefined call prototype",
-                        Some("a `.callprototype` label"),
+                        Some("a `.callprototype` or `.calltargets` label"),
                     ));
                 };
-                if out.len() == 2 {
-                    out.push(Operand::List(Vec::new()));
+                let mut callees = Vec::with_capacity(list.len());
+                for (sub, lt) in list.into_iter().enumerate() {
+                    let fname = self.text(self.tok(lt as usize));
+                    match self.funcs.get(fname) {
+                        Some(&f) => callees.push(Operand::Callee(f)),
+                        None => {
+                            if self.lookup_var(fs, fname).is_some() {
+                                return Err(self.err_idx(
+                                    lt,
+                                    ErrorKind::Operand,
+                                    "call target is not a function",
+                                    Some("a function name"),
+                                ));
+                            }
+                            self.fixups.push(Fixup {
+                                func: fs.id,
+                                instr: fs.body.len() as u32,
+                                operand: 4,
+                                sub: sub as u16,
+                                tok: lt,
+                            });
+                            callees.push(Operand::Callee(usize::MAX));
+                        }
+                    }
                 }
-                out.push(Operand::Prototype(proto));
+                let first = match callees.first() {
+                    Some(Operand::Callee(f)) => *f,
+                    _ => usize::MAX,
+                };
+                out.push(Operand::Prototype(first));
+                out.push(Operand::List(callees));
                 return Ok(());
             }
         }
@@ -2289,6 +2329,7 @@ impl<'s> Parser<'s> {
                 ));
             }
         }
+        self.check_packed_int(inst, opi)?;
         let n = inst.operands.len();
         let op_tok = |i: usize| self.op_toks.get(i).copied().unwrap_or(end_i);
         match op {
@@ -2480,6 +2521,77 @@ impl<'s> Parser<'s> {
         Ok(())
     }
 
+    /// The packed 16-bit integer types (`.u16x2`, `.s16x2`) exist only in `add`, `sub`, `min`
+    /// and `max`, with no modifier but `.relu` on `min`/`max.s16x2` (PTX ISA 8.0).
+    fn check_packed_int(&self, inst: &Instruction, opi: u32) -> Result<(), Error> {
+        let Some(ty) = inst.types.iter().copied().find(|t| t.is_packed_int()) else {
+            return Ok(());
+        };
+        if ops::is_exotic(inst.opcode) {
+            return Ok(());
+        }
+        let t = self.tok(opi as usize);
+        let full = self.text(t);
+        // Points at suffix `.name` of the instruction token.
+        let at_suffix = |name: &str, msg: String, exp: &str| {
+            let off = full
+                .match_indices('.')
+                .map(|(i, _)| i)
+                .find(|&i| full[i + 1..].split('.').next().is_some_and(|s| s == name))
+                .unwrap_or(0);
+            let end = (off + 1 + name.len()).min(full.len());
+            Error::at(
+                self.src,
+                t.start as usize + off,
+                ErrorKind::UnknownModifier,
+                msg,
+                &full[off..end],
+                Some(exp),
+            )
+        };
+        let tname = &ty.name()[1..];
+        let op = inst.opcode;
+        if !matches!(op, Opcode::Add | Opcode::Sub | Opcode::Min | Opcode::Max) {
+            let base = full.split('.').next().unwrap_or("");
+            return Err(at_suffix(
+                tname,
+                format!("`{base}` does not take type {ty}"),
+                "`add`, `sub`, `min` or `max` for packed 16-bit integers",
+            ));
+        }
+        for m in &inst.mods {
+            let relu_ok = *m == Modifier::Relu
+                && ty == ScalarType::S16x2
+                && matches!(op, Opcode::Min | Opcode::Max);
+            if relu_ok {
+                continue;
+            }
+            let name = match m {
+                Modifier::Sat => "sat",
+                Modifier::Relu => "relu",
+                Modifier::Cc => "cc",
+                Modifier::Ftz => "ftz",
+                Modifier::NaN => "NaN",
+                Modifier::XorSign => "xorsign",
+                Modifier::Abs => "abs",
+                Modifier::Hi => "hi",
+                Modifier::Lo => "lo",
+                Modifier::Wide => "wide",
+                _ => tname,
+            };
+            return Err(at_suffix(
+                name,
+                format!("modifier not allowed with {ty}"),
+                if ty == ScalarType::S16x2 && matches!(op, Opcode::Min | Opcode::Max) {
+                    "no modifier but `.relu`"
+                } else {
+                    "no modifier"
+                },
+            ));
+        }
+        Ok(())
+    }
+
     /// The type a register in role `role` must be compatible with: (type, wider allowed,
     /// any integer width allowed).
     fn role_type(&self, inst: &Instruction, role: Role) -> Option<(ScalarType, bool, bool)> {
@@ -2524,8 +2636,7 @@ impl<'s> Parser<'s> {
                     opcode: Opcode::Call,
                     ..
                 })
-            ) && fx.operand == 1
-                && fx.sub == NO_SUB;
+            ) && ((fx.operand == 1 && fx.sub == NO_SUB) || fx.operand == 4);
             let target = if is_callee {
                 self.funcs.get(name).map(|&f| SymbolRef::Function(f))
             } else if let Some(&g) = self.globals.get(name) {
@@ -2556,6 +2667,12 @@ impl<'s> Parser<'s> {
                     SymbolRef::Function(f) if is_callee => Operand::Callee(f),
                     s => Operand::Symbol(s, 0),
                 };
+                // The first `.calltargets` function is also the call's prototype.
+                if let (true, 4, 0, SymbolRef::Function(f)) =
+                    (is_callee, fx.operand, fx.sub, target)
+                {
+                    patch(body, fx.instr, 3, NO_SUB, Operand::Prototype(f));
+                }
                 patch(body, fx.instr, fx.operand, fx.sub, new);
             }
         }
