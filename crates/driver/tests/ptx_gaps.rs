@@ -1,6 +1,6 @@
 //! Differential test of sm_90 PTX forms: packed 16-bit integer arithmetic (`.u16x2`,
 //! `.s16x2`), the cluster special registers of a launch without clusters, and an indirect
-//! call through a `.calltargets` list. Expected values are computed on the host; on a machine
+//! call through a `.calltargets` list (and a `brx.idx` jump table in nvcc's layout). Expected values are computed on the host; on a machine
 //! with an NVIDIA GPU the same kernel runs there too, so the GPU confirms them.
 
 mod common;
@@ -35,6 +35,7 @@ const PTX: &str = r#"
 //   k 12, 13  inc(tid), dbl(tid) through the `.calltargets` list
 //   k 14..29  %clusterid.xyz %nclusterid.xyz %cluster_ctaid.xyz %cluster_nctaid.xyz
 //             %cluster_ctarank %cluster_nctarank %is_explicit_cluster (as 1/0)
+//   k 29      100, 200 or 300 by `brx.idx` on tid % 3 through a `.branchtargets` table
 .visible .entry gaps(.param .u64 pa, .param .u64 pb, .param .u64 pout)
 {
     .reg .pred %p<2>;
@@ -139,6 +140,23 @@ const PTX: &str = r#"
     mov.pred %p1, %is_explicit_cluster;
     selp.u32 %r7, 1, 0, %p1;
     st.global.u32 [%rd7+112], %r7;
+
+    rem.u32 %r8, %r1, 3;
+$L_brx_0: .branchtargets
+    $L_t0,
+    $L_t1,
+    $L_t2;
+    brx.idx %r8, $L_brx_0;
+$L_t0:
+    mov.u32 %r9, 100;
+    bra.uni $L_done;
+$L_t1:
+    mov.u32 %r9, 200;
+    bra.uni $L_done;
+$L_t2:
+    mov.u32 %r9, 300;
+$L_done:
+    st.global.u32 [%rd7+116], %r9;
     ret;
 }
 "#;
@@ -189,6 +207,7 @@ fn expected(a: u32, b: u32, tid: u32, (cx, cy): (u32, u32), grid: (u32, u32)) ->
         0, // %is_explicit_cluster
     ];
     w[14..29].copy_from_slice(&cluster);
+    w[29] = [100, 200, 300][(tid % 3) as usize];
     w
 }
 
@@ -242,8 +261,8 @@ fn packed_int_cluster_registers_and_calltargets_match_the_host() {
                 for t in 0..block {
                     let i = ((cy * grid.0 + cx) * block + t) as usize;
                     let mut want = expected(a[t as usize], b[t as usize], t, (cx, cy), grid);
-                    // Words 29..32 are not written.
-                    want[29..].fill(0xDEAD_BEEF);
+                    // Words 30..32 are not written.
+                    want[30..].fill(0xDEAD_BEEF);
                     assert_eq!(
                         got[32 * i..32 * i + 32],
                         want,

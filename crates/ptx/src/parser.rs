@@ -86,7 +86,10 @@ struct Scope<'s> {
     vars: FxMap<&'s str, SymbolRef>,
     labels: FxMap<&'s str, u32>,
     protos: FxMap<&'s str, FuncId>,
+    /// `.branchtargets` label lists (name tokens).
     targets: FxMap<&'s str, Vec<u32>>,
+    /// `.calltargets` function lists (name tokens).
+    calltargets: FxMap<&'s str, Vec<u32>>,
     pending: Vec<LabelRef>,
 }
 
@@ -1414,12 +1417,17 @@ impl<'s> Parser<'s> {
                     self.pos += 1;
                     return self.prototype(fs, i, t);
                 }
-                ".branchtargets" | ".calltargets" => {
+                dir @ (".branchtargets" | ".calltargets") => {
+                    let is_call = dir == ".calltargets";
                     self.pos += 1;
                     let mut names = Vec::new();
                     loop {
                         names.push(self.tok_index());
-                        self.expect_ident("a label")?;
+                        self.expect_ident(if is_call {
+                            "a function name"
+                        } else {
+                            "a label"
+                        })?;
                         if !self.eat_punct(b',') {
                             break;
                         }
@@ -1429,13 +1437,20 @@ impl<'s> Parser<'s> {
                         .scopes
                         .last_mut()
                         .ok_or_else(|| self.syntax("a function body"))?;
-                    if scope.targets.insert(name, names).is_some() {
+                    let taken =
+                        scope.targets.contains_key(name) || scope.calltargets.contains_key(name);
+                    if taken {
                         return Err(self.err_idx(
                             i,
                             ErrorKind::Duplicate,
                             "duplicate target list",
                             Some("a new name"),
                         ));
+                    }
+                    if is_call {
+                        scope.calltargets.insert(name, names);
+                    } else {
+                        scope.targets.insert(name, names);
                     }
                     return Ok(());
                 }
@@ -1950,7 +1965,7 @@ impl<'s> Parser<'s> {
                     .scopes
                     .iter()
                     .rev()
-                    .find_map(|s| s.targets.get(pname).cloned());
+                    .find_map(|s| s.calltargets.get(pname).cloned());
                 let Some(list) = list else {
                     return Err(self.err_idx(
                         pi,

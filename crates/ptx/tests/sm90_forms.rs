@@ -259,3 +259,82 @@ fn calltargets_errors() {
     let e = parse(&src).expect_err("duplicate list");
     assert_eq!((e.kind, e.line), (ErrorKind::Duplicate, 18));
 }
+
+#[test]
+fn branch_and_call_target_lists_in_the_forms_nvcc_emits() {
+    // nvcc spreads a jump table over lines with `$L_brx_N:` names; a function-pointer call
+    // names a `.callprototype` declared in the same block.
+    let src = "
+.version 8.0
+.target sm_90
+.address_size 64
+.func (.param .b32 func_retval0) f(.param .b32 f_param_0)
+{
+	ret;
+}
+.visible .entry k(.param .u32 n)
+{
+	.reg .b32 %r<4>;
+	.reg .b64 %rd<2>;
+	ld.param.u32 %r1, [n];
+$L_brx_0: .branchtargets
+	$L__BB0_2,
+	$L__BB0_3,
+	$L__BB0_2;
+	brx.idx.uni 	%r1, $L_brx_0;
+$L__BB0_2:
+	mov.u64 	%rd1, f;
+	{ // callseq 0, 0
+	.param .b32 param0;
+	st.param.b32 	[param0], %r1;
+	.param .b32 retval0;
+	prototype_0 : .callprototype (.param .b32 _) _ (.param .b32 _);
+	call (retval0), 
+	%rd1, 
+	(
+	param0
+	)
+	, prototype_0;
+	ld.param.b32 	%r2, [retval0];
+	} // callseq 0
+$L__BB0_3:
+	ret;
+}
+";
+    let m = parse(src).unwrap_or_else(|e| panic!("{e}"));
+    let b = m.kernel("k").unwrap().body.as_ref().unwrap();
+    assert_eq!(b[1].opcode, Opcode::Brx);
+    assert!(b[1].has(Modifier::Uni));
+    assert_eq!(
+        b[1].operands[1],
+        Operand::List(vec![
+            Operand::Label(2),
+            Operand::Label(6),
+            Operand::Label(2)
+        ])
+    );
+    let call = &b[4];
+    assert_eq!(call.opcode, Opcode::Call);
+    assert_eq!(call.operands.len(), 4);
+    assert!(matches!(call.operands[3], Operand::Prototype(p) if m.functions[p].body.is_none()));
+    // A `.calltargets` list is not a branch table, and a label is not a function.
+    let bad = src.replace("$L_brx_0: .branchtargets", "$L_brx_0: .calltargets");
+    let e = parse(&bad).expect_err("brx.idx needs a branch table");
+    assert_eq!(
+        (e.kind, e.line, e.found.as_str()),
+        (ErrorKind::Undefined, 18, "$L_brx_0")
+    );
+    let bad = src.replace("prototype_0;", "$L_brx_0;");
+    let e = parse(&bad).expect_err("a branch table is no call target list");
+    assert_eq!(
+        (e.kind, e.line, e.found.as_str()),
+        (ErrorKind::Undefined, 31, "$L_brx_0")
+    );
+    // Lists share one namespace per block.
+    let bad = src.replace(
+        "$L_brx_0: .branchtargets",
+        "$L_brx_0: .calltargets f;\n$L_brx_0: .branchtargets",
+    );
+    let e = parse(&bad).expect_err("duplicate list name");
+    assert_eq!((e.kind, e.line), (ErrorKind::Duplicate, 15));
+}
