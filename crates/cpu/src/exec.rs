@@ -2029,8 +2029,8 @@ impl<'a> Cta<'a> {
                         if !allowed.contains(&(f as u32)) {
                             return Err(Error::IllegalInstruction {
                                 what: format!(
-                                    "indirect call to `{}`, which is not in the call's \
-                                     `.calltargets` list",
+                                    "indirect call to `{}`, which is not in the call's target \
+                                     list (`.calltargets` or call table)",
                                     prog.func_names.get(f as usize).map_or("?", |n| n)
                                 ),
                                 at: Site::default(),

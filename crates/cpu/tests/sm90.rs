@@ -315,3 +315,93 @@ fn calltargets_call_outside_the_list_is_an_illegal_instruction() {
         other => panic!("wrong error: {other}"),
     }
 }
+
+const TABLE: &str = r#"
+.version 8.0
+.target sm_90
+.address_size 64
+
+.func (.param .b32 r) inc(.param .b32 x)
+{
+    .reg .b32 %v;
+    ld.param.b32 %v, [x];
+    add.s32 %v, %v, 1;
+    st.param.b32 [r], %v;
+    ret;
+}
+.func (.param .b32 r) dbl(.param .b32 x)
+{
+    .reg .b32 %v;
+    ld.param.b32 %v, [x];
+    add.s32 %v, %v, %v;
+    st.param.b32 [r], %v;
+    ret;
+}
+.func (.param .b32 r) neg(.param .b32 x)
+{
+    .reg .b32 %v;
+    ld.param.b32 %v, [x];
+    neg.s32 %v, %v;
+    st.param.b32 [r], %v;
+    ret;
+}
+.global .align 8 .u64 jmptbl[2] = {inc, dbl};
+.global .align 8 .u64 others[1] = {neg};
+
+// out[tid] = jmptbl[tid % 2](tid), or others[0](tid) when `bad` is set.
+.visible .entry table(.param .u32 bad, .param .u64 pout)
+{
+    .reg .b32 %r<6>;
+    .reg .b64 %rd<6>;
+    .reg .pred %p;
+    ld.param.u32 %r1, [bad];
+    ld.param.u64 %rd1, [pout];
+    mov.u32 %r2, %tid.x;
+    and.b32 %r3, %r2, 1;
+    mul.wide.u32 %rd2, %r3, 8;
+    mov.u64 %rd3, jmptbl;
+    add.s64 %rd3, %rd3, %rd2;
+    ld.global.u64 %rd4, [%rd3];
+    setp.ne.u32 %p, %r1, 0;
+    @%p ld.global.u64 %rd4, [others];
+    {
+    .param .b32 a;
+    .param .b32 ret;
+    st.param.b32 [a], %r2;
+    call (ret), %rd4, (a), jmptbl;
+    ld.param.b32 %r4, [ret];
+    }
+    mul.wide.u32 %rd5, %r2, 4;
+    add.s64 %rd5, %rd1, %rd5;
+    st.global.u32 [%rd5], %r4;
+    ret;
+}
+"#;
+
+#[test]
+fn call_table_lists_the_reachable_functions() {
+    let m = load(TABLE);
+    let out = upload_u32(&[0; 32]);
+    run(
+        &m,
+        "table",
+        cfg([1, 1, 1], [32, 1, 1], 0),
+        Params::default().u32(0).u64(out),
+    )
+    .unwrap();
+    let want: Vec<u32> = (0..32)
+        .map(|t| if t % 2 == 0 { t + 1 } else { 2 * t })
+        .collect();
+    assert_eq!(download_u32(out, 32), want);
+    let e = run(
+        &m,
+        "table",
+        cfg([1, 1, 1], [32, 1, 1], 0),
+        Params::default().u32(1).u64(out),
+    )
+    .expect_err("`neg` is not in `jmptbl`");
+    assert!(
+        matches!(&e, Error::IllegalInstruction { what, .. } if what.contains("`neg`")),
+        "{e}"
+    );
+}

@@ -846,9 +846,10 @@ pub enum Operand {
     Sink,
     /// Parenthesised argument/return lists of `call`. A `call` always has
     /// `[List(returns), target, List(args)]` (target `Callee` or `Reg`), plus `Prototype` for an
-    /// indirect call. An indirect call naming a `.calltargets` list has `Prototype` of the
-    /// list's first function followed by `List` of every listed function as `Callee`s: the
-    /// only functions the register may hold. Also `brx.idx`'s resolved target list (`Label`s) and bracketed texture or
+    /// indirect call. An indirect call naming a `.calltargets` list or a call table (a
+    /// `.global`/`.const` array initialized with function names) has `Prototype` of the list's
+    /// first function followed by `List` of every listed function (each once) as `Callee`s:
+    /// the only functions the register may hold. Also `brx.idx`'s resolved target list (`Label`s) and bracketed texture or
     /// tensor operands like `[tex, {%f1, %f2}]` (first element the handle).
     List(Vec<Operand>),
     /// The function a `call` targets directly.

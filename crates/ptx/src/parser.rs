@@ -45,6 +45,7 @@ pub(crate) fn parse_module(src: &str) -> Result<Module, Error> {
         has_body: Vec::new(),
         fixups: Vec::new(),
         reloc_fixups: Vec::new(),
+        call_tables: Vec::new(),
         op_toks: Vec::new(),
         regs_left: MIN_MODULE_REGS.max(src.len().saturating_mul(4)),
         init_left: MAX_MODULE_INIT_BYTES,
@@ -61,6 +62,15 @@ struct Fixup {
     instr: u32,
     operand: u16,
     sub: u16,
+    tok: u32,
+}
+
+/// An indirect `call` naming a call table (`call (r), %rd, (a), jmptbl;`): instruction `instr` of
+/// function `func` gets the functions of global `global`'s initializer as its target list.
+struct CallTableFixup {
+    func: FuncId,
+    instr: u32,
+    global: GlobalId,
     tok: u32,
 }
 
@@ -114,6 +124,9 @@ struct Parser<'s> {
     has_body: Vec<bool>,
     fixups: Vec<Fixup>,
     reloc_fixups: Vec<RelocFixup>,
+    /// Indirect calls whose target list is a call table (an array of function addresses),
+    /// expanded once the tables' initializers are resolved.
+    call_tables: Vec<CallTableFixup>,
     /// Token index where each operand of the instruction being parsed starts.
     op_toks: Vec<u32>,
     /// Registers the rest of the module may still declare (bounds memory on hostile input).
@@ -1967,11 +1980,23 @@ impl<'s> Parser<'s> {
                     .rev()
                     .find_map(|s| s.calltargets.get(pname).cloned());
                 let Some(list) = list else {
+                    // A call table: `.global`/`.const` array initialized with function names.
+                    if let Some(SymbolRef::Global(g)) = self.lookup_var(fs, pname) {
+                        self.call_tables.push(CallTableFixup {
+                            func: fs.id,
+                            instr: fs.body.len() as u32,
+                            global: g,
+                            tok: pi,
+                        });
+                        out.push(Operand::Prototype(usize::MAX));
+                        out.push(Operand::List(Vec::new()));
+                        return Ok(());
+                    }
                     return Err(self.err_idx(
                         pi,
                         ErrorKind::Undefined,
                         "undefined call prototype",
-                        Some("a `.callprototype` or `.calltargets` label"),
+                        Some("a `.callprototype` or `.calltargets` label, or a call table"),
                     ));
                 };
                 let mut callees = Vec::with_capacity(list.len());
@@ -2714,6 +2739,46 @@ impl<'s> Parser<'s> {
                 .and_then(|g| g.relocations.get_mut(rf.reloc))
             {
                 r.target = target;
+            }
+        }
+        for ct in std::mem::take(&mut self.call_tables) {
+            let g = &self.module.globals[ct.global];
+            let mut relocs: Vec<&Relocation> = g.relocations.iter().collect();
+            relocs.sort_by_key(|r| r.offset);
+            let mut seen: FxMap<FuncId, ()> = FxMap::default();
+            let mut callees = Vec::new();
+            let mut all_functions = true;
+            for r in relocs {
+                match r.target {
+                    SymbolRef::Function(f) => {
+                        if seen.insert(f, ()).is_none() {
+                            callees.push(Operand::Callee(f));
+                        }
+                    }
+                    _ => all_functions = false,
+                }
+            }
+            let space_ok = matches!(g.space, StateSpace::Global | StateSpace::Const);
+            if !space_ok || !all_functions || callees.is_empty() {
+                return Err(self.err_idx(
+                    ct.tok,
+                    ErrorKind::Operand,
+                    "a call table must be a `.global` or `.const` array of function addresses",
+                    Some("a `.calltargets` label, a `.callprototype` label or a call table"),
+                ));
+            }
+            let first = match callees[0] {
+                Operand::Callee(f) => f,
+                _ => usize::MAX,
+            };
+            if let Some(body) = self
+                .module
+                .functions
+                .get_mut(ct.func)
+                .and_then(|f| f.body.as_mut())
+            {
+                patch(body, ct.instr, 3, NO_SUB, Operand::Prototype(first));
+                patch(body, ct.instr, 4, NO_SUB, Operand::List(callees));
             }
         }
         Ok(())

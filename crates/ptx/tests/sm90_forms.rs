@@ -338,3 +338,56 @@ $L__BB0_3:
     let e = parse(&bad).expect_err("duplicate list name");
     assert_eq!((e.kind, e.line), (ErrorKind::Duplicate, 15));
 }
+
+const TABLE: &str = "
+.version 8.0
+.target sm_90
+.address_size 64
+.func (.param .b32 r) inc(.param .b32 x)
+{
+	ret;
+}
+.func (.param .b32 r) dbl(.param .b32 x)
+{
+	ret;
+}
+.global .align 8 .u64 jmptbl[4] = {inc, dbl, inc};
+.global .align 8 .u64 mixed[2] = {inc, mixed};
+.global .u32 plain[2] = {1, 2};
+.visible .entry k(.param .u64 p)
+{
+	.reg .b32 %r<3>;
+	.reg .b64 %rd<2>;
+	ld.global.u64 %rd1, [jmptbl+8];
+	{
+	.param .b32 a;
+	.param .b32 ret;
+	st.param.b32 [a], %r1;
+	call (ret), %rd1, (a), jmptbl;
+	ld.param.b32 %r2, [ret];
+	}
+	ret;
+}
+";
+
+#[test]
+fn indirect_call_through_a_call_table() {
+    let m = parse(TABLE).unwrap_or_else(|e| panic!("{e}"));
+    let b = m.kernel("k").unwrap().body.as_ref().unwrap();
+    let call = b.iter().find(|i| i.opcode == Opcode::Call).unwrap();
+    // Each function once, in table order.
+    assert_eq!(call.operands[3], Operand::Prototype(0));
+    assert_eq!(
+        call.operands[4],
+        Operand::List(vec![Operand::Callee(0), Operand::Callee(1)])
+    );
+    for bad in ["mixed", "plain"] {
+        let src = TABLE.replace("(a), jmptbl;", &format!("(a), {bad};"));
+        let e = parse(&src).expect_err("not a table of functions");
+        assert_eq!(
+            (e.kind, e.line, e.found.as_str()),
+            (ErrorKind::Operand, 25, bad),
+            "{e}"
+        );
+    }
+}
