@@ -36,11 +36,13 @@ const PTX: &str = r#"
 //   k 14..29  %clusterid.xyz %nclusterid.xyz %cluster_ctaid.xyz %cluster_nctaid.xyz
 //             %cluster_ctarank %cluster_nctarank %is_explicit_cluster (as 1/0)
 //   k 29      100, 200 or 300 by `brx.idx` on tid % 3 through a `.branchtargets` table
+//   k 30      sub.s16x2 of a[tid] with its halves swapped (mov unpack/pack) and b[tid]
 .visible .entry gaps(.param .u64 pa, .param .u64 pb, .param .u64 pout)
 {
     .reg .pred %p<2>;
     .reg .b32 %r<16>;
     .reg .b64 %rd<12>;
+    .reg .b16 %rs<3>;
     Ftgt: .calltargets inc, dbl;
 
     ld.param.u64 %rd1, [pa];
@@ -157,6 +159,11 @@ $L_t2:
     mov.u32 %r9, 300;
 $L_done:
     st.global.u32 [%rd7+116], %r9;
+
+    mov.b32 {%rs1, %rs2}, %r2;
+    mov.b32 %r5, {%rs2, %rs1};
+    sub.s16x2 %r5, %r5, %r3;
+    st.global.b32 [%rd7+120], %r5;
     ret;
 }
 "#;
@@ -208,6 +215,7 @@ fn expected(a: u32, b: u32, tid: u32, (cx, cy): (u32, u32), grid: (u32, u32)) ->
     ];
     w[14..29].copy_from_slice(&cluster);
     w[29] = [100, 200, 300][(tid % 3) as usize];
+    w[30] = lanes(a.rotate_left(16), b, true, |x, y| x - y);
     w
 }
 
@@ -261,8 +269,8 @@ fn packed_int_cluster_registers_and_calltargets_match_the_host() {
                 for t in 0..block {
                     let i = ((cy * grid.0 + cx) * block + t) as usize;
                     let mut want = expected(a[t as usize], b[t as usize], t, (cx, cy), grid);
-                    // Words 30..32 are not written.
-                    want[30..].fill(0xDEAD_BEEF);
+                    // Word 31 is not written.
+                    want[31] = 0xDEAD_BEEF;
                     assert_eq!(
                         got[32 * i..32 * i + 32],
                         want,
