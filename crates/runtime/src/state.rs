@@ -151,12 +151,38 @@ pub fn set_device(ordinal: usize) -> Result<()> {
         }
         CURRENT_DEVICE.with(|c| c.set(Some(ordinal)));
         // As `cudaSetDevice`: the device's primary context, initialised and current.
+        observe_driver_reset(rt, ordinal);
         let ctx = primary_context(rt, ordinal)?;
         if !Context::is_current_handle(Some(&ctx)) {
             Context::set_current(Some(&ctx)).map_err(Error::from)?;
         }
         Ok(())
     })
+}
+
+/// Catches up with a reset of device `ordinal`'s primary context made through the driver
+/// layer (`Device::reset_primary_context`) rather than [`device_reset`]: the runtime lets go of
+/// the old context's state (its handle, sticky error, copier, embedded modules, and through
+/// the generation its memory) as `device_reset` would.
+fn observe_driver_reset(rt: &Runtime, ordinal: usize) {
+    let stale = {
+        let mut slots = rt.slots();
+        let slot = &mut slots[ordinal];
+        if slot.ctx.as_ref().is_some_and(Context::is_reset) {
+            slot.ctx = None;
+            slot.sticky = None;
+            slot.copier = None;
+            slot.generation += 1;
+            rt.generations[ordinal].store(slot.generation, Ordering::Release);
+            rt.sticky[ordinal].store(false, Ordering::Release);
+            true
+        } else {
+            false
+        }
+    };
+    if stale {
+        crate::module::forget_device(ordinal);
+    }
 }
 
 /// The runtime's primary context of device `ordinal`, retained on first use.
@@ -243,7 +269,7 @@ impl Scope {
         };
         // The scope's context is the thread's current one (the runtime makes its primary
         // context current).
-        let here = Context::is_current_handle(Some(&self.ctx));
+        let here = Context::is_current_handle(Some(&self.ctx)) && !self.ctx.is_reset();
         here && self.primary.is_none_or(|(ordinal, generation)| {
             rt.generations[ordinal].load(Ordering::Acquire) == generation
                 && !rt.sticky[ordinal].load(Ordering::Acquire)
@@ -364,6 +390,7 @@ fn resolve_scope() -> Result<Scope> {
             None,
         ),
     };
+    observe_driver_reset(rt, ordinal);
     let mut slots = rt.slots();
     let slot = &mut slots[ordinal];
     if let Some(e) = &slot.sticky {
