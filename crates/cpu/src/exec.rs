@@ -2022,7 +2022,7 @@ impl<'a> Cta<'a> {
         for l in Lanes(exec) {
             let callee = match target {
                 CallTarget::Direct(f) => f,
-                CallTarget::Indirect(s) => {
+                CallTarget::Indirect(s) | CallTarget::Listed { slot: s, .. } => {
                     let a = w.regs[s as usize][l];
                     let off = a.wrapping_sub(FUNC_WINDOW);
                     let f = off / 16;
@@ -2036,6 +2036,19 @@ impl<'a> Cta<'a> {
                             access: "indirect call",
                             at: Site::default(),
                         });
+                    }
+                    if let CallTarget::Listed { list, .. } = target {
+                        let allowed = &prog.call_lists[list as usize];
+                        if !allowed.contains(&(f as u32)) {
+                            return Err(Error::IllegalInstruction {
+                                what: format!(
+                                    "indirect call to `{}`, which is not in the call's target \
+                                     list (`.calltargets` or call table)",
+                                    prog.func_names.get(f as usize).map_or("?", |n| n)
+                                ),
+                                at: Site::default(),
+                            });
+                        }
                     }
                     f as u32
                 }

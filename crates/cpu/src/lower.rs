@@ -172,6 +172,12 @@ pub(crate) enum RetDst {
 pub(crate) enum CallTarget {
     Direct(u32),
     Indirect(Slot),
+    /// An indirect call naming a `.calltargets` list: the register's function must be one of
+    /// [`Program::call_lists`]`[list]`.
+    Listed {
+        slot: Slot,
+        list: u32,
+    },
 }
 
 /// A decoded instruction.
@@ -493,6 +499,10 @@ pub(crate) struct Program {
     pub(crate) funcs: Vec<FuncInfo>,
     /// Device address ranges of `.const` variables (for `isspacep.const`).
     pub(crate) const_ranges: Vec<(u64, u64)>,
+    /// The functions each `.calltargets`-restricted call may reach ([`CallTarget::Listed`]).
+    pub(crate) call_lists: Vec<Box<[u32]>>,
+    /// Function names by index (for run-time error messages).
+    pub(crate) func_names: Vec<Box<str>>,
 }
 
 /// Where module-scope variables live, decided before lowering.
@@ -588,6 +598,7 @@ struct Lowerer<'a> {
     /// Call graph edges.
     calls: Vec<Vec<u32>>,
     address_taken: Vec<bool>,
+    call_lists: Vec<Box<[u32]>>,
 }
 
 /// A symbol's value: a base slot plus a constant.
@@ -875,7 +886,9 @@ impl<'a> Lowerer<'a> {
             Tid => sr::TID + dim,
             Ntid => sr::NTID + dim,
             Ctaid | ClusterId => sr::CTAID + dim,
-            Nctaid => sr::NCTAID + dim,
+            // Without a cluster launch every CTA is its own 1x1x1 cluster, so the cluster grid
+            // is the CTA grid.
+            Nctaid | NclusterId => sr::NCTAID + dim,
             Laneid => sr::LANEID,
             Warpid => sr::WARPID,
             Nwarpid => sr::NWARPID,
@@ -1503,7 +1516,27 @@ impl<'a> Lowerer<'a> {
                 self.calls[fid as usize].push(c as u32);
                 CallTarget::Direct(c as u32)
             }
-            Operand::Reg(r) => CallTarget::Indirect(self.reg(fid, r)),
+            Operand::Reg(r) => match ops.get(4) {
+                // `.calltargets`: the call may reach only the listed functions.
+                Some(Operand::List(l)) => {
+                    let mut list = Vec::with_capacity(l.len());
+                    for o in l {
+                        match o {
+                            Operand::Callee(c) if *c < self.m.functions.len() => {
+                                list.push(*c as u32)
+                            }
+                            _ => return Err(self.err(fid, inst, "call target list")),
+                        }
+                    }
+                    self.calls[fid as usize].extend_from_slice(&list);
+                    self.call_lists.push(list.into_boxed_slice());
+                    CallTarget::Listed {
+                        slot: self.reg(fid, r),
+                        list: self.call_lists.len() as u32 - 1,
+                    }
+                }
+                _ => CallTarget::Indirect(self.reg(fid, r)),
+            },
             _ => return Err(self.err(fid, inst, "call target")),
         };
         let mut args = Vec::new();
@@ -2101,6 +2134,7 @@ pub(crate) fn lower_module(m: &ir::Module, layout: &Layout) -> Result<Program, E
         starts: vec![Vec::new(); nf],
         calls: vec![Vec::new(); nf],
         address_taken: vec![false; nf],
+        call_lists: Vec::new(),
     };
     for f in &m.functions {
         for r in &f.regs {
@@ -2168,7 +2202,7 @@ pub(crate) fn lower_module(m: &ir::Module, layout: &Layout) -> Result<Program, E
                     matches!(
                         i.op,
                         Op::Call {
-                            target: CallTarget::Indirect(_),
+                            target: CallTarget::Indirect(_) | CallTarget::Listed { .. },
                             ..
                         }
                     )
@@ -2257,6 +2291,8 @@ pub(crate) fn lower_module(m: &ir::Module, layout: &Layout) -> Result<Program, E
         consts: lw.const_list,
         funcs: lw.funcs,
         const_ranges: layout.const_ranges.clone(),
+        call_lists: lw.call_lists,
+        func_names: m.functions.iter().map(|f| f.name.as_str().into()).collect(),
     })
 }
 

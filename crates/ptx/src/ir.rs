@@ -298,6 +298,10 @@ pub enum ScalarType {
     E5M2,
     E4M3x2,
     E5M2x2,
+    /// `.u16x2` / `.s16x2`: two 16-bit integers packed in a `.b32` register (low half first),
+    /// operated on lane-wise by `add`, `sub`, `min`, `max` (sm_90, PTX 8.0).
+    U16x2,
+    S16x2,
 }
 
 impl ScalarType {
@@ -307,7 +311,7 @@ impl ScalarType {
         match self {
             Pred | B8 | U8 | S8 | E4M3 | E5M2 => 1,
             B16 | U16 | S16 | F16 | BF16 | E4M3x2 | E5M2x2 => 2,
-            B32 | U32 | S32 | F32 | F16x2 | BF16x2 | TF32 => 4,
+            B32 | U32 | S32 | F32 | F16x2 | BF16x2 | TF32 | U16x2 | S16x2 => 4,
             B64 | U64 | S64 | F64 => 8,
             B128 => 16,
         }
@@ -322,6 +326,11 @@ impl ScalarType {
             self,
             ScalarType::S8 | ScalarType::S16 | ScalarType::S32 | ScalarType::S64
         )
+    }
+
+    /// Whether this is a packed pair of 16-bit integers (`.u16x2`, `.s16x2`).
+    pub fn is_packed_int(self) -> bool {
+        matches!(self, ScalarType::U16x2 | ScalarType::S16x2)
     }
 
     pub fn is_float(self) -> bool {
@@ -357,6 +366,8 @@ impl ScalarType {
             E5M2 => ".e5m2",
             E4M3x2 => ".e4m3x2",
             E5M2x2 => ".e5m2x2",
+            U16x2 => ".u16x2",
+            S16x2 => ".s16x2",
         }
     }
 }
@@ -778,6 +789,8 @@ pub enum SpecialReg {
     Envreg(u8),
     /// `%pm0`…`%pm7`.
     Pm(u8),
+    /// `%nclusterid`: the number of clusters in the grid, per dimension.
+    NclusterId,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -833,7 +846,10 @@ pub enum Operand {
     Sink,
     /// Parenthesised argument/return lists of `call`. A `call` always has
     /// `[List(returns), target, List(args)]` (target `Callee` or `Reg`), plus `Prototype` for an
-    /// indirect call. Also `brx.idx`'s resolved target list (`Label`s) and bracketed texture or
+    /// indirect call. An indirect call naming a `.calltargets` list or a call table (a
+    /// `.global`/`.const` array initialized with function names) has `Prototype` of the list's
+    /// first function followed by `List` of every listed function (each once) as `Callee`s:
+    /// the only functions the register may hold. Also `brx.idx`'s resolved target list (`Label`s) and bracketed texture or
     /// tensor operands like `[tex, {%f1, %f2}]` (first element the handle).
     List(Vec<Operand>),
     /// The function a `call` targets directly.

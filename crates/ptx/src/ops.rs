@@ -214,6 +214,8 @@ pub(crate) fn scalar_type(s: &str) -> Option<ScalarType> {
         "e5m2" => E5M2,
         "e4m3x2" => E4M3x2,
         "e5m2x2" => E5M2x2,
+        "u16x2" => U16x2,
+        "s16x2" => S16x2,
         _ => return None,
     })
 }

@@ -45,6 +45,7 @@ pub(crate) fn parse_module(src: &str) -> Result<Module, Error> {
         has_body: Vec::new(),
         fixups: Vec::new(),
         reloc_fixups: Vec::new(),
+        call_tables: Vec::new(),
         op_toks: Vec::new(),
         regs_left: MIN_MODULE_REGS.max(src.len().saturating_mul(4)),
         init_left: MAX_MODULE_INIT_BYTES,
@@ -61,6 +62,15 @@ struct Fixup {
     instr: u32,
     operand: u16,
     sub: u16,
+    tok: u32,
+}
+
+/// An indirect `call` naming a call table (`call (r), %rd, (a), jmptbl;`): instruction `instr` of
+/// function `func` gets the functions of global `global`'s initializer as its target list.
+struct CallTableFixup {
+    func: FuncId,
+    instr: u32,
+    global: GlobalId,
     tok: u32,
 }
 
@@ -86,7 +96,10 @@ struct Scope<'s> {
     vars: FxMap<&'s str, SymbolRef>,
     labels: FxMap<&'s str, u32>,
     protos: FxMap<&'s str, FuncId>,
+    /// `.branchtargets` label lists (name tokens).
     targets: FxMap<&'s str, Vec<u32>>,
+    /// `.calltargets` function lists (name tokens).
+    calltargets: FxMap<&'s str, Vec<u32>>,
     pending: Vec<LabelRef>,
 }
 
@@ -111,6 +124,9 @@ struct Parser<'s> {
     has_body: Vec<bool>,
     fixups: Vec<Fixup>,
     reloc_fixups: Vec<RelocFixup>,
+    /// Indirect calls whose target list is a call table (an array of function addresses),
+    /// expanded once the tables' initializers are resolved.
+    call_tables: Vec<CallTableFixup>,
     /// Token index where each operand of the instruction being parsed starts.
     op_toks: Vec<u32>,
     /// Registers the rest of the module may still declare (bounds memory on hostile input).
@@ -167,6 +183,7 @@ fn special_reg(name: &str) -> Option<(SpecialReg, Option<Dim>)> {
         "%ctaid" => return dims_ok(Ctaid),
         "%nctaid" => return dims_ok(Nctaid),
         "%clusterid" => return dims_ok(ClusterId),
+        "%nclusterid" => return dims_ok(NclusterId),
         "%cluster_nctaid" => return dims_ok(ClusterNctaid),
         "%cluster_ctaid" => return dims_ok(ClusterCtaid),
         "%laneid" => Laneid,
@@ -1413,12 +1430,17 @@ impl<'s> Parser<'s> {
                     self.pos += 1;
                     return self.prototype(fs, i, t);
                 }
-                ".branchtargets" | ".calltargets" => {
+                dir @ (".branchtargets" | ".calltargets") => {
+                    let is_call = dir == ".calltargets";
                     self.pos += 1;
                     let mut names = Vec::new();
                     loop {
                         names.push(self.tok_index());
-                        self.expect_ident("a label")?;
+                        self.expect_ident(if is_call {
+                            "a function name"
+                        } else {
+                            "a label"
+                        })?;
                         if !self.eat_punct(b',') {
                             break;
                         }
@@ -1428,13 +1450,20 @@ impl<'s> Parser<'s> {
                         .scopes
                         .last_mut()
                         .ok_or_else(|| self.syntax("a function body"))?;
-                    if scope.targets.insert(name, names).is_some() {
+                    let taken =
+                        scope.targets.contains_key(name) || scope.calltargets.contains_key(name);
+                    if taken {
                         return Err(self.err_idx(
                             i,
                             ErrorKind::Duplicate,
                             "duplicate target list",
                             Some("a new name"),
                         ));
+                    }
+                    if is_call {
+                        scope.calltargets.insert(name, names);
+                    } else {
+                        scope.targets.insert(name, names);
                     }
                     return Ok(());
                 }
@@ -1938,18 +1967,69 @@ impl<'s> Parser<'s> {
                     .iter()
                     .rev()
                     .find_map(|s| s.protos.get(pname).copied());
-                let Some(proto) = proto else {
+                if out.len() == 2 {
+                    out.push(Operand::List(Vec::new()));
+                }
+                if let Some(proto) = proto {
+                    out.push(Operand::Prototype(proto));
+                    return Ok(());
+                }
+                let list = fs
+                    .scopes
+                    .iter()
+                    .rev()
+                    .find_map(|s| s.calltargets.get(pname).cloned());
+                let Some(list) = list else {
+                    // A call table: `.global`/`.const` array initialized with function names.
+                    if let Some(SymbolRef::Global(g)) = self.lookup_var(fs, pname) {
+                        self.call_tables.push(CallTableFixup {
+                            func: fs.id,
+                            instr: fs.body.len() as u32,
+                            global: g,
+                            tok: pi,
+                        });
+                        out.push(Operand::Prototype(usize::MAX));
+                        out.push(Operand::List(Vec::new()));
+                        return Ok(());
+                    }
                     return Err(self.err_idx(
                         pi,
                         ErrorKind::Undefined,
                         "undefined call prototype",
-                        Some("a `.callprototype` label"),
+                        Some("a `.callprototype` or `.calltargets` label, or a call table"),
                     ));
                 };
-                if out.len() == 2 {
-                    out.push(Operand::List(Vec::new()));
+                let mut callees = Vec::with_capacity(list.len());
+                for (sub, lt) in list.into_iter().enumerate() {
+                    let fname = self.text(self.tok(lt as usize));
+                    match self.funcs.get(fname) {
+                        Some(&f) => callees.push(Operand::Callee(f)),
+                        None => {
+                            if self.lookup_var(fs, fname).is_some() {
+                                return Err(self.err_idx(
+                                    lt,
+                                    ErrorKind::Operand,
+                                    "call target is not a function",
+                                    Some("a function name"),
+                                ));
+                            }
+                            self.fixups.push(Fixup {
+                                func: fs.id,
+                                instr: fs.body.len() as u32,
+                                operand: 4,
+                                sub: sub as u16,
+                                tok: lt,
+                            });
+                            callees.push(Operand::Callee(usize::MAX));
+                        }
+                    }
                 }
-                out.push(Operand::Prototype(proto));
+                let first = match callees.first() {
+                    Some(Operand::Callee(f)) => *f,
+                    _ => usize::MAX,
+                };
+                out.push(Operand::Prototype(first));
+                out.push(Operand::List(callees));
                 return Ok(());
             }
         }
@@ -2289,6 +2369,7 @@ impl<'s> Parser<'s> {
                 ));
             }
         }
+        self.check_packed_int(inst, opi)?;
         let n = inst.operands.len();
         let op_tok = |i: usize| self.op_toks.get(i).copied().unwrap_or(end_i);
         match op {
@@ -2480,6 +2561,77 @@ impl<'s> Parser<'s> {
         Ok(())
     }
 
+    /// The packed 16-bit integer types (`.u16x2`, `.s16x2`) exist only in `add`, `sub`, `min`
+    /// and `max`, with no modifier but `.relu` on `min`/`max.s16x2` (PTX ISA 8.0).
+    fn check_packed_int(&self, inst: &Instruction, opi: u32) -> Result<(), Error> {
+        let Some(ty) = inst.types.iter().copied().find(|t| t.is_packed_int()) else {
+            return Ok(());
+        };
+        if ops::is_exotic(inst.opcode) {
+            return Ok(());
+        }
+        let t = self.tok(opi as usize);
+        let full = self.text(t);
+        // Points at suffix `.name` of the instruction token.
+        let at_suffix = |name: &str, msg: String, exp: &str| {
+            let off = full
+                .match_indices('.')
+                .map(|(i, _)| i)
+                .find(|&i| full[i + 1..].split('.').next().is_some_and(|s| s == name))
+                .unwrap_or(0);
+            let end = (off + 1 + name.len()).min(full.len());
+            Error::at(
+                self.src,
+                t.start as usize + off,
+                ErrorKind::UnknownModifier,
+                msg,
+                &full[off..end],
+                Some(exp),
+            )
+        };
+        let tname = &ty.name()[1..];
+        let op = inst.opcode;
+        if !matches!(op, Opcode::Add | Opcode::Sub | Opcode::Min | Opcode::Max) {
+            let base = full.split('.').next().unwrap_or("");
+            return Err(at_suffix(
+                tname,
+                format!("`{base}` does not take type {ty}"),
+                "`add`, `sub`, `min` or `max` for packed 16-bit integers",
+            ));
+        }
+        for m in &inst.mods {
+            let relu_ok = *m == Modifier::Relu
+                && ty == ScalarType::S16x2
+                && matches!(op, Opcode::Min | Opcode::Max);
+            if relu_ok {
+                continue;
+            }
+            let name = match m {
+                Modifier::Sat => "sat",
+                Modifier::Relu => "relu",
+                Modifier::Cc => "cc",
+                Modifier::Ftz => "ftz",
+                Modifier::NaN => "NaN",
+                Modifier::XorSign => "xorsign",
+                Modifier::Abs => "abs",
+                Modifier::Hi => "hi",
+                Modifier::Lo => "lo",
+                Modifier::Wide => "wide",
+                _ => tname,
+            };
+            return Err(at_suffix(
+                name,
+                format!("modifier not allowed with {ty}"),
+                if ty == ScalarType::S16x2 && matches!(op, Opcode::Min | Opcode::Max) {
+                    "no modifier but `.relu`"
+                } else {
+                    "no modifier"
+                },
+            ));
+        }
+        Ok(())
+    }
+
     /// The type a register in role `role` must be compatible with: (type, wider allowed,
     /// any integer width allowed).
     fn role_type(&self, inst: &Instruction, role: Role) -> Option<(ScalarType, bool, bool)> {
@@ -2524,8 +2676,7 @@ impl<'s> Parser<'s> {
                     opcode: Opcode::Call,
                     ..
                 })
-            ) && fx.operand == 1
-                && fx.sub == NO_SUB;
+            ) && ((fx.operand == 1 && fx.sub == NO_SUB) || fx.operand == 4);
             let target = if is_callee {
                 self.funcs.get(name).map(|&f| SymbolRef::Function(f))
             } else if let Some(&g) = self.globals.get(name) {
@@ -2556,6 +2707,12 @@ impl<'s> Parser<'s> {
                     SymbolRef::Function(f) if is_callee => Operand::Callee(f),
                     s => Operand::Symbol(s, 0),
                 };
+                // The first `.calltargets` function is also the call's prototype.
+                if let (true, 4, 0, SymbolRef::Function(f)) =
+                    (is_callee, fx.operand, fx.sub, target)
+                {
+                    patch(body, fx.instr, 3, NO_SUB, Operand::Prototype(f));
+                }
                 patch(body, fx.instr, fx.operand, fx.sub, new);
             }
         }
@@ -2582,6 +2739,46 @@ impl<'s> Parser<'s> {
                 .and_then(|g| g.relocations.get_mut(rf.reloc))
             {
                 r.target = target;
+            }
+        }
+        for ct in std::mem::take(&mut self.call_tables) {
+            let g = &self.module.globals[ct.global];
+            let mut relocs: Vec<&Relocation> = g.relocations.iter().collect();
+            relocs.sort_by_key(|r| r.offset);
+            let mut seen: FxMap<FuncId, ()> = FxMap::default();
+            let mut callees = Vec::new();
+            let mut all_functions = true;
+            for r in relocs {
+                match r.target {
+                    SymbolRef::Function(f) => {
+                        if seen.insert(f, ()).is_none() {
+                            callees.push(Operand::Callee(f));
+                        }
+                    }
+                    _ => all_functions = false,
+                }
+            }
+            let space_ok = matches!(g.space, StateSpace::Global | StateSpace::Const);
+            if !space_ok || !all_functions || callees.is_empty() {
+                return Err(self.err_idx(
+                    ct.tok,
+                    ErrorKind::Operand,
+                    "a call table must be a `.global` or `.const` array of function addresses",
+                    Some("a `.calltargets` label, a `.callprototype` label or a call table"),
+                ));
+            }
+            let first = match callees[0] {
+                Operand::Callee(f) => f,
+                _ => usize::MAX,
+            };
+            if let Some(body) = self
+                .module
+                .functions
+                .get_mut(ct.func)
+                .and_then(|f| f.body.as_mut())
+            {
+                patch(body, ct.instr, 3, NO_SUB, Operand::Prototype(first));
+                patch(body, ct.instr, 4, NO_SUB, Operand::List(callees));
             }
         }
         Ok(())

@@ -212,6 +212,63 @@ pub fn dp2a(a: u64, b: u64, c: u64, a_signed: bool, b_signed: bool, hi: bool) ->
     acc as u64 & 0xFFFF_FFFF
 }
 
+/// Applies `f` to the two 16-bit halves of `a` and `b` (`.u16x2`/`.s16x2` operands, low half
+/// first) and packs the two 16-bit results.
+#[inline]
+pub fn x2(a: u64, b: u64, f: impl Fn(u16, u16) -> u16) -> u64 {
+    let lo = f(a as u16, b as u16);
+    let hi = f((a >> 16) as u16, (b >> 16) as u16);
+    u64::from(lo) | u64::from(hi) << 16
+}
+
+/// `add.u16x2`/`add.s16x2`: lane-wise wrapping addition.
+#[inline]
+pub fn add_x2(a: u64, b: u64) -> u64 {
+    x2(a, b, u16::wrapping_add)
+}
+
+/// `sub.u16x2`/`sub.s16x2`: lane-wise wrapping subtraction.
+#[inline]
+pub fn sub_x2(a: u64, b: u64) -> u64 {
+    x2(a, b, u16::wrapping_sub)
+}
+
+/// `min`/`max` of `.u16x2` or `.s16x2` (lane-wise, signed or not); `relu` (`.s16x2` only)
+/// clamps a negative lane result to 0.
+#[inline]
+pub fn minmax_x2(a: u64, b: u64, is_min: bool, signed: bool, relu: bool) -> u64 {
+    x2(a, b, |x, y| {
+        let r = match (signed, is_min) {
+            (true, true) => (x as i16).min(y as i16) as u16,
+            (true, false) => (x as i16).max(y as i16) as u16,
+            (false, true) => x.min(y),
+            (false, false) => x.max(y),
+        };
+        if relu && (r as i16) < 0 {
+            0
+        } else {
+            r
+        }
+    })
+}
+
+/// Lowers `add`/`sub`/`min`/`max` on packed 16-bit integers (`.u16x2`, `.s16x2`).
+pub(super) fn lower_x2(inst: &ir::Instruction, ty: T) -> Result<Alu, ArithError> {
+    let signed = ty == T::S16x2;
+    let relu = inst.has(M::Relu);
+    let allowed = |m: &M| *m == M::Relu && signed && matches!(inst.opcode, O::Min | O::Max);
+    if let Some(m) = inst.mods.iter().find(|m| !allowed(m)) {
+        return Err(unsupported(inst, format!("{m:?} with {ty}")));
+    }
+    Ok(match inst.opcode {
+        O::Add => f2(add_x2),
+        O::Sub => f2(sub_x2),
+        O::Min => f2(move |a, b| minmax_x2(a, b, true, signed, relu)),
+        O::Max => f2(move |a, b| minmax_x2(a, b, false, signed, relu)),
+        _ => return Err(unsupported(inst, format!("{ty} form"))),
+    })
+}
+
 /// `a + b + cin` with carry out (`add.cc`, `addc`).
 #[inline]
 pub fn add_carry(a: u64, b: u64, cin: bool, w: u32) -> (u64, bool) {
@@ -446,7 +503,45 @@ mod tests {
         assert_eq!(dp2a(a2, b, 1, true, true, true), (1 + 7 * 5 - 3 * 6) as u64);
     }
 
+    #[test]
+    fn packed_halves_wrap_independently() {
+        // 0xFFFF + 1 wraps in the low half without carrying into the high half.
+        assert_eq!(add_x2(0x0001_FFFF, 0x0001_0001), 0x0002_0000);
+        assert_eq!(sub_x2(0x0000_0000, 0x0001_0001), 0xFFFF_FFFF);
+        assert_eq!(add_x2(0x7FFF_8000, 0x0001_FFFF), 0x8000_7FFF);
+        // -1 (0xFFFF) is the signed minimum of {-1, 1} but the unsigned maximum.
+        let (a, b) = (0xFFFF_0001, 0x0001_FFFF);
+        assert_eq!(minmax_x2(a, b, true, true, false), 0xFFFF_FFFF);
+        assert_eq!(minmax_x2(a, b, true, false, false), 0x0001_0001);
+        assert_eq!(minmax_x2(a, b, false, true, false), 0x0001_0001);
+        assert_eq!(minmax_x2(a, b, false, false, false), 0xFFFF_FFFF);
+        assert_eq!(minmax_x2(a, b, true, true, true), 0);
+        // relu keeps positives and zeroes each negative lane on its own.
+        assert_eq!(
+            minmax_x2(0x8000_0005, 0x8001_0007, false, true, true),
+            0x0000_0007
+        );
+    }
+
     proptest! {
+        #[test]
+        fn packed_matches_per_lane_i32(a in any::<u32>(), b in any::<u32>()) {
+            let (a, b) = (a as u64, b as u64);
+            let lane = |x: u64, i: u32| (x >> (16 * i)) as u16;
+            for i in 0..2 {
+                let (x, y) = (lane(a, i), lane(b, i));
+                let (sx, sy) = (x as i16 as i32, y as i16 as i32);
+                prop_assert_eq!(lane(add_x2(a, b), i), (x as u32 + y as u32) as u16);
+                prop_assert_eq!(lane(sub_x2(a, b), i), (sx - sy) as u16);
+                prop_assert_eq!(lane(minmax_x2(a, b, true, false, false), i), x.min(y));
+                prop_assert_eq!(lane(minmax_x2(a, b, false, false, false), i), x.max(y));
+                prop_assert_eq!(lane(minmax_x2(a, b, true, true, false), i), sx.min(sy) as u16);
+                prop_assert_eq!(lane(minmax_x2(a, b, false, true, true), i), sx.max(sy).max(0) as u16);
+                prop_assert_eq!(lane(minmax_x2(a, b, true, true, true), i), sx.min(sy).max(0) as u16);
+            }
+            prop_assert!(add_x2(a, b) <= 0xFFFF_FFFF);
+        }
+
         #[test]
         fn arithmetic_matches_i128(a in any::<u64>(), b in any::<u64>(), c in any::<u64>(), wi in 0usize..4, s in any::<bool>()) {
             let w = WIDTHS[wi];

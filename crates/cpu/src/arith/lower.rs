@@ -44,6 +44,7 @@ pub fn lower(inst: &ir::Instruction, f: &ir::Function) -> Result<Option<Alu>, Ar
             match ty {
                 T::F32 | T::F64 => float::lower(inst, ty)?,
                 T::F16 | T::F16x2 | T::BF16 | T::BF16x2 => half::lower(inst, ty)?,
+                T::U16x2 | T::S16x2 => int::lower_x2(inst, ty)?,
                 _ => int::lower(inst, ty)?,
             }
         }
