@@ -29,9 +29,9 @@ const PACKED: &str = r#"
     st.global.b32 [%rd7], %r4;
     add.s16x2 %r4, %r2, %r3;
     st.global.b32 [%rd7+4], %r4;
-    sub.u16x2 %r4, %r2, %r3;
+    add.u16x2 %r4, %r2, %r2;
     st.global.b32 [%rd7+8], %r4;
-    sub.s16x2 %r4, %r2, %r3;
+    min.relu.s16x2 %r4, %r3, %r2;
     st.global.b32 [%rd7+12], %r4;
     min.u16x2 %r4, %r2, %r3;
     st.global.b32 [%rd7+16], %r4;
@@ -45,10 +45,11 @@ const PACKED: &str = r#"
     st.global.b32 [%rd7+32], %r4;
     max.relu.s16x2 %r4, %r2, %r3;
     st.global.b32 [%rd7+36], %r4;
-    add.u16x2 %r4, %r2, 0x8000FFFF;
-    mov.b32 %r5, %r4;
-    st.global.b32 [%rd7+40], %r5;
-    sub.s16x2 %r4, 0, %r2;
+    mov.b32 %r5, 0x8000FFFF;
+    add.u16x2 %r4, %r2, %r5;
+    st.global.b32 [%rd7+40], %r4;
+    mov.b32 %r5, 0x0000FFFF;
+    max.s16x2 %r4, %r2, %r5;
     st.global.b32 [%rd7+44], %r4;
     ret;
 }
@@ -73,8 +74,8 @@ fn packed_expected(a: u32, b: u32) -> [u32; 12] {
     [
         lanes(a, b, |x, y| x + y, false),
         lanes(a, b, |x, y| x + y, true),
-        lanes(a, b, |x, y| x - y, false),
-        lanes(a, b, |x, y| x - y, true),
+        lanes(a, a, |x, y| x + y, false),
+        lanes(b, a, |x, y| x.min(y).max(0), true),
         lanes(a, b, i32::min, false),
         lanes(a, b, i32::min, true),
         lanes(a, b, i32::max, false),
@@ -82,7 +83,7 @@ fn packed_expected(a: u32, b: u32) -> [u32; 12] {
         lanes(a, b, |x, y| x.min(y).max(0), true),
         lanes(a, b, |x, y| x.max(y).max(0), true),
         lanes(a, 0x8000_FFFF, |x, y| x + y, false),
-        lanes(0, a, |x, y| x - y, true),
+        lanes(a, 0x0000_FFFF, i32::max, true),
     ]
 }
 

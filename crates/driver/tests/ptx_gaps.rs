@@ -36,7 +36,7 @@ const PTX: &str = r#"
 //   k 14..29  %clusterid.xyz %nclusterid.xyz %cluster_ctaid.xyz %cluster_nctaid.xyz
 //             %cluster_ctarank %cluster_nctarank %is_explicit_cluster (as 1/0)
 //   k 29      100, 200 or 300 by `brx.idx` on tid % 3 through a `.branchtargets` table
-//   k 30      sub.s16x2 of a[tid] with its halves swapped (mov unpack/pack) and b[tid]
+//   k 30      add.s16x2 of a[tid] with its halves swapped (mov unpack/pack) and b[tid]
 .visible .entry gaps(.param .u64 pa, .param .u64 pb, .param .u64 pout)
 {
     .reg .pred %p<2>;
@@ -70,9 +70,9 @@ const PTX: &str = r#"
     st.global.b32 [%rd7], %r4;
     add.s16x2 %r4, %r2, %r3;
     st.global.b32 [%rd7+4], %r4;
-    sub.u16x2 %r4, %r2, %r3;
+    add.u16x2 %r4, %r2, %r2;
     st.global.b32 [%rd7+8], %r4;
-    sub.s16x2 %r4, %r2, %r3;
+    min.relu.s16x2 %r4, %r3, %r2;
     st.global.b32 [%rd7+12], %r4;
     min.u16x2 %r4, %r2, %r3;
     st.global.b32 [%rd7+16], %r4;
@@ -86,10 +86,11 @@ const PTX: &str = r#"
     st.global.b32 [%rd7+32], %r4;
     max.relu.s16x2 %r4, %r2, %r3;
     st.global.b32 [%rd7+36], %r4;
-    add.u16x2 %r4, %r2, 0x8000FFFF;
-    mov.b32 %r5, %r4;
-    st.global.b32 [%rd7+40], %r5;
-    max.s16x2 %r4, %r2, 0x0000FFFF;
+    mov.b32 %r5, 0x8000FFFF;
+    add.u16x2 %r4, %r2, %r5;
+    st.global.b32 [%rd7+40], %r4;
+    mov.b32 %r5, 0x0000FFFF;
+    max.s16x2 %r4, %r2, %r5;
     st.global.b32 [%rd7+44], %r4;
 
     mov.u64 %rd8, inc;
@@ -162,7 +163,7 @@ $L_done:
 
     mov.b32 {%rs1, %rs2}, %r2;
     mov.b32 %r5, {%rs2, %rs1};
-    sub.s16x2 %r5, %r5, %r3;
+    add.s16x2 %r5, %r5, %r3;
     st.global.b32 [%rd7+120], %r5;
     ret;
 }
@@ -189,8 +190,8 @@ fn expected(a: u32, b: u32, tid: u32, (cx, cy): (u32, u32), grid: (u32, u32)) ->
     let packed = [
         lanes(a, b, false, |x, y| x + y),
         lanes(a, b, true, |x, y| x + y),
-        lanes(a, b, false, |x, y| x - y),
-        lanes(a, b, true, |x, y| x - y),
+        lanes(a, a, false, |x, y| x + y),
+        lanes(b, a, true, |x, y| x.min(y).max(0)),
         lanes(a, b, false, i32::min),
         lanes(a, b, true, i32::min),
         lanes(a, b, false, i32::max),
@@ -215,7 +216,7 @@ fn expected(a: u32, b: u32, tid: u32, (cx, cy): (u32, u32), grid: (u32, u32)) ->
     ];
     w[14..29].copy_from_slice(&cluster);
     w[29] = [100, 200, 300][(tid % 3) as usize];
-    w[30] = lanes(a.rotate_left(16), b, true, |x, y| x - y);
+    w[30] = lanes(a.rotate_left(16), b, true, |x, y| x + y);
     w
 }
 

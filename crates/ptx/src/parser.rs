@@ -2561,8 +2561,9 @@ impl<'s> Parser<'s> {
         Ok(())
     }
 
-    /// The packed 16-bit integer types (`.u16x2`, `.s16x2`) exist only in `add`, `sub`, `min`
-    /// and `max`, with no modifier but `.relu` on `min`/`max.s16x2` (PTX ISA 8.0).
+    /// The packed 16-bit integer types (`.u16x2`, `.s16x2`) exist only in `add`, `min` and
+    /// `max`, with no modifier but `.relu` on `min`/`max.s16x2` (PTX ISA 8.0), and with register
+    /// operands only: ptxas 13.0 refuses `sub` with them and immediate operands.
     fn check_packed_int(&self, inst: &Instruction, opi: u32) -> Result<(), Error> {
         let Some(ty) = inst.types.iter().copied().find(|t| t.is_packed_int()) else {
             return Ok(());
@@ -2591,12 +2592,19 @@ impl<'s> Parser<'s> {
         };
         let tname = &ty.name()[1..];
         let op = inst.opcode;
-        if !matches!(op, Opcode::Add | Opcode::Sub | Opcode::Min | Opcode::Max) {
+        if !matches!(op, Opcode::Add | Opcode::Min | Opcode::Max) {
             let base = full.split('.').next().unwrap_or("");
             return Err(at_suffix(
                 tname,
                 format!("`{base}` does not take type {ty}"),
-                "`add`, `sub`, `min` or `max` for packed 16-bit integers",
+                "`add`, `min` or `max` for packed 16-bit integers",
+            ));
+        }
+        if inst.operands.iter().any(|o| matches!(o, Operand::Imm(_))) {
+            return Err(at_suffix(
+                tname,
+                format!("{ty} operands must be registers"),
+                "a `.b32` register for each operand",
             ));
         }
         for m in &inst.mods {

@@ -31,7 +31,7 @@ fn err_at(src: &str, kind: ErrorKind, line: u32, col: u32, found: &str) -> Strin
 #[test]
 fn packed_integer_forms_parse() {
     let b = body(&kernel(
-        "\tadd.u16x2 %r1, %r2, %r3;\n\tsub.s16x2 %r1, %r2, 0x00010002;\n\tmin.u16x2 %r1, %r2, %r3;\n\tmax.relu.s16x2 %r1, %r2, %r3;\n\tmin.relu.s16x2 %r1, %r2, %r3;\n\tmax.s16x2 %r1, %r2, %r3;",
+        "\tadd.u16x2 %r1, %r2, %r3;\n\tadd.s16x2 %r1, %r2, %r3;\n\tmin.u16x2 %r1, %r2, %r3;\n\tmax.relu.s16x2 %r1, %r2, %r3;\n\tmin.relu.s16x2 %r1, %r2, %r3;\n\tmax.s16x2 %r1, %r2, %r3;",
     ));
     assert_eq!(b.len(), 6);
     assert_eq!(
@@ -39,7 +39,6 @@ fn packed_integer_forms_parse() {
         (Opcode::Add, &[ScalarType::U16x2][..])
     );
     assert_eq!(b[1].types, vec![ScalarType::S16x2]);
-    assert_eq!(b[1].operands[2], Operand::Imm(Imm::Int(0x0001_0002)));
     assert!(b[3].has(Modifier::Relu));
     assert!(!b[5].has(Modifier::Relu));
     assert_eq!(ScalarType::U16x2.size(), 4);
@@ -56,7 +55,7 @@ fn packed_integers_need_b32_registers() {
 }
 
 #[test]
-fn packed_integers_only_in_add_sub_min_max() {
+fn packed_integers_only_in_add_min_max_on_registers() {
     let text = err_at(
         &kernel("\tmul.lo.u16x2 %r1, %r2, %r3;"),
         ErrorKind::UnknownModifier,
@@ -79,6 +78,24 @@ fn packed_integers_only_in_add_sub_min_max() {
         5,
         ".s16x2",
     );
+    // What ptxas 13.0 refuses on an H100 although the ISA text lists it: `sub` with packed
+    // types ("Unexpected instruction types"), and immediate operands ("Arguments mismatch").
+    let text = err_at(
+        &kernel("\tsub.s16x2 %r1, %r2, %r3;"),
+        ErrorKind::UnknownModifier,
+        L,
+        5,
+        ".s16x2",
+    );
+    assert!(text.contains("`sub` does not take type .s16x2"), "{text}");
+    let text = err_at(
+        &kernel("\tadd.u16x2 %r1, %r2, 0x8000FFFF;"),
+        ErrorKind::UnknownModifier,
+        L,
+        5,
+        ".u16x2",
+    );
+    assert!(text.contains("operands must be registers"), "{text}");
 }
 
 #[test]
@@ -107,7 +124,7 @@ fn packed_integer_modifiers_are_checked() {
         ".sat",
     );
     err_at(
-        &kernel("\tsub.cc.u16x2 %r1, %r2, %r3;"),
+        &kernel("\tadd.cc.u16x2 %r1, %r2, %r3;"),
         ErrorKind::UnknownModifier,
         L,
         5,
