@@ -16,6 +16,8 @@ pub struct Device {
     memory: Memory,
     pool: rayon::ThreadPool,
     grids: AtomicU64,
+    /// Run the x86-64-v3 build of the executor (see `exec::simd`).
+    vector_isa: bool,
 }
 
 impl std::fmt::Debug for Device {
@@ -178,6 +180,7 @@ impl Device {
             memory: Memory::with_capacity(total),
             pool,
             grids: AtomicU64::new(1),
+            vector_isa: crate::exec::vector_isa_available(),
         }
     }
 
@@ -429,7 +432,7 @@ impl Device {
             next_cta: AtomicU64::new(0),
             abort: AtomicBool::new(false),
             error: Mutex::new(None),
-            vector_isa: crate::exec::vector_isa_available(),
+            vector_isa: self.vector_isa,
         };
         let workers = (self.pool.current_num_threads() as u64).min(total).max(1) as u32;
         if workers == 1 {
@@ -503,6 +506,41 @@ mod tests {
         drop(lm);
         assert!(d.memory().info().0 > used);
         assert!(d.memory().allocation(ga).is_none());
+    }
+
+    #[test]
+    fn both_builds_of_the_executor_agree_bit_for_bit() {
+        // FMA, shared memory of every width, shifts, divergence and a barrier, over several
+        // blocks, on the baseline build and on the vector build where the CPU has it.
+        let m = parse(
+            ".visible .entry k(.param .u64 out, .param .f32 s)\n{\n .reg .pred %p<3>;\n              .reg .b32 %r<12>;\n .reg .f32 %f<6>;\n .reg .b64 %rd<6>;\n              .shared .align 8 .b8 sh[2048];\n              ld.param.u64 %rd1, [out];\n ld.param.f32 %f1, [s];\n              mov.u32 %r1, %tid.x;\n mov.u32 %r2, %ctaid.x;\n mad.lo.s32 %r3, %r2, 64, %r1;\n              cvt.rn.f32.u32 %f2, %r3;\n mul.rn.f32 %f3, %f2, 0f3DCCCCCD;\n              fma.rn.f32 %f4, %f3, %f1, %f3;\n mov.b32 %r4, %f4;\n              shl.b32 %r5, %r1, 3;\n mov.u32 %r6, sh;\n add.s32 %r7, %r6, %r5;\n              st.shared.u32 [%r7], %r4;\n st.shared.u16 [%r7+4], %r3;\n st.shared.u8 [%r7+6], %r1;\n              bar.sync 0;\n xor.b32 %r8, %r1, 1;\n shl.b32 %r8, %r8, 3;\n add.s32 %r8, %r6, %r8;\n              ld.shared.u32 %r9, [%r8];\n ld.shared.u16 %r10, [%r8+4];\n ld.shared.s8 %r11, [%r8+6];\n              setp.lt.u32 %p1, %r1, 20;\n @%p1 bra L;\n xor.b32 %r9, %r9, %r10;\n              L:\n add.s32 %r9, %r9, %r11;\n mul.wide.u32 %rd2, %r3, 4;\n add.s64 %rd3, %rd1, %rd2;\n              st.global.u32 [%rd3], %r9;\n ret;\n}\n",
+        );
+        let run = |vector: bool| -> Vec<u8> {
+            let mut d = Device::with_workers(2);
+            d.vector_isa = vector && crate::exec::vector_isa_available();
+            let lm = d.load_module(&m).unwrap();
+            let k = lm.kernel("k").unwrap();
+            let out = d.memory().alloc(4 * 64 * 5).unwrap();
+            let mut p = out.to_le_bytes().to_vec();
+            p.extend_from_slice(&1.37f32.to_le_bytes());
+            let cfg = LaunchConfig {
+                grid: [5, 1, 1],
+                block: [64, 1, 1],
+                dynamic_shared: 0,
+            };
+            d.launch(&k, &cfg, &p).unwrap();
+            let mut b = vec![0u8; 4 * 64 * 5];
+            d.memory().read(out, &mut b).unwrap();
+            b
+        };
+        let base = run(false);
+        assert_eq!(base, run(true));
+        // Spot check thread 0 of block 1 (index 64): its partner is thread 1.
+        let w = |i: usize| u32::from_le_bytes(base[4 * i..4 * i + 4].try_into().unwrap());
+        let partner = 65u32;
+        let f = partner as f32 * 0.1f32;
+        let v = f.mul_add(1.37, f).to_bits();
+        assert_eq!(w(64), v.wrapping_add(1));
     }
 
     #[test]
