@@ -72,6 +72,42 @@ fn check_len(what: &str, device: usize, host: usize) -> Result<()> {
     }
 }
 
+/// What both kinds of slice answer.
+macro_rules! slice_accessors {
+    ($t:ident) => {
+        impl<'a, T: Pod> $t<'a, T> {
+            /// Number of elements.
+            pub fn len(&self) -> usize {
+                self.len
+            }
+
+            /// Whether the slice has no elements.
+            pub fn is_empty(&self) -> bool {
+                self.len == 0
+            }
+
+            /// The device address of the first element.
+            pub fn device_ptr(&self) -> DevicePtr {
+                DevicePtr::from_raw(self.addr)
+            }
+
+            /// The context owning the memory.
+            pub fn context(&self) -> &'a Context {
+                self.ctx
+            }
+        }
+
+        impl<T: Pod> fmt::Debug for $t<'_, T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($t))
+                    .field("ptr", &self.device_ptr())
+                    .field("len", &self.len)
+                    .finish()
+            }
+        }
+    };
+}
+
 impl<T: Pod> DeviceBuffer<T> {
     /// Elements `r` of the buffer, for reading (copies to the host or to other device
     /// memory). `CUDA_ERROR_INVALID_VALUE` when `r` is not inside the buffer.
@@ -98,27 +134,10 @@ impl<T: Pod> DeviceBuffer<T> {
     }
 }
 
+slice_accessors!(DeviceSlice);
+slice_accessors!(DeviceSliceMut);
+
 impl<'a, T: Pod> DeviceSlice<'a, T> {
-    /// Number of elements.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether the slice has no elements.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// The device address of the first element.
-    pub fn device_ptr(&self) -> DevicePtr {
-        DevicePtr::from_raw(self.addr)
-    }
-
-    /// The context owning the memory.
-    pub fn context(&self) -> &'a Context {
-        self.ctx
-    }
-
     /// Elements `r` of this slice.
     pub fn slice(&self, r: impl RangeBounds<usize>) -> Result<DeviceSlice<'a, T>> {
         let (start, len) = bounds(self.len, r)?;
@@ -150,26 +169,6 @@ impl<'a, T: Pod> DeviceSlice<'a, T> {
 }
 
 impl<'a, T: Pod> DeviceSliceMut<'a, T> {
-    /// Number of elements.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether the slice has no elements.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// The device address of the first element.
-    pub fn device_ptr(&self) -> DevicePtr {
-        DevicePtr::from_raw(self.addr)
-    }
-
-    /// The context owning the memory.
-    pub fn context(&self) -> &'a Context {
-        self.ctx
-    }
-
     /// Elements `r` of this slice, for writing.
     pub fn slice_mut(&mut self, r: impl RangeBounds<usize>) -> Result<DeviceSliceMut<'_, T>> {
         let (start, len) = bounds(self.len, r)?;
@@ -262,24 +261,6 @@ impl<'a, T: Pod> DeviceSliceMut<'a, T> {
             return Ok(());
         }
         self.ctx.backend().memset(self.addr, fill, bytes / width)
-    }
-}
-
-impl<T: Pod> fmt::Debug for DeviceSlice<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DeviceSlice")
-            .field("ptr", &self.device_ptr())
-            .field("len", &self.len)
-            .finish()
-    }
-}
-
-impl<T: Pod> fmt::Debug for DeviceSliceMut<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DeviceSliceMut")
-            .field("ptr", &self.device_ptr())
-            .field("len", &self.len)
-            .finish()
     }
 }
 

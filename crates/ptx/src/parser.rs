@@ -1892,6 +1892,38 @@ impl<'s> Parser<'s> {
 
     /// `call[.uni] [(rets),] target[, (args)][, prototype];` normalized to
     /// `[List(rets), target, List(args)]` plus `Prototype` for indirect calls.
+    /// The function `name` (token `ti`) as operand `operand` (element `sub` of a list) of the
+    /// instruction being parsed; a function declared later in the module is resolved at the end
+    /// (a fixup).
+    fn callee(
+        &mut self,
+        fs: &FnState<'s>,
+        name: &str,
+        ti: u32,
+        operand: u16,
+        sub: u16,
+    ) -> Result<Operand, Error> {
+        if let Some(&f) = self.funcs.get(name) {
+            return Ok(Operand::Callee(f));
+        }
+        if self.lookup_var(fs, name).is_some() {
+            return Err(self.err_idx(
+                ti,
+                ErrorKind::Operand,
+                "call target is not a function",
+                Some("a function name"),
+            ));
+        }
+        self.fixups.push(Fixup {
+            func: fs.id,
+            instr: fs.body.len() as u32,
+            operand,
+            sub,
+            tok: ti,
+        });
+        Ok(Operand::Callee(usize::MAX))
+    }
+
     fn call_operands(&mut self, fs: &mut FnState<'s>, out: &mut Vec<Operand>) -> Result<(), Error> {
         let rets = if self.is_punct(b'(') {
             let l = self.list(fs, 0)?;
@@ -1917,27 +1949,7 @@ impl<'s> Parser<'s> {
                 }
             }
         } else {
-            match self.funcs.get(name) {
-                Some(&f) => Operand::Callee(f),
-                None => {
-                    if self.lookup_var(fs, name).is_some() {
-                        return Err(self.err_idx(
-                            ti,
-                            ErrorKind::Operand,
-                            "call target is not a function",
-                            Some("a function name"),
-                        ));
-                    }
-                    self.fixups.push(Fixup {
-                        func: fs.id,
-                        instr: fs.body.len() as u32,
-                        operand: 1,
-                        sub: NO_SUB,
-                        tok: ti,
-                    });
-                    Operand::Callee(usize::MAX)
-                }
-            }
+            self.callee(fs, name, ti, 1, NO_SUB)?
         };
         let indirect = matches!(target, Operand::Reg(_));
         out.push(target);
@@ -2002,27 +2014,7 @@ impl<'s> Parser<'s> {
                 let mut callees = Vec::with_capacity(list.len());
                 for (sub, lt) in list.into_iter().enumerate() {
                     let fname = self.text(self.tok(lt as usize));
-                    match self.funcs.get(fname) {
-                        Some(&f) => callees.push(Operand::Callee(f)),
-                        None => {
-                            if self.lookup_var(fs, fname).is_some() {
-                                return Err(self.err_idx(
-                                    lt,
-                                    ErrorKind::Operand,
-                                    "call target is not a function",
-                                    Some("a function name"),
-                                ));
-                            }
-                            self.fixups.push(Fixup {
-                                func: fs.id,
-                                instr: fs.body.len() as u32,
-                                operand: 4,
-                                sub: sub as u16,
-                                tok: lt,
-                            });
-                            callees.push(Operand::Callee(usize::MAX));
-                        }
-                    }
+                    callees.push(self.callee(fs, fname, lt, 4, sub as u16)?);
                 }
                 let first = match callees.first() {
                     Some(Operand::Callee(f)) => *f,

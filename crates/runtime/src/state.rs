@@ -107,6 +107,17 @@ fn runtime() -> Result<&'static Runtime> {
 }
 
 impl Runtime {
+    /// Drops the runtime's state of device `ordinal`'s primary context (held under the
+    /// `primaries` lock as `slot`) and starts a new generation: after a reset.
+    fn forget_primary(&self, ordinal: usize, slot: &mut PrimarySlot) {
+        slot.ctx = None;
+        slot.sticky = None;
+        slot.copier = None;
+        slot.generation += 1;
+        self.generations[ordinal].store(slot.generation, Ordering::Release);
+        self.sticky[ordinal].store(false, Ordering::Release);
+    }
+
     fn slots(&self) -> MutexGuard<'_, Vec<PrimarySlot>> {
         // A panic while holding the lock cannot leave the slots inconsistent (every update
         // is a single assignment), so a poisoned lock is still usable.
@@ -169,12 +180,7 @@ fn observe_driver_reset(rt: &Runtime, ordinal: usize) {
         let mut slots = rt.slots();
         let slot = &mut slots[ordinal];
         if slot.ctx.as_ref().is_some_and(Context::is_reset) {
-            slot.ctx = None;
-            slot.sticky = None;
-            slot.copier = None;
-            slot.generation += 1;
-            rt.generations[ordinal].store(slot.generation, Ordering::Release);
-            rt.sticky[ordinal].store(false, Ordering::Release);
+            rt.forget_primary(ordinal, slot);
             true
         } else {
             false
@@ -486,16 +492,7 @@ pub fn device_reset() -> Result<()> {
                 .unwrap_or(rt.default_device),
         };
         let dev = Device::get(ordinal).map_err(Error::from)?;
-        {
-            let mut slots = rt.slots();
-            let slot = &mut slots[ordinal];
-            slot.ctx = None;
-            slot.sticky = None;
-            slot.copier = None;
-            slot.generation += 1;
-            rt.generations[ordinal].store(slot.generation, Ordering::Release);
-            rt.sticky[ordinal].store(false, Ordering::Release);
-        }
+        rt.forget_primary(ordinal, &mut rt.slots()[ordinal]);
         // This thread's cached scope and functions may hold the last handles of the old
         // context: let them go before it is reset, as the runtime's own handle was.
         let old = SCOPES.with(|c| std::mem::take(&mut *c.borrow_mut()));

@@ -5,15 +5,7 @@
 //! gathers. Every access is checked against the block's real size first, and PTX accesses are
 //! naturally aligned, so an access never straddles two words.
 
-/// The bits an `n`-byte value occupies.
-#[inline(always)]
-fn width_mask(n: u32) -> u64 {
-    if n >= 8 {
-        u64::MAX
-    } else {
-        (1u64 << (n * 8)) - 1
-    }
-}
+use super::load_mask as width_mask;
 
 pub(super) struct SharedMemory {
     words: Vec<u64>,
