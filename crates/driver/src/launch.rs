@@ -255,6 +255,9 @@ impl<T: DeviceRepr + ?Sized> DeviceRepr for &mut T {
 /// pointers. Larger parameter lists spill to the heap.
 pub(crate) const INLINE_ARG_BYTES: usize = 256;
 
+/// Zeroes to start an inline parameter buffer from.
+static ZEROES: [u8; INLINE_ARG_BYTES] = [0; INLINE_ARG_BYTES];
+
 /// Parameters whose argument pointers a launch keeps on the stack (NVIDIA's
 /// `cuLaunchKernel` takes one pointer per parameter); more spill to the heap.
 pub(crate) const INLINE_PARAMS: usize = 32;
@@ -358,7 +361,11 @@ pub(crate) fn pack_args<'a>(
                 )));
             }
             out.bytes.clear();
-            out.bytes.resize(total, 0);
+            // One copy of zeroes (`resize` would push byte by byte).
+            match ZEROES.get(..total) {
+                Some(z) => out.bytes.extend_from_slice(z),
+                None => out.bytes.resize(total, 0),
+            }
             let buf = out.bytes.as_mut_slice();
             for (i, p) in sig.params.iter().enumerate() {
                 let arg = args[i].as_kernel_arg();
