@@ -270,7 +270,7 @@ struct Heap {
 /// The device's memory: allocations at 64-bit device addresses, every access bounds- and
 /// alignment-checked.
 ///
-/// Device addresses start at [`HEAP_START`], are aligned to 256 bytes, and an address range is
+/// Device addresses start at `0x7e00_0000_0000`, are aligned to 256 bytes, and an address range is
 /// not handed out again right after it is freed (the heap bumps upward and only reuses ranges
 /// once its 4 TiB address range is exhausted), so use-after-free faults instead of aliasing.
 #[derive(Debug, Clone)]

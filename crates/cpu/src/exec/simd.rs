@@ -1,4 +1,5 @@
-//! The warp loop compiled a second time for the host's vector unit.
+//! The worker loop (blocks, warps, instructions) compiled a second time for the host's vector
+//! unit.
 //!
 //! Lane loops over 32 lanes of 64-bit registers are where the executor spends its time; with
 //! AVX2 they take half the instructions of the baseline x86-64 build, and `fma.rn.f32` becomes
@@ -10,7 +11,7 @@
 
 use super::Launch;
 
-/// The CPU can run [`run_warp_v3`] (x86-64-v3: AVX2, FMA, BMI1/2, LZCNT, POPCNT).
+/// The CPU can run [`work_v3`] (x86-64-v3: AVX2, FMA, BMI1/2, LZCNT, POPCNT).
 /// `FERROCUDA_CPU_BASELINE=1` turns it off, to compare or to rule it out.
 pub(crate) fn available() -> bool {
     static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
