@@ -41,7 +41,8 @@ mod launch;
 mod memory;
 mod module;
 mod props;
-/// Pageable copies staged through page-locked buffers by several threads (used by `memcpy`).
+// Pageable copies staged through page-locked buffers by several threads (used by `memcpy`);
+// public for the benchmarks, documented inside.
 #[doc(hidden)]
 pub mod staged_copy;
 mod state;
