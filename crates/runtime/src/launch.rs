@@ -15,36 +15,13 @@ use crate::stream::{Stream, StreamArg};
 #[cold]
 #[inline(never)]
 fn config_error(kernel: &str, grid: Dim3, block: Dim3, lim: &LaunchLimits) -> Error {
-    let bad = |why: String| {
-        Error::with_detail(
-            ErrorCode::InvalidConfiguration,
-            format!("launch of `{kernel}` with grid {grid:?}, block {block:?}: {why}"),
-        )
-    };
-    let g = [grid.x, grid.y, grid.z];
-    let b = [block.x, block.y, block.z];
-    if g.contains(&0) || b.contains(&0) {
-        return bad("a dimension is zero".into());
-    }
-    for (i, axis) in ["x", "y", "z"].into_iter().enumerate() {
-        if b[i] > lim.max_block[i] {
-            return bad(format!(
-                "block.{axis} exceeds the device maximum {}",
-                lim.max_block[i]
-            ));
-        }
-        if g[i] > lim.max_grid[i] {
-            return bad(format!(
-                "grid.{axis} exceeds the device maximum {}",
-                lim.max_grid[i]
-            ));
-        }
-    }
-    bad(format!(
-        "{} threads per block exceed the device maximum {}",
-        block.volume(),
-        lim.max_threads_per_block
-    ))
+    let why = lim
+        .broken(grid, block)
+        .unwrap_or_else(|| "no limit is broken".into());
+    Error::with_detail(
+        ErrorCode::InvalidConfiguration,
+        format!("launch of `{kernel}` with grid {grid:?}, block {block:?}: {why}"),
+    )
 }
 
 /// Bytes of dynamic shared memory: any integer, range-checked into `u32`.

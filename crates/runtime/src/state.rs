@@ -218,15 +218,19 @@ pub fn set_device_spec(spec: &str) -> Result<()> {
 /// driver context when there is one, else the device chosen by [`set_device`], else the
 /// default (`FERROCUDA_DEVICE`, or the first GPU, or the CPU device).
 pub fn get_device() -> Result<usize> {
-    record(|| {
-        let rt = runtime()?;
-        if let Some(c) = Context::current() {
-            return Ok(c.device().ordinal());
-        }
-        Ok(CURRENT_DEVICE
-            .with(|c| c.get())
-            .unwrap_or(rt.default_device))
-    })
+    record(|| Ok(thread_device(runtime()?)))
+}
+
+/// [`get_device`] once the runtime is up.
+fn thread_device(rt: &Runtime) -> usize {
+    Context::current().map_or_else(|| chosen_device(rt), |c| c.device().ordinal())
+}
+
+/// The device chosen by [`set_device`] on this thread, else the default.
+fn chosen_device(rt: &Runtime) -> usize {
+    CURRENT_DEVICE
+        .with(|c| c.get())
+        .unwrap_or(rt.default_device)
 }
 
 /// The driver-layer device the runtime is using on this thread.
@@ -389,12 +393,7 @@ fn resolve_scope() -> Result<Scope> {
         // A primary context reset since it was made current: its device's new one replaces it.
         Some(ctx) if ctx.is_reset() => (ctx.device().ordinal(), None),
         Some(ctx) => (ctx.device().ordinal(), Some(ctx)),
-        None => (
-            CURRENT_DEVICE
-                .with(|c| c.get())
-                .unwrap_or(rt.default_device),
-            None,
-        ),
+        None => (chosen_device(rt), None),
     };
     observe_driver_reset(rt, ordinal);
     let mut slots = rt.slots();
@@ -485,12 +484,7 @@ pub fn device_synchronize() -> Result<()> {
 pub fn device_reset() -> Result<()> {
     record(|| {
         let rt = runtime()?;
-        let ordinal = match Context::current() {
-            Some(c) => c.device().ordinal(),
-            None => CURRENT_DEVICE
-                .with(|c| c.get())
-                .unwrap_or(rt.default_device),
-        };
+        let ordinal = thread_device(rt);
         let dev = Device::get(ordinal).map_err(Error::from)?;
         rt.forget_primary(ordinal, &mut rt.slots()[ordinal]);
         // This thread's cached scope and functions may hold the last handles of the old
