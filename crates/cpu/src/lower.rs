@@ -2071,20 +2071,15 @@ fn hoist_block_invariants(
     // The new layout: moved instructions first (in discovery order), then the rest in order.
     let rest: Vec<usize> = (start..end).filter(|&i| !moved[i - start]).collect();
     let layout: Vec<usize> = order.iter().copied().chain(rest.iter().copied()).collect();
-    // Where each old position now lives; a moved one maps to the next unmoved instruction.
-    let mut new_pos = vec![0u32; end - start + 1];
-    let mut next = end as u32;
-    new_pos[end - start] = end as u32;
-    let mut pos_of_rest = vec![0u32; end - start];
-    for (k, &old) in layout.iter().enumerate() {
-        pos_of_rest[old - start] = (start + k) as u32;
+    // Where each old position (and the end) now lives: kept instructions follow the moved
+    // ones in order, and a moved one maps to the next kept instruction.
+    let mut new_pos = Vec::with_capacity(end - start + 1);
+    let mut kept = 0;
+    for &m in &moved {
+        new_pos.push((start + order.len() + kept) as u32);
+        kept += usize::from(!m);
     }
-    for i in (start..end).rev() {
-        if !moved[i - start] {
-            next = pos_of_rest[i - start];
-        }
-        new_pos[i - start] = next;
-    }
+    new_pos.push(end as u32);
     let map = |t: u32| -> u32 {
         let t = t as usize;
         if (start..=end).contains(&t) {
