@@ -467,14 +467,14 @@ fn copy_resolved<T: Pod>(
         (Target::Device(mut d), Source::Host(s)) => {
             let mut d = d.slice_mut(..n).map_err(e)?;
             match crate::state::staged_copier(d.context(), std::mem::size_of_val(&s[..n])) {
-                Some(copier) => copier.upload_slice(d, &s[..n]).map_err(e),
+                Some(copier) => copier.upload(d, &s[..n]).map_err(e),
                 None => d.copy_from_host(&s[..n]).map_err(e),
             }
         }
         (Target::Host(d), Source::Device(s)) => {
             let s = s.slice(..n).map_err(e)?;
             match crate::state::staged_copier(s.context(), std::mem::size_of_val(&d[..n])) {
-                Some(copier) => copier.download_slice(&mut d[..n], s).map_err(e),
+                Some(copier) => copier.download(&mut d[..n], s).map_err(e),
                 None => s.copy_to_host(&mut d[..n]).map_err(e),
             }
         }

@@ -268,16 +268,11 @@ impl StagedCopier {
         &self.ctx
     }
 
-    /// Copies `src` into the whole of `dst` (lengths must match), as `cuMemcpyHtoD`: small
-    /// copies and the CPU device use the driver's plain copy, large ones the staged path
-    /// (falling back to the plain copy when staging cannot be set up, e.g. out of
-    /// page-locked memory).
-    pub fn upload<T: Pod>(&self, dst: &mut DeviceBuffer<T>, src: &[T]) -> Result<()> {
-        self.upload_slice(dst.slice_mut(..)?, src)
-    }
-
-    /// [`upload`](Self::upload) into part of a buffer.
-    pub fn upload_slice<T: Pod>(&self, mut dst: DeviceSliceMut<'_, T>, src: &[T]) -> Result<()> {
+    /// Copies `src` into `dst`, device memory of the same length (a whole buffer is
+    /// `buf.slice_mut(..)`), as `cuMemcpyHtoD`: small copies and the CPU device use the
+    /// driver's plain copy, large ones the staged path (falling back to the plain copy when
+    /// staging cannot be set up, e.g. out of page-locked memory).
+    pub fn upload<T: Pod>(&self, mut dst: DeviceSliceMut<'_, T>, src: &[T]) -> Result<()> {
         let bytes: &[u8] = driver::bytemuck::cast_slice(src);
         if dst.len() != src.len() || !self.use_staging(dst.context(), bytes.len()) {
             return dst.copy_from_host(src);
@@ -288,14 +283,9 @@ impl StagedCopier {
         }
     }
 
-    /// Copies the whole of `src` into `dst` (lengths must match), as `cuMemcpyDtoH`, choosing
+    /// Copies `src`, device memory, into `dst` of the same length, as `cuMemcpyDtoH`, choosing
     /// the path as [`upload`](Self::upload) does.
-    pub fn download<T: Pod>(&self, dst: &mut [T], src: &DeviceBuffer<T>) -> Result<()> {
-        self.download_slice(dst, src.slice(..)?)
-    }
-
-    /// [`download`](Self::download) from part of a buffer.
-    pub fn download_slice<T: Pod>(&self, dst: &mut [T], src: DeviceSlice<'_, T>) -> Result<()> {
+    pub fn download<T: Pod>(&self, dst: &mut [T], src: DeviceSlice<'_, T>) -> Result<()> {
         if dst.len() != src.len() || !self.use_staging(src.context(), std::mem::size_of_val(dst)) {
             return src.copy_to_host(dst);
         }
@@ -992,13 +982,15 @@ mod tests {
         let c = StagedCopier::new(&ctx);
         let src: Vec<u32> = (0..10_000).collect();
         let mut dev = ctx.alloc::<u32>(src.len()).unwrap();
-        c.upload(&mut dev, &src).unwrap();
+        c.upload(dev.slice_mut(..).unwrap(), &src).unwrap();
         let mut back = vec![0u32; src.len()];
-        c.download(&mut back, &dev).unwrap();
+        c.download(&mut back, dev.slice(..).unwrap()).unwrap();
         assert_eq!(back, src);
-        let e = c.upload(&mut dev, &src[..5]).unwrap_err();
+        let e = c.upload(dev.slice_mut(..).unwrap(), &src[..5]).unwrap_err();
         assert_eq!(e.code(), ErrorCode::InvalidValue);
-        let e = c.download(&mut back[..5], &dev).unwrap_err();
+        let e = c
+            .download(&mut back[..5], dev.slice(..).unwrap())
+            .unwrap_err();
         assert_eq!(e.code(), ErrorCode::InvalidValue);
     }
 
@@ -1043,9 +1035,9 @@ mod tests {
         // Typed whole-buffer copies above the staging threshold.
         let src: Vec<u32> = (0..(3u32 << 20) + 7).collect();
         let mut buf = ctx.alloc::<u32>(src.len()).unwrap();
-        c.upload(&mut buf, &src).unwrap();
+        c.upload(buf.slice_mut(..).unwrap(), &src).unwrap();
         let mut back = vec![0u32; src.len()];
-        c.download(&mut back, &buf).unwrap();
+        c.download(&mut back, buf.slice(..).unwrap()).unwrap();
         assert!(back == src);
         let (ph, pd) = bench_plain(&ctx, 256 << 20, 5).unwrap();
         let (h2d, d2h) = bench_staged(&ctx, 256 << 20, 5).unwrap();
