@@ -211,6 +211,8 @@ impl Stream {
         self.backend.memset(dst.device_ptr().as_raw(), fill, count)
     }
 
+    /// Device memory of `ctx` with `device` elements, against `other` elements on the other
+    /// side of a copy: the stream's context, and the same length.
     fn check_slice(&self, ctx: &Context, device: usize, other: usize, what: &str) -> Result<()> {
         self.ctx.check_same(ctx, what)?;
         if device != other {
@@ -222,14 +224,7 @@ impl Stream {
     }
 
     fn check_buffer<T: Pod>(&self, buf: &DeviceBuffer<T>, len: usize, what: &str) -> Result<()> {
-        self.ctx.check_same(buf.context(), what)?;
-        if buf.len() != len {
-            return Err(Error::invalid_value(format!(
-                "{what}: device buffer has {} elements, the other side {len}",
-                buf.len()
-            )));
-        }
-        Ok(())
+        self.check_slice(buf.context(), buf.len(), len, what)
     }
 
     pub(crate) fn backend(&self) -> &dyn StreamBackend {
