@@ -162,14 +162,7 @@ impl<T: Pod> DeviceBuffer<T> {
     }
 
     pub(crate) fn fill_count(&self, width: u64) -> Result<u64> {
-        let bytes = self.byte_len();
-        if bytes % width != 0 {
-            return Err(Error::invalid_value(format!(
-                "memset of {}-bit words over {bytes} bytes",
-                width * 8
-            )));
-        }
-        Ok(bytes / width)
+        crate::slice::fill_count(self.addr, self.byte_len(), width)
     }
 }
 

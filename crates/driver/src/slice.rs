@@ -62,6 +62,18 @@ fn bounds(len: usize, r: impl RangeBounds<usize>) -> Result<(usize, usize)> {
     }
 }
 
+/// How many `width`-byte words a memset of `bytes` bytes at `addr` writes; the range must be
+/// whole, aligned words (`CUDA_ERROR_INVALID_VALUE` otherwise).
+pub(crate) fn fill_count(addr: u64, bytes: u64, width: u64) -> Result<u64> {
+    if bytes % width != 0 || addr % width != 0 {
+        return Err(Error::invalid_value(format!(
+            "memset of {}-bit words over {bytes} bytes at {addr:#x}",
+            width * 8
+        )));
+    }
+    Ok(bytes / width)
+}
+
 fn check_len(what: &str, device: usize, host: usize) -> Result<()> {
     if device == host {
         Ok(())
@@ -249,18 +261,15 @@ impl<'a, T: Pod> DeviceSliceMut<'a, T> {
     }
 
     fn memset(&mut self, fill: Fill, width: u64) -> Result<()> {
-        let bytes = (self.len * std::mem::size_of::<T>()) as u64;
-        if bytes % width != 0 || self.addr % width != 0 {
-            return Err(Error::invalid_value(format!(
-                "memset of {}-bit words over {bytes} bytes at {:#x}",
-                width * 8,
-                self.addr
-            )));
-        }
-        if bytes == 0 {
+        let count = fill_count(
+            self.addr,
+            (self.len * std::mem::size_of::<T>()) as u64,
+            width,
+        )?;
+        if count == 0 {
             return Ok(());
         }
-        self.ctx.backend().memset(self.addr, fill, bytes / width)
+        self.ctx.backend().memset(self.addr, fill, count)
     }
 }
 
