@@ -195,8 +195,8 @@ impl Device {
     }
 
     /// Loads a module: allocates and initializes its `.global`/`.const` variables (with the
-    /// addresses of other symbols patched into their initializers), lowers every function once,
-    /// and computes each kernel's attributes. PTX the executor cannot run is reported here, as
+    /// addresses of other symbols patched into their initializers), lowers each kernel with the
+    /// functions it can call into a program of its own, and computes each kernel's attributes. PTX the executor cannot run is reported here, as
     /// [`Error::Unsupported`] with its source position, rather than at launch.
     pub fn load_module(&self, m: &ir::Module) -> Result<LoadedModule, Error> {
         if m.address_size == 32 {
@@ -299,11 +299,16 @@ impl Device {
             func_shared,
             shared_end,
             const_ranges,
+            functions: lower::FunctionFacts::new(m),
         };
-        let prog = Arc::new(lower::lower_module(m, &layout)?);
+        let mut reached = vec![false; m.functions.len()];
         for (fid, f) in m.functions.iter().enumerate() {
             if f.kind != ir::FunctionKind::Entry || f.body.is_none() {
                 continue;
+            }
+            let prog = Arc::new(lower::lower_program(m, &layout, &[fid as u32])?);
+            for (r, info) in reached.iter_mut().zip(&prog.funcs) {
+                *r |= info.has_body;
             }
             let info = &prog.funcs[fid];
             let b = f.bounds;
@@ -322,13 +327,21 @@ impl Device {
             };
             loaded.kernels.push(Kernel {
                 inner: Arc::new(KernelInner {
-                    prog: prog.clone(),
+                    prog,
                     fid: fid as u32,
                     name: f.name.clone(),
                     signature: f.signature(),
                     attrs,
                 }),
             });
+        }
+        // Functions no kernel reaches are checked all the same: PTX the executor cannot run
+        // fails the load wherever it is, as with the GPU's compiler.
+        let unreached: Vec<u32> = (0..m.functions.len() as u32)
+            .filter(|&f| !reached[f as usize] && m.functions[f as usize].body.is_some())
+            .collect();
+        if !unreached.is_empty() {
+            lower::lower_program(m, &layout, &unreached)?;
         }
         Ok(loaded)
     }

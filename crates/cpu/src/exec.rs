@@ -2026,17 +2026,17 @@ impl<'a> Cta<'a> {
                     let a = w.regs[s as usize][l];
                     let off = a.wrapping_sub(FUNC_WINDOW);
                     let f = off / 16;
-                    if off % 16 != 0
-                        || f >= prog.funcs.len() as u64
-                        || !prog.funcs[f as usize].has_body
-                    {
-                        return Err(Error::IllegalAddress {
-                            addr: a,
-                            bytes: 0,
-                            access: "indirect call",
-                            at: Site::default(),
-                        });
+                    let bad_address = || Error::IllegalAddress {
+                        addr: a,
+                        bytes: 0,
+                        access: "indirect call",
+                        at: Site::default(),
+                    };
+                    if off % 16 != 0 || f >= prog.funcs.len() as u64 {
+                        return Err(bad_address());
                     }
+                    // The list first: a function outside it may not be in this kernel's
+                    // program at all.
                     if let CallTarget::Listed { list, .. } = target {
                         let allowed = &prog.call_lists[list as usize];
                         if !allowed.contains(&(f as u32)) {
@@ -2049,6 +2049,9 @@ impl<'a> Cta<'a> {
                                 at: Site::default(),
                             });
                         }
+                    }
+                    if !prog.funcs[f as usize].has_body {
+                        return Err(bad_address());
                     }
                     f as u32
                 }

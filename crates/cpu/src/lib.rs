@@ -1,10 +1,11 @@
 //! ferrocuda-cpu: the built-in CPU device that executes PTX with the GPU's exact results.
 //!
 //! [`Device`] loads a checked [`ferrocuda_ptx::ir::Module`] ([`Device::load_module`]), lowering
-//! every function once into a compact pre-decoded form, and runs kernel grids on a pool of worker
-//! threads ([`Device::launch`]). Blocks (CTAs) are spread over the workers; inside a block,
-//! warps of 32 lanes run in lockstep with per-lane program counters, so divergent code
-//! reconverges where its paths meet and barriers, shuffles and votes behave as on a GPU.
+//! each kernel once, with the functions it calls, into a compact pre-decoded form, and runs
+//! kernel grids on a pool of worker threads ([`Device::launch`]). Blocks (CTAs) are spread over
+//! the workers; inside a block, warps of 32 lanes run in lockstep with per-lane program
+//! counters, so divergent code reconverges where its paths meet and barriers, shuffles and
+//! votes behave as on a GPU.
 //! Device memory ([`Memory`]) uses 64-bit device addresses with every access bounds- and
 //! alignment-checked: a bad access is an [`Error`] naming the kernel, the PTX line and the
 //! address, never a crash.

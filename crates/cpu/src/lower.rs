@@ -515,6 +515,114 @@ pub(crate) struct Layout {
     /// Per function: end of the static shared memory it can see.
     pub(crate) shared_end: Vec<u64>,
     pub(crate) const_ranges: Vec<(u64, u64)>,
+    /// Per function, module-wide facts every program starts from.
+    pub(crate) functions: FunctionFacts,
+}
+
+/// What each function's lowering needs to know of the others, computed once per module.
+pub(crate) struct FunctionFacts {
+    /// Frames, parameters and register counts (slots are given per program).
+    infos: Vec<FuncInfo>,
+    /// Frame offsets of each function's `.local`/`.param` locals.
+    locals: Vec<Vec<Option<u32>>>,
+    /// The function's address is taken somewhere: an indirect call may reach it.
+    address_taken: Vec<bool>,
+    /// The functions each one calls directly or through a listed call (`.calltargets`, call
+    /// tables), and whether it also calls through a plain pointer.
+    callees: Vec<(Vec<u32>, bool)>,
+}
+
+impl FunctionFacts {
+    pub(crate) fn new(m: &ir::Module) -> FunctionFacts {
+        let mut infos = Vec::with_capacity(m.functions.len());
+        let mut locals = Vec::with_capacity(m.functions.len());
+        for f in &m.functions {
+            let (l, params, rets, frame) = frame_layout(f);
+            let reg_count32 = f
+                .regs
+                .iter()
+                .map(|r| if r.ty.size() > 4 { 2 } else { 1 })
+                .sum::<u32>();
+            infos.push(FuncInfo {
+                nregs: f.regs.len() as u32,
+                frame,
+                params,
+                rets,
+                local_stack: frame,
+                reg_count32,
+                ..FuncInfo::default()
+            });
+            locals.push(l);
+        }
+        FunctionFacts {
+            infos,
+            locals,
+            address_taken: address_taken(m),
+            callees: m.functions.iter().map(callees).collect(),
+        }
+    }
+
+    /// The functions a program for `roots` must hold, by index.
+    fn reachable(&self, roots: &[u32]) -> Vec<bool> {
+        let n = self.infos.len();
+        let mut seen = vec![false; n];
+        let mut stack: Vec<u32> = roots.to_vec();
+        let mut pointers = false;
+        loop {
+            while let Some(f) = stack.pop() {
+                let Some(s) = seen.get_mut(f as usize) else {
+                    continue;
+                };
+                if std::mem::replace(s, true) {
+                    continue;
+                }
+                let (direct, pointer) = &self.callees[f as usize];
+                stack.extend(direct);
+                pointers |= pointer;
+            }
+            // Once: every function whose address is taken.
+            let more: Vec<u32> = (0..n as u32)
+                .filter(|&g| pointers && self.address_taken[g as usize] && !seen[g as usize])
+                .collect();
+            if more.is_empty() {
+                return seen;
+            }
+            stack = more;
+        }
+    }
+}
+
+/// The functions `f` calls by name or through a listed call, and whether it calls through a
+/// plain pointer.
+fn callees(f: &ir::Function) -> (Vec<u32>, bool) {
+    let mut out = Vec::new();
+    let mut pointer = false;
+    for inst in f.body.iter().flatten() {
+        if inst.opcode != Opcode::Call {
+            continue;
+        }
+        let mut listed = false;
+        for o in &inst.operands {
+            match o {
+                Operand::Callee(c) => out.push(*c as u32),
+                Operand::List(l) => {
+                    for c in l {
+                        if let Operand::Callee(c) = c {
+                            out.push(*c as u32);
+                            listed = true;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if matches!(inst.operands.get(1), Some(Operand::Reg(_))) && !listed {
+            pointer = true;
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    (out, pointer)
 }
 
 fn unsupported(what: impl Into<String>, loc: SourceLoc, func: &str) -> Error {
@@ -587,8 +695,6 @@ struct Lowerer<'a> {
     consts: HashMap<u64, Slot>,
     const_list: Vec<(Slot, u64)>,
     funcs: Vec<FuncInfo>,
-    /// Slot width masks of every function register.
-    wmask: Vec<u64>,
     /// Per function: frame offsets of its `.local`/`.param` locals.
     local_off: Vec<Vec<Option<u32>>>,
     /// Branch fix-ups: (op index, function, IR instruction index).
@@ -597,7 +703,6 @@ struct Lowerer<'a> {
     starts: Vec<Vec<u32>>,
     /// Call graph edges.
     calls: Vec<Vec<u32>>,
-    address_taken: Vec<bool>,
     call_lists: Vec<Box<[u32]>>,
 }
 
@@ -768,16 +873,11 @@ impl<'a> Lowerer<'a> {
                     space: Space::Local,
                 }
             }
-            ir::SymbolRef::Function(g) => {
-                if let Some(t) = self.address_taken.get_mut(g) {
-                    *t = true;
-                }
-                SymVal {
-                    base: sr::ZERO,
-                    off: (FUNC_WINDOW + 16 * g as u64) as i64 + add,
-                    space: Space::Global,
-                }
-            }
+            ir::SymbolRef::Function(g) => SymVal {
+                base: sr::ZERO,
+                off: (FUNC_WINDOW + 16 * g as u64) as i64 + add,
+                space: Space::Global,
+            },
         })
     }
 
@@ -2112,8 +2212,56 @@ fn hoist_block_invariants(
     order.len() as u32
 }
 
-pub(crate) fn lower_module(m: &ir::Module, layout: &Layout) -> Result<Program, Error> {
+/// The functions whose address a module takes anywhere (in code or in a variable's
+/// initializer): what an indirect call may reach.
+fn address_taken(m: &ir::Module) -> Vec<bool> {
+    fn mark(o: &Operand, taken: &mut [bool]) {
+        match o {
+            Operand::Symbol(ir::SymbolRef::Function(g), _)
+            | Operand::Addr(ir::Address {
+                base: ir::AddrBase::Symbol(ir::SymbolRef::Function(g)),
+                ..
+            }) => {
+                if let Some(t) = taken.get_mut(*g) {
+                    *t = true;
+                }
+            }
+            Operand::Vector(v) | Operand::List(v) => v.iter().for_each(|o| mark(o, taken)),
+            _ => {}
+        }
+    }
+    let mut taken = vec![false; m.functions.len()];
+    for f in &m.functions {
+        for inst in f.body.iter().flatten() {
+            inst.operands.iter().for_each(|o| mark(o, &mut taken));
+        }
+    }
+    for g in &m.globals {
+        for r in &g.relocations {
+            if let ir::SymbolRef::Function(f) = r.target {
+                if let Some(t) = taken.get_mut(f) {
+                    *t = true;
+                }
+            }
+        }
+    }
+    taken
+}
+
+/// Lowers the functions `roots` can reach (by direct calls, by the target lists of listed
+/// calls, and, once a reached function calls through a plain pointer, every function whose
+/// address the module takes) into one program.
+///
+/// Each kernel gets a program of its own: a warp's register file then holds the slots of that
+/// kernel and its callees only, not those of every function in the module (a module of many
+/// kernels would otherwise cost every warp of every launch the registers of all of them).
+pub(crate) fn lower_program(
+    m: &ir::Module,
+    layout: &Layout,
+    roots: &[u32],
+) -> Result<Program, Error> {
     let nf = m.functions.len();
+    let taken = &layout.functions.address_taken;
     let mut lw = Lowerer {
         m,
         layout,
@@ -2122,51 +2270,33 @@ pub(crate) fn lower_module(m: &ir::Module, layout: &Layout) -> Result<Program, E
         nslots: sr::FIXED,
         consts: HashMap::new(),
         const_list: Vec::new(),
-        funcs: Vec::with_capacity(nf),
-        wmask: Vec::new(),
-        local_off: Vec::with_capacity(nf),
+        funcs: layout.functions.infos.clone(),
+        local_off: layout.functions.locals.clone(),
         fix: Vec::new(),
         starts: vec![Vec::new(); nf],
         calls: vec![Vec::new(); nf],
-        address_taken: vec![false; nf],
         call_lists: Vec::new(),
     };
-    for f in &m.functions {
-        for r in &f.regs {
-            if r.vector.is_some() {
-                return Err(unsupported(
-                    format!("vector register `{}`", r.name),
-                    f.loc,
-                    &f.name,
-                ));
-            }
+    // In module order, as the GPU's compiler lays functions out: which lanes of a divergent
+    // warp run first follows program counters (see `exec`), so callees keep their place
+    // before or after their callers.
+    let lowered = layout.functions.reachable(roots);
+    for (fid, f) in m.functions.iter().enumerate() {
+        if !lowered[fid] {
+            continue;
         }
-        let (locals, params, rets, frame) = frame_layout(f);
-        let reg_count32 = f
-            .regs
-            .iter()
-            .map(|r| if r.ty.size() > 4 { 2 } else { 1 })
-            .sum::<u32>();
-        lw.funcs.push(FuncInfo {
-            entry: 0,
-            invariant_prologue: 0,
-            reg_base: lw.nslots,
-            nregs: f.regs.len() as u32,
-            frame,
-            params,
-            rets,
-            recursive: false,
-            has_body: f.body.is_some(),
-            static_shared: 0,
-            local_stack: frame,
-            reg_count32,
-        });
-        lw.wmask.extend(f.regs.iter().map(|r| type_mask(r.ty)));
+        if let Some(r) = f.regs.iter().find(|r| r.vector.is_some()) {
+            return Err(unsupported(
+                format!("vector register `{}`", r.name),
+                f.loc,
+                &f.name,
+            ));
+        }
+        let info = &mut lw.funcs[fid];
+        info.reg_base = lw.nslots;
+        info.has_body = f.body.is_some();
         lw.nslots += f.regs.len() as u32;
-        lw.local_off.push(locals);
-    }
-    for fid in 0..nf as u32 {
-        lw.lower_function(fid)?;
+        lw.lower_function(fid as u32)?;
     }
     // Branch targets: IR instruction indices → op indices.
     for (at, fid, labels) in std::mem::take(&mut lw.fix) {
@@ -2186,34 +2316,36 @@ pub(crate) fn lower_module(m: &ir::Module, layout: &Layout) -> Result<Program, E
             _ => {}
         }
     }
-    // Recursion: functions on a call-graph cycle (indirect calls may reach any function whose
-    // address is taken) save their registers across calls.
+    // Recursion: functions on a call-graph cycle (calls through a plain pointer may reach any
+    // function whose address is taken; listed calls are edges to their lists) save their
+    // registers across calls.
     let has_indirect: Vec<bool> = (0..nf)
         .map(|f| {
             let s = lw.funcs[f].entry as usize;
             let e = lw.starts[f].last().copied().unwrap_or(0) as usize;
-            lw.insts.get(s..e).is_some_and(|ops| {
-                ops.iter().any(|i| {
-                    matches!(
-                        i.op,
-                        Op::Call {
-                            target: CallTarget::Indirect(_) | CallTarget::Listed { .. },
-                            ..
-                        }
-                    )
+            lowered[f]
+                && lw.insts.get(s..e).is_some_and(|ops| {
+                    ops.iter().any(|i| {
+                        matches!(
+                            i.op,
+                            Op::Call {
+                                target: CallTarget::Indirect(_),
+                                ..
+                            }
+                        )
+                    })
                 })
-            })
         })
         .collect();
     let succ = |f: usize| -> Vec<usize> {
         let mut v: Vec<usize> = lw.calls[f].iter().map(|&c| c as usize).collect();
         if has_indirect[f] {
-            v.extend((0..nf).filter(|&g| lw.address_taken[g]));
+            v.extend((0..nf).filter(|&g| taken[g]));
         }
         v
     };
     let succs: Vec<Vec<usize>> = (0..nf).map(succ).collect();
-    for f in 0..nf {
+    for f in (0..nf).filter(|&f| lowered[f]) {
         // f is recursive if f is reachable from its successors.
         let mut seen = vec![false; nf];
         let mut stack = succs[f].clone();
@@ -2253,7 +2385,7 @@ pub(crate) fn lower_module(m: &ir::Module, layout: &Layout) -> Result<Program, E
         memo[f] = Some(d);
         d
     }
-    for f in 0..nf {
+    for f in (0..nf).filter(|&f| lowered[f]) {
         let mut on = vec![false; nf];
         let d = deepest(f, &succs, &lw.funcs, &mut depth_memo, &mut on);
         lw.funcs[f].local_stack = d;
@@ -2309,8 +2441,67 @@ mod tests {
             func_shared,
             shared_end,
             const_ranges: Vec::new(),
+            functions: FunctionFacts::new(m),
         };
-        lower_module(m, &layout)
+        let all: Vec<u32> = (0..m.functions.len() as u32).collect();
+        lower_program(m, &layout, &all)
+    }
+
+    fn layout(m: &ir::Module) -> Layout {
+        let (globals, func_shared, shared_end) = shared_layout(m);
+        Layout {
+            globals,
+            func_shared,
+            shared_end,
+            const_ranges: Vec::new(),
+            functions: FunctionFacts::new(m),
+        }
+    }
+
+    #[test]
+    fn a_kernel_program_holds_the_registers_of_its_own_call_graph_only() {
+        let m = module(
+            ".func (.param .b32 r) inc(.param .b32 x)\n{\n .reg .b32 %v<3>;\n \
+             ld.param.b32 %v1, [x];\n add.s32 %v2, %v1, 1;\n st.param.b32 [r], %v2;\n ret;\n}\n\
+             .func (.param .b32 r) neg(.param .b32 x)\n{\n .reg .b32 %v<3>;\n \
+             ld.param.b32 %v1, [x];\n neg.s32 %v2, %v1;\n st.param.b32 [r], %v2;\n ret;\n}\n\
+             .visible .entry big()\n{\n .reg .b32 %r<900>;\n mov.u32 %r1, 5;\n ret;\n}\n\
+             .visible .entry small(.param .u32 n)\n{\n .reg .b32 %r<4>;\n ld.param.u32 %r1, [n];\n \
+             { .param .b32 a;\n .param .b32 b;\n st.param.b32 [a], %r1;\n \
+             call (b), inc, (a);\n ld.param.b32 %r2, [b];\n }\n ret;\n}\n\
+             .visible .entry ptr(.param .u32 n)\n{\n .reg .b32 %r<4>;\n .reg .b64 %rd<2>;\n \
+             ld.param.u32 %r1, [n];\n mov.u64 %rd1, neg;\n \
+             proto: .callprototype (.param .b32 _) _ (.param .b32 _);\n \
+             { .param .b32 a;\n .param .b32 b;\n st.param.b32 [a], %r1;\n \
+             call (b), %rd1, (a), proto;\n ld.param.b32 %r2, [b];\n }\n ret;\n}\n",
+        );
+        let find = |n: &str| m.functions.iter().position(|f| f.name == n).unwrap() as u32;
+        let (inc, neg, big, small, ptr) = (
+            find("inc"),
+            find("neg"),
+            find("big"),
+            find("small"),
+            find("ptr"),
+        );
+        let l = layout(&m);
+        let p = lower_program(&m, &l, &[small]).unwrap();
+        let lowered = |p: &Program| -> Vec<u32> {
+            (0..p.funcs.len() as u32)
+                .filter(|&f| p.funcs[f as usize].has_body)
+                .collect()
+        };
+        let mut want = vec![inc, small];
+        want.sort();
+        assert_eq!(lowered(&p), want);
+        // The 900 registers of `big` are not in `small`'s register file.
+        assert!(p.nslots < sr::FIXED + 40, "{} slots", p.nslots);
+        let p = lower_program(&m, &l, &[big]).unwrap();
+        assert!(p.nslots >= sr::FIXED + 900);
+        assert_eq!(lowered(&p), vec![big]);
+        // A call through a plain pointer may reach every function whose address is taken.
+        let p = lower_program(&m, &l, &[ptr]).unwrap();
+        assert!(p.funcs[neg as usize].has_body);
+        assert!(!p.funcs[inc as usize].has_body);
     }
 
     #[test]
