@@ -2277,9 +2277,10 @@ pub(crate) fn lower_program(
         calls: vec![Vec::new(); nf],
         call_lists: Vec::new(),
     };
-    // In module order, as the GPU's compiler lays functions out: which lanes of a divergent
-    // warp run first follows program counters (see `exec`), so callees keep their place
-    // before or after their callers.
+    // In module order: PTX declares a function before its first use, so callees come before
+    // their callers. Which lanes of a divergent warp run first follows program counters
+    // (lowest first, see `exec`), so lanes inside a call finish it before lanes elsewhere in
+    // the caller move on, as on the GPU.
     let lowered = layout.functions.reachable(roots);
     for (fid, f) in m.functions.iter().enumerate() {
         if !lowered[fid] {
