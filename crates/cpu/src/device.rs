@@ -1,6 +1,7 @@
 //! The device, loaded modules and kernels: the public face of the executor.
 
 use crate::exec::Launch;
+use crate::heap::{DeviceHeap, DEFAULT_HEAP_BYTES};
 use crate::lower::{self, Layout, Program, FUNC_WINDOW, SHARED_WINDOW};
 use crate::memory::{configured_total, Memory};
 use crate::{DeviceProperties, Error};
@@ -18,6 +19,21 @@ pub struct Device {
     grids: AtomicU64,
     /// Run the x86-64-v3 build of the executor (see `exec::simd`).
     vector_isa: bool,
+    /// Kernels' `malloc`/`free` blocks.
+    heap: DeviceHeap,
+    /// Kernels' output kept for [`Device::take_output`], or `None`: written to the process's
+    /// standard output and error.
+    captured: Mutex<Option<KernelOutput>>,
+}
+
+/// What kernels printed with `printf` (standard output) and the messages of their failed
+/// assertions (standard error), launch by launch, each launch's in block order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KernelOutput {
+    /// `printf` output.
+    pub stdout: Vec<u8>,
+    /// Failed assertions, one line per thread, as a GPU prints them.
+    pub stderr: Vec<u8>,
 }
 
 impl std::fmt::Debug for Device {
@@ -181,6 +197,8 @@ impl Device {
             pool,
             grids: AtomicU64::new(1),
             vector_isa: crate::exec::vector_isa_available(),
+            heap: DeviceHeap::new(DEFAULT_HEAP_BYTES),
+            captured: Mutex::new(None),
         }
     }
 
@@ -192,6 +210,46 @@ impl Device {
     /// The device memory.
     pub fn memory(&self) -> &Memory {
         &self.memory
+    }
+
+    /// From now on keeps what kernels print for [`Device::take_output`] instead of writing it
+    /// to the process's standard output and error (where a GPU's driver writes it).
+    pub fn capture_output(&self) {
+        let mut c = self.captured.lock().unwrap_or_else(|p| p.into_inner());
+        c.get_or_insert_with(KernelOutput::default);
+    }
+
+    /// What kernels printed since the last call, once [`Device::capture_output`] was called.
+    pub fn take_output(&self) -> KernelOutput {
+        let mut c = self.captured.lock().unwrap_or_else(|p| p.into_inner());
+        c.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// Writes a launch's output in block order.
+    fn emit_output(&self, mut blocks: Vec<(u64, Vec<u8>, Vec<u8>)>) {
+        if blocks.is_empty() {
+            return;
+        }
+        blocks.sort_by_key(|b| b.0);
+        let mut c = self.captured.lock().unwrap_or_else(|p| p.into_inner());
+        match c.as_mut() {
+            Some(k) => {
+                for (_, out, err) in blocks {
+                    k.stdout.extend_from_slice(&out);
+                    k.stderr.extend_from_slice(&err);
+                }
+            }
+            None => {
+                use std::io::Write;
+                let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
+                for (_, o, e) in blocks {
+                    // Output is best effort, as a GPU's: a closed stream loses it.
+                    let _ = out.write_all(&o);
+                    let _ = err.write_all(&e);
+                }
+                let _ = out.flush();
+            }
+        }
     }
 
     /// Loads a module: allocates and initializes its `.global`/`.const` variables (with the
@@ -446,6 +504,8 @@ impl Device {
             abort: AtomicBool::new(false),
             error: Mutex::new(None),
             vector_isa: self.vector_isa,
+            heap: &self.heap,
+            output: Mutex::new(Vec::new()),
         };
         let workers = (self.pool.current_num_threads() as u64).min(total).max(1) as u32;
         if workers == 1 {
@@ -458,6 +518,9 @@ impl Device {
                 }
             });
         }
+        self.emit_output(std::mem::take(
+            &mut *launch.output.lock().unwrap_or_else(|p| p.into_inner()),
+        ));
         match launch.error.into_inner() {
             Ok(Some((_, e))) => Err(e),
             Ok(None) => Ok(()),

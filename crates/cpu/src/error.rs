@@ -75,6 +75,15 @@ pub enum Error {
         /// Kernel and PTX position of the `trap`.
         at: Site,
     },
+    /// A thread's `assert` failed (`__assertfail`; `CUDA_ERROR_ASSERT`). Each failing thread's
+    /// message went to the device's error output, as a GPU prints it.
+    #[error("device-side assertion failed: {message}{at}")]
+    Assert {
+        /// The first failing thread's message, as the GPU prints it.
+        message: String,
+        /// Kernel and PTX position of the call.
+        at: Site,
+    },
     /// `brkpt` executed, or an instruction that cannot run in this context
     /// (`CUDA_ERROR_ILLEGAL_INSTRUCTION`).
     #[error("illegal instruction: {what}{at}")]
@@ -143,6 +152,7 @@ impl Error {
             Error::IllegalAddress { at, .. }
             | Error::MisalignedAddress { at, .. }
             | Error::Trap { at }
+            | Error::Assert { at, .. }
             | Error::IllegalInstruction { at, .. }
             | Error::StackOverflow { at, .. }
             | Error::Deadlock { at, .. }
@@ -157,6 +167,7 @@ impl Error {
             Error::IllegalAddress { at, .. }
             | Error::MisalignedAddress { at, .. }
             | Error::Trap { at }
+            | Error::Assert { at, .. }
             | Error::IllegalInstruction { at, .. }
             | Error::StackOverflow { at, .. }
             | Error::Deadlock { at, .. }

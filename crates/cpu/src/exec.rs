@@ -9,6 +9,7 @@
 #![allow(clippy::needless_range_loop, clippy::type_complexity)]
 
 use crate::fp;
+use crate::heap::DeviceHeap;
 use crate::lower::{
     sr, ArgSrc, BarKind, BinK, CallTarget, ICmp, Inst, Op, Program, RetDst, Slot, Space, Timer,
     TriK, FUNC_WINDOW, LOCAL_WINDOW, NONE, PARAM_WINDOW, SHARED_WINDOW, WINDOW_SIZE,
@@ -20,8 +21,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+mod printf;
 mod shared;
 mod simd;
+mod system;
 
 use shared::SharedMemory;
 pub(crate) use simd::available as vector_isa_available;
@@ -52,6 +55,11 @@ pub(crate) struct Launch<'a> {
     pub(crate) abort: AtomicBool,
     /// First fault (by block index) and the error.
     pub(crate) error: Mutex<Option<(u64, Error)>>,
+    /// The device heap (`malloc`, `free`).
+    pub(crate) heap: &'a DeviceHeap,
+    /// What blocks printed (`printf`; failed assertions): (block index, standard output,
+    /// standard error), in the order blocks finished.
+    pub(crate) output: Mutex<Vec<(u64, Vec<u8>, Vec<u8>)>>,
     /// Run warps with the build of the warp loop for the host's vector unit
     /// ([`simd::available`]).
     pub(crate) vector_isa: bool,
@@ -98,7 +106,15 @@ impl Launch<'_> {
                 ((i / gx) % gy) as u32,
                 (i / (gx * gy)) as u32,
             ];
-            if let Err(e) = w.run_cta::<FMA>(cta) {
+            let r = w.run_cta::<FMA>(cta);
+            if !w.c.stdout.is_empty() || !w.c.stderr.is_empty() {
+                let out = std::mem::take(&mut w.c.stdout);
+                let err = std::mem::take(&mut w.c.stderr);
+                if let Ok(mut o) = self.output.lock() {
+                    o.push((i, out, err));
+                }
+            }
+            if let Err(e) = r {
                 self.fail(i, e);
                 return;
             }
@@ -628,6 +644,9 @@ struct Cta<'a> {
     bars: [Bar; 16],
     live: u32,
     cta: [u32; 3],
+    /// What the block printed and its failed assertions' messages.
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
 }
 
 /// What a warp's run ended with.
@@ -668,6 +687,8 @@ impl<'a> Worker<'a> {
                 bars: [Bar::default(); 16],
                 live: 0,
                 cta: [0; 3],
+                stdout: Vec::new(),
+                stderr: Vec::new(),
             },
         }
     }
@@ -1919,6 +1940,16 @@ impl<'a> Cta<'a> {
                         }
                     }
                     Op::Call {
+                        target: CallTarget::System(sc),
+                        args,
+                        rets,
+                        ..
+                    } => {
+                        if exec != 0 {
+                            self.system_call(w, exec, *sc, args, rets)?;
+                        }
+                    }
+                    Op::Call {
                         target,
                         args,
                         rets: _,
@@ -2022,6 +2053,12 @@ impl<'a> Cta<'a> {
         for l in Lanes(exec) {
             let callee = match target {
                 CallTarget::Direct(f) => f,
+                CallTarget::System(_) => {
+                    return Err(Error::IllegalInstruction {
+                        what: "a system function has no code to jump to".into(),
+                        at: Site::default(),
+                    })
+                }
                 CallTarget::Indirect(s) | CallTarget::Listed { slot: s, .. } => {
                     let a = w.regs[s as usize][l];
                     let off = a.wrapping_sub(FUNC_WINDOW);

@@ -21,12 +21,13 @@ mod device;
 mod error;
 mod exec;
 mod fp;
+mod heap;
 mod lower;
 #[allow(unsafe_code)]
 mod memory;
 mod props;
 
-pub use device::{Device, Kernel, KernelAttributes, LaunchConfig, LoadedModule};
+pub use device::{Device, Kernel, KernelAttributes, KernelOutput, LaunchConfig, LoadedModule};
 pub use error::{Error, Site};
 pub use memory::Memory;
 pub use props::DeviceProperties;

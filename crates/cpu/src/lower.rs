@@ -171,6 +171,8 @@ pub(crate) enum RetDst {
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum CallTarget {
     Direct(u32),
+    /// A CUDA system function the module declares but does not define.
+    System(SystemCall),
     Indirect(Slot),
     /// An indirect call naming a `.calltargets` list: the register's function must be one of
     /// [`Program::call_lists`]`[list]`.
@@ -178,6 +180,33 @@ pub(crate) enum CallTarget {
         slot: Slot,
         list: u32,
     },
+}
+
+/// The CUDA system functions device code calls by name (`printf`, `assert`, the device heap),
+/// which the executor provides as a GPU's driver does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SystemCall {
+    /// `vprintf(format, args) -> int`.
+    Vprintf,
+    /// `__assertfail(message, file, line, function, char_size)`.
+    AssertFail,
+    /// `malloc(size) -> pointer`.
+    Malloc,
+    /// `free(pointer)`.
+    Free,
+}
+
+impl SystemCall {
+    /// The system function `name`, with the number of parameters it takes.
+    fn named(name: &str) -> Option<(SystemCall, usize)> {
+        Some(match name {
+            "vprintf" => (SystemCall::Vprintf, 2),
+            "__assertfail" => (SystemCall::AssertFail, 5),
+            "malloc" => (SystemCall::Malloc, 1),
+            "free" => (SystemCall::Free, 1),
+            _ => return None,
+        })
+    }
 }
 
 /// A decoded instruction.
@@ -1603,7 +1632,22 @@ impl<'a> Lowerer<'a> {
         };
         let target = match target_o {
             Operand::Callee(c) if c < self.m.functions.len() => {
-                if self.m.functions[c].body.is_none() {
+                let callee = &self.m.functions[c];
+                let system = SystemCall::named(&callee.name).filter(|_| callee.body.is_none());
+                if let Some((sc, nparams)) = system {
+                    if callee.params.len() != nparams || args_o.len() != nparams {
+                        return Err(unsupported(
+                            format!(
+                                "call to `{}` with {} arguments (the system function takes {nparams})",
+                                callee.name,
+                                args_o.len()
+                            ),
+                            inst.loc,
+                            &self.m.functions[fid as usize].name,
+                        ));
+                    }
+                    CallTarget::System(sc)
+                } else if callee.body.is_none() {
                     return Err(unsupported(
                         format!(
                             "call to `{}`, which has no body in this module",
@@ -1612,9 +1656,10 @@ impl<'a> Lowerer<'a> {
                         inst.loc,
                         &self.m.functions[fid as usize].name,
                     ));
+                } else {
+                    self.calls[fid as usize].push(c as u32);
+                    CallTarget::Direct(c as u32)
                 }
-                self.calls[fid as usize].push(c as u32);
-                CallTarget::Direct(c as u32)
             }
             Operand::Reg(r) => match ops.get(4) {
                 // `.calltargets`: the call may reach only the listed functions.

@@ -41,6 +41,7 @@ pub(crate) fn kernel_error(e: cpu::Error) -> Error {
         cpu::Error::IllegalAddress { .. } => ErrorCode::IllegalAddress,
         cpu::Error::MisalignedAddress { .. } => ErrorCode::MisalignedAddress,
         cpu::Error::Trap { .. } => ErrorCode::LaunchFailed,
+        cpu::Error::Assert { .. } => ErrorCode::Assert,
         cpu::Error::IllegalInstruction { .. } => ErrorCode::IllegalInstruction,
         cpu::Error::StackOverflow { .. } => ErrorCode::HardwareStackError,
         cpu::Error::Deadlock { .. } => ErrorCode::LaunchTimeout,
