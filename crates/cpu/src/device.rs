@@ -26,6 +26,9 @@ pub struct Device {
     captured: Mutex<Option<KernelOutput>>,
 }
 
+/// The default size of a CUDA context's printf FIFO (`cudaLimitPrintfFifoSize`).
+const PRINTF_FIFO_BYTES: usize = 1 << 20;
+
 /// What kernels printed with `printf` (standard output) and the messages of their failed
 /// assertions (standard error), launch by launch, each launch's in block order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -506,6 +509,7 @@ impl Device {
             vector_isa: self.vector_isa,
             heap: &self.heap,
             output: Mutex::new(Vec::new()),
+            printf_room: std::sync::atomic::AtomicUsize::new(PRINTF_FIFO_BYTES),
         };
         let workers = (self.pool.current_num_threads() as u64).min(total).max(1) as u32;
         if workers == 1 {

@@ -60,6 +60,9 @@ pub(crate) struct Launch<'a> {
     /// What blocks printed (`printf`; failed assertions): (block index, standard output,
     /// standard error), in the order blocks finished.
     pub(crate) output: Mutex<Vec<(u64, Vec<u8>, Vec<u8>)>>,
+    /// Bytes `printf` may still print in this launch (a GPU's printf FIFO, 1 MiB by default:
+    /// what does not fit is lost).
+    pub(crate) printf_room: std::sync::atomic::AtomicUsize,
     /// Run warps with the build of the warp loop for the host's vector unit
     /// ([`simd::available`]).
     pub(crate) vector_isa: bool,

@@ -115,3 +115,58 @@ fn printf_assert_and_heap_as_the_gpu_at_o3() {
 fn printf_assert_and_heap_as_the_gpu_at_g() {
     check("g_sm90");
 }
+
+/// 2048 threads print 1000 bytes each: a launch prints at most the 1 MiB of a GPU's printf
+/// FIFO, in whole lines, and the rest is lost.
+#[test]
+fn a_launch_prints_at_most_the_printf_fifo() {
+    const PTX: &str = r#"
+.version 8.0
+.target sm_90
+.address_size 64
+.extern .func (.param .b32 func_retval0) vprintf (.param .b64 vprintf_param_0, .param .b64 vprintf_param_1);
+.global .align 1 .b8 fmt[7] = {37, 57, 57, 57, 100, 10, 0};
+.visible .entry many()
+{
+    .local .align 8 .b8 depot[8];
+    .reg .b32 %r<3>;
+    .reg .b64 %rd<5>;
+    mov.u32 %r1, %tid.x;
+    st.local.u32 [depot], %r1;
+    mov.u64 %rd1, depot;
+    cvta.local.u64 %rd2, %rd1;
+    mov.u64 %rd3, fmt;
+    cvta.global.u64 %rd4, %rd3;
+    {
+    .param .b64 p0;
+    st.param.b64 [p0], %rd4;
+    .param .b64 p1;
+    st.param.b64 [p1], %rd2;
+    .param .b32 r;
+    call.uni (r), vprintf, (p0, p1);
+    ld.param.b32 %r2, [r];
+    }
+    ret;
+}
+"#;
+    let dev = Device::with_workers(2);
+    dev.capture_output();
+    let m = dev
+        .load_module(&ferrocuda_ptx::parse(PTX).unwrap())
+        .unwrap();
+    let k = m.kernel("many").unwrap();
+    let cfg = LaunchConfig {
+        grid: [2, 1, 1],
+        block: [1024, 1, 1],
+        dynamic_shared: 0,
+    };
+    dev.launch(&k, &cfg, &[]).unwrap();
+    let out = dev.take_output().stdout;
+    assert_eq!(out.len(), 1000 * ((1 << 20) / 1000));
+    assert!(out
+        .split(|&c| c == b'\n')
+        .all(|l| l.is_empty() || l.len() == 999));
+    // The next launch has a FIFO of its own.
+    dev.launch(&k, &cfg, &[]).unwrap();
+    assert_eq!(dev.take_output().stdout.len(), out.len());
+}

@@ -73,7 +73,7 @@ pub(super) fn format(
             i += 1;
             let w = next(4, &mut count)? as u32 as i32;
             s.left |= w < 0;
-            s.width = w.unsigned_abs() as usize;
+            s.width = (w.unsigned_abs() as usize).min(MAX_FIELD);
         } else {
             s.width = digits(fmt, &mut i);
         }
@@ -213,13 +213,17 @@ pub(super) fn format(
     Ok(count)
 }
 
+/// The widest field and the longest precision honoured: a format string is device data, and
+/// `%999999999d` must not make the host allocate gigabytes.
+const MAX_FIELD: usize = 4096;
+
 fn digits(fmt: &[u8], i: &mut usize) -> usize {
     let mut n = 0usize;
     while let Some(d) = fmt.get(*i).filter(|c| c.is_ascii_digit()) {
         n = n.saturating_mul(10).saturating_add((d - b'0') as usize);
         *i += 1;
     }
-    n.min(1 << 20)
+    n.min(MAX_FIELD)
 }
 
 /// The digits of `v` with at least `precision` of them (none for a zero of precision 0).
@@ -498,6 +502,27 @@ mod tests {
             .0,
             "0x1.8p+0|0x1.999999999999ap-4|0x2.0p+0|-0X1P+1|0x0p+0"
         );
+    }
+
+    proptest::proptest! {
+        /// Any format and any argument bytes: no panic, output bounded by the format's length
+        /// and the field limit.
+        #[test]
+        fn any_format_formats(fmt in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+                              args in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64)) {
+            let mut read = |o: u64, n: u32| -> Result<u64, Error> {
+                let mut b = [0u8; 8];
+                for (k, x) in b.iter_mut().take(n as usize).enumerate() {
+                    *x = args.get(o as usize + k).copied().unwrap_or(0);
+                }
+                Ok(u64::from_le_bytes(b))
+            };
+            let mut strings = |a: u64| -> Result<Vec<u8>, Error> { Ok(vec![b'x'; (a % 100) as usize]) };
+            let mut out = Vec::new();
+            let n = format(&fmt, &mut read, &mut strings, &mut out).unwrap();
+            proptest::prop_assert!(n >= 0 && n as usize <= fmt.len());
+            proptest::prop_assert!(out.len() <= fmt.len() * (MAX_FIELD + 400));
+        }
     }
 
     #[test]

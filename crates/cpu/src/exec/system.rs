@@ -3,11 +3,13 @@
 //!
 //! Each active lane makes its own call, in lane order. What kernels print is kept per block
 //! and written out in block order when the launch ends (a GPU prints at the next
-//! synchronisation, in an order of its own).
+//! synchronisation, in an order of its own); a launch prints at most the 1 MiB of a GPU's
+//! printf FIFO, and lines beyond it are lost, as there.
 
 use super::{le_read, printf, sr, Cta, Lanes, Space, Warp};
 use crate::lower::{ArgSrc, RetDst, SystemCall};
 use crate::{Error, Site};
+use std::sync::atomic::Ordering;
 
 /// The longest string `%s`, a format or an assertion message may be; a GPU stops at a NUL it
 /// may never find, this stops here.
@@ -45,7 +47,15 @@ impl Cta<'_> {
                         &mut |a| self.string(w, l, a),
                         &mut out,
                     )?;
-                    self.stdout.extend_from_slice(&out);
+                    let room = &self.l.printf_room;
+                    let fits = room
+                        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |r| {
+                            r.checked_sub(out.len())
+                        })
+                        .is_ok();
+                    if fits {
+                        self.stdout.extend_from_slice(&out);
+                    }
                     n as u32 as u64
                 }
                 SystemCall::AssertFail => {
