@@ -21,11 +21,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+mod mma;
 mod printf;
 mod shared;
 mod simd;
 mod system;
 
+pub(crate) use mma::register_counts as mma_register_counts;
 use shared::SharedMemory;
 pub(crate) use simd::available as vector_isa_available;
 
@@ -1940,6 +1942,31 @@ impl<'a> Cta<'a> {
                                 w.pc[l] = pc + 1;
                             }
                             continue 'outer;
+                        }
+                    }
+                    Op::Mma(m) => {
+                        if exec != 0 {
+                            if exec != u32::MAX {
+                                return Err(Error::IllegalInstruction {
+                                    what: format!(
+                                        "mma.sync executed by {} of the warp's 32 lanes (it \
+                                         needs all of them)",
+                                        exec.count_ones()
+                                    ),
+                                    at: Site::default(),
+                                });
+                            }
+                            let lanes = |slots: &[Slot]| -> Vec<Vec<u64>> {
+                                (0..32)
+                                    .map(|l| slots.iter().map(|&s| w.regs[s as usize][l]).collect())
+                                    .collect()
+                            };
+                            let d = mma::run(m, &lanes(&m.a), &lanes(&m.b), &lanes(&m.c));
+                            for (l, regs) in d.iter().enumerate() {
+                                for (&s, &v) in m.d.iter().zip(regs) {
+                                    set(&mut w.regs, s, l, v);
+                                }
+                            }
                         }
                     }
                     Op::Call {

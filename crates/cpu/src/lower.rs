@@ -429,6 +429,48 @@ pub(crate) enum Op {
         addr: Slot,
         off: i64,
     },
+    /// A warp's matrix multiply-accumulate (boxed: rare, and large).
+    Mma(Box<MmaOp>),
+}
+
+/// Shapes of `mma.sync` the executor runs (m×n×k).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MmaShape {
+    M16N8K4,
+    M16N8K8,
+    M16N8K16,
+    M16N8K32,
+    M8N8K4,
+}
+
+/// Element types of `mma.sync` operands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MmaType {
+    F16,
+    Bf16,
+    Tf32,
+    F32,
+    F64,
+    S8,
+    U8,
+    S32,
+}
+
+/// A warp's `mma.sync.aligned.SHAPE.row.col.D.A.B.C d, a, b, c` (see `exec::mma`).
+#[derive(Debug)]
+pub(crate) struct MmaOp {
+    pub(crate) shape: MmaShape,
+    pub(crate) a_ty: MmaType,
+    pub(crate) b_ty: MmaType,
+    pub(crate) c_ty: MmaType,
+    pub(crate) d_ty: MmaType,
+    /// `.satfinite` (integer results clamp instead of wrapping).
+    pub(crate) satfinite: bool,
+    /// Fragment registers of each operand.
+    pub(crate) d: Vec<Slot>,
+    pub(crate) a: Vec<Slot>,
+    pub(crate) b: Vec<Slot>,
+    pub(crate) c: Vec<Slot>,
 }
 
 impl Op {
@@ -471,6 +513,7 @@ impl Op {
             | Op::Redux { d, .. }
             | Op::Bar { d, .. } => v(&[*d]),
             Op::Ld { ds, n, .. } | Op::Ldmatrix { ds, n, .. } => v(&ds[..*n as usize]),
+            Op::Mma(m) => v(&m.d),
             Op::Shfl { d, p, .. } | Op::Match { d, p, .. } | Op::Elect { d, p, .. } => v(&[*d, *p]),
             Op::Call { rets, .. } => rets
                 .iter()
@@ -1519,8 +1562,8 @@ impl<'a> Lowerer<'a> {
                     loc,
                 );
             }
-            Opcode::Mma
-            | Opcode::Wmma
+            Opcode::Mma => self.lower_mma(fid, inst)?,
+            Opcode::Wmma
             | Opcode::Wgmma
             | Opcode::Stmatrix
             | Opcode::Tex
@@ -1728,6 +1771,118 @@ impl<'a> Lowerer<'a> {
                 rets: rets.into_boxed_slice(),
                 frame,
             },
+            fid,
+            inst.loc,
+        );
+        Ok(())
+    }
+
+    fn lower_mma(&mut self, fid: u32, inst: &ir::Instruction) -> Result<(), Error> {
+        use ir::Modifier as M;
+        let hint = |h: &str| inst.mods.iter().any(|m| matches!(m, M::Hint(x) if x == h));
+        let f = &self.m.functions[fid as usize];
+        let shape = [
+            ("m16n8k4", MmaShape::M16N8K4),
+            ("m16n8k8", MmaShape::M16N8K8),
+            ("m16n8k16", MmaShape::M16N8K16),
+            ("m16n8k32", MmaShape::M16N8K32),
+            ("m8n8k4", MmaShape::M8N8K4),
+        ]
+        .into_iter()
+        .find(|(h, _)| hint(h))
+        .map(|(_, s)| s);
+        let ty = |t: &ScalarType| match t {
+            ScalarType::F16 => Some(MmaType::F16),
+            ScalarType::BF16 => Some(MmaType::Bf16),
+            ScalarType::TF32 => Some(MmaType::Tf32),
+            ScalarType::F32 => Some(MmaType::F32),
+            ScalarType::F64 => Some(MmaType::F64),
+            ScalarType::S8 => Some(MmaType::S8),
+            ScalarType::U8 => Some(MmaType::U8),
+            ScalarType::S32 => Some(MmaType::S32),
+            _ => None,
+        };
+        let types: Vec<Option<MmaType>> = inst.types.iter().map(ty).collect();
+        use MmaShape::*;
+        use MmaType::*;
+        let supported = match (shape, types.as_slice()) {
+            (Some(sh), &[Some(d), Some(a), Some(b), Some(c)]) => {
+                let ok = matches!(
+                    (sh, a, b, d, c),
+                    (M16N8K16 | M16N8K8, F16, F16, F32 | F16, F32 | F16)
+                        | (M16N8K16 | M16N8K8, Bf16, Bf16, F32, F32)
+                        | (M16N8K8 | M16N8K4, Tf32, Tf32, F32, F32)
+                        | (M16N8K32 | M16N8K16, S8 | U8, S8 | U8, S32, S32)
+                        | (M8N8K4, F64, F64, F64, F64)
+                );
+                ok.then_some((sh, a, b, c, d))
+            }
+            _ => None,
+        };
+        let Some((shape, a_ty, b_ty, c_ty, d_ty)) =
+            supported.filter(|_| hint("row") && hint("col"))
+        else {
+            return Err(unsupported(
+                "`mma` of this shape, layout or element types: the executor runs \
+                 .m16n8k{4,8,16,32} and .m8n8k4 (f64), .row.col, with f16, bf16, tf32, f64 \
+                 and s8/u8 operands"
+                    .to_string(),
+                inst.loc,
+                &f.name,
+            ));
+        };
+        let (na, nb, nc, nd) = crate::exec::mma_register_counts(shape, a_ty, c_ty, d_ty);
+        let list = |o: Option<&Operand>| -> Vec<Operand> {
+            match o {
+                Some(Operand::Vector(v)) => v.clone(),
+                Some(o) => vec![o.clone()],
+                None => Vec::new(),
+            }
+        };
+        let ops = &inst.operands;
+        let (dl, al, bl, cl) = (
+            list(ops.first()),
+            list(ops.get(1)),
+            list(ops.get(2)),
+            list(ops.get(3)),
+        );
+        if dl.len() != nd || al.len() != na || bl.len() != nb || cl.len() != nc {
+            return Err(self.err(
+                fid,
+                inst,
+                "fragment registers (their number for this shape and type)",
+            ));
+        }
+        let reg_ty = |t: MmaType| {
+            if t == F64 {
+                ScalarType::B64
+            } else {
+                ScalarType::B32
+            }
+        };
+        let mut d = Vec::with_capacity(nd);
+        for o in &dl {
+            d.push(self.dst(fid, inst, o)?.0);
+        }
+        let mut srcs = |l: &[Operand], t: MmaType| -> Result<Vec<Slot>, Error> {
+            l.iter()
+                .map(|o| self.src_op(fid, inst, o, reg_ty(t)))
+                .collect()
+        };
+        let (a, b, c) = (srcs(&al, a_ty)?, srcs(&bl, b_ty)?, srcs(&cl, c_ty)?);
+        self.emit(
+            Op::Mma(Box::new(MmaOp {
+                shape,
+                a_ty,
+                b_ty,
+                c_ty,
+                d_ty,
+                satfinite: hint("satfinite"),
+                d,
+                a,
+                b,
+                c,
+            })),
             fid,
             inst.loc,
         );
