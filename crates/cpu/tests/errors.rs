@@ -255,7 +255,7 @@ fn unsupported_instructions_fail_at_load_with_position() {
 {
     .reg .b32 %r<20>;
     .reg .f32 %f<10>;
-    mma.sync.aligned.m16n8k8.row.col.f32.f16.f16.f32 {%f1, %f2, %f3, %f4}, {%r1, %r2}, {%r3}, {%f5, %f6, %f7, %f8};
+    mma.sync.aligned.m8n8k4.row.col.f32.f16.f16.f32 {%f1, %f2, %f3, %f4, %f5, %f6, %f7, %f8}, {%r1, %r2}, {%r3, %r4}, {%f1, %f2, %f3, %f4, %f5, %f6, %f7, %f8};
     ret;
 }
 "#;
