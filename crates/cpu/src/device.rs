@@ -27,7 +27,7 @@ pub struct Device {
 }
 
 /// The default size of a CUDA context's printf FIFO (`cudaLimitPrintfFifoSize`).
-const PRINTF_FIFO_BYTES: usize = 1 << 20;
+pub const PRINTF_FIFO_BYTES: usize = 1 << 20;
 
 /// What kernels printed with `printf` (standard output) and the messages of their failed
 /// assertions (standard error), launch by launch, each launch's in block order.
@@ -487,6 +487,19 @@ impl Device {
     /// Blocks run on the worker pool; on the first fault the remaining blocks are skipped and
     /// the error (kernel name, PTX line:col, address) is returned.
     pub fn launch(&self, k: &Kernel, cfg: &LaunchConfig, params: &[u8]) -> Result<(), Error> {
+        self.launch_in(k, cfg, params, &self.heap, PRINTF_FIFO_BYTES)
+    }
+
+    /// [`Device::launch`] with a context's own device heap and printf FIFO size (its
+    /// `cudaLimitMallocHeapSize` and `cudaLimitPrintfFifoSize`).
+    pub fn launch_in(
+        &self,
+        k: &Kernel,
+        cfg: &LaunchConfig,
+        params: &[u8],
+        heap: &DeviceHeap,
+        printf_fifo: usize,
+    ) -> Result<(), Error> {
         self.validate(k, cfg, params)?;
         let inner = &k.inner;
         let total = cfg.grid.iter().map(|&x| x as u64).product::<u64>();
@@ -507,9 +520,9 @@ impl Device {
             abort: AtomicBool::new(false),
             error: Mutex::new(None),
             vector_isa: self.vector_isa,
-            heap: &self.heap,
+            heap,
             output: Mutex::new(Vec::new()),
-            printf_room: std::sync::atomic::AtomicUsize::new(PRINTF_FIFO_BYTES),
+            printf_room: std::sync::atomic::AtomicUsize::new(printf_fifo),
         };
         let workers = (self.pool.current_num_threads() as u64).min(total).max(1) as u32;
         if workers == 1 {

@@ -1,8 +1,9 @@
 //! The device heap: what kernels allocate with `malloc` and release with `free`.
 //!
-//! Blocks come from device memory like any allocation, up to the heap's size (8 MiB, the
-//! default of `cudaLimitMallocHeapSize`); a request beyond it returns a null pointer, as on a
-//! GPU. Blocks outlive the launch that made them, until a kernel frees them or the device goes.
+//! Blocks come from device memory like any allocation, up to the heap's size (8 MiB by
+//! default, as `cudaLimitMallocHeapSize`); a request beyond it returns a null pointer, as on a
+//! GPU. Blocks outlive the launch that made them, until a kernel frees them or the heap's
+//! owner (a context) releases them all.
 
 use crate::memory::Memory;
 use crate::Error;
@@ -10,19 +11,41 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 /// The default heap size of a CUDA context.
-pub(crate) const DEFAULT_HEAP_BYTES: u64 = 8 << 20;
+pub const DEFAULT_HEAP_BYTES: u64 = 8 << 20;
 
-pub(crate) struct DeviceHeap {
-    limit: u64,
+/// A heap for kernels' `malloc` (one per context; [`crate::Device::launch_in`]).
+#[derive(Debug)]
+pub struct DeviceHeap {
+    limit: std::sync::atomic::AtomicU64,
     /// Live blocks: device address → size.
     blocks: Mutex<HashMap<u64, u64>>,
 }
 
 impl DeviceHeap {
-    pub(crate) fn new(limit: u64) -> DeviceHeap {
+    /// A heap of `limit` bytes.
+    pub fn new(limit: u64) -> DeviceHeap {
         DeviceHeap {
-            limit,
+            limit: std::sync::atomic::AtomicU64::new(limit),
             blocks: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The heap's size in bytes (`cudaLimitMallocHeapSize`).
+    pub fn limit(&self) -> u64 {
+        self.limit.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Resizes the heap: later requests count against `bytes` (live blocks stay).
+    pub fn set_limit(&self, bytes: u64) {
+        self.limit
+            .store(bytes, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Frees every live block (its owner goes away).
+    pub fn release_all(&self, mem: &Memory) {
+        let mut blocks = self.blocks.lock().unwrap_or_else(|p| p.into_inner());
+        for (a, _) in blocks.drain() {
+            let _ = mem.free(a);
         }
     }
 
@@ -33,7 +56,7 @@ impl DeviceHeap {
         }
         let mut blocks = self.blocks.lock().unwrap_or_else(|p| p.into_inner());
         let used: u64 = blocks.values().sum();
-        if used.checked_add(bytes).is_none_or(|u| u > self.limit) {
+        if used.checked_add(bytes).is_none_or(|u| u > self.limit()) {
             return 0;
         }
         match mem.alloc(bytes) {
@@ -86,5 +109,11 @@ mod tests {
             heap.free(&mem, a + 8),
             Err(Error::IllegalAddress { .. })
         ));
+        // A larger heap; its owner releasing the blocks.
+        heap.set_limit(4096);
+        let b = heap.malloc(&mem, 3000);
+        assert_ne!(b, 0);
+        heap.release_all(&mem);
+        assert!(mem.allocation(b).is_none());
     }
 }

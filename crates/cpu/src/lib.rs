@@ -21,13 +21,16 @@ mod device;
 mod error;
 mod exec;
 mod fp;
-mod heap;
+pub mod heap;
 mod lower;
 #[allow(unsafe_code)]
 mod memory;
 mod props;
 
-pub use device::{Device, Kernel, KernelAttributes, KernelOutput, LaunchConfig, LoadedModule};
+pub use device::{
+    Device, Kernel, KernelAttributes, KernelOutput, LaunchConfig, LoadedModule, PRINTF_FIFO_BYTES,
+};
 pub use error::{Error, Site};
+pub use heap::DeviceHeap;
 pub use memory::Memory;
 pub use props::DeviceProperties;

@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use crate::device::Device;
 use crate::error::{Error, ErrorCode, Result};
+use crate::limit::Limit;
 use crate::platform::ContextBackend;
 use crate::stream::{Event, Stream};
 use crate::{ContextFlags, EventFlags, Platform, StreamFlags};
@@ -162,6 +163,18 @@ impl Context {
     /// `(free, total)` device memory in bytes (`cuMemGetInfo`).
     pub fn mem_get_info(&self) -> Result<(u64, u64)> {
         self.inner.backend.mem_get_info()
+    }
+
+    /// The value of a context limit (`cuCtxGetLimit`).
+    pub fn limit(&self, limit: Limit) -> Result<usize> {
+        self.inner.backend.limit(limit)
+    }
+
+    /// Sets a context limit (`cuCtxSetLimit`): the device heap for kernels' `malloc`, the
+    /// printf FIFO, the per-thread stack. `CUDA_ERROR_UNSUPPORTED_LIMIT` where the device
+    /// has no such limit.
+    pub fn set_limit(&self, limit: Limit, value: usize) -> Result<()> {
+        self.inner.backend.set_limit(limit, value)
     }
 
     /// The context's default (null) stream.

@@ -42,6 +42,7 @@ mod cpu;
 mod device;
 mod error;
 mod launch;
+mod limit;
 mod memory;
 mod module;
 /// Raw access to libcuda (`sys`) and its thin wrappers (`result`), for tools that need an
@@ -61,6 +62,7 @@ pub use context::Context;
 pub use device::{Device, DeviceAttribute, DEVICE_ENV};
 pub use error::{Error, ErrorCode, Result};
 pub use launch::{DeviceRepr, Dim3, KernelArg, LaunchConfig, LaunchLimits};
+pub use limit::Limit;
 pub use memory::{DeviceBuffer, DevicePtr, PinnedHostBuffer};
 pub use module::{
     Function, FunctionAttribute, JitOptions, KernelSignature, LaunchBuilder, Module, ParamLayout,

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use crate::device::DeviceAttribute;
 use crate::error::{Error, ErrorCode, Result};
 use crate::launch::{LaunchConfig, PackedArgs};
+use crate::limit::Limit;
 use crate::module::{FunctionAttribute, JitOptions, KernelSignature};
 use crate::{ContextFlags, EventFlags, MemoryKind, Platform, StreamFlags};
 
@@ -67,6 +68,8 @@ pub(crate) trait ContextBackend: Send + Sync {
     fn mem_alloc(&self, bytes: u64) -> Result<u64>;
     fn mem_free(&self, addr: u64) -> Result<()>;
     fn mem_get_info(&self) -> Result<(u64, u64)>;
+    fn limit(&self, limit: Limit) -> Result<usize>;
+    fn set_limit(&self, limit: Limit, value: usize) -> Result<()>;
     fn memcpy_htod(&self, dst: u64, src: &[u8]) -> Result<()>;
     fn memcpy_dtoh(&self, dst: &mut [u8], src: u64) -> Result<()>;
     fn memcpy_dtod(&self, dst: u64, src: u64, bytes: u64) -> Result<()>;

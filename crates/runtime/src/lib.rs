@@ -64,9 +64,9 @@ pub use module::{
 };
 pub use props::{device_get_attribute, get_device_properties, DeviceProp};
 pub use state::{
-    current_driver_device, device_reset, device_synchronize, driver_version, get_device,
-    get_device_count, get_error_name, get_error_string, get_last_error, init_runtime,
-    peek_at_last_error, set_device, set_device_spec, take_last_error,
+    current_driver_device, device_get_limit, device_reset, device_set_limit, device_synchronize,
+    driver_version, get_device, get_device_count, get_error_name, get_error_string, get_last_error,
+    init_runtime, peek_at_last_error, set_device, set_device_spec, take_last_error,
 };
 pub use stream::{
     default_stream, event_create, event_create_with_flags, event_destroy, event_elapsed_time,
@@ -81,6 +81,6 @@ pub use version::{
 /// Types from the driver layer that runtime users meet: kernel arguments, device pointers,
 /// flags.
 pub use ferrocuda_driver::{
-    bytemuck, DeviceAttribute, DevicePtr, DeviceRepr, EventFlags, KernelArg, Platform, PointerInfo,
-    StreamFlags,
+    bytemuck, DeviceAttribute, DevicePtr, DeviceRepr, EventFlags, KernelArg, Limit, Platform,
+    PointerInfo, StreamFlags,
 };

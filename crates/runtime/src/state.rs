@@ -470,6 +470,20 @@ pub fn device_synchronize() -> Result<()> {
     s.run(|c| c.synchronize())
 }
 
+/// Sets a limit of the current device's context (`cudaDeviceSetLimit`): `MallocHeapSize` for
+/// kernels' `malloc`, `PrintfFifoSize`, `StackSize`. `cudaErrorUnsupportedLimit` where the
+/// device has no such limit.
+pub fn device_set_limit(limit: driver::Limit, value: usize) -> Result<()> {
+    let s = scope()?;
+    s.run(|c| c.set_limit(limit, value))
+}
+
+/// A limit of the current device's context (`cudaDeviceGetLimit`).
+pub fn device_get_limit(limit: driver::Limit) -> Result<usize> {
+    let s = scope()?;
+    s.run(|c| c.limit(limit))
+}
+
 /// Destroys the current device's primary context for the whole process (`cudaDeviceReset`):
 /// every allocation, module, stream and event in it is gone, its sticky error is cleared,
 /// and the next runtime call creates a fresh primary context (embedded modules reload).

@@ -569,3 +569,16 @@ fn the_runtime_makes_its_primary_context_current_as_cudart_does() {
     .join()
     .unwrap();
 }
+
+#[test]
+fn device_limits_on_the_cpu_device() {
+    set_device_spec("cpu").unwrap();
+    assert_eq!(device_get_limit(Limit::MallocHeapSize).unwrap(), 8 << 20);
+    device_set_limit(Limit::MallocHeapSize, 32 << 20).unwrap();
+    assert_eq!(device_get_limit(Limit::MallocHeapSize).unwrap(), 32 << 20);
+    assert_eq!(device_get_limit(Limit::PrintfFifoSize).unwrap(), 1 << 20);
+    let e = device_get_limit(Limit::StackSize).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::UnsupportedLimit);
+    assert_eq!(e.code().name(), "cudaErrorUnsupportedLimit");
+    device_set_limit(Limit::MallocHeapSize, 8 << 20).unwrap();
+}

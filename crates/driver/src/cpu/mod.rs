@@ -11,7 +11,7 @@ mod stream;
 
 use std::any::Any;
 use std::collections::{BTreeMap, HashSet};
-use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard, Weak};
 
 use ferrocuda_cpu as cpu;
@@ -19,6 +19,7 @@ use ferrocuda_cpu as cpu;
 use crate::device::DeviceAttribute;
 use crate::error::{Error, ErrorCode, Result};
 use crate::launch::{LaunchConfig, PackedArgs};
+use crate::limit::Limit;
 use crate::module::{container_error, FunctionAttribute, JitOptions, KernelSignature};
 use crate::platform::{
     downcast, ContextBackend, EventBackend, Fill, FunctionBackend, HostAlloc, ModuleBackend,
@@ -171,6 +172,8 @@ impl CpuPlatform {
             streams: Mutex::new(Vec::new()),
             null: StreamCore::new(weak.clone(), true, true, 0),
             host_ranges: Arc::clone(&self.host_ranges),
+            heap: Arc::new(cpu::DeviceHeap::new(cpu::heap::DEFAULT_HEAP_BYTES)),
+            printf_fifo: AtomicUsize::new(cpu::PRINTF_FIFO_BYTES),
         })
     }
 }
@@ -354,6 +357,10 @@ pub(crate) struct CtxState {
     streams: Mutex<Vec<Weak<StreamCore>>>,
     null: Arc<StreamCore>,
     host_ranges: HostRanges,
+    /// Kernels' `malloc` heap (`CU_LIMIT_MALLOC_HEAP_SIZE`); freed with the context.
+    heap: Arc<cpu::DeviceHeap>,
+    /// `CU_LIMIT_PRINTF_FIFO_SIZE`.
+    printf_fifo: AtomicUsize,
 }
 
 impl CtxState {
@@ -467,6 +474,7 @@ impl CtxState {
     fn destroy(&self) {
         self.sync_all();
         self.free_all();
+        self.heap.release_all(self.memory());
         self.null.close();
     }
 }
@@ -552,6 +560,25 @@ impl ContextBackend for CpuContext {
     fn mem_get_info(&self) -> Result<(u64, u64)> {
         self.state.check()?;
         Ok(self.state.memory().info())
+    }
+
+    fn limit(&self, limit: Limit) -> Result<usize> {
+        self.state.check()?;
+        match limit {
+            Limit::MallocHeapSize => Ok(self.state.heap.limit() as usize),
+            Limit::PrintfFifoSize => Ok(self.state.printf_fifo.load(Ordering::Relaxed)),
+            other => Err(other.unsupported("CPU device")),
+        }
+    }
+
+    fn set_limit(&self, limit: Limit, value: usize) -> Result<()> {
+        self.state.check()?;
+        match limit {
+            Limit::MallocHeapSize => self.state.heap.set_limit(value as u64),
+            Limit::PrintfFifoSize => self.state.printf_fifo.store(value, Ordering::Relaxed),
+            other => return Err(other.unsupported("CPU device")),
+        }
+        Ok(())
     }
 
     fn memcpy_htod(&self, dst: u64, src: &[u8]) -> Result<()> {
@@ -964,6 +991,8 @@ impl StreamBackend for CpuStream {
         let kernel = f.kernel.clone();
         let module = Arc::clone(&f._module);
         let dev = Arc::clone(&f.dev);
+        let heap = Arc::clone(&self.state.heap);
+        let printf_fifo = self.state.printf_fifo.load(Ordering::Relaxed);
         let params = args.bytes().to_vec();
         let c = cpu::LaunchConfig {
             grid: [cfg.grid.x, cfg.grid.y, cfg.grid.z],
@@ -975,7 +1004,8 @@ impl StreamBackend for CpuStream {
             if failed {
                 return Ok(());
             }
-            dev.launch(&kernel, &c, &params).map_err(kernel_error)
+            dev.launch_in(&kernel, &c, &params, &heap, printf_fifo)
+                .map_err(kernel_error)
         }))
     }
 

@@ -18,6 +18,7 @@ use std::sync::{Arc, OnceLock};
 use crate::device::DeviceAttribute;
 use crate::error::{Error, ErrorCode, Result};
 use crate::launch::{LaunchConfig, PackedArgs, INLINE_PARAMS};
+use crate::limit::Limit;
 use crate::module::{image_ptx, native_image, FunctionAttribute, JitOptions, KernelSignature};
 use crate::platform::{
     downcast, ContextBackend, EventBackend, Fill, FunctionBackend, HostAlloc, ModuleBackend,
@@ -326,6 +327,22 @@ impl ContextBackend for NvContext {
         let _b = self.ctx.bind()?;
         let (free, total) = self.ctx.d.mem_get_info().check("cuMemGetInfo")?;
         Ok((free as u64, total as u64))
+    }
+
+    fn limit(&self, limit: Limit) -> Result<usize> {
+        let _b = self.ctx.bind()?;
+        self.ctx
+            .d
+            .ctx_get_limit(limit.as_raw())
+            .check("cuCtxGetLimit")
+    }
+
+    fn set_limit(&self, limit: Limit, value: usize) -> Result<()> {
+        let _b = self.ctx.bind()?;
+        self.ctx
+            .d
+            .ctx_set_limit(limit.as_raw(), value)
+            .check("cuCtxSetLimit")
     }
 
     fn memcpy_htod(&self, dst: u64, src: &[u8]) -> Result<()> {
