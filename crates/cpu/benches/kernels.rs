@@ -2,7 +2,8 @@
 //! kernels: saxpy (memory bound), a shared-memory reduction (barriers), a tiled matmul
 //! (shared memory and FMA throughput), and Collatz walks (divergence: each thread's trip count
 //! depends on its input, so the lanes of a warp leave the loop at different times; the PTX is
-//! clang's, from `tests/fixtures/clang/`).
+//! clang's, from `tests/fixtures/clang/`). Also the cost of a small launch from a module of
+//! many kernels against the same kernel alone.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use ferrocuda_cpu::{Device, LaunchConfig};
@@ -238,5 +239,44 @@ fn collatz_steps(mut v: i64) -> i64 {
     steps
 }
 
-criterion_group!(benches, bench);
+/// A small launch (saxpy, 8 blocks) of a kernel alone in its module, and of the same kernel in
+/// a module of 100 other kernels with 500 registers each (a library's worth): a warp's
+/// register file is its own kernel's, so the two should cost the same.
+fn launch_in_a_large_module(c: &mut Criterion) {
+    let dev = Device::new();
+    let mut big = ptx_sources::SAXPY.to_string();
+    for i in 0..100 {
+        big += &format!(
+            ".visible .entry other{i}(.param .u64 p)\n{{\n .reg .b32 %r<400>;\n .reg .b64 %rd<100>;\n \
+             mov.u32 %r1, {i};\n ret;\n}}\n"
+        );
+    }
+    let n = 256 * 8;
+    let buf = dev.memory().alloc(4 * n as u64).unwrap();
+    let p = params(&[
+        &(n as u32).to_le_bytes(),
+        &2.0f32.to_le_bytes(),
+        &buf.to_le_bytes(),
+        &buf.to_le_bytes(),
+    ]);
+    let cfg = LaunchConfig {
+        grid: [8, 1, 1],
+        block: [256, 1, 1],
+        dynamic_shared: 0,
+    };
+    let mut g = c.benchmark_group("launch_saxpy_8_blocks");
+    for (name, src) in [
+        ("alone", ptx_sources::SAXPY.to_string()),
+        ("among_100_kernels", big),
+    ] {
+        let m = dev
+            .load_module(&ferrocuda_ptx::parse(&src).unwrap())
+            .unwrap();
+        let k = m.kernel("saxpy").unwrap();
+        g.bench_function(name, |b| b.iter(|| dev.launch(&k, &cfg, &p).unwrap()));
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench, launch_in_a_large_module);
 criterion_main!(benches);
