@@ -26,10 +26,12 @@ mod printf;
 mod shared;
 mod simd;
 mod system;
+mod wmma;
 
 pub(crate) use mma::register_counts as mma_register_counts;
 use shared::SharedMemory;
 pub(crate) use simd::available as vector_isa_available;
+pub(crate) use wmma::registers as wmma_registers;
 
 /// Backward branches a warp may take before it yields to the other warps of its block (so a
 /// warp spinning on a flag another warp sets still makes progress).
@@ -191,6 +193,20 @@ impl Iterator for Lanes {
         self.0 &= self.0 - 1;
         Some(l)
     }
+}
+
+/// Warp-wide matrix instructions (`.sync.aligned`) need all 32 lanes.
+fn whole_warp(exec: u32, what: &str) -> Result<(), Error> {
+    if exec == u32::MAX {
+        return Ok(());
+    }
+    Err(Error::IllegalInstruction {
+        what: format!(
+            "{what} executed by {} of the warp's 32 lanes (it needs all of them)",
+            exec.count_ones()
+        ),
+        at: Site::default(),
+    })
 }
 
 #[inline(always)]
@@ -1944,18 +1960,35 @@ impl<'a> Cta<'a> {
                             continue 'outer;
                         }
                     }
+                    Op::WmmaLoad(m) => {
+                        if exec != 0 {
+                            self.wmma_load(w, exec, m)?;
+                        }
+                    }
+                    Op::WmmaStore(m) => {
+                        if exec != 0 {
+                            self.wmma_store(w, exec, m)?;
+                        }
+                    }
+                    Op::Wmma(m) => {
+                        if exec != 0 {
+                            whole_warp(exec, "wmma.mma")?;
+                            let lanes = |slots: &[Slot]| -> Vec<Vec<u64>> {
+                                (0..32)
+                                    .map(|l| slots.iter().map(|&s| w.regs[s as usize][l]).collect())
+                                    .collect()
+                            };
+                            let d = wmma::run(m, &lanes(&m.ra), &lanes(&m.rb), &lanes(&m.rc));
+                            for (l, regs) in d.iter().enumerate() {
+                                for (&s, &v) in m.rd.iter().zip(regs) {
+                                    set(&mut w.regs, s, l, v);
+                                }
+                            }
+                        }
+                    }
                     Op::Mma(m) => {
                         if exec != 0 {
-                            if exec != u32::MAX {
-                                return Err(Error::IllegalInstruction {
-                                    what: format!(
-                                        "mma.sync executed by {} of the warp's 32 lanes (it \
-                                         needs all of them)",
-                                        exec.count_ones()
-                                    ),
-                                    at: Site::default(),
-                                });
-                            }
+                            whole_warp(exec, "mma.sync")?;
                             let lanes = |slots: &[Slot]| -> Vec<Vec<u64>> {
                                 (0..32)
                                     .map(|l| slots.iter().map(|&s| w.regs[s as usize][l]).collect())

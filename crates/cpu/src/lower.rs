@@ -431,6 +431,12 @@ pub(crate) enum Op {
     },
     /// A warp's matrix multiply-accumulate (boxed: rare, and large).
     Mma(Box<MmaOp>),
+    /// `wmma.load`: a warp reads a matrix into its fragment registers.
+    WmmaLoad(Box<WmmaMemOp>),
+    /// `wmma.store`: a warp writes a fragment out as a matrix.
+    WmmaStore(Box<WmmaMemOp>),
+    /// `wmma.mma`.
+    Wmma(Box<WmmaOp>),
 }
 
 /// Shapes of `mma.sync` the executor runs (m×n×k).
@@ -471,6 +477,44 @@ pub(crate) struct MmaOp {
     pub(crate) a: Vec<Slot>,
     pub(crate) b: Vec<Slot>,
     pub(crate) c: Vec<Slot>,
+}
+
+/// A `wmma` fragment: its matrix's shape and element type, and how many registers hold it in
+/// each lane (see `exec::wmma`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WmmaFrag {
+    pub(crate) ty: MmaType,
+    pub(crate) rows: usize,
+    pub(crate) cols: usize,
+    pub(crate) regs: usize,
+}
+
+/// `wmma.load` / `wmma.store`: a fragment's registers and the matrix in memory.
+#[derive(Debug)]
+pub(crate) struct WmmaMemOp {
+    pub(crate) frag: WmmaFrag,
+    /// `.row` (else `.col`): how the matrix lies in memory.
+    pub(crate) row_major: bool,
+    pub(crate) space: Space,
+    pub(crate) regs: Vec<Slot>,
+    pub(crate) addr: Slot,
+    pub(crate) off: i64,
+    /// Elements between rows (`.row`) or columns (`.col`); [`NONE`]: the matrix's own width.
+    pub(crate) stride: Slot,
+}
+
+/// `wmma.mma`: `d = a·b + c` on fragments.
+#[derive(Debug)]
+pub(crate) struct WmmaOp {
+    pub(crate) a: WmmaFrag,
+    pub(crate) b: WmmaFrag,
+    pub(crate) c: WmmaFrag,
+    pub(crate) d: WmmaFrag,
+    pub(crate) satfinite: bool,
+    pub(crate) ra: Vec<Slot>,
+    pub(crate) rb: Vec<Slot>,
+    pub(crate) rc: Vec<Slot>,
+    pub(crate) rd: Vec<Slot>,
 }
 
 impl Op {
@@ -514,6 +558,8 @@ impl Op {
             | Op::Bar { d, .. } => v(&[*d]),
             Op::Ld { ds, n, .. } | Op::Ldmatrix { ds, n, .. } => v(&ds[..*n as usize]),
             Op::Mma(m) => v(&m.d),
+            Op::WmmaLoad(m) => v(&m.regs),
+            Op::Wmma(m) => v(&m.rd),
             Op::Shfl { d, p, .. } | Op::Match { d, p, .. } | Op::Elect { d, p, .. } => v(&[*d, *p]),
             Op::Call { rets, .. } => rets
                 .iter()
@@ -1563,8 +1609,8 @@ impl<'a> Lowerer<'a> {
                 );
             }
             Opcode::Mma => self.lower_mma(fid, inst)?,
-            Opcode::Wmma
-            | Opcode::Wgmma
+            Opcode::Wmma => self.lower_wmma(fid, inst)?,
+            Opcode::Wgmma
             | Opcode::Stmatrix
             | Opcode::Tex
             | Opcode::Tld4
@@ -1883,6 +1929,206 @@ impl<'a> Lowerer<'a> {
                 b,
                 c,
             })),
+            fid,
+            inst.loc,
+        );
+        Ok(())
+    }
+
+    fn lower_wmma(&mut self, fid: u32, inst: &ir::Instruction) -> Result<(), Error> {
+        use ir::Modifier as M;
+        use MmaType::*;
+        let hint = |h: &str| inst.mods.iter().any(|m| matches!(m, M::Hint(x) if x == h));
+        let f = &self.m.functions[fid as usize];
+        let refuse = || {
+            unsupported(
+                "`wmma` of this shape or element type: the executor runs .m16n16k16, \
+                 .m32n8k16, .m8n32k16 (f16, bf16, s8, u8), .m16n16k8 (tf32) and .m8n8k4 (f64)"
+                    .to_string(),
+                inst.loc,
+                &f.name,
+            )
+        };
+        let (m, n, k) = match ["m16n16k16", "m32n8k16", "m8n32k16", "m16n16k8", "m8n8k4"]
+            .into_iter()
+            .find(|h| hint(h))
+        {
+            Some("m16n16k16") => (16, 16, 16),
+            Some("m32n8k16") => (32, 8, 16),
+            Some("m8n32k16") => (8, 32, 16),
+            Some("m16n16k8") => (16, 16, 8),
+            Some(_) => (8, 8, 4),
+            None => return Err(refuse()),
+        };
+        let ty = |t: &ScalarType| match t {
+            ScalarType::F16 => Some(F16),
+            ScalarType::BF16 => Some(Bf16),
+            ScalarType::TF32 => Some(Tf32),
+            ScalarType::F32 => Some(F32),
+            ScalarType::F64 => Some(F64),
+            ScalarType::S8 => Some(S8),
+            ScalarType::U8 => Some(U8),
+            ScalarType::S32 => Some(S32),
+            _ => None,
+        };
+        let types: Vec<MmaType> = inst.types.iter().filter_map(ty).collect();
+        if types.len() != inst.types.len() {
+            return Err(refuse());
+        }
+        let frag = |which: u8, t: MmaType| {
+            let (rows, cols) = match which {
+                b'a' => (m, k),
+                b'b' => (k, n),
+                _ => (m, n),
+            };
+            WmmaFrag {
+                ty: t,
+                rows,
+                cols,
+                regs: crate::exec::wmma_registers(t, rows, cols, which),
+            }
+        };
+        let valid_inputs = |a: MmaType| match (m, n, k) {
+            (16, 16, 8) => a == Tf32,
+            (8, 8, 4) => a == F64,
+            _ => matches!(a, F16 | Bf16 | S8 | U8),
+        };
+        let list = |o: Option<&Operand>| -> Vec<Operand> {
+            match o {
+                Some(Operand::Vector(v)) => v.clone(),
+                Some(o) => vec![o.clone()],
+                None => Vec::new(),
+            }
+        };
+        let ops = &inst.operands;
+        let reg_ty = |t: MmaType| {
+            if t == F64 {
+                ScalarType::B64
+            } else {
+                ScalarType::B32
+            }
+        };
+        if hint("mma") {
+            let (d, a, b, c) = match *types.as_slice() {
+                [d, c] => (d, F16, F16, c),
+                [d, a, b, c] => (d, a, b, c),
+                _ => return Err(refuse()),
+            };
+            let int = matches!(a, S8 | U8);
+            let accumulators_ok = if int {
+                matches!(b, S8 | U8) && d == S32 && c == S32
+            } else if a == F64 {
+                b == F64 && d == F64 && c == F64
+            } else {
+                a == b && (matches!((d, c), (F32 | F16, F32 | F16)) && (a == F16 || d == F32))
+            };
+            if !valid_inputs(a) || !accumulators_ok {
+                return Err(refuse());
+            }
+            let (fa, fb, fc, fd) = (frag(b'a', a), frag(b'b', b), frag(b'c', c), frag(b'c', d));
+            let (dl, al, bl, cl) = (
+                list(ops.first()),
+                list(ops.get(1)),
+                list(ops.get(2)),
+                list(ops.get(3)),
+            );
+            if dl.len() != fd.regs
+                || al.len() != fa.regs
+                || bl.len() != fb.regs
+                || cl.len() != fc.regs
+            {
+                return Err(self.err(
+                    fid,
+                    inst,
+                    "fragment registers (their number for this shape and type)",
+                ));
+            }
+            let mut rd = Vec::with_capacity(dl.len());
+            for o in &dl {
+                rd.push(self.dst(fid, inst, o)?.0);
+            }
+            let mut srcs = |l: &[Operand], t: MmaType| -> Result<Vec<Slot>, Error> {
+                l.iter()
+                    .map(|o| self.src_op(fid, inst, o, reg_ty(t)))
+                    .collect()
+            };
+            let (ra, rb, rc) = (srcs(&al, a)?, srcs(&bl, b)?, srcs(&cl, c)?);
+            self.emit(
+                Op::Wmma(Box::new(WmmaOp {
+                    a: fa,
+                    b: fb,
+                    c: fc,
+                    d: fd,
+                    satfinite: hint("satfinite"),
+                    ra,
+                    rb,
+                    rc,
+                    rd,
+                })),
+                fid,
+                inst.loc,
+            );
+            return Ok(());
+        }
+        let (load, which) = if hint("load") {
+            let w = [("a", b'a'), ("b", b'b'), ("c", b'c')]
+                .into_iter()
+                .find(|(h, _)| hint(h));
+            (true, w.map(|x| x.1))
+        } else if hint("store") && hint("d") {
+            (false, Some(b'c'))
+        } else {
+            (false, None)
+        };
+        let (Some(which), &[t]) = (which, types.as_slice()) else {
+            return Err(refuse());
+        };
+        let ok = match which {
+            b'c' => matches!(t, F16 | F32 | S32) || (t == F64 && (m, n, k) == (8, 8, 4)),
+            _ => valid_inputs(t),
+        };
+        if !ok {
+            return Err(refuse());
+        }
+        let fr = frag(which, t);
+        let (regs_at, addr_at) = if load { (0, 1) } else { (1, 0) };
+        let (addr, off, sym) = self.addr(fid, inst, addr_at)?;
+        let space = self.mem_space(fid, inst, sym)?;
+        let rl = list(ops.get(regs_at));
+        if rl.len() != fr.regs {
+            return Err(self.err(
+                fid,
+                inst,
+                "fragment registers (their number for this shape and type)",
+            ));
+        }
+        let mut regs = Vec::with_capacity(rl.len());
+        for o in &rl {
+            regs.push(if load {
+                self.dst(fid, inst, o)?.0
+            } else {
+                self.src_op(fid, inst, o, reg_ty(t))?
+            });
+        }
+        let stride = match ops.get(2) {
+            Some(o) => self.src_op(fid, inst, o, ScalarType::U32)?,
+            None => NONE,
+        };
+        let mem = Box::new(WmmaMemOp {
+            frag: fr,
+            row_major: hint("row"),
+            space,
+            regs,
+            addr,
+            off,
+            stride,
+        });
+        self.emit(
+            if load {
+                Op::WmmaLoad(mem)
+            } else {
+                Op::WmmaStore(mem)
+            },
             fid,
             inst.loc,
         );

@@ -49,7 +49,7 @@ enum Operand {
 }
 
 /// Bits of one element of `ty`.
-fn bits(ty: MmaType) -> usize {
+pub(super) fn bits(ty: MmaType) -> usize {
     match ty {
         MmaType::F16 | MmaType::Bf16 => 16,
         MmaType::S8 | MmaType::U8 => 8,
@@ -60,7 +60,7 @@ fn bits(ty: MmaType) -> usize {
 
 /// Element `i` of a lane's fragment, from its registers (`regs[r]` is the lane's value of the
 /// fragment's register `r`), as `f64` (the float types) or as an integer.
-fn element(ty: MmaType, regs: &[u64], i: usize) -> f64 {
+pub(super) fn element(ty: MmaType, regs: &[u64], i: usize) -> f64 {
     let b = bits(ty);
     let per = (32 / b).max(1);
     let (r, k) = (i / per, i % per);
@@ -125,40 +125,7 @@ pub(super) fn run(op: &MmaOp, a: &[Vec<u64>], b: &[Vec<u64>], c: &[Vec<u64>]) ->
             cm[r * n + col] = element(op.c_ty, &c[lane], i);
         }
     }
-    let int = matches!(op.a_ty, MmaType::S8 | MmaType::U8);
-    let mut dm = vec![0u64; m * n];
-    for r in 0..m {
-        for col in 0..n {
-            dm[r * n + col] = if int {
-                let mut s = cm[r * n + col] as i64;
-                for kk in 0..k {
-                    s += am[r * k + kk] as i64 * bm[kk * n + col] as i64;
-                }
-                let s = if op.satfinite {
-                    s.clamp(i32::MIN as i64, i32::MAX as i64)
-                } else {
-                    s
-                };
-                s as i32 as u32 as u64
-            } else if op.d_ty == MmaType::F64 {
-                let mut s = cm[r * n + col];
-                for kk in 0..k {
-                    s = am[r * k + kk].mul_add(bm[kk * n + col], s);
-                }
-                s.to_bits()
-            } else {
-                let mut s = 0f64;
-                for kk in 0..k {
-                    s += am[r * k + kk] * bm[kk * n + col];
-                }
-                let s = s + cm[r * n + col];
-                match op.d_ty {
-                    MmaType::F16 => fp::f64_to_small(s, 5, 10) as u64,
-                    _ => fp::canon32(s as f32),
-                }
-            };
-        }
-    }
+    let dm = product((m, n, k), (&am, &bm, &cm), op.a_ty, op.d_ty, op.satfinite);
     let per = (32 / bits(op.d_ty)).max(1);
     let nd = per_lane(op, Operand::C);
     (0..32)
@@ -176,6 +143,53 @@ pub(super) fn run(op: &MmaOp, a: &[Vec<u64>], b: &[Vec<u64>], c: &[Vec<u64>]) ->
             regs
         })
         .collect()
+}
+
+/// `D = A·B + C` of row-major `m×k`, `k×n` and `m×n` matrices (elements as [`element`] gives
+/// them), as the bits of `d_ty` elements: exact products, one final rounding (sequential fused
+/// steps for `f64`; integer sums that wrap, or clamp with `.satfinite`).
+pub(super) fn product(
+    (m, n, k): (usize, usize, usize),
+    (am, bm, cm): (&[f64], &[f64], &[f64]),
+    a_ty: MmaType,
+    d_ty: MmaType,
+    satfinite: bool,
+) -> Vec<u64> {
+    let int = matches!(a_ty, MmaType::S8 | MmaType::U8);
+    let mut dm = vec![0u64; m * n];
+    for r in 0..m {
+        for col in 0..n {
+            dm[r * n + col] = if int {
+                let mut s = cm[r * n + col] as i64;
+                for kk in 0..k {
+                    s += am[r * k + kk] as i64 * bm[kk * n + col] as i64;
+                }
+                let s = if satfinite {
+                    s.clamp(i32::MIN as i64, i32::MAX as i64)
+                } else {
+                    s
+                };
+                s as i32 as u32 as u64
+            } else if d_ty == MmaType::F64 {
+                let mut s = cm[r * n + col];
+                for kk in 0..k {
+                    s = am[r * k + kk].mul_add(bm[kk * n + col], s);
+                }
+                s.to_bits()
+            } else {
+                let mut s = 0f64;
+                for kk in 0..k {
+                    s += am[r * k + kk] * bm[kk * n + col];
+                }
+                let s = s + cm[r * n + col];
+                match d_ty {
+                    MmaType::F16 => fp::f64_to_small(s, 5, 10) as u64,
+                    _ => fp::canon32(s as f32),
+                }
+            };
+        }
+    }
+    dm
 }
 
 /// How many registers each operand takes: `(a, b, c)` (`d` as `c`, in `c`'s type for `d`).
