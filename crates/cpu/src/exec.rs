@@ -195,6 +195,22 @@ impl Iterator for Lanes {
     }
 }
 
+/// Each lane's values of `slots` (a matrix fragment's registers), lane by lane.
+fn per_lane(regs: &[[u64; 32]], slots: &[Slot]) -> Vec<Vec<u64>> {
+    (0..32)
+        .map(|l| slots.iter().map(|&s| regs[s as usize][l]).collect())
+        .collect()
+}
+
+/// Writes each lane's values (`values[lane]`) to `slots`.
+fn set_per_lane(regs: &mut [[u64; 32]], slots: &[Slot], values: &[Vec<u64>]) {
+    for (l, v) in values.iter().enumerate() {
+        for (&s, &x) in slots.iter().zip(v) {
+            set(regs, s, l, x);
+        }
+    }
+}
+
 /// Warp-wide matrix instructions (`.sync.aligned`) need all 32 lanes.
 fn whole_warp(exec: u32, what: &str) -> Result<(), Error> {
     if exec == u32::MAX {
@@ -970,6 +986,23 @@ impl<'a> Cta<'a> {
         }
         let r = match space {
             Space::Global | Space::Generic => return self.gload(a, bytes),
+            s => self.read_block_space(w, lane, s, a, bytes),
+        };
+        r.ok_or_else(|| fault(addr, bytes, "load"))
+    }
+
+    /// One lane's read from a space of the block's own (shared, local, kernel parameters) at
+    /// the space-relative address `a`; `None` out of bounds (and for global memory).
+    #[inline(always)]
+    fn read_block_space(
+        &self,
+        w: &Warp,
+        lane: usize,
+        space: Space,
+        a: u64,
+        bytes: u32,
+    ) -> Option<u64> {
+        match space {
             Space::Shared => self.shared.read(a, bytes),
             Space::Local => usize::try_from(a)
                 .ok()
@@ -977,8 +1010,8 @@ impl<'a> Cta<'a> {
             Space::KParam => usize::try_from(a)
                 .ok()
                 .and_then(|o| le_read(self.l.params, o, bytes as usize)),
-        };
-        r.ok_or_else(|| fault(addr, bytes, "load"))
+            Space::Global | Space::Generic => None,
+        }
     }
 
     #[inline(always)]
@@ -1973,33 +2006,17 @@ impl<'a> Cta<'a> {
                     Op::Wmma(m) => {
                         if exec != 0 {
                             whole_warp(exec, "wmma.mma")?;
-                            let lanes = |slots: &[Slot]| -> Vec<Vec<u64>> {
-                                (0..32)
-                                    .map(|l| slots.iter().map(|&s| w.regs[s as usize][l]).collect())
-                                    .collect()
-                            };
-                            let d = wmma::run(m, &lanes(&m.ra), &lanes(&m.rb), &lanes(&m.rc));
-                            for (l, regs) in d.iter().enumerate() {
-                                for (&s, &v) in m.rd.iter().zip(regs) {
-                                    set(&mut w.regs, s, l, v);
-                                }
-                            }
+                            let r = |slots: &[Slot]| per_lane(&w.regs, slots);
+                            let d = wmma::run(m, &r(&m.ra), &r(&m.rb), &r(&m.rc));
+                            set_per_lane(&mut w.regs, &m.rd, &d);
                         }
                     }
                     Op::Mma(m) => {
                         if exec != 0 {
                             whole_warp(exec, "mma.sync")?;
-                            let lanes = |slots: &[Slot]| -> Vec<Vec<u64>> {
-                                (0..32)
-                                    .map(|l| slots.iter().map(|&s| w.regs[s as usize][l]).collect())
-                                    .collect()
-                            };
-                            let d = mma::run(m, &lanes(&m.a), &lanes(&m.b), &lanes(&m.c));
-                            for (l, regs) in d.iter().enumerate() {
-                                for (&s, &v) in m.d.iter().zip(regs) {
-                                    set(&mut w.regs, s, l, v);
-                                }
-                            }
+                            let r = |slots: &[Slot]| per_lane(&w.regs, slots);
+                            let d = mma::run(m, &r(&m.a), &r(&m.b), &r(&m.c));
+                            set_per_lane(&mut w.regs, &m.d, &d);
                         }
                     }
                     Op::Call {

@@ -462,6 +462,31 @@ pub(crate) enum MmaType {
     S32,
 }
 
+impl MmaType {
+    fn of(t: &ScalarType) -> Option<MmaType> {
+        Some(match t {
+            ScalarType::F16 => MmaType::F16,
+            ScalarType::BF16 => MmaType::Bf16,
+            ScalarType::TF32 => MmaType::Tf32,
+            ScalarType::F32 => MmaType::F32,
+            ScalarType::F64 => MmaType::F64,
+            ScalarType::S8 => MmaType::S8,
+            ScalarType::U8 => MmaType::U8,
+            ScalarType::S32 => MmaType::S32,
+            _ => return None,
+        })
+    }
+
+    /// The register type that holds one (or a packed group) of these elements.
+    fn register(self) -> ScalarType {
+        if self == MmaType::F64 {
+            ScalarType::B64
+        } else {
+            ScalarType::B32
+        }
+    }
+}
+
 /// A warp's `mma.sync.aligned.SHAPE.row.col.D.A.B.C d, a, b, c` (see `exec::mma`).
 #[derive(Debug)]
 pub(crate) struct MmaOp {
@@ -1823,6 +1848,40 @@ impl<'a> Lowerer<'a> {
         Ok(())
     }
 
+    /// The registers of a fragment operand (`{%r1, …}`): `count` of them, destinations or
+    /// sources holding elements of `ty`.
+    fn fragment(
+        &mut self,
+        fid: u32,
+        inst: &ir::Instruction,
+        o: Option<&Operand>,
+        count: usize,
+        ty: MmaType,
+        dest: bool,
+    ) -> Result<Vec<Slot>, Error> {
+        let list = match o {
+            Some(Operand::Vector(v)) => v.clone(),
+            Some(o) => vec![o.clone()],
+            None => Vec::new(),
+        };
+        if list.len() != count {
+            return Err(self.err(
+                fid,
+                inst,
+                "fragment registers (their number for this shape and type)",
+            ));
+        }
+        list.iter()
+            .map(|o| {
+                if dest {
+                    self.dst(fid, inst, o).map(|d| d.0)
+                } else {
+                    self.src_op(fid, inst, o, ty.register())
+                }
+            })
+            .collect()
+    }
+
     fn lower_mma(&mut self, fid: u32, inst: &ir::Instruction) -> Result<(), Error> {
         use ir::Modifier as M;
         let hint = |h: &str| inst.mods.iter().any(|m| matches!(m, M::Hint(x) if x == h));
@@ -1837,18 +1896,7 @@ impl<'a> Lowerer<'a> {
         .into_iter()
         .find(|(h, _)| hint(h))
         .map(|(_, s)| s);
-        let ty = |t: &ScalarType| match t {
-            ScalarType::F16 => Some(MmaType::F16),
-            ScalarType::BF16 => Some(MmaType::Bf16),
-            ScalarType::TF32 => Some(MmaType::Tf32),
-            ScalarType::F32 => Some(MmaType::F32),
-            ScalarType::F64 => Some(MmaType::F64),
-            ScalarType::S8 => Some(MmaType::S8),
-            ScalarType::U8 => Some(MmaType::U8),
-            ScalarType::S32 => Some(MmaType::S32),
-            _ => None,
-        };
-        let types: Vec<Option<MmaType>> = inst.types.iter().map(ty).collect();
+        let types: Vec<Option<MmaType>> = inst.types.iter().map(MmaType::of).collect();
         use MmaShape::*;
         use MmaType::*;
         let supported = match (shape, types.as_slice()) {
@@ -1878,44 +1926,11 @@ impl<'a> Lowerer<'a> {
             ));
         };
         let (na, nb, nc, nd) = crate::exec::mma_register_counts(shape, a_ty, c_ty, d_ty);
-        let list = |o: Option<&Operand>| -> Vec<Operand> {
-            match o {
-                Some(Operand::Vector(v)) => v.clone(),
-                Some(o) => vec![o.clone()],
-                None => Vec::new(),
-            }
-        };
         let ops = &inst.operands;
-        let (dl, al, bl, cl) = (
-            list(ops.first()),
-            list(ops.get(1)),
-            list(ops.get(2)),
-            list(ops.get(3)),
-        );
-        if dl.len() != nd || al.len() != na || bl.len() != nb || cl.len() != nc {
-            return Err(self.err(
-                fid,
-                inst,
-                "fragment registers (their number for this shape and type)",
-            ));
-        }
-        let reg_ty = |t: MmaType| {
-            if t == F64 {
-                ScalarType::B64
-            } else {
-                ScalarType::B32
-            }
-        };
-        let mut d = Vec::with_capacity(nd);
-        for o in &dl {
-            d.push(self.dst(fid, inst, o)?.0);
-        }
-        let mut srcs = |l: &[Operand], t: MmaType| -> Result<Vec<Slot>, Error> {
-            l.iter()
-                .map(|o| self.src_op(fid, inst, o, reg_ty(t)))
-                .collect()
-        };
-        let (a, b, c) = (srcs(&al, a_ty)?, srcs(&bl, b_ty)?, srcs(&cl, c_ty)?);
+        let d = self.fragment(fid, inst, ops.first(), nd, d_ty, true)?;
+        let a = self.fragment(fid, inst, ops.get(1), na, a_ty, false)?;
+        let b = self.fragment(fid, inst, ops.get(2), nb, b_ty, false)?;
+        let c = self.fragment(fid, inst, ops.get(3), nc, c_ty, false)?;
         self.emit(
             Op::Mma(Box::new(MmaOp {
                 shape,
@@ -1960,18 +1975,7 @@ impl<'a> Lowerer<'a> {
             Some(_) => (8, 8, 4),
             None => return Err(refuse()),
         };
-        let ty = |t: &ScalarType| match t {
-            ScalarType::F16 => Some(F16),
-            ScalarType::BF16 => Some(Bf16),
-            ScalarType::TF32 => Some(Tf32),
-            ScalarType::F32 => Some(F32),
-            ScalarType::F64 => Some(F64),
-            ScalarType::S8 => Some(S8),
-            ScalarType::U8 => Some(U8),
-            ScalarType::S32 => Some(S32),
-            _ => None,
-        };
-        let types: Vec<MmaType> = inst.types.iter().filter_map(ty).collect();
+        let types: Vec<MmaType> = inst.types.iter().filter_map(MmaType::of).collect();
         if types.len() != inst.types.len() {
             return Err(refuse());
         }
@@ -1993,21 +1997,7 @@ impl<'a> Lowerer<'a> {
             (8, 8, 4) => a == F64,
             _ => matches!(a, F16 | Bf16 | S8 | U8),
         };
-        let list = |o: Option<&Operand>| -> Vec<Operand> {
-            match o {
-                Some(Operand::Vector(v)) => v.clone(),
-                Some(o) => vec![o.clone()],
-                None => Vec::new(),
-            }
-        };
         let ops = &inst.operands;
-        let reg_ty = |t: MmaType| {
-            if t == F64 {
-                ScalarType::B64
-            } else {
-                ScalarType::B32
-            }
-        };
         if hint("mma") {
             let (d, a, b, c) = match *types.as_slice() {
                 [d, c] => (d, F16, F16, c),
@@ -2026,33 +2016,10 @@ impl<'a> Lowerer<'a> {
                 return Err(refuse());
             }
             let (fa, fb, fc, fd) = (frag(b'a', a), frag(b'b', b), frag(b'c', c), frag(b'c', d));
-            let (dl, al, bl, cl) = (
-                list(ops.first()),
-                list(ops.get(1)),
-                list(ops.get(2)),
-                list(ops.get(3)),
-            );
-            if dl.len() != fd.regs
-                || al.len() != fa.regs
-                || bl.len() != fb.regs
-                || cl.len() != fc.regs
-            {
-                return Err(self.err(
-                    fid,
-                    inst,
-                    "fragment registers (their number for this shape and type)",
-                ));
-            }
-            let mut rd = Vec::with_capacity(dl.len());
-            for o in &dl {
-                rd.push(self.dst(fid, inst, o)?.0);
-            }
-            let mut srcs = |l: &[Operand], t: MmaType| -> Result<Vec<Slot>, Error> {
-                l.iter()
-                    .map(|o| self.src_op(fid, inst, o, reg_ty(t)))
-                    .collect()
-            };
-            let (ra, rb, rc) = (srcs(&al, a)?, srcs(&bl, b)?, srcs(&cl, c)?);
+            let rd = self.fragment(fid, inst, ops.first(), fd.regs, d, true)?;
+            let ra = self.fragment(fid, inst, ops.get(1), fa.regs, a, false)?;
+            let rb = self.fragment(fid, inst, ops.get(2), fb.regs, b, false)?;
+            let rc = self.fragment(fid, inst, ops.get(3), fc.regs, c, false)?;
             self.emit(
                 Op::Wmma(Box::new(WmmaOp {
                     a: fa,
@@ -2094,22 +2061,7 @@ impl<'a> Lowerer<'a> {
         let (regs_at, addr_at) = if load { (0, 1) } else { (1, 0) };
         let (addr, off, sym) = self.addr(fid, inst, addr_at)?;
         let space = self.mem_space(fid, inst, sym)?;
-        let rl = list(ops.get(regs_at));
-        if rl.len() != fr.regs {
-            return Err(self.err(
-                fid,
-                inst,
-                "fragment registers (their number for this shape and type)",
-            ));
-        }
-        let mut regs = Vec::with_capacity(rl.len());
-        for o in &rl {
-            regs.push(if load {
-                self.dst(fid, inst, o)?.0
-            } else {
-                self.src_op(fid, inst, o, reg_ty(t))?
-            });
-        }
+        let regs = self.fragment(fid, inst, ops.get(regs_at), fr.regs, t, load)?;
         let stride = match ops.get(2) {
             Some(o) => self.src_op(fid, inst, o, ScalarType::U32)?,
             None => NONE,

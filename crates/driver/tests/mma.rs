@@ -55,7 +55,7 @@ impl Ty {
     /// The bits of a small integer `v` in this type.
     fn encode(self, v: i64) -> u64 {
         match self {
-            Ty::F16 => half(v as f32) as u64,
+            Ty::F16 => common::half(v) as u64,
             Ty::Bf16 => ((v as f32).to_bits() >> 16) as u64,
             Ty::Tf32 | Ty::F32 => (v as f32).to_bits() as u64,
             Ty::F64 => (v as f64).to_bits(),
@@ -63,18 +63,6 @@ impl Ty {
             Ty::S32 => v as i32 as u32 as u64,
         }
     }
-}
-
-/// `f16` bits of a small integer.
-fn half(x: f32) -> u16 {
-    if x == 0.0 {
-        return 0;
-    }
-    let sign = if x < 0.0 { 0x8000 } else { 0 };
-    let a = x.abs();
-    let e = a.log2().floor() as i32;
-    let mant = ((a / 2f32.powi(e) - 1.0) * 1024.0) as u16;
-    sign | (((e + 15) as u16) << 10) | mant
 }
 
 /// Fragment layouts (PTX ISA, "Matrix fragments for mma.m16n8k*"): the (row, col) of element

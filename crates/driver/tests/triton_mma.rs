@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::half;
+
 use ferrocuda_driver::Dim3;
 
 const PTX: &str = include_str!("../../../tests/fixtures/ptx/triton_matmul_f16_mma.sm80.ptx");
@@ -15,18 +17,6 @@ const WARPS: u32 = 4;
 const SHARED: u32 = 4096;
 const BM: usize = 32;
 const BN: usize = 32;
-
-/// `f16` bits of a small integer.
-fn half(v: i64) -> u16 {
-    if v == 0 {
-        return 0;
-    }
-    let sign = if v < 0 { 0x8000 } else { 0 };
-    let a = v.unsigned_abs();
-    let e = 63 - a.leading_zeros() as u16;
-    let mant = ((a << (10 - e)) & 0x3ff) as u16;
-    sign | ((e + 15) << 10) | mant
-}
 
 #[test]
 fn triton_f16_dot_runs_on_every_device() {

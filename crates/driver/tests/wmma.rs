@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::half;
+
 const VARIANTS: [(&str, &str); 2] = [
     (
         "o3_sm90",
@@ -15,17 +17,6 @@ const VARIANTS: [(&str, &str); 2] = [
         include_str!("../../../tests/fixtures/ptx/wmma.g_sm90.ptx"),
     ),
 ];
-
-/// `f16` bits of a small integer.
-fn half(v: i64) -> u16 {
-    if v == 0 {
-        return 0;
-    }
-    let sign = if v < 0 { 0x8000 } else { 0 };
-    let a = v.unsigned_abs();
-    let e = 63 - a.leading_zeros() as u16;
-    sign | ((e + 15) << 10) | ((a << (10 - e)) & 0x3ff) as u16
-}
 
 fn bf16(v: i64) -> u16 {
     ((v as f32).to_bits() >> 16) as u16

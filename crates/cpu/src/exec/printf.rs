@@ -25,6 +25,21 @@ struct Spec {
     precision: Option<usize>,
 }
 
+impl Spec {
+    /// What precedes a signed number's digits: `-`, or `+` / space by the flags.
+    fn sign(&self, negative: bool) -> &'static str {
+        if negative {
+            "-"
+        } else if self.plus {
+            "+"
+        } else if self.space {
+            " "
+        } else {
+            ""
+        }
+    }
+}
+
 /// Appends `fmt` formatted with the arguments `arg` reads to `out`; returns how many arguments
 /// it consumed.
 pub(super) fn format(
@@ -113,15 +128,7 @@ pub(super) fn format(
                     (false, 1) => raw as u16 as i16 as i64,
                     (false, _) => raw as u8 as i8 as i64,
                 };
-                let sign = if v < 0 {
-                    "-"
-                } else if s.plus {
-                    "+"
-                } else if s.space {
-                    " "
-                } else {
-                    ""
-                };
+                let sign = s.sign(v < 0);
                 let body = int_digits(v.unsigned_abs(), 10, false, s.precision);
                 pad_number(out, &s, sign, "", &body, s.precision.is_none());
             }
@@ -171,15 +178,7 @@ pub(super) fn format(
             },
             b'f' | b'F' | b'e' | b'E' | b'g' | b'G' | b'a' | b'A' => {
                 let v = f64::from_bits(next(8, &mut count)?);
-                let sign = if v.is_sign_negative() {
-                    "-"
-                } else if s.plus {
-                    "+"
-                } else if s.space {
-                    " "
-                } else {
-                    ""
-                };
+                let sign = s.sign(v.is_sign_negative());
                 let upper = conv.is_ascii_uppercase();
                 if !v.is_finite() {
                     let t = if v.is_nan() { "nan" } else { "inf" };

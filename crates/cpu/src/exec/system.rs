@@ -6,7 +6,7 @@
 //! synchronisation, in an order of its own); a launch prints at most the 1 MiB of a GPU's
 //! printf FIFO, and lines beyond it are lost, as there.
 
-use super::{le_read, printf, sr, Cta, Lanes, Space, Warp};
+use super::{fault, le_read, printf, sr, Cta, Lanes, Space, Warp};
 use crate::lower::{ArgSrc, RetDst, SystemCall};
 use crate::{Error, Site};
 use std::sync::atomic::Ordering;
@@ -108,36 +108,18 @@ impl Cta<'_> {
     /// One lane's read of `bytes` at the generic address `addr`, without touching the block's
     /// allocation cache (system calls are rare; their readers only borrow the block).
     fn peek(&self, w: &Warp, lane: usize, addr: u64, bytes: u32) -> Result<u64, Error> {
-        let fault = || Error::IllegalAddress {
-            addr,
-            bytes,
-            access: "load",
-            at: Site::default(),
-        };
         if addr & (bytes as u64 - 1) != 0 {
-            return Err(Error::MisalignedAddress {
-                addr,
-                bytes,
-                access: "load",
-                at: Site::default(),
-            });
+            return Err(fault(addr, bytes, "load"));
         }
-        let (space, a) = Self::classify(addr);
-        let v = match space {
-            Space::Shared => self.shared.read(a, bytes),
-            Space::Local => usize::try_from(a)
-                .ok()
-                .and_then(|o| le_read(&w.local[lane], o, bytes as usize)),
-            Space::KParam => usize::try_from(a)
-                .ok()
-                .and_then(|o| le_read(self.l.params, o, bytes as usize)),
-            _ => self
+        let v = match Self::classify(addr) {
+            (Space::Global, a) => self
                 .l
                 .mem
                 .lookup(a)
                 .and_then(|al| al.load(a - al.base, bytes)),
+            (space, a) => self.read_block_space(w, lane, space, a, bytes),
         };
-        v.ok_or_else(fault)
+        v.ok_or_else(|| fault(addr, bytes, "load"))
     }
 
     /// The NUL-terminated string at the generic address `addr` (without the NUL).

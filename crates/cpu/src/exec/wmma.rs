@@ -8,7 +8,7 @@
 //! with more slots than elements (`f16` `a` and `b`) holds each element more than once.
 
 use super::mma::{bits, element, product};
-use super::{set, whole_warp, Cta, Warp};
+use super::{per_lane, set_per_lane, whole_warp, Cta, Warp};
 use crate::lower::{MmaType, WmmaFrag, WmmaMemOp, WmmaOp, NONE};
 use crate::Error;
 
@@ -122,11 +122,8 @@ impl Cta<'_> {
         for a in Self::wmma_addresses(w, m) {
             elems.push(self.load(w, 0, m.space, a, bytes)?);
         }
-        for lane in 0..32 {
-            for (&s, v) in m.regs.iter().zip(scatter(&m.frag, &elems, lane)) {
-                set(&mut w.regs, s, lane, v);
-            }
-        }
+        let regs: Vec<Vec<u64>> = (0..32).map(|l| scatter(&m.frag, &elems, l)).collect();
+        set_per_lane(&mut w.regs, &m.regs, &regs);
         Ok(())
     }
 
@@ -138,10 +135,7 @@ impl Cta<'_> {
     ) -> Result<(), Error> {
         whole_warp(exec, "wmma.store")?;
         let bytes = (bits(m.frag.ty) / 8) as u32;
-        let regs: Vec<Vec<u64>> = (0..32)
-            .map(|l| m.regs.iter().map(|&s| w.regs[s as usize][l]).collect())
-            .collect();
-        let elems = gather(&m.frag, &regs);
+        let elems = gather(&m.frag, &per_lane(&w.regs, &m.regs));
         for (a, v) in Self::wmma_addresses(w, m).into_iter().zip(elems) {
             self.store(w, 0, m.space, a, bytes, v)?;
         }

@@ -218,3 +218,14 @@ END:
 pub fn kernels(ctx: &Context) -> driver::Module {
     ctx.load_ptx(KERNELS_PTX).expect("KERNELS_PTX loads")
 }
+
+/// `f16` bits of a small integer (exact up to 2048).
+pub fn half(v: i64) -> u16 {
+    if v == 0 {
+        return 0;
+    }
+    let sign = if v < 0 { 0x8000 } else { 0 };
+    let a = v.unsigned_abs();
+    let e = 63 - a.leading_zeros() as u16;
+    sign | ((e + 15) << 10) | ((a << (10 - e)) & 0x3ff) as u16
+}
