@@ -29,6 +29,21 @@ pub struct Device {
 /// The default size of a CUDA context's printf FIFO (`cudaLimitPrintfFifoSize`).
 pub const PRINTF_FIFO_BYTES: usize = 1 << 20;
 
+/// The least call stack each thread may grow to (`cudaLimitStackSize` on this device): the
+/// executor grows stacks on demand, up to the larger of this and the context's limit.
+pub const STACK_BYTES: usize = 1 << 20;
+
+/// What a context sets aside for its kernels (its `CUlimit`s), for [`Device::launch_in`].
+#[derive(Debug, Clone, Copy)]
+pub struct LaunchResources<'a> {
+    /// The heap of `malloc`/`free`.
+    pub heap: &'a DeviceHeap,
+    /// Bytes of `printf` output one launch may print.
+    pub printf_fifo: usize,
+    /// Bytes each thread's call stack may grow to (at least [`STACK_BYTES`]).
+    pub stack: usize,
+}
+
 /// What kernels printed with `printf` (standard output) and the messages of their failed
 /// assertions (standard error), launch by launch, each launch's in block order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -487,18 +502,21 @@ impl Device {
     /// Blocks run on the worker pool; on the first fault the remaining blocks are skipped and
     /// the error (kernel name, PTX line:col, address) is returned.
     pub fn launch(&self, k: &Kernel, cfg: &LaunchConfig, params: &[u8]) -> Result<(), Error> {
-        self.launch_in(k, cfg, params, &self.heap, PRINTF_FIFO_BYTES)
+        let own = LaunchResources {
+            heap: &self.heap,
+            printf_fifo: PRINTF_FIFO_BYTES,
+            stack: STACK_BYTES,
+        };
+        self.launch_in(k, cfg, params, own)
     }
 
-    /// [`Device::launch`] with a context's own device heap and printf FIFO size (its
-    /// `cudaLimitMallocHeapSize` and `cudaLimitPrintfFifoSize`).
+    /// [`Device::launch`] with a context's own heap, printf FIFO and stack limit.
     pub fn launch_in(
         &self,
         k: &Kernel,
         cfg: &LaunchConfig,
         params: &[u8],
-        heap: &DeviceHeap,
-        printf_fifo: usize,
+        resources: LaunchResources,
     ) -> Result<(), Error> {
         self.validate(k, cfg, params)?;
         let inner = &k.inner;
@@ -520,9 +538,10 @@ impl Device {
             abort: AtomicBool::new(false),
             error: Mutex::new(None),
             vector_isa: self.vector_isa,
-            heap,
+            heap: resources.heap,
             output: Mutex::new(Vec::new()),
-            printf_room: std::sync::atomic::AtomicUsize::new(printf_fifo),
+            printf_room: std::sync::atomic::AtomicUsize::new(resources.printf_fifo),
+            stack_limit: resources.stack.max(STACK_BYTES),
         };
         let workers = (self.pool.current_num_threads() as u64).min(total).max(1) as u32;
         if workers == 1 {

@@ -38,8 +38,6 @@ pub(crate) use wmma::registers as wmma_registers;
 const SLICE: u32 = 4096;
 /// Deepest call nesting before `StackOverflow`.
 const MAX_CALL_DEPTH: usize = 1024;
-/// Largest per-thread local stack before `StackOverflow`.
-const MAX_LOCAL_STACK: usize = 1 << 20;
 
 /// Everything a launch's workers share.
 pub(crate) struct Launch<'a> {
@@ -67,6 +65,8 @@ pub(crate) struct Launch<'a> {
     /// Bytes `printf` may still print in this launch (a GPU's printf FIFO, 1 MiB by default:
     /// what does not fit is lost).
     pub(crate) printf_room: std::sync::atomic::AtomicUsize,
+    /// Bytes each thread's call stack (its local memory) may grow to.
+    pub(crate) stack_limit: usize,
     /// Run warps with the build of the warp loop for the host's vector unit
     /// ([`simd::available`]).
     pub(crate) vector_isa: bool,
@@ -2183,7 +2183,7 @@ impl<'a> Cta<'a> {
             let base = w.regs[sr::FRAME as usize][l];
             let nb = base + frame as u64;
             let need = nb as usize + fi.frame as usize;
-            if need > MAX_LOCAL_STACK {
+            if need > self.l.stack_limit {
                 return Err(Error::StackOverflow {
                     depth: w.frames[l].len() as u32,
                     at: Site::default(),

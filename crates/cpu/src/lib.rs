@@ -28,7 +28,8 @@ mod memory;
 mod props;
 
 pub use device::{
-    Device, Kernel, KernelAttributes, KernelOutput, LaunchConfig, LoadedModule, PRINTF_FIFO_BYTES,
+    Device, Kernel, KernelAttributes, KernelOutput, LaunchConfig, LaunchResources, LoadedModule,
+    PRINTF_FIFO_BYTES, STACK_BYTES,
 };
 pub use error::{Error, Site};
 pub use heap::DeviceHeap;

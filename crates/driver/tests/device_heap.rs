@@ -88,11 +88,80 @@ fn the_heap_limit_sizes_kernels_malloc() {
         assert!(malloc_succeeds(&ctx, 16 * MIB as u64), "{:?}", ctx.device());
         ctx.set_limit(Limit::PrintfFifoSize, 4 * MIB).unwrap();
         assert!(ctx.limit(Limit::PrintfFifoSize).unwrap() >= 4 * MIB);
-        // The CPU device grows its stacks on demand: it has no stack limit to report.
-        let stack = ctx.limit(Limit::StackSize);
-        match ctx.device().platform() {
-            Platform::Cpu => assert_eq!(stack.unwrap_err().code(), ErrorCode::UnsupportedLimit),
-            _ => assert!(stack.unwrap() > 0),
+        ctx.set_limit(Limit::StackSize, 4096).unwrap();
+        assert!(ctx.limit(Limit::StackSize).unwrap() >= 4096);
+        let sync_depth = ctx.limit(Limit::DevRuntimeSyncDepth);
+        if ctx.device().platform() == Platform::Cpu {
+            assert_eq!(sync_depth.unwrap_err().code(), ErrorCode::UnsupportedLimit);
         }
     }
+}
+
+/// `deep(n)` recurses `n` times, each frame with a 4 KiB local array.
+const DEEP: &str = r#"
+.version 8.0
+.target sm_90
+.address_size 64
+.func (.param .b32 r) deep(.param .b32 n)
+{
+    .local .align 4 .b8 buf[4096];
+    .reg .pred %p;
+    .reg .b32 %r<4>;
+    ld.param.b32 %r1, [n];
+    st.local.u32 [buf+4092], %r1;
+    setp.eq.s32 %p, %r1, 0;
+    @%p bra DONE;
+    sub.s32 %r2, %r1, 1;
+    {
+    .param .b32 a;
+    st.param.b32 [a], %r2;
+    .param .b32 b;
+    call (b), deep, (a);
+    ld.param.b32 %r3, [b];
+    }
+DONE:
+    ld.local.u32 %r1, [buf+4092];
+    st.param.b32 [r], %r1;
+    ret;
+}
+.visible .entry recurse(.param .u64 out, .param .u32 n)
+{
+    .reg .b32 %r<3>;
+    .reg .b64 %rd1;
+    ld.param.u64 %rd1, [out];
+    ld.param.u32 %r1, [n];
+    {
+    .param .b32 a;
+    st.param.b32 [a], %r1;
+    .param .b32 b;
+    call (b), deep, (a);
+    ld.param.b32 %r2, [b];
+    }
+    st.global.u32 [%rd1], %r2;
+    ret;
+}
+"#;
+
+/// On the CPU device a thread's stack grows to 1 MiB by default; a larger stack limit lets
+/// deeper recursion run (about 1.6 MiB here), as on a GPU.
+#[test]
+fn the_stack_limit_bounds_recursion_on_the_cpu_device() {
+    use ferrocuda_driver::{ErrorCode, Limit};
+    let run = |stack: Option<usize>| {
+        let ctx = common::cpu_context();
+        if let Some(s) = stack {
+            ctx.set_limit(Limit::StackSize, s).unwrap();
+        }
+        let m = ctx.load_ptx(DEEP).unwrap();
+        let out = ctx.alloc_zeroed::<u32>(1).unwrap();
+        let s = ctx.default_stream();
+        m.function("recurse")
+            .unwrap()
+            .launch(1u32, 1u32, 0, &s, &[&out, &400u32])
+            .and_then(|()| s.synchronize())
+            .map(|()| out.to_vec().unwrap()[0])
+    };
+    let e = run(None).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::HardwareStackError, "{e}");
+    assert_eq!(run(Some(8 << 20)).unwrap(), 400);
 }

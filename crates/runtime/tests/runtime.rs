@@ -577,7 +577,8 @@ fn device_limits_on_the_cpu_device() {
     device_set_limit(Limit::MallocHeapSize, 32 << 20).unwrap();
     assert_eq!(device_get_limit(Limit::MallocHeapSize).unwrap(), 32 << 20);
     assert_eq!(device_get_limit(Limit::PrintfFifoSize).unwrap(), 1 << 20);
-    let e = device_get_limit(Limit::StackSize).unwrap_err();
+    assert_eq!(device_get_limit(Limit::StackSize).unwrap(), 1 << 20);
+    let e = device_get_limit(Limit::DevRuntimeSyncDepth).unwrap_err();
     assert_eq!(e.code(), ErrorCode::UnsupportedLimit);
     assert_eq!(e.code().name(), "cudaErrorUnsupportedLimit");
     device_set_limit(Limit::MallocHeapSize, 8 << 20).unwrap();

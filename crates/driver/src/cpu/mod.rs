@@ -174,6 +174,7 @@ impl CpuPlatform {
             host_ranges: Arc::clone(&self.host_ranges),
             heap: Arc::new(cpu::DeviceHeap::new(cpu::heap::DEFAULT_HEAP_BYTES)),
             printf_fifo: AtomicUsize::new(cpu::PRINTF_FIFO_BYTES),
+            stack: AtomicUsize::new(cpu::STACK_BYTES),
         })
     }
 }
@@ -361,6 +362,8 @@ pub(crate) struct CtxState {
     heap: Arc<cpu::DeviceHeap>,
     /// `CU_LIMIT_PRINTF_FIFO_SIZE`.
     printf_fifo: AtomicUsize,
+    /// `CU_LIMIT_STACK_SIZE` (at least `cpu::STACK_BYTES`).
+    stack: AtomicUsize,
 }
 
 impl CtxState {
@@ -567,6 +570,7 @@ impl ContextBackend for CpuContext {
         match limit {
             Limit::MallocHeapSize => Ok(self.state.heap.limit() as usize),
             Limit::PrintfFifoSize => Ok(self.state.printf_fifo.load(Ordering::Relaxed)),
+            Limit::StackSize => Ok(self.state.stack.load(Ordering::Relaxed)),
             other => Err(other.unsupported("CPU device")),
         }
     }
@@ -576,6 +580,12 @@ impl ContextBackend for CpuContext {
         match limit {
             Limit::MallocHeapSize => self.state.heap.set_limit(value as u64),
             Limit::PrintfFifoSize => self.state.printf_fifo.store(value, Ordering::Relaxed),
+            // Stacks grow on demand: a limit below the device's least is rounded up to it,
+            // as a GPU rounds limits up to its granularity.
+            Limit::StackSize => self
+                .state
+                .stack
+                .store(value.max(cpu::STACK_BYTES), Ordering::Relaxed),
             other => return Err(other.unsupported("CPU device")),
         }
         Ok(())
@@ -993,6 +1003,7 @@ impl StreamBackend for CpuStream {
         let dev = Arc::clone(&f.dev);
         let heap = Arc::clone(&self.state.heap);
         let printf_fifo = self.state.printf_fifo.load(Ordering::Relaxed);
+        let stack = self.state.stack.load(Ordering::Relaxed);
         let params = args.bytes().to_vec();
         let c = cpu::LaunchConfig {
             grid: [cfg.grid.x, cfg.grid.y, cfg.grid.z],
@@ -1004,7 +1015,12 @@ impl StreamBackend for CpuStream {
             if failed {
                 return Ok(());
             }
-            dev.launch_in(&kernel, &c, &params, &heap, printf_fifo)
+            let resources = cpu::LaunchResources {
+                heap: &heap,
+                printf_fifo,
+                stack,
+            };
+            dev.launch_in(&kernel, &c, &params, resources)
                 .map_err(kernel_error)
         }))
     }
