@@ -96,21 +96,15 @@ fn cluster_registers_without_a_cluster_launch() {
     }
 }
 
-const TARGETS: &str = r#"
+const TARGETS: &str = concat!(
+    r#"
 .version 8.0
 .target sm_90
 .address_size 64
 
 .func (.param .b32 r) inc(.param .b32 x);
 .func (.param .b32 r) dbl(.param .b32 x);
-.func (.param .b32 r) neg(.param .b32 x)
-{
-    .reg .b32 %v;
-    ld.param.b32 %v, [x];
-    neg.s32 %v, %v;
-    st.param.b32 [r], %v;
-    ret;
-}
+.func (.param .b32 r) neg(.param .b32 x);
 
 .visible .entry pick(.param .u32 which, .param .u64 pout)
 {
@@ -139,24 +133,9 @@ const TARGETS: &str = r#"
     ret;
 }
 
-.func (.param .b32 r) inc(.param .b32 x)
-{
-    .reg .b32 %v;
-    ld.param.b32 %v, [x];
-    add.s32 %v, %v, 1;
-    st.param.b32 [r], %v;
-    ret;
-}
-
-.func (.param .b32 r) dbl(.param .b32 x)
-{
-    .reg .b32 %v;
-    ld.param.b32 %v, [x];
-    add.s32 %v, %v, %v;
-    st.param.b32 [r], %v;
-    ret;
-}
-"#;
+"#,
+    include_str!("../../../tests/fixtures/snippets/call_targets.ptx")
+);
 
 #[test]
 fn calltargets_calls_reach_listed_functions() {
@@ -196,35 +175,15 @@ fn calltargets_call_outside_the_list_is_an_illegal_instruction() {
     }
 }
 
-const TABLE: &str = r#"
+const TABLE: &str = concat!(
+    r#"
 .version 8.0
 .target sm_90
 .address_size 64
 
-.func (.param .b32 r) inc(.param .b32 x)
-{
-    .reg .b32 %v;
-    ld.param.b32 %v, [x];
-    add.s32 %v, %v, 1;
-    st.param.b32 [r], %v;
-    ret;
-}
-.func (.param .b32 r) dbl(.param .b32 x)
-{
-    .reg .b32 %v;
-    ld.param.b32 %v, [x];
-    add.s32 %v, %v, %v;
-    st.param.b32 [r], %v;
-    ret;
-}
-.func (.param .b32 r) neg(.param .b32 x)
-{
-    .reg .b32 %v;
-    ld.param.b32 %v, [x];
-    neg.s32 %v, %v;
-    st.param.b32 [r], %v;
-    ret;
-}
+"#,
+    include_str!("../../../tests/fixtures/snippets/call_targets.ptx"),
+    r#"
 .global .align 8 .u64 jmptbl[2] = {inc, dbl};
 .global .align 8 .u64 others[1] = {neg};
 
@@ -256,7 +215,8 @@ const TABLE: &str = r#"
     st.global.u32 [%rd5], %r4;
     ret;
 }
-"#;
+"#
+);
 
 #[test]
 fn call_table_lists_the_reachable_functions() {

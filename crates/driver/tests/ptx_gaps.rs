@@ -7,28 +7,14 @@ mod common;
 
 use common::contexts;
 
-const PTX: &str = r#"
+const PTX: &str = concat!(
+    r#"
 .version 8.0
 .target sm_90
 .address_size 64
-
-.func (.param .b32 r) inc(.param .b32 x)
-{
-    .reg .b32 %v;
-    ld.param.b32 %v, [x];
-    add.s32 %v, %v, 1;
-    st.param.b32 [r], %v;
-    ret;
-}
-
-.func (.param .b32 r) dbl(.param .b32 x)
-{
-    .reg .b32 %v;
-    ld.param.b32 %v, [x];
-    add.s32 %v, %v, %v;
-    st.param.b32 [r], %v;
-    ret;
-}
+"#,
+    include_str!("../../../tests/fixtures/snippets/call_targets.ptx"),
+    r#"
 
 // out[(cta * ntid + tid) * 32 + k]:
 //   k 0..12   packed results of a[tid], b[tid]
@@ -167,7 +153,8 @@ $L_done:
     st.global.b32 [%rd7+120], %r5;
     ret;
 }
-"#;
+"#
+);
 
 /// Each 16-bit lane computed on its own as an `i32`, then wrapped to 16 bits.
 fn lanes(a: u32, b: u32, signed: bool, f: impl Fn(i32, i32) -> i32) -> u32 {
