@@ -844,8 +844,6 @@ struct Lowerer<'a> {
     fix: Vec<(usize, u32, Vec<u32>)>,
     /// Per function: op index of each IR instruction (plus one past the end).
     starts: Vec<Vec<u32>>,
-    /// Call graph edges.
-    calls: Vec<Vec<u32>>,
     call_lists: Vec<Box<[u32]>>,
 }
 
@@ -1771,7 +1769,6 @@ impl<'a> Lowerer<'a> {
                         &self.m.functions[fid as usize].name,
                     ));
                 } else {
-                    self.calls[fid as usize].push(c as u32);
                     CallTarget::Direct(c as u32)
                 }
             }
@@ -1787,7 +1784,6 @@ impl<'a> Lowerer<'a> {
                             _ => return Err(self.err(fid, inst, "call target list")),
                         }
                     }
-                    self.calls[fid as usize].extend_from_slice(&list);
                     self.call_lists.push(list.into_boxed_slice());
                     CallTarget::Listed {
                         slot: self.reg(fid, r),
@@ -2672,7 +2668,6 @@ pub(crate) fn lower_program(
         local_off: layout.functions.locals.clone(),
         fix: Vec::new(),
         starts: vec![Vec::new(); nf],
-        calls: vec![Vec::new(); nf],
         call_lists: Vec::new(),
     };
     // In module order: PTX declares a function before its first use, so callees come before
@@ -2718,27 +2713,13 @@ pub(crate) fn lower_program(
     // Recursion: functions on a call-graph cycle (calls through a plain pointer may reach any
     // function whose address is taken; listed calls are edges to their lists) save their
     // registers across calls.
-    let has_indirect: Vec<bool> = (0..nf)
-        .map(|f| {
-            let s = lw.funcs[f].entry as usize;
-            let e = lw.starts[f].last().copied().unwrap_or(0) as usize;
-            lowered[f]
-                && lw.insts.get(s..e).is_some_and(|ops| {
-                    ops.iter().any(|i| {
-                        matches!(
-                            i.op,
-                            Op::Call {
-                                target: CallTarget::Indirect(_),
-                                ..
-                            }
-                        )
-                    })
-                })
-        })
-        .collect();
     let succ = |f: usize| -> Vec<usize> {
-        let mut v: Vec<usize> = lw.calls[f].iter().map(|&c| c as usize).collect();
-        if has_indirect[f] {
+        if !lowered[f] {
+            return Vec::new();
+        }
+        let (direct, pointer) = &layout.functions.callees[f];
+        let mut v: Vec<usize> = direct.iter().map(|&c| c as usize).collect();
+        if *pointer {
             v.extend((0..nf).filter(|&g| taken[g]));
         }
         v

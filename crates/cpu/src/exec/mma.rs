@@ -58,11 +58,21 @@ pub(super) fn bits(ty: MmaType) -> usize {
     }
 }
 
+/// Elements of `ty` one 32-bit register holds (a 64-bit register holds one `f64`).
+pub(super) fn per_register(ty: MmaType) -> usize {
+    (32 / bits(ty)).max(1)
+}
+
+/// Registers that hold `elements` of `ty`.
+pub(super) fn registers_for(elements: usize, ty: MmaType) -> usize {
+    elements.div_ceil(per_register(ty))
+}
+
 /// Element `i` of a lane's fragment, from its registers (`regs[r]` is the lane's value of the
 /// fragment's register `r`), as `f64` (the float types) or as an integer.
 pub(super) fn element(ty: MmaType, regs: &[u64], i: usize) -> f64 {
     let b = bits(ty);
-    let per = (32 / b).max(1);
+    let per = per_register(ty);
     let (r, k) = (i / per, i % per);
     let raw = regs.get(r).copied().unwrap_or(0);
     let v = if b >= 32 {
@@ -126,7 +136,7 @@ pub(super) fn run(op: &MmaOp, a: &[Vec<u64>], b: &[Vec<u64>], c: &[Vec<u64>]) ->
         }
     }
     let dm = product((m, n, k), (&am, &bm, &cm), op.a_ty, op.d_ty, op.satfinite);
-    let per = (32 / bits(op.d_ty)).max(1);
+    let per = per_register(op.d_ty);
     let nd = per_lane(op, Operand::C);
     (0..32)
         .map(|lane| {
@@ -200,12 +210,11 @@ pub(crate) fn register_counts(
     d_ty: MmaType,
 ) -> (usize, usize, usize, usize) {
     let (m, n, k) = dims(shape);
-    let regs = |elems_per_lane: usize, ty: MmaType| elems_per_lane.div_ceil((32 / bits(ty)).max(1));
     (
-        regs(m * k / 32, a_ty),
-        regs(k * n / 32, a_ty),
-        regs(m * n / 32, c_ty),
-        regs(m * n / 32, d_ty),
+        registers_for(m * k / 32, a_ty),
+        registers_for(k * n / 32, a_ty),
+        registers_for(m * n / 32, c_ty),
+        registers_for(m * n / 32, d_ty),
     )
 }
 

@@ -7,14 +7,14 @@
 //! element `(l · slots + s) mod (rows · cols)` of the matrix in row-major order, so a fragment
 //! with more slots than elements (`f16` `a` and `b`) holds each element more than once.
 
-use super::mma::{bits, element, product};
+use super::mma::{bits, element, per_register, product, registers_for};
 use super::{per_lane, set_per_lane, whole_warp, Cta, Warp};
 use crate::lower::{MmaType, WmmaFrag, WmmaMemOp, WmmaOp, NONE};
 use crate::Error;
 
 /// Element slots of one lane's fragment.
 pub(crate) fn slots(f: &WmmaFrag) -> usize {
-    f.regs * (32 / bits(f.ty)).max(1)
+    f.regs * per_register(f.ty)
 }
 
 /// How many registers a fragment takes (PTX ISA: `f16` `a`/`b` fragments are always eight
@@ -23,7 +23,7 @@ pub(crate) fn registers(ty: MmaType, rows: usize, cols: usize, which: u8) -> usi
     if ty == MmaType::F16 && which != b'c' {
         8
     } else {
-        (rows * cols / 32).div_ceil((32 / bits(ty)).max(1))
+        registers_for(rows * cols / 32, ty)
     }
 }
 
@@ -35,7 +35,7 @@ fn index(f: &WmmaFrag, lane: usize, s: usize) -> usize {
 /// Lane `lane`'s registers of fragment `f` holding `elems` (row-major bits of each element).
 pub(super) fn scatter(f: &WmmaFrag, elems: &[u64], lane: usize) -> Vec<u64> {
     let b = bits(f.ty);
-    let per = (32 / b).max(1);
+    let per = per_register(f.ty);
     let mut regs = vec![0u64; f.regs];
     for s in 0..slots(f) {
         let v = elems[index(f, lane, s)];
@@ -51,7 +51,7 @@ pub(super) fn scatter(f: &WmmaFrag, elems: &[u64], lane: usize) -> Vec<u64> {
 /// The row-major bits of a fragment's elements, from the lanes' registers (`regs[l]`).
 pub(super) fn gather(f: &WmmaFrag, regs: &[Vec<u64>]) -> Vec<u64> {
     let b = bits(f.ty);
-    let per = (32 / b).max(1);
+    let per = per_register(f.ty);
     let n = slots(f);
     (0..f.rows * f.cols)
         .map(|e| {
