@@ -61,9 +61,25 @@ fn bench(c: &mut Criterion) {
         block: [256, 1, 1],
         dynamic_shared: 0,
     };
+    // The same kernel on a device that never compiles kernels.
+    let mut idev = Device::new();
+    idev.set_compile_kernels(false);
+    let im = idev
+        .load_module(&ferrocuda_ptx::parse(ptx_sources::SAXPY).unwrap())
+        .unwrap();
+    let ik = im.kernel("saxpy").unwrap();
+    let ip = params(&[
+        &(n as u32).to_le_bytes(),
+        &2.0f32.to_le_bytes(),
+        &upload(&idev, &bytes_f32(&x)).to_le_bytes(),
+        &upload(&idev, &bytes_f32(&y)).to_le_bytes(),
+    ]);
     let mut g = c.benchmark_group("saxpy_1M");
     g.sample_size(10);
     g.bench_function("ptx", |b| b.iter(|| dev.launch(&k, &cfg, &p).unwrap()));
+    g.bench_function("ptx_interpreted", |b| {
+        b.iter(|| idev.launch(&ik, &cfg, &ip).unwrap())
+    });
     g.bench_function("native", |b| {
         b.iter(|| {
             pool.install(|| {
@@ -200,9 +216,30 @@ fn bench(c: &mut Criterion) {
         block: [256, 1, 1],
         dynamic_shared: 0,
     };
+    // The same walk with the device function inlined (no call: compiled), on both executors.
+    let inl = dev
+        .load_module(&ferrocuda_ptx::parse(ptx_sources::COLLATZ_INLINED).unwrap())
+        .unwrap();
+    let ki = inl.kernel("clang_collatz").unwrap();
+    let iinl = idev
+        .load_module(&ferrocuda_ptx::parse(ptx_sources::COLLATZ_INLINED).unwrap())
+        .unwrap();
+    let kii = iinl.kernel("clang_collatz").unwrap();
+    let idout = upload(&idev, &bytes);
+    let ipc = params(&[
+        &upload(&idev, &bytes).to_le_bytes(),
+        &idout.to_le_bytes(),
+        &(n as u32).to_le_bytes(),
+    ]);
     let mut g = c.benchmark_group("collatz_64K");
     g.sample_size(10);
     g.bench_function("ptx", |b| b.iter(|| dev.launch(&k, &cfg, &p).unwrap()));
+    g.bench_function("ptx_inlined", |b| {
+        b.iter(|| dev.launch(&ki, &cfg, &p).unwrap())
+    });
+    g.bench_function("ptx_inlined_interpreted", |b| {
+        b.iter(|| idev.launch(&kii, &cfg, &ipc).unwrap())
+    });
     g.bench_function("native", |b| {
         b.iter(|| {
             pool.install(|| {
@@ -219,13 +256,19 @@ fn bench(c: &mut Criterion) {
         })
     });
     g.finish();
-    // The two agree.
-    dev.launch(&k, &cfg, &p).unwrap();
-    let mut got = vec![0u8; bytes.len()];
-    dev.memory().read(dout, &mut got).unwrap();
-    for (i, w) in got.chunks(8).enumerate() {
-        assert_eq!(i64::from_le_bytes(w.try_into().unwrap()), steps[i]);
-    }
+    // They all agree.
+    let check = |d: &Device, k: &ferrocuda_cpu::Kernel, p: &[u8], out: u64| {
+        d.memory().write(out, &vec![0u8; bytes.len()]).unwrap();
+        d.launch(k, &cfg, p).unwrap();
+        let mut got = vec![0u8; bytes.len()];
+        d.memory().read(out, &mut got).unwrap();
+        for (i, w) in got.chunks(8).enumerate() {
+            assert_eq!(i64::from_le_bytes(w.try_into().unwrap()), steps[i]);
+        }
+    };
+    check(&dev, &k, &p, dout);
+    check(&dev, &ki, &p, dout);
+    check(&idev, &kii, &ipc, idout);
 }
 
 const COLLATZ_PTX: &str = include_str!("../../../tests/fixtures/clang/clang_kernels.o3_sm_80.ptx");

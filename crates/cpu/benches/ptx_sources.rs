@@ -171,3 +171,67 @@ LOOP:
 "#
     )
 }
+
+/// `clang_collatz` of `tests/fixtures/clang/clang_kernels.o3_sm_80.ptx` with its device
+/// function `collatz_steps` inlined by hand (registers renamed, the parameter and return
+/// value moved through registers), so that the kernel has no call.
+pub const COLLATZ_INLINED: &str = r#"
+.version 8.0
+.target sm_80
+.address_size 64
+.visible .entry clang_collatz(
+	.param .u64 clang_collatz_param_0,
+	.param .u64 clang_collatz_param_1,
+	.param .u32 clang_collatz_param_2
+)
+{
+	.reg .pred 	%p<12>;
+	.reg .b32 	%r<6>;
+	.reg .b64 	%rd<30>;
+	ld.param.u32 	%r1, [clang_collatz_param_2];
+	mov.u32 	%r2, %ctaid.x;
+	mov.u32 	%r3, %ntid.x;
+	mov.u32 	%r4, %tid.x;
+	mad.lo.s32 	%r5, %r2, %r3, %r4;
+	setp.ge.u32 	%p1, %r5, %r1;
+	@%p1 bra 	LBB2_2;
+	ld.param.u64 	%rd3, [clang_collatz_param_0];
+	ld.param.u64 	%rd4, [clang_collatz_param_1];
+	cvta.to.global.u64 	%rd5, %rd4;
+	cvta.to.global.u64 	%rd6, %rd3;
+	mul.wide.u32 	%rd7, %r5, 8;
+	add.s64 	%rd1, %rd5, %rd7;
+	add.s64 	%rd2, %rd6, %rd7;
+	ld.global.u64 	%rd8, [%rd2];
+	mov.u64 %rd24, %rd8;
+	setp.lt.s64 	%p1, %rd24, 2;
+	mov.u64 	%rd26, 0;
+	@%p1 bra 	LBB3_6;
+	mov.u64 	%rd23, 0;
+	mov.pred 	%p3, 0;
+	bra.uni 	LBB3_2;
+LBB3_4:
+	shr.u64 	%rd24, %rd24, 1;
+LBB3_5:
+	add.s64 	%rd26, %rd23, 1;
+	setp.gt.s64 	%p6, %rd24, 1;
+	setp.lt.u64 	%p7, %rd23, 999;
+	and.pred  	%p8, %p6, %p7;
+	mov.u64 	%rd23, %rd26;
+	@%p8 bra 	LBB3_2;
+	bra.uni 	LBB3_6;
+LBB3_2:
+	and.b64  	%rd21, %rd24, 1;
+	setp.eq.b64 	%p2, %rd21, 1;
+	xor.pred  	%p4, %p2, %p3;
+	not.pred 	%p5, %p4;
+	@%p5 bra 	LBB3_4;
+	mul.lo.s64 	%rd22, %rd24, 3;
+	add.s64 	%rd24, %rd22, 1;
+	bra.uni 	LBB3_5;
+LBB3_6:
+	st.global.u64 	[%rd1], %rd26;
+LBB2_2:
+	ret;
+}
+"#;

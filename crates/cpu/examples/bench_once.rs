@@ -9,6 +9,14 @@ use ferrocuda_cpu::{Device, LaunchConfig};
 #[path = "../benches/ptx_sources.rs"]
 mod ptx_sources;
 
+/// Says on standard error how the kernel runs.
+fn report(k: &ferrocuda_cpu::Kernel) {
+    match k.interpreted_because() {
+        None => eprintln!("{}: compiled", k.name()),
+        Some(r) => eprintln!("{}: interpreted ({r})", k.name()),
+    }
+}
+
 fn upload(dev: &Device, b: &[u8]) -> u64 {
     let a = dev.memory().alloc(b.len() as u64).unwrap();
     dev.memory().write(a, b).unwrap();
@@ -29,6 +37,7 @@ fn main() {
             .load_module(&ferrocuda_ptx::parse(ptx_sources::SAXPY).unwrap())
             .unwrap();
         let k = m.kernel("saxpy").unwrap();
+        report(&k);
         let dx = upload(&dev, &f32s(&|i| (i % 1000) as f32, n));
         let dy = upload(&dev, &f32s(&|i| (i % 7) as f32, n));
         let mut p = Vec::new();
@@ -50,6 +59,7 @@ fn main() {
             .load_module(&ferrocuda_ptx::parse(ptx_sources::REDUCE).unwrap())
             .unwrap();
         let k = m.kernel("reduce").unwrap();
+        report(&k);
         let bytes: Vec<u8> = (0..n as u32)
             .flat_map(|i| (i % 977).to_le_bytes())
             .collect();
@@ -78,6 +88,7 @@ fn main() {
             .load_module(&ferrocuda_ptx::parse(&ptx_sources::matmul_ptx()).unwrap())
             .unwrap();
         let k = m.kernel("matmul").unwrap();
+        report(&k);
         let da = upload(&dev, &f32s(&|i| (i % 17) as f32 * 0.25, nn * nn));
         let db = upload(&dev, &f32s(&|i| (i % 13) as f32 * 0.5, nn * nn));
         let dc = dev.memory().alloc((nn * nn * 4) as u64).unwrap();
@@ -103,6 +114,7 @@ fn main() {
             .load_module(&ferrocuda_ptx::parse(src).unwrap())
             .unwrap();
         let k = m.kernel("clang_collatz").unwrap();
+        report(&k);
         let bytes: Vec<u8> = (0..n as i64)
             .flat_map(|i| (i * 7 + 1).to_le_bytes())
             .collect();

@@ -19,6 +19,8 @@ pub struct Device {
     grids: AtomicU64,
     /// Run the x86-64-v3 build of the executor (see `exec::simd`).
     vector_isa: bool,
+    /// Compile kernels to machine code where the compiler covers them (see `jit`).
+    compile_kernels: bool,
     /// Kernels' `malloc`/`free` blocks.
     heap: DeviceHeap,
     /// Kernels' output kept for [`Device::take_output`], or `None`: written to the process's
@@ -126,6 +128,8 @@ impl std::fmt::Debug for LoadedModule {
 pub(crate) struct KernelInner {
     pub(crate) prog: Arc<Program>,
     pub(crate) fid: u32,
+    /// The kernel compiled at its first launch, or `None` where the compiler does not cover it.
+    pub(crate) compiled: std::sync::OnceLock<Option<crate::jit::JitKernel>>,
     pub(crate) name: String,
     pub(crate) signature: ir::KernelSignature,
     pub(crate) attrs: KernelAttributes,
@@ -159,6 +163,37 @@ impl Kernel {
     /// Registers, shared/local/const sizes and block-size limits of the kernel.
     pub fn attributes(&self) -> KernelAttributes {
         self.inner.attrs
+    }
+
+    /// Why launches of this kernel run in the interpreter rather than as compiled machine
+    /// code (a warp-wide instruction, a call, …), or `None` when they run compiled on a
+    /// device that compiles kernels ([`Device::set_compile_kernels`]).
+    pub fn interpreted_because(&self) -> Option<String> {
+        if !crate::jit::available() {
+            return Some("this host has no kernel compiler (or FERROCUDA_CPU_JIT=0)".into());
+        }
+        if let Some(r) = crate::jit::unsupported_reason(&self.inner.prog, self.inner.fid) {
+            return Some(r);
+        }
+        match self.compiled() {
+            Some(_) => None,
+            None => Some("the kernel compiler failed".into()),
+        }
+    }
+
+    /// The compiled kernel, compiled at the first call.
+    pub(crate) fn compiled(&self) -> Option<&crate::jit::JitKernel> {
+        self.inner
+            .compiled
+            .get_or_init(|| {
+                crate::jit::compile(
+                    &self.inner.prog,
+                    self.inner.fid,
+                    self.inner.attrs.param_bytes,
+                )
+                .ok()
+            })
+            .as_ref()
     }
 }
 
@@ -215,9 +250,19 @@ impl Device {
             pool,
             grids: AtomicU64::new(1),
             vector_isa: crate::exec::vector_isa_available(),
+            compile_kernels: crate::jit::available(),
             heap: DeviceHeap::new(DEFAULT_HEAP_BYTES),
             captured: Mutex::new(None),
         }
+    }
+
+    /// Whether launches run kernels compiled to machine code where the compiler covers them
+    /// (the default, unless the environment sets `FERROCUDA_CPU_JIT=0` or the host has no
+    /// compiler), or always in the interpreter. Both give the same results; the interpreter
+    /// runs the warps of a block in lockstep, compiled code runs one thread at a time between
+    /// barriers.
+    pub fn set_compile_kernels(&mut self, on: bool) {
+        self.compile_kernels = on && crate::jit::available();
     }
 
     /// Attribute values (warp size, limits, memory size, …).
@@ -405,6 +450,7 @@ impl Device {
                 inner: Arc::new(KernelInner {
                     prog,
                     fid: fid as u32,
+                    compiled: std::sync::OnceLock::new(),
                     name: f.name.clone(),
                     signature: f.signature(),
                     attrs,
@@ -521,6 +567,11 @@ impl Device {
         self.validate(k, cfg, params)?;
         let inner = &k.inner;
         let total = cfg.grid.iter().map(|&x| x as u64).product::<u64>();
+        let compiled = if self.compile_kernels {
+            k.compiled()
+        } else {
+            None
+        };
         let launch = Launch {
             prog: &inner.prog,
             kernel: inner.fid,
@@ -538,6 +589,7 @@ impl Device {
             abort: AtomicBool::new(false),
             error: Mutex::new(None),
             vector_isa: self.vector_isa,
+            compiled,
             heap: resources.heap,
             output: Mutex::new(Vec::new()),
             printf_room: std::sync::atomic::AtomicUsize::new(resources.printf_fifo),

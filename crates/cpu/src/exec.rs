@@ -21,6 +21,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+pub(crate) mod compiled;
 mod mma;
 mod printf;
 mod shared;
@@ -28,6 +29,7 @@ mod simd;
 mod system;
 mod wmma;
 
+pub(crate) use compiled::CompiledHost;
 pub(crate) use mma::register_counts as mma_register_counts;
 use shared::SharedMemory;
 pub(crate) use simd::available as vector_isa_available;
@@ -70,6 +72,8 @@ pub(crate) struct Launch<'a> {
     /// Run warps with the build of the warp loop for the host's vector unit
     /// ([`simd::available`]).
     pub(crate) vector_isa: bool,
+    /// The kernel compiled to machine code, where it could be (see `jit`).
+    pub(crate) compiled: Option<&'a crate::jit::JitKernel>,
 }
 
 impl Launch<'_> {
@@ -85,7 +89,9 @@ impl Launch<'_> {
 
     /// The worker loop: takes blocks until none are left or a block faulted.
     pub(crate) fn work(&self, smid: u32) {
-        if self.vector_isa {
+        if let Some(k) = self.compiled {
+            compiled::work(self, smid, k)
+        } else if self.vector_isa {
             simd::work_v3(self, smid)
         } else {
             self.work_inner::<false>(smid)
@@ -387,6 +393,7 @@ fn bin_lanes(k: BinK, av: &[u64; 32], bv: &[u64; 32], o: &mut [u64; 32], wm: u64
         BinK::Zext32 => lanes2!(|x, _y| x & 0xffff_ffff),
         BinK::Sext32 => lanes2!(|x, _y| x as u32 as i32 as i64 as u64),
         BinK::PNot => lanes2!(|x, _y| (x ^ 1) & 1),
+        BinK::Not => lanes2!(|x, _y| !x),
     }
 }
 

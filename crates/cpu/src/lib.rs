@@ -10,9 +10,9 @@
 //! alignment-checked: a bad access is an [`Error`] naming the kernel, the PTX line and the
 //! address, never a crash.
 
-// `unsafe` lives only in the memory module (shared device memory) and in `exec::simd` (calling
-// the warp loop built for the host's vector unit after checking the CPU has it), each block
-// with a `// SAFETY:` line.
+// `unsafe` lives only in the memory module (shared device memory), in `exec::simd` (calling
+// the warp loop built for the host's vector unit after checking the CPU has it) and in `jit`
+// (calling compiled kernels and owning their code), each block with a `// SAFETY:` line.
 #![deny(unsafe_code)]
 
 pub mod arith;
@@ -22,6 +22,7 @@ mod error;
 mod exec;
 mod fp;
 pub mod heap;
+mod jit;
 mod lower;
 #[allow(unsafe_code)]
 mod memory;

@@ -115,6 +115,8 @@ pub(crate) enum BinK {
     Sext32,
     /// Predicate negation `a ^ 1` (b unused).
     PNot,
+    /// `not` of an integer or predicate: every bit flipped, masked to the width (b unused).
+    Not,
 }
 
 /// Hot three-source operations.
@@ -2216,6 +2218,23 @@ impl<'a> Lowerer<'a> {
             let a = self.src(fid, inst, 1)?;
             let b = self.src(fid, inst, 2)?;
             self.emit(Op::Bin { k, d, a, b, wm }, fid, inst.loc);
+            return Ok(true);
+        }
+        if inst.opcode == Opcode::Not && only(&[]) && ops.len() == 2 && (i32t || i64t || ty == Pred)
+        {
+            let (d, wm) = self.dst(fid, inst, &ops[0])?;
+            let a = self.src(fid, inst, 1)?;
+            self.emit(
+                Op::Bin {
+                    k: BinK::Not,
+                    d,
+                    a,
+                    b: sr::ZERO,
+                    wm,
+                },
+                fid,
+                inst.loc,
+            );
             return Ok(true);
         }
         if inst.opcode == Opcode::Cvt

@@ -70,6 +70,13 @@ impl Allocation {
     atomic_at!(at32, AtomicU32, 4);
     atomic_at!(at64, AtomicU64, 8);
 
+    /// Where the allocation's first byte lives in host memory, for compiled code (which checks
+    /// its accesses against `size` and accesses the words with plain, naturally aligned loads
+    /// and stores, as relaxed atomics compile to).
+    pub(crate) fn host_address(&self) -> u64 {
+        self.words.as_ptr() as u64
+    }
+
     /// Whether `[addr, addr + bytes)` lies inside this allocation.
     #[inline(always)]
     pub(crate) fn contains(&self, addr: u64, bytes: u64) -> bool {

@@ -22,6 +22,12 @@ impl SharedMemory {
         }
     }
 
+    /// The first byte, for compiled code (which checks its accesses against the length it is
+    /// given).
+    pub(super) fn as_mut_ptr(&mut self) -> *mut u8 {
+        self.words.as_mut_ptr().cast()
+    }
+
     /// The `n`-byte (1, 2, 4 or 8) little-endian value at byte `o`; `None` when it is out of
     /// bounds or misaligned.
     #[inline(always)]

@@ -1,0 +1,421 @@
+//! Running compiled kernels (`jit`): the block scheduler around the compiled passes, and the
+//! helpers compiled code calls for what it does not do inline.
+//!
+//! Helpers report a fault by storing the error here and setting the context's status; the
+//! compiled code then stops the pass and the scheduler attaches the instruction's source
+//! location, as the interpreter does.
+
+use super::shared::SharedMemory;
+use super::{atom_apply, fault, le_read, now_ns, Cta, Launch};
+use crate::jit::{JitCtx, JitKernel, EXITED, PASS_FAULT};
+use crate::lower::{Op, Space, Timer, TriK};
+use crate::memory::Allocation;
+use crate::{fp, Error, Site};
+use ferrocuda_ptx::ir::{self, AtomOp};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// Allocations a worker keeps resolved before it starts over.
+const CACHED_ALLOCATIONS: usize = 64;
+
+/// The executor's side of a worker running compiled code.
+pub(crate) struct CompiledHost<'l> {
+    l: &'l Launch<'l>,
+    shared: SharedMemory,
+    /// All threads' local memory, `local_stride` bytes each.
+    local: SharedMemory,
+    local_stride: u64,
+    local_len: u64,
+    /// Allocations the site entries point into (kept alive while they do).
+    cache: Vec<Arc<Allocation>>,
+    /// Per global memory instruction: `[base, limit, host address]`; an access at `addr`
+    /// is inside when `addr - base < limit` (limit 0: nothing cached).
+    sites: Vec<[u64; 3]>,
+    site_bytes: Vec<u32>,
+    error: Option<Error>,
+}
+
+/// Packs a memory helper call's constant operands: the space, the element width, whether it
+/// stores, the vector's width when its alignment is to be checked (else 0) and the
+/// instruction's site-cache entry (`u32::MAX`: none).
+pub(crate) fn mem_code(space: Space, bytes: u32, store: bool, valign: u32, site: u32) -> u64 {
+    let s = match space {
+        Space::Global => 0u64,
+        Space::Shared => 1,
+        Space::Local => 2,
+        Space::KParam => 3,
+        Space::Generic => 4,
+    };
+    s | (bytes as u64) << 8
+        | (store as u64) << 16
+        | (valign as u64 & 0xff) << 24
+        | (site as u64) << 32
+}
+
+fn run_helper(
+    ctx: &mut JitCtx<'_, '_>,
+    f: impl FnOnce(&mut JitCtx<'_, '_>) -> Result<u64, Error>,
+) -> u64 {
+    match catch_unwind(AssertUnwindSafe(|| f(&mut *ctx))) {
+        Ok(Ok(v)) => v,
+        Ok(Err(e)) => {
+            ctx.host.error = Some(e);
+            ctx.status = 1;
+            0
+        }
+        Err(_) => {
+            ctx.host.error = Some(Error::IllegalInstruction {
+                what: "internal error in the compiled kernel's helper".into(),
+                at: Site::default(),
+            });
+            ctx.status = 1;
+            0
+        }
+    }
+}
+
+/// A memory access the compiled code did not complete inline (see [`mem_code`]).
+pub(crate) extern "C" fn h_mem(
+    ctx: &mut JitCtx<'_, '_>,
+    addr: u64,
+    value: u64,
+    t: u64,
+    code: u64,
+) -> u64 {
+    run_helper(ctx, |ctx| ctx.host.mem(addr, value, t, code))
+}
+
+/// An operation the interpreter runs through a closure (`Alu*`), or `fma.rn.f32` on a host
+/// without a fused multiply-add. The second result, if any, goes to the context's scratch.
+pub(crate) extern "C" fn h_alu(
+    ctx: &mut JitCtx<'_, '_>,
+    pc: u64,
+    a: u64,
+    b: u64,
+    c: u64,
+    d: u64,
+) -> u64 {
+    run_helper(ctx, |ctx| {
+        let prog = ctx.host.l.prog;
+        Ok(match &prog.insts[pc as usize].op {
+            Op::Alu1 { f, wm, .. } => f(a) & wm,
+            Op::Alu2 { f, wm, .. } => f(a, b) & wm,
+            Op::Alu3 { f, wm, .. } => f(a, b, c) & wm,
+            Op::Alu4 { f, wm, .. } => f(a, b, c, d) & wm,
+            Op::AluCmp { f, pwm, qwm, .. } => {
+                let (x, y) = f(a, b, c);
+                ctx.scratch = y & qwm;
+                x & pwm
+            }
+            Op::AluCarry {
+                f, wm, write_cc, ..
+            } => {
+                let (v, cout) = f(a, b, c, d & 1 != 0);
+                ctx.scratch = if *write_cc { cout as u64 } else { d };
+                v & wm
+            }
+            Op::Tri {
+                k: TriK::Fma32, wm, ..
+            } => {
+                let r = fp::fma32(
+                    f32::from_bits(a as u32),
+                    f32::from_bits(b as u32),
+                    f32::from_bits(c as u32),
+                );
+                fp::canon32(r) & wm
+            }
+            _ => return Err(internal("h_alu")),
+        })
+    })
+}
+
+/// `atom` / `red` at `addr`.
+pub(crate) extern "C" fn h_atom(
+    ctx: &mut JitCtx<'_, '_>,
+    pc: u64,
+    addr: u64,
+    b: u64,
+    c: u64,
+) -> u64 {
+    run_helper(ctx, |ctx| {
+        let prog = ctx.host.l.prog;
+        match &prog.insts[pc as usize].op {
+            Op::Atom { space, op, ty, .. } => ctx.host.atomic(*space, addr, *op, *ty, b, c),
+            _ => Err(internal("h_atom")),
+        }
+    })
+}
+
+/// Timers, `isspacep`, `trap` and `brkpt`.
+pub(crate) extern "C" fn h_misc(ctx: &mut JitCtx<'_, '_>, pc: u64, v: u64, _t: u64) -> u64 {
+    run_helper(ctx, |ctx| {
+        let l = ctx.host.l;
+        match &l.prog.insts[pc as usize].op {
+            Op::ReadTimer { kind, .. } => {
+                let ns = l.start.elapsed().as_nanos() as u64;
+                Ok(match kind {
+                    Timer::Clock => (ns * 2) & 0xffff_ffff,
+                    Timer::Clock64 => ns * 2,
+                    Timer::Global => now_ns(),
+                    Timer::GlobalLo => now_ns() & 0xffff_ffff,
+                    Timer::GlobalHi => now_ns() >> 32,
+                })
+            }
+            Op::Isspacep { space, .. } => {
+                let (s, _) = Cta::classify(v);
+                Ok(match space {
+                    ir::StateSpace::Shared | ir::StateSpace::SharedCluster => s == Space::Shared,
+                    ir::StateSpace::Local => s == Space::Local,
+                    ir::StateSpace::Param => s == Space::KParam,
+                    ir::StateSpace::Global => s == Space::Global,
+                    ir::StateSpace::Const => l
+                        .prog
+                        .const_ranges
+                        .iter()
+                        .any(|&(b, n)| v.wrapping_sub(b) < n),
+                    _ => false,
+                } as u64)
+            }
+            Op::Call { .. } => Err(Error::StackOverflow {
+                depth: 0,
+                at: Site::default(),
+            }),
+            Op::Trap => Err(Error::Trap {
+                at: Site::default(),
+            }),
+            Op::Brkpt => Err(Error::IllegalInstruction {
+                what: "brkpt".into(),
+                at: Site::default(),
+            }),
+            _ => Err(internal("h_misc")),
+        }
+    })
+}
+
+fn internal(what: &str) -> Error {
+    Error::IllegalInstruction {
+        what: format!("internal error: {what} called for another instruction"),
+        at: Site::default(),
+    }
+}
+
+impl<'l> CompiledHost<'l> {
+    fn alloc_for(&mut self, addr: u64) -> Option<Arc<Allocation>> {
+        if let Some(a) = self
+            .cache
+            .iter()
+            .find(|c| addr.wrapping_sub(c.base) < c.size)
+        {
+            return Some(a.clone());
+        }
+        let a = self.l.mem.lookup(addr)?;
+        if self.cache.len() >= CACHED_ALLOCATIONS {
+            // The site entries may point into any of them: forget those first.
+            self.sites.iter_mut().for_each(|s| *s = [0; 3]);
+            self.cache.clear();
+        }
+        self.cache.push(a.clone());
+        Some(a)
+    }
+
+    fn mem(&mut self, addr: u64, value: u64, t: u64, code: u64) -> Result<u64, Error> {
+        let space = match code & 0xff {
+            0 => Space::Global,
+            1 => Space::Shared,
+            2 => Space::Local,
+            3 => Space::KParam,
+            _ => Space::Generic,
+        };
+        let bytes = (code >> 8 & 0xff) as u32;
+        let store = code >> 16 & 1 != 0;
+        let valign = (code >> 24 & 0xff) as u32;
+        let site = (code >> 32) as u32;
+        let access = if store { "store" } else { "load" };
+        if valign > 1 && addr & (valign as u64 - 1) != 0 {
+            return Err(fault(addr, valign, access));
+        }
+        let (space, a) = match space {
+            Space::Generic => Cta::classify(addr),
+            s => (s, addr),
+        };
+        if a & (bytes as u64 - 1) != 0 {
+            return Err(fault(addr, bytes, access));
+        }
+        let r = match space {
+            Space::Global | Space::Generic => {
+                let al = self
+                    .alloc_for(a)
+                    .ok_or_else(|| fault(addr, bytes, access))?;
+                let off = a - al.base;
+                let r = if store {
+                    al.store(off, bytes, value).map(|_| 0)
+                } else {
+                    al.load(off, bytes)
+                };
+                if r.is_some() {
+                    if let Some(&total) = self.site_bytes.get(site as usize) {
+                        if al.size >= total as u64 {
+                            self.sites[site as usize] =
+                                [al.base, al.size - total as u64 + 1, al.host_address()];
+                        }
+                    }
+                }
+                r
+            }
+            Space::Shared if store => self.shared.write(a, bytes, value).map(|_| 0),
+            Space::Shared => self.shared.read(a, bytes),
+            Space::Local => {
+                let fits = a
+                    .checked_add(bytes as u64)
+                    .is_some_and(|e| e <= self.local_len);
+                let o = t * self.local_stride + a;
+                match (fits, store) {
+                    (false, _) => None,
+                    (true, true) => self.local.write(o, bytes, value).map(|_| 0),
+                    (true, false) => self.local.read(o, bytes),
+                }
+            }
+            Space::KParam if store => None,
+            Space::KParam => usize::try_from(a)
+                .ok()
+                .and_then(|o| le_read(self.l.params, o, bytes as usize)),
+        };
+        r.ok_or_else(|| fault(addr, bytes, access))
+    }
+
+    fn atomic(
+        &mut self,
+        space: Space,
+        addr: u64,
+        op: AtomOp,
+        ty: ir::ScalarType,
+        b: u64,
+        c: u64,
+    ) -> Result<u64, Error> {
+        let bytes = ty.size();
+        let (space, a) = match space {
+            Space::Generic => Cta::classify(addr),
+            s => (s, addr),
+        };
+        if a & (bytes as u64 - 1) != 0 {
+            return Err(fault(addr, bytes, "atomic"));
+        }
+        match space {
+            Space::Global | Space::Generic => {
+                let al = self
+                    .alloc_for(a)
+                    .ok_or_else(|| fault(addr, bytes, "atomic"))?;
+                let off = a - al.base;
+                let r = if op == AtomOp::Add && !ty.is_float() {
+                    al.fetch_add(off, bytes, b)
+                } else {
+                    al.rmw(off, bytes, |old| atom_apply(op, ty, old, b, c))
+                };
+                r.ok_or_else(|| fault(addr, bytes, "atomic"))
+            }
+            Space::Shared => {
+                let old = self
+                    .shared
+                    .read(a, bytes)
+                    .ok_or_else(|| fault(addr, bytes, "atomic"))?;
+                self.shared.write(a, bytes, atom_apply(op, ty, old, b, c));
+                Ok(old)
+            }
+            _ => Err(fault(addr, bytes, "atomic")),
+        }
+    }
+}
+
+/// The worker loop for a compiled kernel: takes blocks until none are left or one faulted.
+pub(super) fn work(l: &Launch<'_>, smid: u32, k: &JitKernel) {
+    let total = l.grid[0] as u64 * l.grid[1] as u64 * l.grid[2] as u64;
+    let threads = (l.block[0] * l.block[1] * l.block[2]) as usize;
+    let f = &l.prog.funcs[l.kernel as usize];
+    let shared_len = (l.static_shared as usize).div_ceil(16) * 16 + l.dyn_shared as usize;
+    let local_len = f.local_stack as u64;
+    let local_stride = local_len.div_ceil(16) * 16;
+    let mut host = CompiledHost {
+        l,
+        shared: SharedMemory::new(shared_len),
+        local: SharedMemory::new((local_stride as usize * threads).max(8)),
+        local_stride,
+        local_len,
+        cache: Vec::new(),
+        sites: vec![[0; 3]; k.site_bytes.len()],
+        site_bytes: k.site_bytes.clone(),
+        error: None,
+    };
+    let mut regs = vec![0u64; threads * k.frame_slots as usize];
+    let mut resume = vec![0u32; threads];
+    let dyn_base = (l.static_shared as u64).div_ceil(16) * 16;
+    loop {
+        if l.abort.load(Ordering::Relaxed) {
+            return;
+        }
+        let i = l.next_cta.fetch_add(1, Ordering::Relaxed);
+        if i >= total {
+            return;
+        }
+        let gx = l.grid[0] as u64;
+        let gy = l.grid[1] as u64;
+        let cta = [i % gx, (i / gx) % gy, i / (gx * gy)];
+        resume.iter_mut().for_each(|r| *r = 0);
+        let r = loop {
+            let shared = host.shared.as_mut_ptr();
+            let local = host.local.as_mut_ptr();
+            let sites = host.sites.as_mut_ptr();
+            let mut ctx = JitCtx {
+                nthreads: threads as u64,
+                regs: regs.as_mut_ptr(),
+                resume: resume.as_mut_ptr(),
+                shared,
+                shared_len: shared_len as u64,
+                params: l.params.as_ptr(),
+                params_len: l.params.len() as u64,
+                local,
+                local_stride,
+                local_len,
+                sites,
+                status: 0,
+                fault_pc: 0,
+                scratch: 0,
+                ntid: l.block.map(|x| x as u64),
+                ctaid: cta,
+                nctaid: l.grid.map(|x| x as u64),
+                smid: smid as u64,
+                nsmid: l.nsm as u64,
+                gridid: l.gridid,
+                dyn_smem: l.dyn_shared as u64,
+                total_smem: dyn_base + l.dyn_shared as u64,
+                dyn_base,
+                host: &mut host,
+            };
+            if k.pass(&mut ctx) == PASS_FAULT {
+                let pc = ctx.fault_pc as u32;
+                let e = host.error.take().unwrap_or_else(|| internal("pass"));
+                break Err(e.with_site(|| site(l, pc)));
+            }
+            if all_exited(&resume) || l.abort.load(Ordering::Relaxed) {
+                break Ok(());
+            }
+        };
+        if let Err(e) = r {
+            l.fail(i, e);
+            return;
+        }
+    }
+}
+
+fn site(l: &Launch<'_>, pc: u32) -> Site {
+    Site::new(
+        l.name,
+        l.prog.locs.get(pc as usize).copied().unwrap_or_default(),
+    )
+}
+
+/// After a pass: whether every thread exited (the others stopped at a loop head after their
+/// slice, to let the rest of the block run).
+fn all_exited(resume: &[u32]) -> bool {
+    resume.iter().all(|&r| r == EXITED)
+}

@@ -1,0 +1,1712 @@
+//! Translating a lowered kernel into one Cranelift function that runs a pass over a block
+//! (see the module documentation of `jit`).
+
+use super::liveness::{live_in, Flow};
+use super::{JitCtx, JitKernel, EXITED, PASS_DONE, PASS_FAULT, SLICE};
+use crate::exec::compiled::{h_alu, h_atom, h_mem, h_misc, mem_code};
+use crate::lower::{
+    sr, ArgSrc, BinK, CallTarget, ICmp, Op, Program, RetDst, Slot, Space, TriK, NONE,
+};
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::types::{F32, I16, I32, I64, I8};
+use cranelift_codegen::ir::{
+    AbiParam, Block, BlockArg, InstBuilder, JumpTableData, MemFlagsData, SigRef, Signature, Type,
+    Value,
+};
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::{default_libcall_names, Linkage, Module};
+use std::collections::HashMap;
+use std::mem::offset_of;
+use std::sync::Mutex;
+
+type Ctx = JitCtx<'static, 'static>;
+
+/// The kernel's instructions (and its callees') and what the translation needs to know of
+/// its slots.
+pub(super) struct Body {
+    /// The kernel's function index.
+    kernel: u32,
+    /// Every function with code in the program: (index, first instruction, end).
+    funcs: Vec<(u32, u32, u32)>,
+    consts: HashMap<Slot, u64>,
+    nslots: u32,
+    /// Some function calls another: the frame base is a register, not 0.
+    calls: bool,
+    /// Per called function: the calls to it (their instructions), in order.
+    callers: HashMap<u32, Vec<u32>>,
+}
+
+impl Body {
+    /// A slot the compiled code keeps in a variable (a PTX register, not an immediate or a
+    /// special register).
+    fn is_reg(&self, s: Slot) -> bool {
+        s != NONE && s >= sr::FIXED && s < self.nslots && !self.consts.contains_key(&s)
+    }
+
+    /// The function instruction `pc` belongs to.
+    fn func_of(&self, pc: u32) -> Option<(u32, u32, u32)> {
+        self.funcs
+            .iter()
+            .copied()
+            .find(|&(_, s, e)| (s..e).contains(&pc))
+    }
+
+    fn entry(&self) -> u32 {
+        self.funcs
+            .iter()
+            .find(|f| f.0 == self.kernel)
+            .map_or(0, |f| f.1)
+    }
+}
+
+/// Liveness pseudo-slots beyond the program's own: the carry flag, then per function the
+/// call it returns to.
+fn ret_site_slot(nslots: u32, f: u32) -> Slot {
+    nslots + 1 + f
+}
+
+/// Whether the kernel can be compiled, and its body if so.
+pub(super) fn check(prog: &Program, kernel: u32) -> Result<Body, String> {
+    if prog.funcs.get(kernel as usize).is_none() {
+        return Err("no such kernel".into());
+    }
+    // Functions are laid out one after another; each runs to the next one's entry.
+    let mut entries: Vec<(u32, u32)> = prog
+        .funcs
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.has_body)
+        .map(|(i, f)| (f.entry, i as u32))
+        .collect();
+    entries.sort_unstable();
+    let funcs: Vec<(u32, u32, u32)> = entries
+        .iter()
+        .enumerate()
+        .map(|(k, &(e, f))| {
+            let end = entries.get(k + 1).map_or(prog.insts.len() as u32, |n| n.0);
+            (f, e, end)
+        })
+        .collect();
+    let mut consts: HashMap<Slot, u64> = prog.consts.iter().copied().collect();
+    consts.insert(sr::ZERO, 0);
+    consts.insert(sr::ONE, 1);
+    let mut body = Body {
+        kernel,
+        funcs,
+        consts,
+        nslots: prog.nslots,
+        calls: false,
+        callers: HashMap::new(),
+    };
+    if !body.funcs.iter().any(|f| f.0 == kernel && f.1 < f.2) {
+        return Err("empty kernel".into());
+    }
+    for &(_, start, end) in &body.funcs {
+        for pc in start..end {
+            let inst = &prog.insts[pc as usize];
+            let writes_ok = |ds: &[Slot]| ds.iter().all(|&d| d == NONE || body.is_reg(d));
+            let ok = match &inst.op {
+                Op::Nop
+                | Op::Exit
+                | Op::Ret
+                | Op::Trap
+                | Op::Brkpt
+                | Op::St { .. }
+                | Op::Isspacep { .. }
+                | Op::ReadTimer { .. } => true,
+                Op::Mov { d, .. }
+                | Op::Pack { d, .. }
+                | Op::Bin { d, .. }
+                | Op::Tri { d, .. }
+                | Op::SetpI { d, .. }
+                | Op::Alu1 { d, .. }
+                | Op::Alu2 { d, .. }
+                | Op::Alu3 { d, .. }
+                | Op::Alu4 { d, .. }
+                | Op::AluCarry { d, .. }
+                | Op::Atom { d, .. }
+                | Op::Cvta { d, .. } => writes_ok(&[*d]),
+                Op::AluCmp { p, q, .. } => writes_ok(&[*p, *q]),
+                Op::Unpack { ds, .. } | Op::Ld { ds, .. } => writes_ok(ds),
+                Op::Bra { target } => (start..end).contains(target),
+                Op::Call {
+                    target: CallTarget::Direct(f),
+                    args,
+                    rets,
+                    ..
+                } => {
+                    let callee = prog.funcs.get(*f as usize);
+                    let direct = callee.is_some_and(|c| c.has_body && !c.recursive);
+                    let regs = args.len() <= callee.map_or(0, |c| c.params.len())
+                        && rets.iter().all(|r| match r {
+                            RetDst::Reg(s) => body.is_reg(*s),
+                            _ => true,
+                        });
+                    if !direct {
+                        return Err("`call` of a recursive function".into());
+                    }
+                    regs
+                }
+                other => return Err(format!("`{}` is not compiled", op_name(other))),
+            };
+            if !ok {
+                return Err(format!("`{}` at {pc} is not compiled", op_name(&inst.op)));
+            }
+            if inst.guard != NONE && !body.is_reg(inst.guard) {
+                return Err("a guard that is not a register".into());
+            }
+            if let Op::Ld { n, bytes, .. } | Op::St { n, bytes, .. } = &inst.op {
+                if !(1..=4).contains(n) || !matches!(bytes, 1 | 2 | 4 | 8) {
+                    return Err("an unusual memory access".into());
+                }
+            }
+        }
+    }
+    for &(_, start, end) in &body.funcs.clone() {
+        for pc in start..end {
+            if let Op::Call {
+                target: CallTarget::Direct(f),
+                ..
+            } = &prog.insts[pc as usize].op
+            {
+                body.calls = true;
+                body.callers.entry(*f).or_default().push(pc);
+            }
+        }
+    }
+    if body.callers.contains_key(&kernel) {
+        return Err("a call of the kernel itself".into());
+    }
+    Ok(body)
+}
+
+fn op_name(op: &Op) -> &'static str {
+    match op {
+        Op::Bar { .. } => "bar (barriers)",
+        Op::Call { .. } => "call",
+        Op::Brx { .. } => "brx.idx",
+        Op::Shfl { .. } => "shfl",
+        Op::Vote { .. } => "vote",
+        Op::Activemask { .. } => "activemask",
+        Op::Match { .. } => "match",
+        Op::Redux { .. } => "redux",
+        Op::Elect { .. } => "elect",
+        Op::Ldmatrix { .. } => "ldmatrix",
+        Op::Mma(_) => "mma",
+        Op::WmmaLoad(_) | Op::WmmaStore(_) | Op::Wmma(_) => "wmma",
+        Op::CpAsync { .. } => "cp.async",
+        _ => "instruction",
+    }
+}
+
+/// Registers an instruction reads and writes, and where control goes next.
+fn flow(body: &Body, prog: &Program, pc: u32, carry: u32) -> Flow {
+    let Some((fid, _, end)) = body.func_of(pc) else {
+        return Flow {
+            uses: Vec::new(),
+            defs: Vec::new(),
+            kills: true,
+            succs: Vec::new(),
+        };
+    };
+    let inst = &prog.insts[pc as usize];
+    let mut uses: Vec<Slot> = Vec::new();
+    let mut defs: Vec<Slot> = Vec::new();
+    match &inst.op {
+        Op::Mov { d, a, .. } | Op::Cvta { d, a, .. } | Op::Alu1 { d, a, .. } => {
+            uses.push(*a);
+            defs.push(*d);
+        }
+        Op::Isspacep { d, a, .. } => {
+            uses.push(*a);
+            defs.push(*d);
+        }
+        Op::Pack { d, parts, n, .. } => {
+            uses.extend(&parts[..*n as usize]);
+            defs.push(*d);
+        }
+        Op::Unpack { ds, n, a, .. } => {
+            uses.push(*a);
+            defs.extend(&ds[..*n as usize]);
+        }
+        Op::Bin { d, a, b, .. } | Op::SetpI { d, a, b, .. } | Op::Alu2 { d, a, b, .. } => {
+            uses.extend([*a, *b]);
+            defs.push(*d);
+        }
+        Op::Tri { d, a, b, c, .. } | Op::Alu3 { d, a, b, c, .. } => {
+            uses.extend([*a, *b, *c]);
+            defs.push(*d);
+        }
+        Op::Alu4 { d, s, .. } => {
+            uses.extend(s);
+            defs.push(*d);
+        }
+        Op::AluCmp { p, q, a, b, c, .. } => {
+            uses.extend([*a, *b, *c]);
+            defs.extend([*p, *q]);
+        }
+        Op::AluCarry {
+            d,
+            a,
+            b,
+            c,
+            write_cc,
+            ..
+        } => {
+            uses.extend([*a, *b, *c, carry]);
+            defs.push(*d);
+            if *write_cc {
+                defs.push(carry);
+            }
+        }
+        Op::Ld { ds, n, addr, .. } => {
+            uses.push(*addr);
+            defs.extend(&ds[..*n as usize]);
+        }
+        Op::St { ss, n, addr, .. } => {
+            uses.push(*addr);
+            uses.extend(&ss[..*n as usize]);
+        }
+        Op::Atom { d, addr, b, c, .. } => {
+            uses.extend([*addr, *b, *c]);
+            defs.push(*d);
+        }
+        Op::ReadTimer { d, .. } => defs.push(*d),
+        Op::Call {
+            target: CallTarget::Direct(f),
+            args,
+            ..
+        } => {
+            // The frame base moves to the callee's frame; the callee returns to this call.
+            for a in args.iter() {
+                if let ArgSrc::Reg(s) = a {
+                    uses.push(*s);
+                }
+            }
+            uses.push(sr::FRAME);
+            defs.push(ret_site_slot(body.nslots, *f));
+        }
+        Op::Ret if fid != body.kernel => uses.extend([sr::FRAME, ret_site_slot(body.nslots, fid)]),
+        _ => {}
+    }
+    uses.push(inst.guard);
+    let nslots = body.nslots;
+    let keep = |s: &Slot| {
+        *s == carry
+            || body.is_reg(*s)
+            || (*s == sr::FRAME && body.calls)
+            || (*s > nslots && *s != NONE)
+    };
+    uses.retain(keep);
+    defs.retain(keep);
+    let next = pc + 1;
+    let mut succs = Vec::new();
+    let guarded = inst.guard != NONE;
+    match &inst.op {
+        Op::Bra { target } => succs.push(*target),
+        Op::Call {
+            target: CallTarget::Direct(f),
+            ..
+        } => succs.push(prog.funcs[*f as usize].entry),
+        // A function returns to the instruction after each call of it.
+        Op::Ret if fid != body.kernel => {
+            if let Some(calls) = body.callers.get(&fid) {
+                succs.extend(calls.iter().map(|c| c + 1));
+            }
+        }
+        Op::Exit | Op::Ret | Op::Trap | Op::Brkpt => {}
+        _ => {
+            if next < end {
+                succs.push(next);
+            }
+        }
+    }
+    if guarded && next < end && !succs.contains(&next) {
+        succs.push(next);
+    }
+    Flow {
+        uses,
+        defs,
+        kills: !guarded,
+        succs,
+    }
+}
+
+/// A resume point: the kernel's entry, the instruction after a barrier, or a loop head.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Resume {
+    Entry,
+    LoopHead,
+}
+
+/// Compiles `kernel`, or `None` (with the reason) when it uses what compiled code cannot run.
+///
+/// `param_bytes` is the size of the kernel's parameters, which a launch checks its parameter
+/// buffer against: loads of constant offsets inside it need no check of their own.
+pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<JitKernel, String> {
+    let body = check(prog, kernel)?;
+    let carry = prog.nslots;
+    // Registers, the carry flag, and each function's return site.
+    let frame_slots = prog.nslots + 1 + prog.funcs.len() as u32;
+
+    // Resume points and the registers live at each.
+    let entry = body.entry();
+    let mut resumes: Vec<(Resume, u32)> = vec![(Resume::Entry, entry)];
+    let mut index: HashMap<(Resume, u32), u32> = HashMap::new();
+    index.insert((Resume::Entry, entry), 0);
+    for &(_, start, end) in &body.funcs {
+        for pc in start..end {
+            let key = match &prog.insts[pc as usize].op {
+                Op::Bra { target } if *target <= pc => (Resume::LoopHead, *target),
+                _ => continue,
+            };
+            if let std::collections::hash_map::Entry::Vacant(e) = index.entry(key) {
+                e.insert(resumes.len() as u32);
+                resumes.push(key);
+            }
+        }
+    }
+    let flows: Vec<Flow> = (0..prog.insts.len() as u32)
+        .map(|pc| flow(&body, prog, pc, carry))
+        .collect();
+    let at: Vec<u32> = resumes.iter().map(|r| r.1).collect();
+    let live = live_in(&flows, frame_slots as usize, &at);
+
+    // The host's ISA, with its features (FMA where present).
+    let mut flags = settings::builder();
+    let set = |f: &mut settings::Builder, k: &str, v: &str| {
+        f.set(k, v)
+            .map_err(|e| format!("cranelift setting {k}: {e}"))
+    };
+    set(&mut flags, "opt_level", "speed")?;
+    set(&mut flags, "use_colocated_libcalls", "false")?;
+    set(&mut flags, "is_pic", "false")?;
+    let isa = cranelift_native::builder()
+        .map_err(|e| format!("host not supported: {e}"))?
+        .finish(settings::Flags::new(flags))
+        .map_err(|e| format!("host not supported: {e}"))?;
+    let mut module = JITModule::new(JITBuilder::with_isa(isa, default_libcall_names()));
+    let call_conv = module.isa().default_call_conv();
+    let mut cx = module.make_context();
+    cx.func.signature.call_conv = call_conv;
+    cx.func.signature.params.push(AbiParam::new(I64));
+    cx.func.signature.returns.push(AbiParam::new(I32));
+    let mut fbcx = FunctionBuilderContext::new();
+    let mut site_bytes = Vec::new();
+    {
+        let b = FunctionBuilder::new(&mut cx.func, &mut fbcx);
+        let mut t = Translator::new(b, &body, prog, call_conv, carry, frame_slots);
+        t.param_bytes = param_bytes as u64;
+        t.run(
+            &resumes,
+            &live,
+            &mut site_bytes,
+            module.isa().frontend_config(),
+        )?;
+    }
+    let id = module
+        .declare_function("kernel", Linkage::Local, &cx.func.signature)
+        .map_err(|e| format!("cranelift: {e}"))?;
+    let dump = std::env::var_os("FERROCUDA_CPU_JIT_DUMP").is_some();
+    if dump {
+        cx.set_disasm(true);
+        eprintln!("{}", cx.func.display());
+    }
+    module
+        .define_function(id, &mut cx)
+        .map_err(|e| format!("cranelift: {e:?}"))?;
+    if dump {
+        if let Some(c) = cx.compiled_code() {
+            eprintln!("{}", c.vcode.as_deref().unwrap_or(""));
+        }
+    }
+    module.clear_context(&mut cx);
+    module
+        .finalize_definitions()
+        .map_err(|e| format!("cranelift: {e}"))?;
+    let code = module.get_finalized_function(id);
+    Ok(JitKernel {
+        module: Mutex::new(Some(module)),
+        code,
+        frame_slots,
+        site_bytes,
+    })
+}
+
+struct Translator<'a, 'b> {
+    b: FunctionBuilder<'b>,
+    body: &'a Body,
+    prog: &'a Program,
+    carry: u32,
+    frame_slots: u32,
+    vars: HashMap<Slot, Variable>,
+    t: Variable,
+    tid: [Variable; 3],
+    frame: Variable,
+    budget: Variable,
+    ctx: Option<Value>,
+    /// Cranelift block of each leader instruction.
+    blocks: HashMap<u32, Block>,
+    next_thread: Block,
+    fault: Block,
+    helper_sigs: HashMap<usize, SigRef>,
+    call_conv: cranelift_codegen::isa::CallConv,
+    fma: bool,
+    resume_index: HashMap<(Resume, u32), u32>,
+    live: Vec<Vec<u32>>,
+    param_bytes: u64,
+    /// Per call instruction: the block it returns to.
+    return_blocks: std::collections::BTreeMap<u32, Block>,
+}
+
+const FLAGS: MemFlagsData = MemFlagsData::trusted();
+
+impl<'a, 'b> Translator<'a, 'b> {
+    fn new(
+        mut b: FunctionBuilder<'b>,
+        body: &'a Body,
+        prog: &'a Program,
+        call_conv: cranelift_codegen::isa::CallConv,
+        carry: u32,
+        frame_slots: u32,
+    ) -> Self {
+        let t = b.declare_var(I64);
+        let tid = [b.declare_var(I64), b.declare_var(I64), b.declare_var(I64)];
+        let frame = b.declare_var(I64);
+        let budget = b.declare_var(I64);
+        let next_thread = b.create_block();
+        let fault = b.create_block();
+        #[cfg(target_arch = "x86_64")]
+        let fma = std::is_x86_feature_detected!("fma");
+        #[cfg(not(target_arch = "x86_64"))]
+        let fma = cfg!(target_arch = "aarch64");
+        Translator {
+            b,
+            body,
+            prog,
+            carry,
+            frame_slots,
+            vars: HashMap::new(),
+            t,
+            tid,
+            frame,
+            budget,
+            ctx: None,
+            blocks: HashMap::new(),
+            next_thread,
+            fault,
+            helper_sigs: HashMap::new(),
+            call_conv,
+            fma,
+            resume_index: HashMap::new(),
+            live: Vec::new(),
+            param_bytes: 0,
+            return_blocks: std::collections::BTreeMap::new(),
+        }
+    }
+
+    fn ctx(&self) -> Value {
+        self.ctx.expect("the context is the function's parameter")
+    }
+
+    /// A field of the context, loaded where it is used (keeping them all in registers for the
+    /// whole pass would only make the register allocator spill them).
+    fn cf(&mut self, off: usize) -> Value {
+        let ctx = self.ctx();
+        self.b.ins().load(I64, FLAGS, ctx, off as i32)
+    }
+
+    fn iconst(&mut self, v: u64) -> Value {
+        self.b.ins().iconst(I64, v as i64)
+    }
+
+    fn var(&mut self, s: Slot) -> Variable {
+        if let Some(&v) = self.vars.get(&s) {
+            return v;
+        }
+        let v = self.b.declare_var(I64);
+        self.vars.insert(s, v);
+        v
+    }
+
+    /// The value of slot `s` for the running thread.
+    fn get(&mut self, s: Slot) -> Value {
+        if s == NONE {
+            return self.iconst(0);
+        }
+        if let Some(&c) = self.body.consts.get(&s) {
+            return self.iconst(c);
+        }
+        if s == self.carry || s >= sr::FIXED || (s == sr::FRAME && self.body.calls) {
+            let v = self.var(s);
+            return self.b.use_var(v);
+        }
+        let lane = |tr: &mut Self| {
+            let t = tr.b.use_var(tr.t);
+            tr.b.ins().band_imm_s(t, 31)
+        };
+        match s {
+            _ if (sr::TID..sr::TID + 3).contains(&s) => {
+                self.b.use_var(self.tid[(s - sr::TID) as usize])
+            }
+            _ if (sr::NTID..sr::NTID + 3).contains(&s) => {
+                self.cf(offset_of!(Ctx, ntid) + 8 * (s - sr::NTID) as usize)
+            }
+            _ if (sr::CTAID..sr::CTAID + 3).contains(&s) => {
+                self.cf(offset_of!(Ctx, ctaid) + 8 * (s - sr::CTAID) as usize)
+            }
+            _ if (sr::NCTAID..sr::NCTAID + 3).contains(&s) => {
+                self.cf(offset_of!(Ctx, nctaid) + 8 * (s - sr::NCTAID) as usize)
+            }
+            sr::LANEID => lane(self),
+            sr::WARPID => {
+                let t = self.b.use_var(self.t);
+                self.b.ins().ushr_imm_s(t, 5)
+            }
+            sr::NWARPID => self.iconst(64),
+            sr::SMID => self.cf(offset_of!(Ctx, smid)),
+            sr::NSMID => self.cf(offset_of!(Ctx, nsmid)),
+            sr::GRIDID => self.cf(offset_of!(Ctx, gridid)),
+            sr::DYN_SMEM => self.cf(offset_of!(Ctx, dyn_smem)),
+            sr::TOTAL_SMEM => self.cf(offset_of!(Ctx, total_smem)),
+            sr::DYN_BASE => self.cf(offset_of!(Ctx, dyn_base)),
+            sr::LM_EQ | sr::LM_LE | sr::LM_LT | sr::LM_GE | sr::LM_GT => {
+                let l = lane(self);
+                let one = self.iconst(1);
+                let ones = self.iconst(0xffff_ffff);
+                let r = match s {
+                    sr::LM_EQ => self.b.ins().ishl(one, l),
+                    sr::LM_LE => {
+                        let two = self.iconst(2);
+                        let x = self.b.ins().ishl(two, l);
+                        self.b.ins().iadd_imm_s(x, -1)
+                    }
+                    sr::LM_LT => {
+                        let x = self.b.ins().ishl(one, l);
+                        self.b.ins().iadd_imm_s(x, -1)
+                    }
+                    sr::LM_GE => self.b.ins().ishl(ones, l),
+                    _ => {
+                        let l1 = self.b.ins().iadd_imm_s(l, 1);
+                        self.b.ins().ishl(ones, l1)
+                    }
+                };
+                self.b.ins().band_imm_s(r, 0xffff_ffff)
+            }
+            _ => self.iconst(0),
+        }
+    }
+
+    /// Writes `v` (masked to `wm`) to slot `d`.
+    fn set(&mut self, d: Slot, v: Value, wm: u64) {
+        if d == NONE {
+            return;
+        }
+        let v = self.mask(v, wm);
+        let var = self.var(d);
+        self.b.def_var(var, v);
+    }
+
+    fn mask(&mut self, v: Value, wm: u64) -> Value {
+        if wm == u64::MAX {
+            v
+        } else {
+            self.b.ins().band_imm_s(v, wm as i64)
+        }
+    }
+
+    fn low32(&mut self, v: Value) -> Value {
+        self.b.ins().band_imm_s(v, 0xffff_ffff)
+    }
+
+    fn sext_from(&mut self, v: Value, ty: Type) -> Value {
+        let n = self.b.ins().ireduce(ty, v);
+        self.b.ins().sextend(I64, n)
+    }
+
+    fn f32_of(&mut self, v: Value) -> Value {
+        let n = self.b.ins().ireduce(I32, v);
+        self.b.ins().bitcast(F32, MemFlagsData::new(), n)
+    }
+
+    /// The bits of an `f32` result, NaN made the GPU's canonical NaN.
+    fn canon32(&mut self, f: Value) -> Value {
+        let bits = self.b.ins().bitcast(I32, MemFlagsData::new(), f);
+        let bits = self.b.ins().uextend(I64, bits);
+        let nan = self.b.ins().fcmp(FloatCC::Unordered, f, f);
+        let c = self.iconst(crate::fp::NAN32 as u64);
+        self.b.ins().select(nan, c, bits)
+    }
+
+    fn sig(&mut self, nargs: usize) -> SigRef {
+        if let Some(&s) = self.helper_sigs.get(&nargs) {
+            return s;
+        }
+        let mut sig = Signature::new(self.call_conv);
+        for _ in 0..nargs {
+            sig.params.push(AbiParam::new(I64));
+        }
+        sig.returns.push(AbiParam::new(I64));
+        let s = self.b.import_signature(sig);
+        self.helper_sigs.insert(nargs, s);
+        s
+    }
+
+    /// Calls helper `f` (an `extern "C"` function of the executor) with the context first.
+    fn call(&mut self, f: usize, args: &[Value]) -> Value {
+        let sig = self.sig(args.len() + 1);
+        let callee = self.iconst(f as u64);
+        let mut all = vec![self.ctx()];
+        all.extend_from_slice(args);
+        let c = self.b.ins().call_indirect(sig, callee, &all);
+        self.b.inst_results(c)[0]
+    }
+
+    /// After a helper that may fault: on to the fault exit if it did.
+    fn check_status(&mut self, pc: u32) {
+        let ctx = self.ctx();
+        let st = self
+            .b
+            .ins()
+            .load(I64, FLAGS, ctx, offset_of!(Ctx, status) as i32);
+        let cont = self.b.create_block();
+        let pcv = self.iconst(pc as u64);
+        self.b
+            .ins()
+            .brif(st, self.fault, &[BlockArg::Value(pcv)], cont, &[]);
+        self.b.switch_to_block(cont);
+    }
+
+    /// Saves the registers live at resume point `ri`, records it as the thread's, and moves
+    /// on to the next thread.
+    fn stop_at(&mut self, ri: u32) {
+        let live = self.live[ri as usize].clone();
+        let frame = self.b.use_var(self.frame);
+        for s in live {
+            let v = self.get(s);
+            self.b.ins().store(FLAGS, v, frame, (s * 8) as i32);
+        }
+        self.store_resume(ri);
+        self.b.ins().jump(self.next_thread, &[]);
+    }
+
+    fn store_resume(&mut self, v: u32) {
+        let t = self.b.use_var(self.t);
+        let off = self.b.ins().ishl_imm_s(t, 2);
+        let resume = self.cf(offset_of!(Ctx, resume));
+        let p = self.b.ins().iadd(resume, off);
+        let v = self.b.ins().iconst(I32, v as i64);
+        self.b.ins().store(FLAGS, v, p, 0);
+    }
+
+    fn block_at(&mut self, pc: u32) -> Block {
+        if let Some(&b) = self.blocks.get(&pc) {
+            return b;
+        }
+        let b = self.b.create_block();
+        self.blocks.insert(pc, b);
+        b
+    }
+
+    fn run(
+        mut self,
+        resumes: &[(Resume, u32)],
+        live: &[Vec<u32>],
+        site_bytes: &mut Vec<u32>,
+        target: cranelift_codegen::isa::TargetFrontendConfig,
+    ) -> Result<(), String> {
+        self.live = live.to_vec();
+        for (i, r) in resumes.iter().enumerate() {
+            self.resume_index.insert(*r, i as u32);
+        }
+        // Entry: the context's fixed values.
+        let entry = self.b.create_block();
+        self.b.append_block_params_for_function_params(entry);
+        self.b.switch_to_block(entry);
+        let ctx = self.b.block_params(entry)[0];
+        self.ctx = Some(ctx);
+        let zero = self.iconst(0);
+        for v in [self.t, self.tid[0], self.tid[1], self.tid[2], self.frame] {
+            self.b.def_var(v, zero);
+        }
+        let budget0 = self.iconst(SLICE as u64);
+        self.b.def_var(self.budget, budget0);
+        let head = self.b.create_block();
+        self.b.ins().jump(head, &[]);
+
+        // Thread loop head: dispatch on the thread's resume point.
+        self.b.switch_to_block(head);
+        let t = self.b.use_var(self.t);
+        let nthreads = self.cf(offset_of!(Ctx, nthreads));
+        let done = self.b.create_block();
+        let dispatch = self.b.create_block();
+        let all = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, t, nthreads);
+        self.b.ins().brif(all, done, &[], dispatch, &[]);
+        self.b.switch_to_block(dispatch);
+        let t = self.b.use_var(self.t);
+        let stride = self.iconst(self.frame_slots as u64 * 8);
+        let off = self.b.ins().imul(t, stride);
+        let regs = self.cf(offset_of!(Ctx, regs));
+        let frame = self.b.ins().iadd(regs, off);
+        self.b.def_var(self.frame, frame);
+        let budget0 = self.iconst(SLICE as u64);
+        self.b.def_var(self.budget, budget0);
+        let roff = self.b.ins().ishl_imm_s(t, 2);
+        let resume = self.cf(offset_of!(Ctx, resume));
+        let rp = self.b.ins().iadd(resume, roff);
+        let r = self.b.ins().uload32(FLAGS, rp, 0);
+        let resume_blocks: Vec<Block> = resumes.iter().map(|_| self.b.create_block()).collect();
+        let calls: Vec<_> = resume_blocks
+            .iter()
+            .map(|&rb| self.b.func.dfg.block_call(rb, &[]))
+            .collect();
+        let def = self.b.func.dfg.block_call(self.next_thread, &[]);
+        let jt = self.b.create_jump_table(JumpTableData::new(def, &calls));
+        let r32 = self.b.ins().ireduce(I32, r);
+        self.b.ins().br_table(r32, jt);
+
+        // Resume points: reload the live registers.
+        for (i, &(_, pc)) in resumes.iter().enumerate() {
+            self.b.switch_to_block(resume_blocks[i]);
+            let frame = self.b.use_var(self.frame);
+            for s in self.live[i].clone() {
+                let v = self.b.ins().load(I64, FLAGS, frame, (s * 8) as i32);
+                let var = self.var(s);
+                self.b.def_var(var, v);
+            }
+            let target = self.block_at(pc);
+            self.b.ins().jump(target, &[]);
+        }
+
+        // Next thread: advance the thread index and its (x, y, z).
+        self.b.switch_to_block(self.next_thread);
+        let t = self.b.use_var(self.t);
+        let t1 = self.b.ins().iadd_imm_s(t, 1);
+        self.b.def_var(self.t, t1);
+        let [x, y, z] = self.tid.map(|v| self.b.use_var(v));
+        let ntid = [0, 1].map(|i| self.cf(offset_of!(Ctx, ntid) + 8 * i));
+        let x1 = self.b.ins().iadd_imm_s(x, 1);
+        let wx = self.b.ins().icmp(IntCC::Equal, x1, ntid[0]);
+        let x2 = self.b.ins().select(wx, zero, x1);
+        let wx64 = self.b.ins().uextend(I64, wx);
+        let y1 = self.b.ins().iadd(y, wx64);
+        let wy = self.b.ins().icmp(IntCC::Equal, y1, ntid[1]);
+        let y2 = self.b.ins().select(wy, zero, y1);
+        let wy64 = self.b.ins().uextend(I64, wy);
+        let z1 = self.b.ins().iadd(z, wy64);
+        self.b.def_var(self.tid[0], x2);
+        self.b.def_var(self.tid[1], y2);
+        self.b.def_var(self.tid[2], z1);
+        self.b.ins().jump(head, &[]);
+
+        self.b.switch_to_block(done);
+        let r = self.b.ins().iconst(I32, PASS_DONE as i64);
+        self.b.ins().return_(&[r]);
+
+        self.b.append_block_param(self.fault, I64);
+        self.b.switch_to_block(self.fault);
+        let pcv = self.b.block_params(self.fault)[0];
+        let ctx = self.ctx();
+        self.b
+            .ins()
+            .store(FLAGS, pcv, ctx, offset_of!(Ctx, fault_pc) as i32);
+        let r = self.b.ins().iconst(I32, PASS_FAULT as i64);
+        self.b.ins().return_(&[r]);
+
+        // Leaders: function entries, branch targets, resume points, and what follows a branch,
+        // a call or a stop.
+        let mut leaders: Vec<u32> = resumes.iter().map(|r| r.1).collect();
+        let funcs = self.body.funcs.clone();
+        for &(_, start, end) in &funcs {
+            leaders.push(start);
+            for pc in start..end {
+                match &self.prog.insts[pc as usize].op {
+                    Op::Bra { target } => leaders.extend([*target, pc + 1]),
+                    Op::Exit | Op::Ret | Op::Trap | Op::Brkpt | Op::Call { .. } => {
+                        leaders.push(pc + 1)
+                    }
+                    _ => {}
+                }
+            }
+        }
+        leaders.retain(|&l| (l as usize) < self.prog.insts.len());
+        leaders.sort_unstable();
+        leaders.dedup();
+        for &l in &leaders {
+            self.block_at(l);
+        }
+        let exit = self.b.create_block();
+        for &(_, start, end) in &funcs {
+            let mut open = false;
+            for pc in start..end {
+                if let Some(&blk) = self.blocks.get(&pc) {
+                    if open {
+                        self.b.ins().jump(blk, &[]);
+                    }
+                    self.b.switch_to_block(blk);
+                    open = true;
+                }
+                if !open {
+                    // Unreachable code after an unconditional branch: never runs.
+                    continue;
+                }
+                open = self.inst(pc, site_bytes, exit)?;
+            }
+            if open {
+                // Falling off the end of a function ends the thread.
+                self.b.ins().jump(exit, &[]);
+            }
+        }
+        // Where each call returns to: the return values into the caller's registers and
+        // frame, and the caller's frame base back.
+        let returns: Vec<(u32, Block)> = self.return_blocks.iter().map(|(&k, &v)| (k, v)).collect();
+        for (call, blk) in returns {
+            self.b.switch_to_block(blk);
+            self.returned(call);
+        }
+        self.b.switch_to_block(exit);
+        self.store_resume(EXITED);
+        self.b.ins().jump(self.next_thread, &[]);
+        self.b.seal_all_blocks();
+        self.b.finalize(target);
+        Ok(())
+    }
+
+    /// Emits instruction `pc`; false when control does not fall through.
+    fn inst(&mut self, pc: u32, site_bytes: &mut Vec<u32>, exit: Block) -> Result<bool, String> {
+        let prog = self.prog;
+        let inst = &prog.insts[pc as usize];
+        // Branches and stops handle their own guards.
+        let guard = if inst.guard == NONE {
+            None
+        } else {
+            let g = self.get(inst.guard);
+            Some(g)
+        };
+        match &inst.op {
+            Op::Bra { target } => {
+                let taken = self.branch_to(pc, *target);
+                match guard {
+                    None => self.b.ins().jump(taken, &[]),
+                    Some(g) => {
+                        let next = self.block_at(pc + 1);
+                        if inst.neg {
+                            self.b.ins().brif(g, next, &[], taken, &[])
+                        } else {
+                            self.b.ins().brif(g, taken, &[], next, &[])
+                        }
+                    }
+                };
+                return Ok(false);
+            }
+            Op::Exit | Op::Ret | Op::Trap | Op::Brkpt | Op::Call { .. } => {
+                let stop = self.b.create_block();
+                if let Some(g) = guard {
+                    let next = self.block_at(pc + 1);
+                    if inst.neg {
+                        self.b.ins().brif(g, next, &[], stop, &[]);
+                    } else {
+                        self.b.ins().brif(g, stop, &[], next, &[]);
+                    }
+                } else {
+                    self.b.ins().jump(stop, &[]);
+                }
+                self.b.switch_to_block(stop);
+                let (fid, _, _) = self.body.func_of(pc).unwrap_or((self.body.kernel, 0, 0));
+                match &inst.op {
+                    Op::Ret if fid != self.body.kernel => self.ret(fid, exit),
+                    Op::Exit | Op::Ret => {
+                        self.b.ins().jump(exit, &[]);
+                    }
+                    Op::Call {
+                        target: CallTarget::Direct(f),
+                        args,
+                        frame,
+                        ..
+                    } => self.call_to(pc, *f, args, *frame),
+                    _ => {
+                        let pcv = self.iconst(pc as u64);
+                        let t = self.b.use_var(self.t);
+                        self.call(h_misc as *const () as usize, &[pcv, t, t]);
+                        self.b.ins().jump(self.fault, &[BlockArg::Value(pcv)]);
+                    }
+                }
+                return Ok(false);
+            }
+            _ => {}
+        }
+        let cont = match guard {
+            None => None,
+            Some(g) => {
+                let run = self.b.create_block();
+                let cont = self.b.create_block();
+                if inst.neg {
+                    self.b.ins().brif(g, cont, &[], run, &[]);
+                } else {
+                    self.b.ins().brif(g, run, &[], cont, &[]);
+                }
+                self.b.switch_to_block(run);
+                Some(cont)
+            }
+        };
+        self.op(pc, site_bytes)?;
+        if let Some(cont) = cont {
+            self.b.ins().jump(cont, &[]);
+            self.b.switch_to_block(cont);
+        }
+        Ok(true)
+    }
+
+    /// The thread's local memory (its frames).
+    fn local_base(&mut self) -> Value {
+        let t = self.b.use_var(self.t);
+        let stride = self.cf(offset_of!(Ctx, local_stride));
+        let o = self.b.ins().imul(t, stride);
+        let local = self.cf(offset_of!(Ctx, local));
+        self.b.ins().iadd(local, o)
+    }
+
+    /// Copies `n` bytes inside the thread's local memory (offsets checked by the caller).
+    fn copy_local(&mut self, lp: Value, dst: Value, src: Value, n: u32) {
+        let d = self.b.ins().iadd(lp, dst);
+        let s = self.b.ins().iadd(lp, src);
+        let flags = MemFlagsData::new().with_notrap();
+        let mut o = 0u32;
+        while o < n {
+            let w = [8u32, 4, 2, 1]
+                .into_iter()
+                .find(|w| o + w <= n)
+                .unwrap_or(1);
+            let off = o as i32;
+            match w {
+                8 => {
+                    let v = self.b.ins().load(I64, flags, s, off);
+                    self.b.ins().store(flags, v, d, off);
+                }
+                4 => {
+                    let v = self.b.ins().uload32(flags, s, off);
+                    self.b.ins().istore32(flags, v, d, off);
+                }
+                2 => {
+                    let v = self.b.ins().uload16(I64, flags, s, off);
+                    self.b.ins().istore16(flags, v, d, off);
+                }
+                _ => {
+                    let v = self.b.ins().uload8(I64, flags, s, off);
+                    self.b.ins().istore8(flags, v, d, off);
+                }
+            };
+            o += w;
+        }
+    }
+
+    /// A direct call: arguments into the callee's frame, which starts `frame` bytes into the
+    /// caller's, then on to the callee, which returns here (see [`Self::returned`]).
+    fn call_to(&mut self, pc: u32, f: u32, args: &[ArgSrc], frame: u32) {
+        let prog = self.prog;
+        let fi = &prog.funcs[f as usize];
+        let base = self.get(sr::FRAME);
+        let nb = self.b.ins().iadd_imm_s(base, frame as i64);
+        // The callee's frame must fit the thread's local memory (it does unless the frame
+        // sizes are inconsistent: the stack size is the deepest path of the call graph).
+        let end = self.b.ins().iadd_imm_s(nb, fi.frame as i64);
+        let len = self.cf(offset_of!(Ctx, local_len));
+        let fits = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, len);
+        let go = self.b.create_block();
+        let overflow = self.b.create_block();
+        self.b.ins().brif(fits, go, &[], overflow, &[]);
+        self.b.switch_to_block(overflow);
+        let pcv = self.iconst(pc as u64);
+        let t = self.b.use_var(self.t);
+        self.call(h_misc as *const () as usize, &[pcv, t, t]);
+        self.b.ins().jump(self.fault, &[BlockArg::Value(pcv)]);
+        self.b.switch_to_block(go);
+        let lp = self.local_base();
+        for (i, a) in args.iter().enumerate() {
+            let Some(&(poff, psize)) = fi.params.get(i) else {
+                break;
+            };
+            let dst = self.b.ins().iadd_imm_s(nb, poff as i64);
+            match *a {
+                ArgSrc::Frame(off, size) => {
+                    let src = self.b.ins().iadd_imm_s(base, off as i64);
+                    self.copy_local(lp, dst, src, size.min(psize).min(frame.saturating_sub(off)));
+                }
+                ArgSrc::Reg(s) => {
+                    let v = self.get(s);
+                    let p = self.b.ins().iadd(lp, dst);
+                    let flags = MemFlagsData::new().with_notrap();
+                    for k in 0..psize.min(8) as i32 {
+                        let byte = if k == 0 {
+                            v
+                        } else {
+                            self.b.ins().ushr_imm_s(v, 8 * k as i64)
+                        };
+                        self.b.ins().istore8(flags, byte, p, k);
+                    }
+                }
+            }
+        }
+        let site = self.body.callers[&f]
+            .iter()
+            .position(|&c| c == pc)
+            .unwrap_or(0);
+        let rs = self.iconst(site as u64);
+        let rv = self.var(ret_site_slot(self.body.nslots, f));
+        self.b.def_var(rv, rs);
+        let fv = self.var(sr::FRAME);
+        self.b.def_var(fv, nb);
+        let entry = self.block_at(fi.entry);
+        self.b.ins().jump(entry, &[]);
+        if !self.return_blocks.contains_key(&pc) {
+            let back = self.b.create_block();
+            self.return_blocks.insert(pc, back);
+        }
+    }
+
+    /// `ret` from function `f`: back to the call it was called from.
+    fn ret(&mut self, f: u32, exit: Block) {
+        let calls = self.body.callers.get(&f).cloned().unwrap_or_default();
+        let rv = self.var(ret_site_slot(self.body.nslots, f));
+        let site = self.b.use_var(rv);
+        let targets: Vec<Block> = calls
+            .iter()
+            .map(|c| match self.return_blocks.get(c) {
+                Some(&b) => b,
+                None => {
+                    let b = self.b.create_block();
+                    self.return_blocks.insert(*c, b);
+                    b
+                }
+            })
+            .collect();
+        let calls_: Vec<_> = targets
+            .iter()
+            .map(|&b| self.b.func.dfg.block_call(b, &[]))
+            .collect();
+        let def = self.b.func.dfg.block_call(exit, &[]);
+        let jt = self.b.create_jump_table(JumpTableData::new(def, &calls_));
+        let s32 = self.b.ins().ireduce(I32, site);
+        self.b.ins().br_table(s32, jt);
+    }
+
+    /// The return from a call at `pc`: the callee's return values into the caller's registers
+    /// and frame, and the caller's frame base back.
+    fn returned(&mut self, pc: u32) {
+        let prog = self.prog;
+        let Op::Call {
+            target: CallTarget::Direct(f),
+            rets,
+            frame,
+            ..
+        } = &prog.insts[pc as usize].op
+        else {
+            return;
+        };
+        let fi = &prog.funcs[*f as usize];
+        let cb = self.get(sr::FRAME);
+        let base = self.b.ins().iadd_imm_s(cb, -(*frame as i64));
+        let lp = self.local_base();
+        for (i, r) in rets.iter().enumerate() {
+            let Some(&(roff, rsize)) = fi.rets.get(i) else {
+                break;
+            };
+            let src = self.b.ins().iadd_imm_s(cb, roff as i64);
+            match *r {
+                RetDst::Frame(off, size) => {
+                    let dst = self.b.ins().iadd_imm_s(base, off as i64);
+                    self.copy_local(lp, dst, src, size.min(rsize).min(frame.saturating_sub(off)));
+                }
+                RetDst::Reg(s) => {
+                    let p = self.b.ins().iadd(lp, src);
+                    let flags = MemFlagsData::new().with_notrap();
+                    let v = match rsize.min(8) {
+                        1 => self.b.ins().uload8(I64, flags, p, 0),
+                        2 => self.b.ins().uload16(I64, flags, p, 0),
+                        4 => self.b.ins().uload32(flags, p, 0),
+                        8 => self.b.ins().load(I64, flags, p, 0),
+                        _ => self.iconst(0),
+                    };
+                    self.set(s, v, u64::MAX);
+                }
+                RetDst::Discard => {}
+            }
+        }
+        let fv = self.var(sr::FRAME);
+        self.b.def_var(fv, base);
+        let next = self.block_at(pc + 1);
+        self.b.ins().jump(next, &[]);
+    }
+
+    /// The block a branch from `pc` to `target` goes to: backward branches count against the
+    /// thread's slice and stop it at the loop head when it is spent.
+    fn branch_to(&mut self, pc: u32, target: u32) -> Block {
+        let dest = self.block_at(target);
+        if target > pc {
+            return dest;
+        }
+        let ri = self.resume_index[&(Resume::LoopHead, target)];
+        let back = self.b.create_block();
+        let spent = self.b.create_block();
+        let cur = self.b.current_block();
+        self.b.switch_to_block(back);
+        let bud = self.b.use_var(self.budget);
+        let bud = self.b.ins().iadd_imm_s(bud, -1);
+        self.b.def_var(self.budget, bud);
+        self.b.ins().brif(bud, dest, &[], spent, &[]);
+        self.b.switch_to_block(spent);
+        self.stop_at(ri);
+        if let Some(c) = cur {
+            self.b.switch_to_block(c);
+        }
+        back
+    }
+
+    fn op(&mut self, pc: u32, site_bytes: &mut Vec<u32>) -> Result<(), String> {
+        let prog = self.prog;
+        match &prog.insts[pc as usize].op {
+            Op::Nop => {}
+            Op::Mov { d, a, wm } => {
+                let v = self.get(*a);
+                self.set(*d, v, *wm);
+            }
+            Op::Pack {
+                d,
+                parts,
+                n,
+                bits,
+                wm,
+            } => {
+                let pm = if *bits >= 64 {
+                    u64::MAX
+                } else {
+                    (1u64 << bits) - 1
+                };
+                let mut acc = self.iconst(0);
+                for (i, &p) in parts[..*n as usize].iter().enumerate() {
+                    let v = self.get(p);
+                    let v = self.mask(v, pm);
+                    let sh = i as i64 * *bits as i64;
+                    let v = if sh == 0 {
+                        v
+                    } else {
+                        self.b.ins().ishl_imm_s(v, sh)
+                    };
+                    acc = self.b.ins().bor(acc, v);
+                }
+                self.set(*d, acc, *wm);
+            }
+            Op::Unpack { ds, n, bits, a } => {
+                let pm = if *bits >= 64 {
+                    u64::MAX
+                } else {
+                    (1u64 << bits) - 1
+                };
+                let v = self.get(*a);
+                let parts: Vec<Value> = (0..*n as usize)
+                    .map(|i| {
+                        let sh = i as i64 * *bits as i64;
+                        let x = if sh == 0 {
+                            v
+                        } else {
+                            self.b.ins().ushr_imm_s(v, sh)
+                        };
+                        self.mask(x, pm)
+                    })
+                    .collect();
+                for (i, x) in parts.into_iter().enumerate() {
+                    self.set(ds[i], x, u64::MAX);
+                }
+            }
+            Op::Bin { k, d, a, b, wm } => {
+                if *d != NONE {
+                    let x = self.get(*a);
+                    let y = self.get(*b);
+                    let v = self.bin(*k, x, y);
+                    self.set(*d, v, *wm);
+                }
+            }
+            Op::Tri { k, d, a, b, c, wm } => {
+                if *d != NONE {
+                    let x = self.get(*a);
+                    let y = self.get(*b);
+                    let z = self.get(*c);
+                    let v = self.tri(pc, *k, x, y, z);
+                    self.set(*d, v, *wm);
+                }
+            }
+            Op::SetpI {
+                d,
+                a,
+                b,
+                cmp,
+                w64,
+                signed,
+            } => {
+                let x = self.get(*a);
+                let y = self.get(*b);
+                let (x, y) = if *w64 {
+                    (x, y)
+                } else {
+                    (self.b.ins().ireduce(I32, x), self.b.ins().ireduce(I32, y))
+                };
+                let cc = match (cmp, signed) {
+                    (ICmp::Eq, _) => IntCC::Equal,
+                    (ICmp::Ne, _) => IntCC::NotEqual,
+                    (ICmp::Lt, true) => IntCC::SignedLessThan,
+                    (ICmp::Le, true) => IntCC::SignedLessThanOrEqual,
+                    (ICmp::Gt, true) => IntCC::SignedGreaterThan,
+                    (ICmp::Ge, true) => IntCC::SignedGreaterThanOrEqual,
+                    (ICmp::Lt, false) => IntCC::UnsignedLessThan,
+                    (ICmp::Le, false) => IntCC::UnsignedLessThanOrEqual,
+                    (ICmp::Gt, false) => IntCC::UnsignedGreaterThan,
+                    (ICmp::Ge, false) => IntCC::UnsignedGreaterThanOrEqual,
+                };
+                let r = self.b.ins().icmp(cc, x, y);
+                let r = self.b.ins().uextend(I64, r);
+                self.set(*d, r, 1);
+            }
+            Op::Alu1 { d, a, .. } => self.alu(pc, &[*a], &[*d], None),
+            Op::Alu2 { d, a, b, .. } => self.alu(pc, &[*a, *b], &[*d], None),
+            Op::Alu3 { d, a, b, c, .. } => self.alu(pc, &[*a, *b, *c], &[*d], None),
+            Op::Alu4 { d, s, .. } => self.alu(pc, s, &[*d], None),
+            Op::AluCmp { p, q, a, b, c, .. } => self.alu(pc, &[*a, *b, *c], &[*p, *q], None),
+            Op::AluCarry {
+                d,
+                a,
+                b,
+                c,
+                write_cc,
+                ..
+            } => {
+                let cw = if *write_cc { Some(self.carry) } else { None };
+                self.alu(pc, &[*a, *b, *c, self.carry], &[*d], cw)
+            }
+            Op::Cvta {
+                d,
+                a,
+                window,
+                to,
+                wm,
+            } => {
+                let v = self.get(*a);
+                let w = self.iconst(*window);
+                let r = if *to {
+                    self.b.ins().isub(v, w)
+                } else {
+                    self.b.ins().iadd(v, w)
+                };
+                self.set(*d, r, *wm);
+            }
+            Op::Isspacep { d, a, .. } => {
+                let v = self.get(*a);
+                let pcv = self.iconst(pc as u64);
+                let t = self.b.use_var(self.t);
+                let r = self.call(h_misc as *const () as usize, &[pcv, v, t]);
+                self.set(*d, r, 1);
+            }
+            Op::ReadTimer { d, wm, .. } => {
+                let pcv = self.iconst(pc as u64);
+                let t = self.b.use_var(self.t);
+                let r = self.call(h_misc as *const () as usize, &[pcv, t, t]);
+                self.set(*d, r, *wm);
+            }
+            Op::Atom {
+                space: _,
+                d,
+                wm,
+                addr,
+                off,
+                b,
+                c,
+                ..
+            } => {
+                let a = self.get(*addr);
+                let a = self.b.ins().iadd_imm_s(a, *off);
+                let bv = self.get(*b);
+                let cv = self.get(*c);
+                let pcv = self.iconst(pc as u64);
+                let r = self.call(h_atom as *const () as usize, &[pcv, a, bv, cv]);
+                self.check_status(pc);
+                self.set(*d, r, *wm);
+            }
+            Op::Ld {
+                space,
+                ds,
+                wms,
+                n,
+                bytes,
+                sext,
+                addr,
+                off,
+            } => {
+                if let Some(vals) = self.param_load(*space, *addr, *off, *n, *bytes, *sext) {
+                    for i in 0..*n as usize {
+                        self.set(ds[i], vals[i], wms[i]);
+                    }
+                    return Ok(());
+                }
+                let a = self.get(*addr);
+                let a = self.b.ins().iadd_imm_s(a, *off);
+                let vals = self.access(pc, *space, a, *n, *bytes, None, *sext, site_bytes);
+                for i in 0..*n as usize {
+                    self.set(ds[i], vals[i], wms[i]);
+                }
+            }
+            Op::St {
+                space,
+                ss,
+                n,
+                bytes,
+                addr,
+                off,
+            } => {
+                let a = self.get(*addr);
+                let a = self.b.ins().iadd_imm_s(a, *off);
+                let vals: Vec<Value> = ss[..*n as usize].iter().map(|&s| self.get(s)).collect();
+                self.access(pc, *space, a, *n, *bytes, Some(&vals), false, site_bytes);
+            }
+            other => return Err(format!("`{}` is not compiled", op_name(other))),
+        }
+        Ok(())
+    }
+
+    /// An operation the interpreter also runs out of line (`Alu*`, through its closure).
+    fn alu(&mut self, pc: u32, srcs: &[Slot], dsts: &[Slot], carry_out: Option<Slot>) {
+        let mut args = vec![self.iconst(pc as u64)];
+        for i in 0..4 {
+            let v = match srcs.get(i) {
+                Some(&s) => self.get(s),
+                None => self.iconst(0),
+            };
+            args.push(v);
+        }
+        let r = self.call(h_alu as *const () as usize, &args);
+        // The helper applies the destination masks.
+        self.set(dsts[0], r, u64::MAX);
+        let second = dsts.get(1).copied().or(carry_out);
+        if let Some(q) = second {
+            let ctx = self.ctx();
+            let v = self
+                .b
+                .ins()
+                .load(I64, FLAGS, ctx, offset_of!(Ctx, scratch) as i32);
+            self.set(q, v, u64::MAX);
+        }
+    }
+
+    fn bin(&mut self, k: BinK, x: Value, y: Value) -> Value {
+        match k {
+            BinK::Add32 | BinK::Add64 => self.b.ins().iadd(x, y),
+            BinK::Sub32 | BinK::Sub64 => self.b.ins().isub(x, y),
+            BinK::MulLo32 | BinK::MulLo64 => self.b.ins().imul(x, y),
+            BinK::MulWideU32 => {
+                let a = self.low32(x);
+                let b = self.low32(y);
+                self.b.ins().imul(a, b)
+            }
+            BinK::MulWideS32 => {
+                let a = self.sext_from(x, I32);
+                let b = self.sext_from(y, I32);
+                self.b.ins().imul(a, b)
+            }
+            BinK::And => self.b.ins().band(x, y),
+            BinK::Or => self.b.ins().bor(x, y),
+            BinK::Xor => self.b.ins().bxor(x, y),
+            BinK::Shl32 | BinK::ShrU32 | BinK::Shl64 | BinK::ShrU64 => {
+                let width = if matches!(k, BinK::Shl32 | BinK::ShrU32) {
+                    32
+                } else {
+                    64
+                };
+                let c = self.low32(y);
+                let a = if width == 32 { self.low32(x) } else { x };
+                let r = if matches!(k, BinK::Shl32 | BinK::Shl64) {
+                    self.b.ins().ishl(a, c)
+                } else {
+                    self.b.ins().ushr(a, c)
+                };
+                let inr = self.b.ins().icmp_imm_s(IntCC::UnsignedLessThan, c, width);
+                let zero = self.iconst(0);
+                self.b.ins().select(inr, r, zero)
+            }
+            BinK::ShrS32 => {
+                let c = self.low32(y);
+                let max = self.iconst(31);
+                let c = self.b.ins().umin(c, max);
+                let a = self.sext_from(x, I32);
+                self.b.ins().sshr(a, c)
+            }
+            BinK::ShrS64 => {
+                let c = self.low32(y);
+                let max = self.iconst(63);
+                let c = self.b.ins().umin(c, max);
+                self.b.ins().sshr(x, c)
+            }
+            BinK::MinS32 | BinK::MaxS32 => {
+                let a = self.sext_from(x, I32);
+                let b = self.sext_from(y, I32);
+                if k == BinK::MinS32 {
+                    self.b.ins().smin(a, b)
+                } else {
+                    self.b.ins().smax(a, b)
+                }
+            }
+            BinK::MinU32 | BinK::MaxU32 => {
+                let a = self.low32(x);
+                let b = self.low32(y);
+                if k == BinK::MinU32 {
+                    self.b.ins().umin(a, b)
+                } else {
+                    self.b.ins().umax(a, b)
+                }
+            }
+            BinK::FAdd32 | BinK::FSub32 | BinK::FMul32 => {
+                let a = self.f32_of(x);
+                let b = self.f32_of(y);
+                let r = match k {
+                    BinK::FAdd32 => self.b.ins().fadd(a, b),
+                    BinK::FSub32 => self.b.ins().fsub(a, b),
+                    _ => self.b.ins().fmul(a, b),
+                };
+                self.canon32(r)
+            }
+            BinK::Zext32 => self.low32(x),
+            BinK::Sext32 => self.sext_from(x, I32),
+            BinK::Not => self.b.ins().bnot(x),
+            BinK::PNot => {
+                let v = self.b.ins().bxor_imm_s(x, 1);
+                self.b.ins().band_imm_s(v, 1)
+            }
+        }
+    }
+
+    fn tri(&mut self, pc: u32, k: TriK, x: Value, y: Value, z: Value) -> Value {
+        match k {
+            TriK::MadLo32 | TriK::MadLo64 => {
+                let p = self.b.ins().imul(x, y);
+                self.b.ins().iadd(p, z)
+            }
+            TriK::MadWideU32 => {
+                let a = self.low32(x);
+                let b = self.low32(y);
+                let p = self.b.ins().imul(a, b);
+                self.b.ins().iadd(p, z)
+            }
+            TriK::MadWideS32 => {
+                let a = self.sext_from(x, I32);
+                let b = self.sext_from(y, I32);
+                let p = self.b.ins().imul(a, b);
+                self.b.ins().iadd(p, z)
+            }
+            TriK::Fma32 if self.fma => {
+                let a = self.f32_of(x);
+                let b = self.f32_of(y);
+                let c = self.f32_of(z);
+                let r = self.b.ins().fma(a, b, c);
+                self.canon32(r)
+            }
+            TriK::Fma32 => {
+                let pcv = self.iconst(pc as u64);
+                let zero = self.iconst(0);
+                self.call(h_alu as *const () as usize, &[pcv, x, y, z, zero])
+            }
+            TriK::Selp => {
+                let c = self.b.ins().band_imm_s(z, 1);
+                self.b.ins().select(c, x, y)
+            }
+        }
+    }
+
+    /// A load (`store == None`) or store of `n` elements of `bytes` at `a`: checked inline
+    /// where the space allows, through the executor otherwise or when the check fails (which
+    /// then reports the fault as the interpreter does). Returns the loaded values, zero- or
+    /// sign-extended.
+    #[allow(clippy::too_many_arguments)]
+    fn access(
+        &mut self,
+        pc: u32,
+        space: Space,
+        a: Value,
+        n: u8,
+        bytes: u8,
+        store: Option<&[Value]>,
+        sext: bool,
+        site_bytes: &mut Vec<u32>,
+    ) -> Vec<Value> {
+        let total = n as u64 * bytes as u64;
+        let mut site = u32::MAX;
+        // The host address of the first element when the inline check passes.
+        let fast = match space {
+            Space::Global | Space::Generic => {
+                site = site_bytes.len() as u32;
+                site_bytes.push(total as u32);
+                let sites = self.cf(offset_of!(Ctx, sites));
+                let e = self.b.ins().iadd_imm_s(sites, site as i64 * 24);
+                let base = self.b.ins().load(I64, FLAGS, e, 0);
+                let lim = self.b.ins().load(I64, FLAGS, e, 8);
+                let host = self.b.ins().load(I64, FLAGS, e, 16);
+                let o = self.b.ins().isub(a, base);
+                let ok = self.b.ins().icmp(IntCC::UnsignedLessThan, o, lim);
+                Some((ok, host, o))
+            }
+            Space::Shared | Space::Local => {
+                let (len, base) = if space == Space::Shared {
+                    let len = self.cf(offset_of!(Ctx, shared_len));
+                    (len, self.cf(offset_of!(Ctx, shared)))
+                } else {
+                    let t = self.b.use_var(self.t);
+                    let stride = self.cf(offset_of!(Ctx, local_stride));
+                    let o = self.b.ins().imul(t, stride);
+                    let local = self.cf(offset_of!(Ctx, local));
+                    let len = self.cf(offset_of!(Ctx, local_len));
+                    (len, self.b.ins().iadd(local, o))
+                };
+                let ok = self.in_range(a, len, total);
+                Some((ok, base, a))
+            }
+            Space::KParam if store.is_none() => {
+                let len = self.cf(offset_of!(Ctx, params_len));
+                let ok = self.in_range(a, len, total);
+                let params = self.cf(offset_of!(Ctx, params));
+                Some((ok, params, a))
+            }
+            Space::KParam => None,
+        };
+        let join = self.b.create_block();
+        for _ in 0..n {
+            self.b.append_block_param(join, I64);
+        }
+        let slow = self.b.create_block();
+        if let Some((ok, host, o)) = fast {
+            let ok = if total > 1 {
+                let al = self.b.ins().band_imm_s(a, total as i64 - 1);
+                let al = self.b.ins().icmp_imm_s(IntCC::Equal, al, 0);
+                self.b.ins().band(ok, al)
+            } else {
+                ok
+            };
+            let fastb = self.b.create_block();
+            self.b.ins().brif(ok, fastb, &[], slow, &[]);
+            self.b.switch_to_block(fastb);
+            let p = self.b.ins().iadd(host, o);
+            let mut out = Vec::new();
+            for i in 0..n as i32 {
+                let off = i * bytes as i32;
+                match store {
+                    Some(vals) => {
+                        let v = vals[i as usize];
+                        match bytes {
+                            1 => self.b.ins().istore8(FLAGS, v, p, off),
+                            2 => self.b.ins().istore16(FLAGS, v, p, off),
+                            4 => self.b.ins().istore32(FLAGS, v, p, off),
+                            _ => self.b.ins().store(FLAGS, v, p, off),
+                        };
+                        out.push(BlockArg::Value(v));
+                    }
+                    None => {
+                        let v = match (bytes, sext) {
+                            (1, false) => self.b.ins().uload8(I64, FLAGS, p, off),
+                            (1, true) => self.b.ins().sload8(I64, FLAGS, p, off),
+                            (2, false) => self.b.ins().uload16(I64, FLAGS, p, off),
+                            (2, true) => self.b.ins().sload16(I64, FLAGS, p, off),
+                            (4, false) => self.b.ins().uload32(FLAGS, p, off),
+                            (4, true) => self.b.ins().sload32(FLAGS, p, off),
+                            _ => self.b.ins().load(I64, FLAGS, p, off),
+                        };
+                        out.push(BlockArg::Value(v));
+                    }
+                }
+            }
+            self.b.ins().jump(join, &out);
+        } else {
+            self.b.ins().jump(slow, &[]);
+        }
+        // Slow path: element by element through the executor.
+        self.b.switch_to_block(slow);
+        let t = self.b.use_var(self.t);
+        let mut out = Vec::new();
+        for i in 0..n as usize {
+            let ai = self.b.ins().iadd_imm_s(a, (i * bytes as usize) as i64);
+            let v = match store {
+                Some(vals) => vals[i],
+                None => self.iconst(0),
+            };
+            let code = mem_code(
+                space,
+                bytes as u32,
+                store.is_some(),
+                if i == 0 && n > 1 { total as u32 } else { 0 },
+                if i == 0 { site } else { u32::MAX },
+            );
+            let code = self.iconst(code);
+            let r = self.call(h_mem as *const () as usize, &[ai, v, t, code]);
+            self.check_status(pc);
+            let r = match (store, sext, bytes) {
+                (None, true, 1) => self.sext_from(r, I8),
+                (None, true, 2) => self.sext_from(r, I16),
+                (None, true, 4) => self.sext_from(r, I32),
+                _ => r,
+            };
+            out.push(BlockArg::Value(r));
+        }
+        self.b.ins().jump(join, &out);
+        self.b.switch_to_block(join);
+        self.b.block_params(join).to_vec()
+    }
+
+    /// A kernel-parameter load at a constant offset inside the parameters: no check (the
+    /// launch checked the buffer's size), or `None` when it needs the general path.
+    fn param_load(
+        &mut self,
+        space: Space,
+        addr: Slot,
+        off: i64,
+        n: u8,
+        bytes: u8,
+        sext: bool,
+    ) -> Option<Vec<Value>> {
+        let base = *self.body.consts.get(&addr)?;
+        let a = base.wrapping_add(off as u64);
+        let total = n as u64 * bytes as u64;
+        if space != Space::KParam
+            || a % total != 0
+            || a.checked_add(total).is_none_or(|e| e > self.param_bytes)
+        {
+            return None;
+        }
+        let p = self.cf(offset_of!(Ctx, params));
+        Some(
+            (0..n as u64)
+                .map(|i| {
+                    let o = (a + i * bytes as u64) as i32;
+                    match (bytes, sext) {
+                        (1, false) => self.b.ins().uload8(I64, FLAGS, p, o),
+                        (1, true) => self.b.ins().sload8(I64, FLAGS, p, o),
+                        (2, false) => self.b.ins().uload16(I64, FLAGS, p, o),
+                        (2, true) => self.b.ins().sload16(I64, FLAGS, p, o),
+                        (4, false) => self.b.ins().uload32(FLAGS, p, o),
+                        (4, true) => self.b.ins().sload32(FLAGS, p, o),
+                        _ => self.b.ins().load(I64, FLAGS, p, o),
+                    }
+                })
+                .collect(),
+        )
+    }
+
+    /// `a + total <= len` without overflow.
+    fn in_range(&mut self, a: Value, len: Value, total: u64) -> Value {
+        let below = self.b.ins().icmp(IntCC::UnsignedLessThan, a, len);
+        let room = self.b.ins().isub(len, a);
+        let fits = self
+            .b
+            .ins()
+            .icmp_imm_s(IntCC::UnsignedGreaterThanOrEqual, room, total as i64);
+        self.b.ins().band(below, fits)
+    }
+}

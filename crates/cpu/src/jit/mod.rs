@@ -1,0 +1,155 @@
+//! Kernels compiled to host machine code (Cranelift), for the kernels whose instructions it
+//! covers; the interpreter (`exec`) runs the others.
+//!
+//! The interpreter runs a warp's 32 lanes in lockstep and pays for fetch, dispatch and
+//! register bookkeeping on every warp-instruction, and for every divergent branch. Compiled
+//! code runs one thread at a time instead, with PTX registers in machine registers, which
+//! suits kernels whose threads never wait for each other:
+//!
+//! - The compiled function runs every thread of a block in turn, each from where it stopped
+//!   (its *resume point*) to its exit. A thread that takes 4096 backward branches stops at
+//!   the loop head (saving the registers live there to its frame) and lets the next thread
+//!   run, so a thread spinning on a flag that a later thread of its block sets still makes
+//!   progress, as with a GPU's independent thread scheduling. The block's scheduler
+//!   (`exec::compiled`) repeats passes until every thread has exited.
+//! - Memory accesses are checked inline: shared, local and parameter accesses against their
+//!   sizes, global accesses against the allocation the same instruction touched last.
+//!   Anything else (the first touch of an allocation, generic addresses, atomics, the
+//!   arithmetic the interpreter also calls out of line) goes through helper functions of the
+//!   executor, which report faults exactly as the interpreter does.
+//!
+//! Kernels with barriers, warp-wide operations (shuffles, votes, matrix instructions), calls
+//! or indirect branches stay in the interpreter: barriers would stop every thread of the block
+//! many times per pass, where lockstep warps run the same code at a fraction of the cost (the
+//! tiled matmul and the shared-memory reduction of the benchmarks ran 2.4× and 2× slower
+//! compiled this way), and the others need a warp's lanes together.
+//!
+//! This module holds the crate's `unsafe` for compiled code: calling it, and sharing and
+//! freeing the code memory.
+
+#![allow(unsafe_code)]
+
+mod codegen;
+mod liveness;
+
+use crate::lower::Program;
+use cranelift_jit::JITModule;
+use std::sync::Mutex;
+
+pub(crate) use codegen::compile;
+
+/// A thread's resume slot holding this has exited.
+pub(crate) const EXITED: u32 = u32::MAX;
+/// Backward branches a thread takes before it lets the others run.
+pub(crate) const SLICE: u32 = 4096;
+
+/// What the compiled function returns.
+pub(crate) const PASS_DONE: u32 = 0;
+pub(crate) const PASS_FAULT: u32 = 1;
+
+/// The state the compiled function and the executor's helpers share for one block pass. The
+/// compiled code reads and writes its fields at fixed offsets (`offset_of!`).
+#[repr(C)]
+pub(crate) struct JitCtx<'h, 'l> {
+    pub(crate) nthreads: u64,
+    /// `nthreads` register frames of [`JitKernel::frame_slots`] words each.
+    pub(crate) regs: *mut u64,
+    /// Per thread: its resume point, or [`EXITED`].
+    pub(crate) resume: *mut u32,
+    pub(crate) shared: *mut u8,
+    pub(crate) shared_len: u64,
+    pub(crate) params: *const u8,
+    pub(crate) params_len: u64,
+    /// Per-thread local memory: `local_stride` bytes per thread, `local_len` of them usable.
+    pub(crate) local: *mut u8,
+    pub(crate) local_stride: u64,
+    pub(crate) local_len: u64,
+    /// Per global memory instruction: the allocation it touched last, as
+    /// `[device base, limit, host address of the base]`: an access at `addr` uses the entry when
+    /// `addr - base < limit` (a limit of 0 matches nothing).
+    pub(crate) sites: *mut [u64; 3],
+    /// Nonzero after a helper faulted.
+    pub(crate) status: u64,
+    /// The instruction that faulted.
+    pub(crate) fault_pc: u64,
+    /// A helper's second result.
+    pub(crate) scratch: u64,
+    pub(crate) ntid: [u64; 3],
+    pub(crate) ctaid: [u64; 3],
+    pub(crate) nctaid: [u64; 3],
+    pub(crate) smid: u64,
+    pub(crate) nsmid: u64,
+    pub(crate) gridid: u64,
+    pub(crate) dyn_smem: u64,
+    pub(crate) total_smem: u64,
+    pub(crate) dyn_base: u64,
+    /// The executor's side of the helpers.
+    pub(crate) host: &'h mut crate::exec::CompiledHost<'l>,
+}
+
+/// A compiled kernel.
+pub(crate) struct JitKernel {
+    /// Owns the code; freed on drop.
+    module: Mutex<Option<JITModule>>,
+    code: *const u8,
+    /// Words of one thread's register frame (its slots and its carry flag).
+    pub(crate) frame_slots: u32,
+    /// Bytes each global memory instruction accesses (its [`JitCtx::sites`] entry).
+    pub(crate) site_bytes: Vec<u32>,
+}
+
+// SAFETY: `code` points into memory owned by `module`, which lives as long as the kernel and
+// is never written after compilation; running the code concurrently from several threads is
+// what it is compiled for (each call gets its own `JitCtx`). The module itself is only touched
+// on drop, behind its mutex.
+unsafe impl Send for JitKernel {}
+// SAFETY: as above: shared access only reads `code` and the plain fields.
+unsafe impl Sync for JitKernel {}
+
+impl JitKernel {
+    /// Runs one pass of the block described by `ctx` (see the module documentation):
+    /// [`PASS_DONE`], or [`PASS_FAULT`] with the error in the host and `ctx.fault_pc` set.
+    pub(crate) fn pass(&self, ctx: &mut JitCtx<'_, '_>) -> u32 {
+        // SAFETY: `code` is a finalized function of `module` (alive as long as `self`), compiled
+        // with the signature `extern "C" fn(*mut JitCtx) -> u32`. It only accesses memory
+        // through `ctx`'s pointers, each checked against the bounds `ctx` gives (which the
+        // executor sets to buffers it owns for the duration of the call), and calls the
+        // executor's helpers with `ctx` itself.
+        let f: extern "C" fn(*mut JitCtx<'_, '_>) -> u32 =
+            unsafe { std::mem::transmute(self.code) };
+        f(ctx)
+    }
+}
+
+impl Drop for JitKernel {
+    fn drop(&mut self) {
+        let m = match self.module.get_mut() {
+            Ok(m) => m.take(),
+            Err(p) => p.into_inner().take(),
+        };
+        if let Some(m) = m {
+            // SAFETY: the code is only reachable through `self.code`, and `self` is going away:
+            // no pass of this kernel runs (a launch holds the kernel for its duration).
+            unsafe { m.free_memory() };
+        }
+    }
+}
+
+/// Compiled kernels are on unless `FERROCUDA_CPU_JIT=0`, on hosts Cranelift supports.
+pub(crate) fn available() -> bool {
+    static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *AVAILABLE.get_or_init(|| {
+        if std::env::var_os("FERROCUDA_CPU_JIT").is_some_and(|v| v == "0") {
+            return false;
+        }
+        cfg!(all(
+            target_endian = "little",
+            any(target_arch = "x86_64", target_arch = "aarch64")
+        )) && cranelift_native::builder().is_ok()
+    })
+}
+
+/// Why a kernel runs in the interpreter instead (for tests and diagnostics).
+pub(crate) fn unsupported_reason(prog: &Program, kernel: u32) -> Option<String> {
+    codegen::check(prog, kernel).err()
+}

@@ -1,0 +1,529 @@
+//! Kernels compiled to machine code against the interpreter: the same results bit for bit,
+//! the same faults at the same PTX lines, and progress when a thread waits for a later thread
+//! of its block.
+
+use ferrocuda_cpu::{Device, Error, LaunchConfig};
+
+const MIX: &str = r#"
+.version 8.0
+.target sm_90
+.address_size 64
+
+.visible .entry mix(.param .u64 out, .param .u64 src, .param .u64 counter, .param .f32 s)
+{
+    .local .align 8 .b8 buf[32];
+    .reg .pred %p<8>;
+    .reg .b32 %r<64>;
+    .reg .f32 %f<16>;
+    .reg .b64 %rd<24>;
+    ld.param.u64 %rd1, [out];
+    ld.param.u64 %rd2, [src];
+    ld.param.u64 %rd3, [counter];
+    ld.param.f32 %f1, [s];
+    mov.u32 %r1, %tid.x;
+    mov.u32 %r2, %tid.y;
+    mov.u32 %r3, %ntid.x;
+    mov.u32 %r4, %ctaid.x;
+    mad.lo.s32 %r5, %r2, %r3, %r1;
+    mov.u32 %r6, %ntid.y;
+    mul.lo.s32 %r7, %r3, %r6;
+    mad.lo.s32 %r8, %r4, %r7, %r5;
+    mul.wide.u32 %rd4, %r8, 64;
+    add.s64 %rd5, %rd1, %rd4;
+    mul.wide.u32 %rd6, %r8, 4;
+    add.s64 %rd7, %rd2, %rd6;
+    ld.global.u32 %r9, [%rd7];
+    // Shifts by counts beyond the width, signed and unsigned.
+    and.b32 %r10, %r8, 63;
+    shl.b32 %r11, %r9, %r10;
+    shr.u32 %r12, %r9, %r10;
+    neg.s32 %r13, %r9;
+    shr.s32 %r14, %r13, %r10;
+    xor.b32 %r15, %r11, %r12;
+    xor.b32 %r15, %r15, %r14;
+    st.global.u32 [%rd5], %r15;
+    // Wide and high multiplies, division by zero, remainders, min and max, not.
+    mul.wide.s32 %rd8, %r13, %r9;
+    mul.hi.u32 %r16, %r9, %r13;
+    and.b32 %r17, %r8, 7;
+    div.u32 %r18, %r9, %r17;
+    rem.s32 %r19, %r13, 5;
+    min.s32 %r20, %r13, %r19;
+    max.u32 %r21, %r13, %r19;
+    not.b32 %r22, %r21;
+    add.s32 %r23, %r16, %r18;
+    add.s32 %r23, %r23, %r20;
+    add.s32 %r23, %r23, %r22;
+    cvt.u32.u64 %r24, %rd8;
+    shr.u64 %rd9, %rd8, 32;
+    cvt.u32.u64 %r25, %rd9;
+    st.global.v4.u32 [%rd5+16], {%r23, %r24, %r25, %r19};
+    // Floats: NaN from inf - inf, fused multiply-add, conversions, square roots.
+    cvt.rn.f32.u32 %f2, %r9;
+    mul.rn.f32 %f3, %f2, %f1;
+    div.rn.f32 %f4, %f1, 0f00000000;
+    sub.rn.f32 %f5, %f4, %f4;
+    setp.lt.u32 %p1, %r10, 32;
+    selp.f32 %f6, %f5, %f3, %p1;
+    fma.rn.f32 %f7, %f3, %f2, %f1;
+    sqrt.rn.f32 %f8, %f7;
+    add.rn.f32 %f9, %f8, %f6;
+    cvt.rzi.s32.f32 %r26, %f8;
+    mov.b32 %r27, %f9;
+    st.global.v2.u32 [%rd5+8], {%r27, %r26};
+    // Divergent loop: tid % 7 iterations.
+    rem.u32 %r28, %r8, 7;
+    mov.u32 %r29, 0;
+    mov.u32 %r30, %r9;
+L1:
+    setp.ge.u32 %p2, %r29, %r28;
+    @%p2 bra L2;
+    mad.lo.s32 %r30, %r30, 1664525, 1013904223;
+    add.s32 %r29, %r29, 1;
+    bra L1;
+L2:
+    st.global.u32 [%rd5+32], %r30;
+    // Local memory indexed per thread, and generic addressing.
+    mov.u64 %rd10, buf;
+    and.b32 %r31, %r8, 3;
+    mul.wide.u32 %rd11, %r31, 4;
+    add.s64 %rd12, %rd10, %rd11;
+    st.local.u32 [%rd10], 0;
+    st.local.u32 [%rd10+4], 0;
+    st.local.u32 [%rd10+8], 0;
+    st.local.u32 [%rd10+12], 0;
+    st.local.u32 [%rd12], %r9;
+    ld.local.u32 %r32, [%rd10+4];
+    cvta.to.global.u64 %rd13, %rd7;
+    cvta.global.u64 %rd14, %rd13;
+    ld.u32 %r33, [%rd14];
+    add.s32 %r34, %r32, %r33;
+    st.global.u32 [%rd5+36], %r34;
+    // Lane registers, predicates and 64-bit shifts.
+    mov.u32 %r35, %laneid;
+    mov.u32 %r36, %warpid;
+    mov.u32 %r37, %lanemask_lt;
+    setp.ne.u32 %p3, %r35, 3;
+    not.pred %p4, %p3;
+    and.pred %p5, %p4, %p1;
+    selp.u32 %r38, %r37, %r36, %p5;
+    @%p3 add.s32 %r38, %r38, %r35;
+    st.global.u32 [%rd5+40], %r38;
+    cvt.u64.u32 %rd15, %r9;
+    shl.b64 %rd16, %rd15, 40;
+    shr.s64 %rd17, %rd16, %r10;
+    st.global.u64 [%rd5+48], %rd17;
+    add.s32 %r42, %r10, 30;
+    shl.b64 %rd18, %rd15, %r42;
+    shr.u64 %rd19, %rd16, %r42;
+    xor.b64 %rd20, %rd18, %rd19;
+    cvt.u32.u64 %r43, %rd20;
+    shr.u64 %rd21, %rd20, 32;
+    cvt.u32.u64 %r44, %rd21;
+    xor.b32 %r45, %r43, %r44;
+    st.global.u32 [%rd5+56], %r45;
+    // Atomics: a count of threads and a maximum.
+    atom.global.add.u32 %r39, [%rd3], 1;
+    atom.global.max.u32 %r40, [%rd3+4], %r9;
+    setp.lt.u32 %p6, %r39, 1000000;
+    selp.u32 %r41, 1, 0, %p6;
+    st.global.u32 [%rd5+44], %r41;
+    ret;
+}
+"#;
+
+fn device(compiled: bool) -> Device {
+    let mut d = Device::with_workers(2);
+    d.set_compile_kernels(compiled);
+    d
+}
+
+fn load(d: &Device, src: &str) -> ferrocuda_cpu::LoadedModule {
+    d.load_module(&ferrocuda_ptx::parse(src).unwrap()).unwrap()
+}
+
+fn cfg(grid: u32, block: [u32; 3]) -> LaunchConfig {
+    LaunchConfig {
+        grid: [grid, 1, 1],
+        block,
+        dynamic_shared: 0,
+    }
+}
+
+fn run_mix(compiled: bool) -> (Vec<u8>, Vec<u8>) {
+    let d = device(compiled);
+    let m = load(&d, MIX);
+    let k = m.kernel("mix").unwrap();
+    if compiled {
+        assert_eq!(k.interpreted_because(), None);
+    }
+    let threads = 4 * 64;
+    let src: Vec<u8> = (0..threads as u32)
+        .flat_map(|i| (i.wrapping_mul(0x9e37_79b9) ^ (i << 3)).to_le_bytes())
+        .collect();
+    let mem = d.memory();
+    let out = mem.alloc(64 * threads).unwrap();
+    let s = mem.alloc(src.len() as u64).unwrap();
+    mem.write(s, &src).unwrap();
+    let counter = mem.alloc(8).unwrap();
+    mem.write(counter, &[0; 8]).unwrap();
+    let mut p = Vec::new();
+    for a in [out, s, counter] {
+        p.extend_from_slice(&a.to_le_bytes());
+    }
+    p.extend_from_slice(&1.75f32.to_le_bytes());
+    d.launch(&k, &cfg(4, [16, 4, 1]), &p).unwrap();
+    let mut o = vec![0u8; 64 * threads as usize];
+    mem.read(out, &mut o).unwrap();
+    let mut c = vec![0u8; 8];
+    mem.read(counter, &mut c).unwrap();
+    (o, c)
+}
+
+#[test]
+fn compiled_kernels_match_the_interpreter_bit_for_bit() {
+    let (compiled, count) = run_mix(true);
+    let (interpreted, count2) = run_mix(false);
+    assert_eq!(count, count2);
+    assert_eq!(u32::from_le_bytes(count[..4].try_into().unwrap()), 256);
+    for (t, (a, b)) in compiled.chunks(64).zip(interpreted.chunks(64)).enumerate() {
+        assert_eq!(a, b, "thread {t}");
+    }
+    // Spot checks against the host: thread 5's shift mix and its loop.
+    let x = 5u32.wrapping_mul(0x9e37_79b9) ^ (5 << 3);
+    let w = |i: usize| u32::from_le_bytes(compiled[5 * 64 + i..5 * 64 + i + 4].try_into().unwrap());
+    let neg = x.wrapping_neg() as i32;
+    assert_eq!(w(0), (x << 5) ^ (x >> 5) ^ ((neg >> 5) as u32));
+    let mut r = x;
+    for _ in 0..5 {
+        r = r.wrapping_mul(1664525).wrapping_add(1013904223);
+    }
+    assert_eq!(w(32), r);
+    // 64-bit shifts by 35: thread 5; by 70 (every bit shifted out): thread 40.
+    let v = (x as u64) << 35 ^ ((x as u64) << 40 >> 35);
+    assert_eq!(w(56), (v as u32) ^ ((v >> 32) as u32));
+    // Thread 40 shifts by 40: every 32-bit shift result is 0 or the sign.
+    let x40 = 40u32.wrapping_mul(0x9e37_79b9) ^ (40 << 3);
+    let s40 = ((x40.wrapping_neg() as i32) >> 31) as u32;
+    let w40 =
+        |i: usize| u32::from_le_bytes(compiled[40 * 64 + i..40 * 64 + i + 4].try_into().unwrap());
+    assert_eq!(w40(0), s40);
+    assert_eq!(w40(56), 0);
+}
+
+const FAULTS: &str = r#"
+.version 8.0
+.target sm_90
+.address_size 64
+
+.visible .entry read_at(.param .u64 p, .param .u64 out)
+{
+    .reg .b32 %r<3>;
+    .reg .b64 %rd<6>;
+    .reg .pred %p<2>;
+    ld.param.u64 %rd1, [p];
+    ld.param.u64 %rd2, [out];
+    mov.u32 %r1, %tid.x;
+    setp.eq.u32 %p1, %r1, 77;
+    @!%p1 bra DONE;
+    ld.global.u32 %r2, [%rd1];
+    st.global.u32 [%rd2], %r2;
+DONE:
+    ret;
+}
+
+.visible .entry local_oob(.param .u32 i)
+{
+    .local .align 4 .b8 buf[16];
+    .reg .b32 %r<3>;
+    .reg .b64 %rd<4>;
+    ld.param.u32 %r1, [i];
+    mov.u64 %rd1, buf;
+    mul.wide.u32 %rd2, %r1, 4;
+    add.s64 %rd3, %rd1, %rd2;
+    st.local.u32 [%rd3], 1;
+    ret;
+}
+
+.visible .entry traps()
+{
+    trap;
+}
+"#;
+
+fn fault(compiled: bool, kernel: &str, p: &[u8]) -> Error {
+    let d = device(compiled);
+    let m = load(&d, FAULTS);
+    let k = m.kernel(kernel).unwrap();
+    if compiled {
+        assert_eq!(k.interpreted_because(), None, "{kernel}");
+    }
+    d.launch(&k, &cfg(3, [128, 1, 1]), p)
+        .expect_err("the launch faults")
+}
+
+#[test]
+fn compiled_kernels_fault_as_the_interpreter_does() {
+    let d = device(true);
+    let good = d.memory().alloc(4).unwrap();
+    let out = d.memory().alloc(4).unwrap();
+    let mut cases: Vec<(&str, Vec<u8>)> = Vec::new();
+    for addr in [0u64, good + 4, good + 2, 0x7f00_0000_0000] {
+        let mut p = addr.to_le_bytes().to_vec();
+        p.extend_from_slice(&out.to_le_bytes());
+        cases.push(("read_at", p));
+    }
+    cases.push(("local_oob", 4u32.to_le_bytes().to_vec()));
+    cases.push(("local_oob", 1000u32.to_le_bytes().to_vec()));
+    cases.push(("traps", Vec::new()));
+    for (k, p) in cases {
+        let a = fault(true, k, &p);
+        let b = fault(false, k, &p);
+        assert_eq!(a.to_string(), b.to_string(), "{k}");
+        assert_eq!(a.site(), b.site(), "{k}");
+        assert!(
+            matches!(
+                a,
+                Error::IllegalAddress { .. } | Error::MisalignedAddress { .. } | Error::Trap { .. }
+            ),
+            "{k}: {a}"
+        );
+    }
+    // Faults are sticky per launch only: a good launch after them works.
+    let m = load(&d, FAULTS);
+    let k = m.kernel("read_at").unwrap();
+    let mut p = good.to_le_bytes().to_vec();
+    p.extend_from_slice(&out.to_le_bytes());
+    d.memory().write(good, &7u32.to_le_bytes()).unwrap();
+    d.launch(&k, &cfg(1, [128, 1, 1]), &p).unwrap();
+    let mut b = [0u8; 4];
+    d.memory().read(out, &mut b).unwrap();
+    assert_eq!(u32::from_le_bytes(b), 7);
+}
+
+#[test]
+fn a_thread_waiting_for_a_later_thread_of_its_block_makes_progress() {
+    // Thread 0 spins until the block's last thread raises a flag: one thread at a time, it
+    // must stop after its slice and let the others run.
+    let src = r#"
+.version 8.0
+.target sm_90
+.address_size 64
+.visible .entry wait(.param .u64 flag, .param .u64 out)
+{
+    .reg .b32 %r<5>;
+    .reg .b64 %rd<4>;
+    .reg .pred %p<3>;
+    ld.param.u64 %rd1, [flag];
+    ld.param.u64 %rd2, [out];
+    mov.u32 %r1, %tid.x;
+    setp.eq.u32 %p1, %r1, 63;
+    @%p1 st.volatile.global.u32 [%rd1], 1;
+    setp.ne.u32 %p2, %r1, 0;
+    @%p2 bra DONE;
+    mov.u32 %r3, 0;
+SPIN:
+    add.s32 %r3, %r3, 1;
+    ld.volatile.global.u32 %r2, [%rd1];
+    setp.eq.u32 %p1, %r2, 0;
+    @%p1 bra SPIN;
+    st.global.u32 [%rd2], %r3;
+DONE:
+    ret;
+}
+"#;
+    for compiled in [true, false] {
+        let d = device(compiled);
+        let m = load(&d, src);
+        let k = m.kernel("wait").unwrap();
+        let flag = d.memory().alloc(4).unwrap();
+        d.memory().write(flag, &[0; 4]).unwrap();
+        let out = d.memory().alloc(4).unwrap();
+        let mut p = flag.to_le_bytes().to_vec();
+        p.extend_from_slice(&out.to_le_bytes());
+        d.launch(&k, &cfg(1, [64, 1, 1]), &p).unwrap();
+        let mut b = [0u8; 4];
+        d.memory().read(out, &mut b).unwrap();
+        assert!(u32::from_le_bytes(b) >= 1);
+    }
+}
+
+#[test]
+fn kernels_that_need_a_whole_warp_or_block_stay_in_the_interpreter() {
+    let src = r#"
+.version 8.0
+.target sm_90
+.address_size 64
+.visible .entry with_barrier()
+{
+    bar.sync 0;
+    ret;
+}
+.visible .entry with_shuffle()
+{
+    .reg .b32 %r<3>;
+    mov.u32 %r1, %laneid;
+    shfl.sync.bfly.b32 %r2, %r1, 1, 31, -1;
+    ret;
+}
+"#;
+    let d = device(true);
+    let m = load(&d, src);
+    for (k, why) in [("with_barrier", "bar"), ("with_shuffle", "shfl")] {
+        let r = m.kernel(k).unwrap().interpreted_because();
+        assert!(r.as_deref().is_some_and(|r| r.contains(why)), "{k}: {r:?}");
+    }
+}
+
+const CALLS: &str = r#"
+.version 8.0
+.target sm_90
+.address_size 64
+
+// A pair passed and returned by value through the frame.
+.func (.param .align 8 .b8 ret[16]) swap_scale(.param .align 8 .b8 pair[16], .param .b32 k)
+{
+    .reg .b64 %rd<4>;
+    .reg .b32 %r<2>;
+    ld.param.u64 %rd1, [pair];
+    ld.param.u64 %rd2, [pair+8];
+    ld.param.u32 %r1, [k];
+    cvt.u64.u32 %rd3, %r1;
+    mul.lo.s64 %rd1, %rd1, %rd3;
+    st.param.u64 [ret], %rd2;
+    st.param.u64 [ret+8], %rd1;
+    ret;
+}
+
+// A loop and a local array in the callee, and a nested call.
+.func (.param .b32 ret) steps(.param .b32 n)
+{
+    .local .align 4 .b8 seen[16];
+    .reg .b32 %r<8>;
+    .reg .b64 %rd<4>;
+    .reg .pred %p<3>;
+    ld.param.u32 %r1, [n];
+    mov.u32 %r2, 0;
+    mov.u64 %rd1, seen;
+LOOP:
+    setp.le.u32 %p1, %r1, 1;
+    @%p1 bra DONE;
+    and.b32 %r3, %r1, 1;
+    setp.eq.u32 %p2, %r3, 0;
+    @%p2 shr.u32 %r1, %r1, 1;
+    @!%p2 mad.lo.s32 %r1, %r1, 3, 1;
+    add.s32 %r2, %r2, 1;
+    and.b32 %r4, %r2, 3;
+    mul.wide.u32 %rd2, %r4, 4;
+    add.s64 %rd3, %rd1, %rd2;
+    st.local.u32 [%rd3], %r1;
+    bra LOOP;
+DONE:
+    ld.local.u32 %r5, [%rd1+4];
+    {
+    .param .b32 a;
+    .param .b32 r;
+    st.param.b32 [a], %r2;
+    call (r), twice, (a);
+    ld.param.b32 %r6, [r];
+    }
+    add.s32 %r7, %r6, %r5;
+    st.param.b32 [ret], %r7;
+    ret;
+}
+
+.func (.param .b32 ret) twice(.param .b32 x)
+{
+    .reg .b32 %r<3>;
+    ld.param.u32 %r1, [x];
+    add.s32 %r2, %r1, %r1;
+    st.param.b32 [ret], %r2;
+    ret;
+}
+
+.visible .entry calls(.param .u64 out)
+{
+    .local .align 8 .b8 mine[16];
+    .reg .b32 %r<12>;
+    .reg .b64 %rd<12>;
+    .reg .pred %p<2>;
+    ld.param.u64 %rd1, [out];
+    mov.u32 %r1, %tid.x;
+    mov.u32 %r2, %ctaid.x;
+    mad.lo.s32 %r3, %r2, 64, %r1;
+    mul.wide.u32 %rd2, %r3, 32;
+    add.s64 %rd3, %rd1, %rd2;
+    cvt.u64.u32 %rd4, %r3;
+    add.s64 %rd5, %rd4, 1000;
+    st.local.u64 [mine], %rd4;
+    st.local.u64 [mine+8], %rd5;
+    {
+    .param .align 8 .b8 p[16];
+    .param .b32 k;
+    .param .align 8 .b8 r[16];
+    ld.local.u64 %rd6, [mine];
+    st.param.u64 [p], %rd6;
+    ld.local.u64 %rd6, [mine+8];
+    st.param.u64 [p+8], %rd6;
+    st.param.b32 [k], 3;
+    call (r), swap_scale, (p, k);
+    ld.param.u64 %rd7, [r];
+    ld.param.u64 %rd8, [r+8];
+    }
+    st.global.u64 [%rd3], %rd7;
+    st.global.u64 [%rd3+8], %rd8;
+    add.s32 %r4, %r3, 1;
+    {
+    .param .b32 a;
+    .param .b32 r;
+    st.param.b32 [a], %r4;
+    call (r), steps, (a);
+    ld.param.b32 %r5, [r];
+    }
+    setp.lt.u32 %p1, %r1, 10;
+    @%p1 bra SKIP;
+    {
+    .param .b32 a;
+    .param .b32 r;
+    st.param.b32 [a], %r5;
+    call (r), twice, (a);
+    ld.param.b32 %r5, [r];
+    }
+SKIP:
+    st.global.u32 [%rd3+16], %r5;
+    ret;
+}
+"#;
+
+#[test]
+fn compiled_calls_match_the_interpreter() {
+    let run = |compiled: bool| -> Vec<u8> {
+        let d = device(compiled);
+        let m = load(&d, CALLS);
+        let k = m.kernel("calls").unwrap();
+        if compiled {
+            assert_eq!(k.interpreted_because(), None);
+        }
+        let n = 3 * 64;
+        let out = d.memory().alloc(32 * n).unwrap();
+        d.memory().write(out, &vec![0u8; 32 * n as usize]).unwrap();
+        d.launch(&k, &cfg(3, [64, 1, 1]), &out.to_le_bytes())
+            .unwrap();
+        let mut o = vec![0u8; 32 * n as usize];
+        d.memory().read(out, &mut o).unwrap();
+        o
+    };
+    let a = run(true);
+    assert_eq!(a, run(false));
+    // Thread 27 by hand.
+    let r = |i: usize| u64::from_le_bytes(a[27 * 32 + i..27 * 32 + i + 8].try_into().unwrap());
+    assert_eq!(r(0), 1027);
+    assert_eq!(r(8), 81);
+    let (mut n, mut s, mut seen) = (28u32, 0u32, [0u32; 4]);
+    while n > 1 {
+        n = if n % 2 == 0 { n / 2 } else { 3 * n + 1 };
+        s += 1;
+        seen[(s & 3) as usize] = n;
+    }
+    assert_eq!(r(16) as u32, 2 * (2 * s + seen[1]));
+}
