@@ -186,12 +186,14 @@ impl Kernel {
         self.inner
             .compiled
             .get_or_init(|| {
-                crate::jit::compile(
-                    &self.inner.prog,
-                    self.inner.fid,
-                    self.inner.attrs.param_bytes,
-                )
+                let (prog, fid) = (&self.inner.prog, self.inner.fid);
+                let bytes = self.inner.attrs.param_bytes;
+                // A compiler failure, even a panic, leaves the kernel to the interpreter.
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    crate::jit::compile(prog, fid, bytes).ok()
+                }))
                 .ok()
+                .flatten()
             })
             .as_ref()
     }

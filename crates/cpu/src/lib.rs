@@ -5,7 +5,9 @@
 //! kernel grids on a pool of worker threads ([`Device::launch`]). Blocks (CTAs) are spread over
 //! the workers; inside a block, warps of 32 lanes run in lockstep with per-lane program
 //! counters, so divergent code reconverges where its paths meet and barriers, shuffles and
-//! votes behave as on a GPU.
+//! votes behave as on a GPU. Kernels whose threads never wait for one another are compiled to
+//! machine code instead (Cranelift, at their first launch) and run one thread at a time, with
+//! the same results ([`Kernel::interpreted_because`] says which path a kernel takes).
 //! Device memory ([`Memory`]) uses 64-bit device addresses with every access bounds- and
 //! alignment-checked: a bad access is an [`Error`] naming the kernel, the PTX line and the
 //! address, never a crash.

@@ -29,8 +29,7 @@ pub(crate) struct CompiledHost<'l> {
     local_len: u64,
     /// Allocations the site entries point into (kept alive while they do).
     cache: Vec<Arc<Allocation>>,
-    /// Per global memory instruction: `[base, limit, host address]`; an access at `addr`
-    /// is inside when `addr - base < limit` (limit 0: nothing cached).
+    /// Per global memory instruction: `[base, units, host address]` (see `JitCtx::sites`).
     sites: Vec<[u64; 3]>,
     site_bytes: Vec<u32>,
     error: Option<Error>,
@@ -255,9 +254,10 @@ impl<'l> CompiledHost<'l> {
                 };
                 if r.is_some() {
                     if let Some(&total) = self.site_bytes.get(site as usize) {
-                        if al.size >= total as u64 {
-                            self.sites[site as usize] =
-                                [al.base, al.size - total as u64 + 1, al.host_address()];
+                        let total = total as u64;
+                        if total.is_power_of_two() && al.size >= total && al.base % total == 0 {
+                            let units = (al.size - total) / total + 1;
+                            self.sites[site as usize] = [al.base, units, al.host_address()];
                         }
                     }
                 }
@@ -377,6 +377,8 @@ pub(super) fn work(l: &Launch<'_>, smid: u32, k: &JitKernel) {
                 local_stride,
                 local_len,
                 sites,
+                shared_units: std::array::from_fn(|k| shared_len as u64 >> k),
+                local_units: std::array::from_fn(|k| local_len >> k),
                 status: 0,
                 fault_pc: 0,
                 scratch: 0,

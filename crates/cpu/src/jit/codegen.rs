@@ -1541,35 +1541,40 @@ impl<'a, 'b> Translator<'a, 'b> {
     ) -> Vec<Value> {
         let total = n as u64 * bytes as u64;
         let mut site = u32::MAX;
+        // Offsets of `total`-aligned accesses, rotated right by log2(total), are the access's
+        // index in units of `total`; a misaligned offset rotates its low bits to the top. One
+        // compare against the number of whole units that fit then checks both bounds and
+        // alignment.
+        let k = total.trailing_zeros() as i64;
+        let pow2 = total.is_power_of_two() && total <= 32;
         // The host address of the first element when the inline check passes.
         let fast = match space {
-            Space::Global | Space::Generic => {
+            Space::Global | Space::Generic if pow2 => {
                 site = site_bytes.len() as u32;
                 site_bytes.push(total as u32);
                 let sites = self.cf(offset_of!(Ctx, sites));
                 let e = self.b.ins().iadd_imm_s(sites, site as i64 * 24);
                 let base = self.b.ins().load(I64, FLAGS, e, 0);
-                let lim = self.b.ins().load(I64, FLAGS, e, 8);
+                let units = self.b.ins().load(I64, FLAGS, e, 8);
                 let host = self.b.ins().load(I64, FLAGS, e, 16);
                 let o = self.b.ins().isub(a, base);
-                let ok = self.b.ins().icmp(IntCC::UnsignedLessThan, o, lim);
+                let r = self.b.ins().rotr_imm_s(o, k);
+                let ok = self.b.ins().icmp(IntCC::UnsignedLessThan, r, units);
                 Some((ok, host, o))
             }
-            Space::Shared | Space::Local => {
-                let (len, base) = if space == Space::Shared {
-                    let len = self.cf(offset_of!(Ctx, shared_len));
-                    (len, self.cf(offset_of!(Ctx, shared)))
+            Space::Shared | Space::Local if pow2 => {
+                let (units, base) = if space == Space::Shared {
+                    let units = self.cf(offset_of!(Ctx, shared_units) + 8 * k as usize);
+                    (units, self.cf(offset_of!(Ctx, shared)))
                 } else {
-                    let t = self.b.use_var(self.t);
-                    let stride = self.cf(offset_of!(Ctx, local_stride));
-                    let o = self.b.ins().imul(t, stride);
-                    let local = self.cf(offset_of!(Ctx, local));
-                    let len = self.cf(offset_of!(Ctx, local_len));
-                    (len, self.b.ins().iadd(local, o))
+                    let units = self.cf(offset_of!(Ctx, local_units) + 8 * k as usize);
+                    (units, self.local_base())
                 };
-                let ok = self.in_range(a, len, total);
+                let r = self.b.ins().rotr_imm_s(a, k);
+                let ok = self.b.ins().icmp(IntCC::UnsignedLessThan, r, units);
                 Some((ok, base, a))
             }
+            Space::Global | Space::Generic | Space::Shared | Space::Local => None,
             Space::KParam if store.is_none() => {
                 let len = self.cf(offset_of!(Ctx, params_len));
                 let ok = self.in_range(a, len, total);
@@ -1584,7 +1589,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         }
         let slow = self.b.create_block();
         if let Some((ok, host, o)) = fast {
-            let ok = if total > 1 {
+            let ok = if total > 1 && space == Space::KParam {
                 let al = self.b.ins().band_imm_s(a, total as i64 - 1);
                 let al = self.b.ins().icmp_imm_s(IntCC::Equal, al, 0);
                 self.b.ins().band(ok, al)

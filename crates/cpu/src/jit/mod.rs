@@ -24,6 +24,9 @@
 //! tiled matmul and the shared-memory reduction of the benchmarks ran 2.4× and 2× slower
 //! compiled this way), and the others need a warp's lanes together.
 //!
+//! `FERROCUDA_CPU_JIT_DUMP=1` prints each compiled kernel's Cranelift IR and machine code on
+//! standard error.
+//!
 //! This module holds the crate's `unsafe` for compiled code: calling it, and sharing and
 //! freeing the code memory.
 
@@ -64,10 +67,15 @@ pub(crate) struct JitCtx<'h, 'l> {
     pub(crate) local: *mut u8,
     pub(crate) local_stride: u64,
     pub(crate) local_len: u64,
-    /// Per global memory instruction: the allocation it touched last, as
-    /// `[device base, limit, host address of the base]`: an access at `addr` uses the entry when
-    /// `addr - base < limit` (a limit of 0 matches nothing).
+    /// Per global memory instruction of `w` (a power of two) bytes: the allocation it touched
+    /// last, as `[device base, units, host address of the base]`. An access at `addr` uses the
+    /// entry when `(addr - base).rotate_right(log2 w) < units` (see `codegen::access`); 0 units
+    /// match nothing.
     pub(crate) sites: *mut [u64; 3],
+    /// `shared_len / 2^k` for k in 0..6: how many aligned accesses of 2^k bytes fit.
+    pub(crate) shared_units: [u64; 6],
+    /// `local_len / 2^k`, likewise.
+    pub(crate) local_units: [u64; 6],
     /// Nonzero after a helper faulted.
     pub(crate) status: u64,
     /// The instruction that faulted.
