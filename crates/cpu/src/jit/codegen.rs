@@ -890,7 +890,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         };
         match &inst.op {
             Op::Bra { target } => {
-                let taken = self.branch_to(pc, *target);
+                let (taken, back) = self.branch_to(pc, *target);
                 match guard {
                     None => self.b.ins().jump(taken, &[]),
                     Some(g) => {
@@ -902,6 +902,9 @@ impl<'a, 'b> Translator<'a, 'b> {
                         }
                     }
                 };
+                if let Some(back) = back {
+                    self.back_edge(back, *target);
+                }
                 return Ok(false);
             }
             Op::Exit | Op::Ret | Op::Trap | Op::Brkpt | Op::Call { .. } => {
@@ -1143,17 +1146,23 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.b.ins().jump(next, &[]);
     }
 
-    /// The block a branch from `pc` to `target` goes to: backward branches count against the
-    /// thread's slice and stop it at the loop head when it is spent.
-    fn branch_to(&mut self, pc: u32, target: u32) -> Block {
-        let dest = self.block_at(target);
+    /// The block a branch from `pc` to `target` goes to, and for a backward branch the block
+    /// that counts it against the thread's slice (filled by [`Self::back_edge`] once the branch
+    /// itself is emitted).
+    fn branch_to(&mut self, pc: u32, target: u32) -> (Block, Option<Block>) {
         if target > pc {
-            return dest;
+            return (self.block_at(target), None);
         }
-        let ri = self.resume_index[&(Resume::LoopHead, target)];
         let back = self.b.create_block();
+        (back, Some(back))
+    }
+
+    /// A backward branch to `target`: on to the loop head, or, when the thread's slice is spent,
+    /// a stop there that lets the other threads run.
+    fn back_edge(&mut self, back: Block, target: u32) {
+        let dest = self.block_at(target);
+        let ri = self.resume_index[&(Resume::LoopHead, target)];
         let spent = self.b.create_block();
-        let cur = self.b.current_block();
         self.b.switch_to_block(back);
         let bud = self.b.use_var(self.budget);
         let bud = self.b.ins().iadd_imm_s(bud, -1);
@@ -1161,10 +1170,6 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.b.ins().brif(bud, dest, &[], spent, &[]);
         self.b.switch_to_block(spent);
         self.stop_at(ri);
-        if let Some(c) = cur {
-            self.b.switch_to_block(c);
-        }
-        back
     }
 
     fn op(&mut self, pc: u32, site_bytes: &mut Vec<u32>) -> Result<(), String> {
