@@ -444,7 +444,6 @@ struct Translator<'a, 'b> {
     vars: HashMap<Slot, Variable>,
     t: Variable,
     tid: [Variable; 3],
-    frame: Variable,
     budget: Variable,
     ctx: Option<Value>,
     /// Cranelift block of each leader instruction.
@@ -457,6 +456,8 @@ struct Translator<'a, 'b> {
     resume_index: HashMap<(Resume, u32), u32>,
     live: Vec<Vec<u32>>,
     param_bytes: u64,
+    /// The kernel reads `%tid.y` or `%tid.z`.
+    reads_tid_yz: bool,
     /// Per call instruction: the block it returns to.
     return_blocks: std::collections::BTreeMap<u32, Block>,
 }
@@ -474,7 +475,6 @@ impl<'a, 'b> Translator<'a, 'b> {
     ) -> Self {
         let t = b.declare_var(I64);
         let tid = [b.declare_var(I64), b.declare_var(I64), b.declare_var(I64)];
-        let frame = b.declare_var(I64);
         let budget = b.declare_var(I64);
         let next_thread = b.create_block();
         let fault = b.create_block();
@@ -491,7 +491,6 @@ impl<'a, 'b> Translator<'a, 'b> {
             vars: HashMap::new(),
             t,
             tid,
-            frame,
             budget,
             ctx: None,
             blocks: HashMap::new(),
@@ -503,6 +502,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             resume_index: HashMap::new(),
             live: Vec::new(),
             param_bytes: 0,
+            reads_tid_yz: false,
             return_blocks: std::collections::BTreeMap::new(),
         }
     }
@@ -549,6 +549,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         };
         match s {
             _ if (sr::TID..sr::TID + 3).contains(&s) => {
+                self.reads_tid_yz |= s != sr::TID;
                 self.b.use_var(self.tid[(s - sr::TID) as usize])
             }
             _ if (sr::NTID..sr::NTID + 3).contains(&s) => {
@@ -679,11 +680,20 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.b.switch_to_block(cont);
     }
 
+    /// The running thread's register frame (where it saves registers when it stops).
+    fn frame_ptr(&mut self) -> Value {
+        let t = self.b.use_var(self.t);
+        let stride = self.iconst(self.frame_slots as u64 * 8);
+        let off = self.b.ins().imul(t, stride);
+        let regs = self.cf(offset_of!(Ctx, regs));
+        self.b.ins().iadd(regs, off)
+    }
+
     /// Saves the registers live at resume point `ri`, records it as the thread's, and moves
     /// on to the next thread.
     fn stop_at(&mut self, ri: u32) {
         let live = self.live[ri as usize].clone();
-        let frame = self.b.use_var(self.frame);
+        let frame = self.frame_ptr();
         for s in live {
             let v = self.get(s);
             self.b.ins().store(FLAGS, v, frame, (s * 8) as i32);
@@ -728,7 +738,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         let ctx = self.b.block_params(entry)[0];
         self.ctx = Some(ctx);
         let zero = self.iconst(0);
-        for v in [self.t, self.tid[0], self.tid[1], self.tid[2], self.frame] {
+        for v in [self.t, self.tid[0], self.tid[1], self.tid[2]] {
             self.b.def_var(v, zero);
         }
         let budget0 = self.iconst(SLICE as u64);
@@ -749,11 +759,6 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.b.ins().brif(all, done, &[], dispatch, &[]);
         self.b.switch_to_block(dispatch);
         let t = self.b.use_var(self.t);
-        let stride = self.iconst(self.frame_slots as u64 * 8);
-        let off = self.b.ins().imul(t, stride);
-        let regs = self.cf(offset_of!(Ctx, regs));
-        let frame = self.b.ins().iadd(regs, off);
-        self.b.def_var(self.frame, frame);
         let budget0 = self.iconst(SLICE as u64);
         self.b.def_var(self.budget, budget0);
         let roff = self.b.ins().ishl_imm_s(t, 2);
@@ -761,19 +766,26 @@ impl<'a, 'b> Translator<'a, 'b> {
         let rp = self.b.ins().iadd(resume, roff);
         let r = self.b.ins().uload32(FLAGS, rp, 0);
         let resume_blocks: Vec<Block> = resumes.iter().map(|_| self.b.create_block()).collect();
-        let calls: Vec<_> = resume_blocks
-            .iter()
-            .map(|&rb| self.b.func.dfg.block_call(rb, &[]))
-            .collect();
-        let def = self.b.func.dfg.block_call(self.next_thread, &[]);
-        let jt = self.b.create_jump_table(JumpTableData::new(def, &calls));
-        let r32 = self.b.ins().ireduce(I32, r);
-        self.b.ins().br_table(r32, jt);
+        if resume_blocks.len() == 1 {
+            // No loops: a thread either starts or has exited.
+            self.b
+                .ins()
+                .brif(r, self.next_thread, &[], resume_blocks[0], &[]);
+        } else {
+            let calls: Vec<_> = resume_blocks
+                .iter()
+                .map(|&rb| self.b.func.dfg.block_call(rb, &[]))
+                .collect();
+            let def = self.b.func.dfg.block_call(self.next_thread, &[]);
+            let jt = self.b.create_jump_table(JumpTableData::new(def, &calls));
+            let r32 = self.b.ins().ireduce(I32, r);
+            self.b.ins().br_table(r32, jt);
+        }
 
         // Resume points: reload the live registers.
         for (i, &(_, pc)) in resumes.iter().enumerate() {
             self.b.switch_to_block(resume_blocks[i]);
-            let frame = self.b.use_var(self.frame);
+            let frame = self.frame_ptr();
             for s in self.live[i].clone() {
                 let v = self.b.ins().load(I64, FLAGS, frame, (s * 8) as i32);
                 let var = self.var(s);
@@ -782,27 +794,6 @@ impl<'a, 'b> Translator<'a, 'b> {
             let target = self.block_at(pc);
             self.b.ins().jump(target, &[]);
         }
-
-        // Next thread: advance the thread index and its (x, y, z).
-        self.b.switch_to_block(self.next_thread);
-        let t = self.b.use_var(self.t);
-        let t1 = self.b.ins().iadd_imm_s(t, 1);
-        self.b.def_var(self.t, t1);
-        let [x, y, z] = self.tid.map(|v| self.b.use_var(v));
-        let ntid = [0, 1].map(|i| self.cf(offset_of!(Ctx, ntid) + 8 * i));
-        let x1 = self.b.ins().iadd_imm_s(x, 1);
-        let wx = self.b.ins().icmp(IntCC::Equal, x1, ntid[0]);
-        let x2 = self.b.ins().select(wx, zero, x1);
-        let wx64 = self.b.ins().uextend(I64, wx);
-        let y1 = self.b.ins().iadd(y, wx64);
-        let wy = self.b.ins().icmp(IntCC::Equal, y1, ntid[1]);
-        let y2 = self.b.ins().select(wy, zero, y1);
-        let wy64 = self.b.ins().uextend(I64, wy);
-        let z1 = self.b.ins().iadd(z, wy64);
-        self.b.def_var(self.tid[0], x2);
-        self.b.def_var(self.tid[1], y2);
-        self.b.def_var(self.tid[2], z1);
-        self.b.ins().jump(head, &[]);
 
         self.b.switch_to_block(done);
         let r = self.b.ins().iconst(I32, PASS_DONE as i64);
@@ -869,6 +860,32 @@ impl<'a, 'b> Translator<'a, 'b> {
             self.b.switch_to_block(blk);
             self.returned(call);
         }
+        // Next thread (emitted last: it depends on what the kernel reads): advance the thread
+        // index and its (x, y, z).
+        self.b.switch_to_block(self.next_thread);
+        let t = self.b.use_var(self.t);
+        let t1 = self.b.ins().iadd_imm_s(t, 1);
+        self.b.def_var(self.t, t1);
+        let [x, y, z] = self.tid.map(|v| self.b.use_var(v));
+        let zero = self.iconst(0);
+        let ntid = [0, 1].map(|i| self.cf(offset_of!(Ctx, ntid) + 8 * i));
+        let x1 = self.b.ins().iadd_imm_s(x, 1);
+        let wx = self.b.ins().icmp(IntCC::Equal, x1, ntid[0]);
+        let x2 = self.b.ins().select(wx, zero, x1);
+        self.b.def_var(self.tid[0], x2);
+        // %tid.y and %tid.z only where the kernel reads them.
+        if self.reads_tid_yz {
+            let wx64 = self.b.ins().uextend(I64, wx);
+            let y1 = self.b.ins().iadd(y, wx64);
+            let wy = self.b.ins().icmp(IntCC::Equal, y1, ntid[1]);
+            let y2 = self.b.ins().select(wy, zero, y1);
+            let wy64 = self.b.ins().uextend(I64, wy);
+            let z1 = self.b.ins().iadd(z, wy64);
+            self.b.def_var(self.tid[1], y2);
+            self.b.def_var(self.tid[2], z1);
+        }
+        self.b.ins().jump(head, &[]);
+
         self.b.switch_to_block(exit);
         self.store_resume(EXITED);
         self.b.ins().jump(self.next_thread, &[]);
