@@ -478,6 +478,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         let budget = b.declare_var(I64);
         let next_thread = b.create_block();
         let fault = b.create_block();
+        b.set_cold_block(fault);
         #[cfg(target_arch = "x86_64")]
         let fma = std::is_x86_feature_detected!("fma");
         #[cfg(not(target_arch = "x86_64"))]
@@ -1039,6 +1040,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         let fits = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, len);
         let go = self.b.create_block();
         let overflow = self.b.create_block();
+        self.b.set_cold_block(overflow);
         self.b.ins().brif(fits, go, &[], overflow, &[]);
         self.b.switch_to_block(overflow);
         let pcv = self.iconst(pc as u64);
@@ -1180,6 +1182,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         let dest = self.block_at(target);
         let ri = self.resume_index[&(Resume::LoopHead, target)];
         let spent = self.b.create_block();
+        self.b.set_cold_block(spent);
         self.b.switch_to_block(back);
         let bud = self.b.use_var(self.budget);
         let bud = self.b.ins().iadd_imm_s(bud, -1);
@@ -1609,7 +1612,9 @@ impl<'a, 'b> Translator<'a, 'b> {
         for _ in 0..n {
             self.b.append_block_param(join, I64);
         }
+        // Off the straight line: the inline check almost always passes.
         let slow = self.b.create_block();
+        self.b.set_cold_block(slow);
         if let Some((ok, host, o)) = fast {
             let ok = if total > 1 && space == Space::KParam {
                 let al = self.b.ins().band_imm_s(a, total as i64 - 1);
