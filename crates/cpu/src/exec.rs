@@ -8,6 +8,7 @@
 // Lane loops index several lane arrays at once so that they vectorize.
 #![allow(clippy::needless_range_loop, clippy::type_complexity)]
 
+use crate::arith::float::prop64;
 use crate::fp;
 use crate::heap::DeviceHeap;
 use crate::lower::{
@@ -394,6 +395,18 @@ fn bin_lanes(k: BinK, av: &[u64; 32], bv: &[u64; 32], o: &mut [u64; 32], wm: u64
         BinK::Sext32 => lanes2!(|x, _y| x as u32 as i32 as i64 as u64),
         BinK::PNot => lanes2!(|x, _y| (x ^ 1) & 1),
         BinK::Not => lanes2!(|x, _y| !x),
+        BinK::FAdd64 => {
+            lanes2!(|x, y| prop64((f64::from_bits(x) + f64::from_bits(y)).to_bits(), &[y, x]))
+        }
+        BinK::FSub64 => {
+            lanes2!(|x, y| prop64((f64::from_bits(x) - f64::from_bits(y)).to_bits(), &[y, x]))
+        }
+        BinK::FMul64 => {
+            lanes2!(|x, y| prop64((f64::from_bits(x) * f64::from_bits(y)).to_bits(), &[y, x]))
+        }
+        // Rust's integer-to-float `as` rounds to nearest, ties to even, as `.rn` does.
+        BinK::CvtF32S32 => lanes2!(|x, _y| (x as i32 as f32).to_bits() as u64),
+        BinK::CvtF32U32 => lanes2!(|x, _y| (x as u32 as f32).to_bits() as u64),
     }
 }
 
@@ -437,6 +450,12 @@ fn tri_lanes<const FMA: bool>(
             f32::from_bits(y as u32),
             f32::from_bits(z as u32)
         ))),
+        TriK::Fma64 => lanes3!(|x, y, z| prop64(
+            f64::from_bits(x)
+                .mul_add(f64::from_bits(y), f64::from_bits(z))
+                .to_bits(),
+            &[y, z, x]
+        )),
         TriK::Selp => lanes3!(|x, y, z| if z & 1 != 0 { x } else { y }),
     }
 }

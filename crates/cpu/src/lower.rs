@@ -117,6 +117,14 @@ pub(crate) enum BinK {
     PNot,
     /// `not` of an integer or predicate: every bit flipped, masked to the width (b unused).
     Not,
+    /// `add.rn.f64`, `sub.rn.f64`, `mul.rn.f64` (NaNs as the GPU propagates them).
+    FAdd64,
+    FSub64,
+    FMul64,
+    /// `cvt.rn.f32.s32` (b unused).
+    CvtF32S32,
+    /// `cvt.rn.f32.u32` (b unused).
+    CvtF32U32,
 }
 
 /// Hot three-source operations.
@@ -127,6 +135,8 @@ pub(crate) enum TriK {
     MadWideU32,
     MadWideS32,
     Fma32,
+    /// `fma.rn.f64` (NaNs as the GPU propagates them).
+    Fma64,
     /// `selp`: c ? a : b.
     Selp,
 }
@@ -2191,6 +2201,9 @@ impl<'a> Lowerer<'a> {
             Opcode::Add if only(&rn) && ty == F32 => Some(BinK::FAdd32),
             Opcode::Sub if only(&rn) && ty == F32 => Some(BinK::FSub32),
             Opcode::Mul if only(&rn) && ty == F32 => Some(BinK::FMul32),
+            Opcode::Add if only(&rn) && ty == F64 => Some(BinK::FAdd64),
+            Opcode::Sub if only(&rn) && ty == F64 => Some(BinK::FSub64),
+            Opcode::Mul if only(&rn) && ty == F64 => Some(BinK::FMul64),
             Opcode::Mul if only(&[M::Lo]) && i32t => Some(BinK::MulLo32),
             Opcode::Mul if only(&[M::Lo]) && i64t => Some(BinK::MulLo64),
             Opcode::Mul if only(&[M::Wide]) && ty == U32 => Some(BinK::MulWideU32),
@@ -2237,14 +2250,19 @@ impl<'a> Lowerer<'a> {
             );
             return Ok(true);
         }
+        let rn_only = inst.mods.len() == 1 && only(&rn);
         if inst.opcode == Opcode::Cvt
             && inst.types.len() == 2
-            && inst.mods.is_empty()
+            && (inst.mods.is_empty() || rn_only)
             && ops.len() == 2
         {
-            let k = match (inst.types[0], inst.types[1]) {
-                (U64, U32) | (S64, U32) => BinK::Zext32,
-                (S64, S32) => BinK::Sext32,
+            let k = match (inst.types[0], inst.types[1], rn_only) {
+                (U64, U32, false) | (S64, U32, false) => BinK::Zext32,
+                (S64, S32, false) => BinK::Sext32,
+                // Narrowing integers: the low 32 bits.
+                (U32 | S32 | B32, U64 | S64 | B64, false) => BinK::Zext32,
+                (F32, S32, true) => BinK::CvtF32S32,
+                (F32, U32, true) => BinK::CvtF32U32,
                 _ => return Ok(false),
             };
             let (d, wm) = self.dst(fid, inst, &ops[0])?;
@@ -2269,6 +2287,9 @@ impl<'a> Lowerer<'a> {
             Opcode::Mad if only(&[M::Wide]) && ty == S32 => Some(TriK::MadWideS32),
             Opcode::Fma | Opcode::Mad if only(&rn) && inst.has(rn[0].clone()) && ty == F32 => {
                 Some(TriK::Fma32)
+            }
+            Opcode::Fma | Opcode::Mad if only(&rn) && inst.has(rn[0].clone()) && ty == F64 => {
+                Some(TriK::Fma64)
             }
             Opcode::Selp if only(&[]) => Some(TriK::Selp),
             _ => None,

@@ -6,7 +6,7 @@
 //! location, as the interpreter does.
 
 use super::shared::SharedMemory;
-use super::{atom_apply, fault, le_read, now_ns, Cta, Launch};
+use super::{atom_apply, fault, le_read, now_ns, prop64, Cta, Launch};
 use crate::jit::{JitCtx, JitKernel, EXITED, PASS_FAULT};
 use crate::lower::{Op, Space, Timer, TriK};
 use crate::memory::Allocation;
@@ -124,9 +124,28 @@ pub(crate) extern "C" fn h_alu(
                 );
                 fp::canon32(r) & wm
             }
+            Op::Tri { k: TriK::Fma64, .. } => prop64(
+                f64::from_bits(a)
+                    .mul_add(f64::from_bits(b), f64::from_bits(c))
+                    .to_bits(),
+                &[b, c, a],
+            ),
             _ => return Err(internal("h_alu")),
         })
     })
+}
+
+/// The NaN an f64 operation gives (see `arith::float::prop64`): `r` is its NaN result, `n` of
+/// `x, y, z` its operands in the order the GPU prefers them.
+pub(crate) extern "C" fn h_nan64(
+    _ctx: &mut JitCtx<'_, '_>,
+    r: u64,
+    x: u64,
+    y: u64,
+    z: u64,
+    n: u64,
+) -> u64 {
+    prop64(r, &[x, y, z][..(n as usize).min(3)])
 }
 
 /// `atom` / `red` at `addr`.

@@ -3,12 +3,12 @@
 
 use super::liveness::{live_in, Flow};
 use super::{JitCtx, JitKernel, EXITED, PASS_DONE, PASS_FAULT, SLICE};
-use crate::exec::compiled::{h_alu, h_atom, h_mem, h_misc, mem_code};
+use crate::exec::compiled::{h_alu, h_atom, h_mem, h_misc, h_nan64, mem_code};
 use crate::lower::{
     sr, ArgSrc, BinK, CallTarget, ICmp, Op, Program, RetDst, Slot, Space, TriK, NONE,
 };
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
-use cranelift_codegen::ir::types::{F32, I16, I32, I64, I8};
+use cranelift_codegen::ir::types::{F32, F64, I16, I32, I64, I8};
 use cranelift_codegen::ir::{
     AbiParam, Block, BlockArg, InstBuilder, JumpTableData, MemFlagsData, SigRef, Signature, Type,
     Value,
@@ -631,6 +631,35 @@ impl<'a, 'b> Translator<'a, 'b> {
     fn f32_of(&mut self, v: Value) -> Value {
         let n = self.b.ins().ireduce(I32, v);
         self.b.ins().bitcast(F32, MemFlagsData::new(), n)
+    }
+
+    /// The bits of an `f64` result, a NaN replaced by the one the GPU gives (an operand's,
+    /// quieted, in the order `ops` lists them), computed off the straight line.
+    fn nan64(&mut self, r: Value, ops: &[Value]) -> Value {
+        let bits = self.b.ins().bitcast(I64, MemFlagsData::new(), r);
+        let nan = self.b.ins().fcmp(FloatCC::Unordered, r, r);
+        let join = self.b.create_block();
+        self.b.append_block_param(join, I64);
+        let slow = self.b.create_block();
+        self.b.set_cold_block(slow);
+        self.b
+            .ins()
+            .brif(nan, slow, &[], join, &[BlockArg::Value(bits)]);
+        self.b.switch_to_block(slow);
+        let mut args = vec![bits];
+        for i in 0..3 {
+            let v = match ops.get(i) {
+                Some(&v) => v,
+                None => self.iconst(0),
+            };
+            args.push(v);
+        }
+        let n = self.iconst(ops.len() as u64);
+        args.push(n);
+        let p = self.call(h_nan64 as *const () as usize, &args);
+        self.b.ins().jump(join, &[BlockArg::Value(p)]);
+        self.b.switch_to_block(join);
+        self.b.block_params(join)[0]
     }
 
     /// The bits of an `f32` result, NaN made the GPU's canonical NaN.
@@ -1504,6 +1533,26 @@ impl<'a, 'b> Translator<'a, 'b> {
             BinK::Zext32 => self.low32(x),
             BinK::Sext32 => self.sext_from(x, I32),
             BinK::Not => self.b.ins().bnot(x),
+            BinK::FAdd64 | BinK::FSub64 | BinK::FMul64 => {
+                let a = self.b.ins().bitcast(F64, MemFlagsData::new(), x);
+                let b = self.b.ins().bitcast(F64, MemFlagsData::new(), y);
+                let r = match k {
+                    BinK::FAdd64 => self.b.ins().fadd(a, b),
+                    BinK::FSub64 => self.b.ins().fsub(a, b),
+                    _ => self.b.ins().fmul(a, b),
+                };
+                self.nan64(r, &[y, x])
+            }
+            BinK::CvtF32S32 | BinK::CvtF32U32 => {
+                let n = self.b.ins().ireduce(I32, x);
+                let f = if k == BinK::CvtF32S32 {
+                    self.b.ins().fcvt_from_sint(F32, n)
+                } else {
+                    self.b.ins().fcvt_from_uint(F32, n)
+                };
+                let bits = self.b.ins().bitcast(I32, MemFlagsData::new(), f);
+                self.b.ins().uextend(I64, bits)
+            }
             BinK::PNot => {
                 let v = self.b.ins().bxor_imm_s(x, 1);
                 self.b.ins().band_imm_s(v, 1)
@@ -1537,6 +1586,18 @@ impl<'a, 'b> Translator<'a, 'b> {
                 self.canon32(r)
             }
             TriK::Fma32 => {
+                let pcv = self.iconst(pc as u64);
+                let zero = self.iconst(0);
+                self.call(h_alu as *const () as usize, &[pcv, x, y, z, zero])
+            }
+            TriK::Fma64 if self.fma => {
+                let a = self.b.ins().bitcast(F64, MemFlagsData::new(), x);
+                let b = self.b.ins().bitcast(F64, MemFlagsData::new(), y);
+                let c = self.b.ins().bitcast(F64, MemFlagsData::new(), z);
+                let r = self.b.ins().fma(a, b, c);
+                self.nan64(r, &[y, z, x])
+            }
+            TriK::Fma64 => {
                 let pcv = self.iconst(pc as u64);
                 let zero = self.iconst(0);
                 self.call(h_alu as *const () as usize, &[pcv, x, y, z, zero])
