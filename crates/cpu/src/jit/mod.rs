@@ -18,11 +18,13 @@
 //!   arithmetic the interpreter also calls out of line) goes through helper functions of the
 //!   executor, which report faults exactly as the interpreter does.
 //!
-//! Kernels with barriers, warp-wide operations (shuffles, votes, matrix instructions), calls
-//! or indirect branches stay in the interpreter: barriers would stop every thread of the block
-//! many times per pass, where lockstep warps run the same code at a fraction of the cost (the
-//! tiled matmul and the shared-memory reduction of the benchmarks ran 2.4× and 2× slower
-//! compiled this way), and the others need a warp's lanes together.
+//! Direct calls of non-recursive functions are compiled too (see `codegen::Translator::call_to`).
+//! Kernels with barriers, warp-wide operations (shuffles, votes, matrix instructions), system
+//! calls (`printf` must print in the GPU's order), indirect or recursive calls stay in the
+//! interpreter: a barrier would stop every thread of the block, where lockstep warps run the
+//! same code at a fraction of the cost (compiled this way, the tiled matmul and the
+//! shared-memory reduction of the benchmarks took 1.5× and 2.5× the interpreter's host
+//! instructions), and the others need a warp's lanes together.
 //!
 //! `FERROCUDA_CPU_JIT_DUMP=1` prints each compiled kernel's Cranelift IR and machine code on
 //! standard error.
