@@ -34,6 +34,7 @@
 
 #![allow(unsafe_code)]
 
+mod body;
 mod codegen;
 mod liveness;
 
@@ -161,5 +162,5 @@ pub(crate) fn available() -> bool {
 
 /// Why a kernel runs in the interpreter instead (for tests and diagnostics).
 pub(crate) fn unsupported_reason(prog: &Program, kernel: u32) -> Option<String> {
-    codegen::check(prog, kernel).err()
+    body::check(prog, kernel).err()
 }
