@@ -405,8 +405,35 @@ fn bin_lanes(k: BinK, av: &[u64; 32], bv: &[u64; 32], o: &mut [u64; 32], wm: u64
             lanes2!(|x, y| prop64((f64::from_bits(x) * f64::from_bits(y)).to_bits(), &[y, x]))
         }
         // Rust's integer-to-float `as` rounds to nearest, ties to even, as `.rn` does.
+        BinK::FSetp32(c) => {
+            lanes2!(|x, y| fcmp32(c, f32::from_bits(x as u32), f32::from_bits(y as u32)) as u64)
+        }
         BinK::CvtF32S32 => lanes2!(|x, _y| (x as i32 as f32).to_bits() as u64),
         BinK::CvtF32U32 => lanes2!(|x, _y| (x as u32 as f32).to_bits() as u64),
+    }
+}
+
+/// A `setp` comparison of two `f32`s: ordered forms are false and unordered (`…u`) forms true
+/// when either is NaN.
+#[inline(always)]
+fn fcmp32(c: ir::CmpOp, x: f32, y: f32) -> bool {
+    use ir::CmpOp::*;
+    let un = x.is_nan() || y.is_nan();
+    match c {
+        Eq => x == y,
+        Ne => !un && x != y,
+        Lt | Lo => x < y,
+        Le | Ls => x <= y,
+        Gt | Hi => x > y,
+        Ge | Hs => x >= y,
+        Equ => un || x == y,
+        Neu => x != y,
+        Ltu => un || x < y,
+        Leu => un || x <= y,
+        Gtu => un || x > y,
+        Geu => un || x >= y,
+        Num => !un,
+        Nan => un,
     }
 }
 
@@ -2402,6 +2429,32 @@ mod tests {
                         ICmp::Ge => x >= y,
                     };
                     assert_eq!(o[l], want as u64, "{cmp:?} {w64} {signed} lane {l}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn inline_float_compares_match_the_general_ones() {
+        use ir::CmpOp::*;
+        let vals = [
+            0.0f32,
+            -0.0,
+            1.0,
+            -1.5,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            f32::from_bits(1),
+            f32::MAX,
+        ];
+        for c in [
+            Eq, Ne, Lt, Le, Gt, Ge, Equ, Neu, Ltu, Leu, Gtu, Geu, Num, Nan,
+        ] {
+            for &x in &vals {
+                for &y in &vals {
+                    let want = crate::arith::compare::cmp_float(c, x as f64, y as f64);
+                    assert_eq!(Some(fcmp32(c, x, y)), want, "{c:?} {x} {y}");
                 }
             }
         }

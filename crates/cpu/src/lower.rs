@@ -121,6 +121,8 @@ pub(crate) enum BinK {
     FAdd64,
     FSub64,
     FMul64,
+    /// `setp.CMP.f32` (no `.ftz`): 1 where the comparison holds, NaNs as PTX orders them.
+    FSetp32(ir::CmpOp),
     /// `cvt.rn.f32.s32` (b unused).
     CvtF32S32,
     /// `cvt.rn.f32.u32` (b unused).
@@ -2304,6 +2306,35 @@ impl<'a> Lowerer<'a> {
             let c = self.src(fid, inst, 3)?;
             self.emit(Op::Tri { k, d, a, b, c, wm }, fid, inst.loc);
             return Ok(true);
+        }
+        if inst.opcode == Opcode::Setp
+            && ops.len() == 3
+            && matches!(ops[0], Operand::Reg(_))
+            && ty == F32
+            && inst.mods.len() == 1
+        {
+            if let Some(c) = inst.cmp() {
+                if !matches!(
+                    c,
+                    ir::CmpOp::Lo | ir::CmpOp::Ls | ir::CmpOp::Hi | ir::CmpOp::Hs
+                ) {
+                    let (d, _) = self.dst(fid, inst, &ops[0])?;
+                    let a = self.src(fid, inst, 1)?;
+                    let b = self.src(fid, inst, 2)?;
+                    self.emit(
+                        Op::Bin {
+                            k: BinK::FSetp32(c),
+                            d,
+                            a,
+                            b,
+                            wm: 1,
+                        },
+                        fid,
+                        inst.loc,
+                    );
+                    return Ok(true);
+                }
+            }
         }
         if inst.opcode == Opcode::Setp
             && ops.len() == 3

@@ -1233,6 +1233,29 @@ impl<'a, 'b> Translator<'a, 'b> {
                 };
                 self.nan64(r, &[y, x])
             }
+            BinK::FSetp32(c) => {
+                use ferrocuda_ptx::ir::CmpOp::*;
+                let a = self.f32_of(x);
+                let b = self.f32_of(y);
+                let cc = match c {
+                    Eq => FloatCC::Equal,
+                    Ne => FloatCC::OrderedNotEqual,
+                    Lt | Lo => FloatCC::LessThan,
+                    Le | Ls => FloatCC::LessThanOrEqual,
+                    Gt | Hi => FloatCC::GreaterThan,
+                    Ge | Hs => FloatCC::GreaterThanOrEqual,
+                    Equ => FloatCC::UnorderedOrEqual,
+                    Neu => FloatCC::NotEqual,
+                    Ltu => FloatCC::UnorderedOrLessThan,
+                    Leu => FloatCC::UnorderedOrLessThanOrEqual,
+                    Gtu => FloatCC::UnorderedOrGreaterThan,
+                    Geu => FloatCC::UnorderedOrGreaterThanOrEqual,
+                    Num => FloatCC::Ordered,
+                    Nan => FloatCC::Unordered,
+                };
+                let r = self.b.ins().fcmp(cc, a, b);
+                self.b.ins().uextend(I64, r)
+            }
             BinK::CvtF32S32 | BinK::CvtF32U32 => {
                 let n = self.b.ins().ireduce(I32, x);
                 let f = if k == BinK::CvtF32S32 {
