@@ -567,6 +567,82 @@ fn le_write(buf: &mut [u8], o: usize, n: usize, v: u64) -> Option<()> {
     Some(())
 }
 
+/// Where an atomic at `addr` in `space` operates: the space a generic address falls in and the
+/// address inside it; a misaligned address is a fault.
+fn atomic_target(space: Space, addr: u64, ty: ScalarType) -> Result<(Space, u64), Error> {
+    let bytes = ty.size();
+    let (space, a) = match space {
+        Space::Generic => Cta::classify(addr),
+        s => (s, addr),
+    };
+    if a & (bytes as u64 - 1) != 0 {
+        return Err(fault(addr, bytes, "atomic"));
+    }
+    Ok((space, a))
+}
+
+/// An atomic on global memory at device address `a` inside `al`: the old value, or `None`
+/// out of bounds.
+#[inline(always)]
+fn atomic_global(
+    al: &Allocation,
+    a: u64,
+    op: AtomOp,
+    ty: ScalarType,
+    b: u64,
+    c: u64,
+) -> Option<u64> {
+    let off = a - al.base;
+    if op == AtomOp::Add && !ty.is_float() {
+        al.fetch_add(off, ty.size(), b)
+    } else {
+        al.rmw(off, ty.size(), |old| atom_apply(op, ty, old, b, c))
+    }
+}
+
+/// An atomic on the block's shared memory (one worker runs the block, so a read and a write
+/// are atomic): the old value, or `None` out of bounds.
+fn atomic_shared(
+    shared: &mut SharedMemory,
+    a: u64,
+    op: AtomOp,
+    ty: ScalarType,
+    b: u64,
+    c: u64,
+) -> Option<u64> {
+    let old = shared.read(a, ty.size())?;
+    shared.write(a, ty.size(), atom_apply(op, ty, old, b, c));
+    Some(old)
+}
+
+/// `isspacep.space` of generic address `v`.
+fn in_space(prog: &Program, space: ir::StateSpace, v: u64) -> bool {
+    let (s, _) = Cta::classify(v);
+    match space {
+        ir::StateSpace::Shared | ir::StateSpace::SharedCluster => s == Space::Shared,
+        ir::StateSpace::Local => s == Space::Local,
+        ir::StateSpace::Param => s == Space::KParam,
+        ir::StateSpace::Global => s == Space::Global,
+        ir::StateSpace::Const => prog
+            .const_ranges
+            .iter()
+            .any(|&(b, n)| v.wrapping_sub(b) < n),
+        _ => false,
+    }
+}
+
+/// A timer special register, as the device reads it (`%clock` counts at 2 GHz from the launch).
+fn read_timer(start: Instant, kind: Timer) -> u64 {
+    let ns = start.elapsed().as_nanos() as u64;
+    match kind {
+        Timer::Clock => (ns * 2) & 0xffff_ffff,
+        Timer::Clock64 => ns * 2,
+        Timer::Global => now_ns(),
+        Timer::GlobalLo => now_ns() & 0xffff_ffff,
+        Timer::GlobalHi => now_ns() >> 32,
+    }
+}
+
 fn fault(addr: u64, bytes: u32, access: &'static str) -> Error {
     if addr & (bytes as u64).wrapping_sub(1) != 0 {
         Error::MisalignedAddress {
@@ -1104,37 +1180,16 @@ impl<'a> Cta<'a> {
         b: u64,
         c: u64,
     ) -> Result<u64, Error> {
-        let bytes = ty.size();
-        let (space, a) = match space {
-            Space::Generic => Self::classify(addr),
-            s => (s, addr),
+        let (space, a) = atomic_target(space, addr, ty)?;
+        let r = match space {
+            Space::Global | Space::Generic => match self.alloc_for(a) {
+                Some(al) => atomic_global(al, a, op, ty, b, c),
+                None => None,
+            },
+            Space::Shared => atomic_shared(&mut self.shared, a, op, ty, b, c),
+            _ => None,
         };
-        if a & (bytes as u64 - 1) != 0 {
-            return Err(fault(addr, bytes, "atomic"));
-        }
-        match space {
-            Space::Global | Space::Generic => {
-                let Some(al) = self.alloc_for(a) else {
-                    return Err(fault(addr, bytes, "atomic"));
-                };
-                let off = a - al.base;
-                let r = if op == AtomOp::Add && !ty.is_float() {
-                    al.fetch_add(off, bytes, b)
-                } else {
-                    al.rmw(off, bytes, |old| atom_apply(op, ty, old, b, c))
-                };
-                r.ok_or_else(|| fault(addr, bytes, "atomic"))
-            }
-            Space::Shared => {
-                let old = self
-                    .shared
-                    .read(a, bytes)
-                    .ok_or_else(|| fault(addr, bytes, "atomic"))?;
-                self.shared.write(a, bytes, atom_apply(op, ty, old, b, c));
-                Ok(old)
-            }
-            _ => Err(fault(addr, bytes, "atomic")),
-        }
+        r.ok_or_else(|| fault(addr, ty.size(), "atomic"))
     }
 
     /// Scalar loads from one space with the width resolved outside the lane loop: uniform
@@ -1785,32 +1840,11 @@ impl<'a> Cta<'a> {
                     Op::Isspacep { d, a, space } => {
                         for l in Lanes(exec) {
                             let v = w.regs[*a as usize][l];
-                            let (s, _) = Self::classify(v);
-                            let r = match space {
-                                ir::StateSpace::Shared | ir::StateSpace::SharedCluster => {
-                                    s == Space::Shared
-                                }
-                                ir::StateSpace::Local => s == Space::Local,
-                                ir::StateSpace::Param => s == Space::KParam,
-                                ir::StateSpace::Global => s == Space::Global,
-                                ir::StateSpace::Const => prog
-                                    .const_ranges
-                                    .iter()
-                                    .any(|&(b, n)| v.wrapping_sub(b) < n),
-                                _ => false,
-                            };
-                            set(&mut w.regs, *d, l, r as u64);
+                            set(&mut w.regs, *d, l, in_space(prog, *space, v) as u64);
                         }
                     }
                     Op::ReadTimer { d, kind, wm } => {
-                        let ns = self.l.start.elapsed().as_nanos() as u64;
-                        let v = match kind {
-                            Timer::Clock => (ns * 2) & 0xffff_ffff,
-                            Timer::Clock64 => ns * 2,
-                            Timer::Global => now_ns(),
-                            Timer::GlobalLo => now_ns() & 0xffff_ffff,
-                            Timer::GlobalHi => now_ns() >> 32,
-                        };
+                        let v = read_timer(self.l.start, *kind);
                         write(&mut w.regs, *d, exec, &[v; 32], *wm);
                     }
                     Op::Shfl {

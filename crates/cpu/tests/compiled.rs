@@ -142,6 +142,13 @@ fn load(d: &Device, src: &str) -> ferrocuda_cpu::LoadedModule {
     d.load_module(&ferrocuda_ptx::parse(src).unwrap()).unwrap()
 }
 
+/// Device memory holding `bytes`.
+fn upload(d: &Device, bytes: &[u8]) -> u64 {
+    let a = d.memory().alloc(bytes.len() as u64).unwrap();
+    d.memory().write(a, bytes).unwrap();
+    a
+}
+
 fn cfg(grid: u32, block: [u32; 3]) -> LaunchConfig {
     LaunchConfig {
         grid: [grid, 1, 1],
@@ -163,10 +170,8 @@ fn run_mix(compiled: bool) -> (Vec<u8>, Vec<u8>) {
         .collect();
     let mem = d.memory();
     let out = mem.alloc(64 * threads).unwrap();
-    let s = mem.alloc(src.len() as u64).unwrap();
-    mem.write(s, &src).unwrap();
-    let counter = mem.alloc(8).unwrap();
-    mem.write(counter, &[0; 8]).unwrap();
+    let s = upload(&d, &src);
+    let counter = upload(&d, &[0; 8]);
     let mut p = Vec::new();
     for a in [out, s, counter] {
         p.extend_from_slice(&a.to_le_bytes());
@@ -391,8 +396,7 @@ DONE:
         if compiled {
             assert_eq!(k.interpreted_because(), None);
         }
-        let flag = d.memory().alloc(4).unwrap();
-        d.memory().write(flag, &[0; 4]).unwrap();
+        let flag = upload(&d, &[0; 4]);
         let out = d.memory().alloc(4).unwrap();
         let mut p = flag.to_le_bytes().to_vec();
         p.extend_from_slice(&out.to_le_bytes());
@@ -560,8 +564,7 @@ fn compiled_calls_match_the_interpreter() {
             assert_eq!(k.interpreted_because(), None);
         }
         let n = 3 * 64;
-        let out = d.memory().alloc(32 * n).unwrap();
-        d.memory().write(out, &vec![0u8; 32 * n as usize]).unwrap();
+        let out = upload(&d, &vec![0u8; 32 * n as usize]);
         d.launch(&k, &cfg(3, [64, 1, 1]), &out.to_le_bytes())
             .unwrap();
         let mut o = vec![0u8; 32 * n as usize];
@@ -736,8 +739,7 @@ mod random_programs {
         if compiled {
             assert_eq!(k.interpreted_because(), None);
         }
-        let io = d.memory().alloc(input.len() as u64).unwrap();
-        d.memory().write(io, input).unwrap();
+        let io = upload(&d, input);
         d.launch(&k, &cfg(1, [64, 1, 1]), &io.to_le_bytes())
             .unwrap();
         let mut out = vec![0u8; input.len()];
@@ -825,8 +827,7 @@ fn integer_conversions_round_as_the_gpu_does() {
             input.extend_from_slice(&0u32.to_le_bytes());
             input.extend_from_slice(&(0x1234_5678_0000_0000u64 | (i as u64 * 3)).to_le_bytes());
         }
-        let io = d.memory().alloc(input.len() as u64).unwrap();
-        d.memory().write(io, &input).unwrap();
+        let io = upload(&d, &input);
         d.launch(&k, &cfg(1, [cases.len() as u32, 1, 1]), &io.to_le_bytes())
             .unwrap();
         let mut out = vec![0u8; input.len()];

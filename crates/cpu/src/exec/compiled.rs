@@ -6,9 +6,12 @@
 //! location, as the interpreter does.
 
 use super::shared::SharedMemory;
-use super::{atom_apply, fault, le_read, now_ns, prop64, Cta, Launch};
+use super::{
+    atomic_global, atomic_shared, atomic_target, fault, in_space, le_read, prop64, read_timer, Cta,
+    Launch,
+};
 use crate::jit::{JitCtx, JitKernel, EXITED, PASS_FAULT};
-use crate::lower::{Op, Space, Timer, TriK};
+use crate::lower::{Op, Space, TriK};
 use crate::memory::Allocation;
 use crate::{fp, Error, Site};
 use ferrocuda_ptx::ir::{self, AtomOp};
@@ -165,36 +168,13 @@ pub(crate) extern "C" fn h_atom(
     })
 }
 
-/// Timers, `isspacep`, `trap` and `brkpt`.
+/// Timers, `isspacep`, `trap`, `brkpt`, and a call whose frame does not fit the thread's stack.
 pub(crate) extern "C" fn h_misc(ctx: &mut JitCtx<'_, '_>, pc: u64, v: u64, _t: u64) -> u64 {
     run_helper(ctx, |ctx| {
         let l = ctx.host.l;
         match &l.prog.insts[pc as usize].op {
-            Op::ReadTimer { kind, .. } => {
-                let ns = l.start.elapsed().as_nanos() as u64;
-                Ok(match kind {
-                    Timer::Clock => (ns * 2) & 0xffff_ffff,
-                    Timer::Clock64 => ns * 2,
-                    Timer::Global => now_ns(),
-                    Timer::GlobalLo => now_ns() & 0xffff_ffff,
-                    Timer::GlobalHi => now_ns() >> 32,
-                })
-            }
-            Op::Isspacep { space, .. } => {
-                let (s, _) = Cta::classify(v);
-                Ok(match space {
-                    ir::StateSpace::Shared | ir::StateSpace::SharedCluster => s == Space::Shared,
-                    ir::StateSpace::Local => s == Space::Local,
-                    ir::StateSpace::Param => s == Space::KParam,
-                    ir::StateSpace::Global => s == Space::Global,
-                    ir::StateSpace::Const => l
-                        .prog
-                        .const_ranges
-                        .iter()
-                        .any(|&(b, n)| v.wrapping_sub(b) < n),
-                    _ => false,
-                } as u64)
-            }
+            Op::ReadTimer { kind, .. } => Ok(read_timer(l.start, *kind)),
+            Op::Isspacep { space, .. } => Ok(in_space(l.prog, *space, v) as u64),
             Op::Call { .. } => Err(Error::StackOverflow {
                 depth: 0,
                 at: Site::default(),
@@ -312,37 +292,15 @@ impl<'l> CompiledHost<'l> {
         b: u64,
         c: u64,
     ) -> Result<u64, Error> {
-        let bytes = ty.size();
-        let (space, a) = match space {
-            Space::Generic => Cta::classify(addr),
-            s => (s, addr),
+        let (space, a) = atomic_target(space, addr, ty)?;
+        let r = match space {
+            Space::Global | Space::Generic => self
+                .alloc_for(a)
+                .and_then(|al| atomic_global(&al, a, op, ty, b, c)),
+            Space::Shared => atomic_shared(&mut self.shared, a, op, ty, b, c),
+            _ => None,
         };
-        if a & (bytes as u64 - 1) != 0 {
-            return Err(fault(addr, bytes, "atomic"));
-        }
-        match space {
-            Space::Global | Space::Generic => {
-                let al = self
-                    .alloc_for(a)
-                    .ok_or_else(|| fault(addr, bytes, "atomic"))?;
-                let off = a - al.base;
-                let r = if op == AtomOp::Add && !ty.is_float() {
-                    al.fetch_add(off, bytes, b)
-                } else {
-                    al.rmw(off, bytes, |old| atom_apply(op, ty, old, b, c))
-                };
-                r.ok_or_else(|| fault(addr, bytes, "atomic"))
-            }
-            Space::Shared => {
-                let old = self
-                    .shared
-                    .read(a, bytes)
-                    .ok_or_else(|| fault(addr, bytes, "atomic"))?;
-                self.shared.write(a, bytes, atom_apply(op, ty, old, b, c));
-                Ok(old)
-            }
-            _ => Err(fault(addr, bytes, "atomic")),
-        }
+        r.ok_or_else(|| fault(addr, ty.size(), "atomic"))
     }
 }
 

@@ -711,6 +711,36 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.b.ins().iadd(local, o)
     }
 
+    /// A load of `bytes` (1, 2, 4 or 8) at `p + off`, zero- or sign-extended to 64 bits.
+    fn load_width(
+        &mut self,
+        flags: MemFlagsData,
+        p: Value,
+        off: i32,
+        bytes: u32,
+        sext: bool,
+    ) -> Value {
+        match (bytes, sext) {
+            (1, false) => self.b.ins().uload8(I64, flags, p, off),
+            (1, true) => self.b.ins().sload8(I64, flags, p, off),
+            (2, false) => self.b.ins().uload16(I64, flags, p, off),
+            (2, true) => self.b.ins().sload16(I64, flags, p, off),
+            (4, false) => self.b.ins().uload32(flags, p, off),
+            (4, true) => self.b.ins().sload32(flags, p, off),
+            _ => self.b.ins().load(I64, flags, p, off),
+        }
+    }
+
+    /// A store of the low `bytes` (1, 2, 4 or 8) of `v` at `p + off`.
+    fn store_width(&mut self, flags: MemFlagsData, v: Value, p: Value, off: i32, bytes: u32) {
+        match bytes {
+            1 => self.b.ins().istore8(flags, v, p, off),
+            2 => self.b.ins().istore16(flags, v, p, off),
+            4 => self.b.ins().istore32(flags, v, p, off),
+            _ => self.b.ins().store(flags, v, p, off),
+        };
+    }
+
     /// Copies `n` bytes inside the thread's local memory (offsets checked by the caller).
     fn copy_local(&mut self, lp: Value, dst: Value, src: Value, n: u32) {
         let d = self.b.ins().iadd(lp, dst);
@@ -723,24 +753,8 @@ impl<'a, 'b> Translator<'a, 'b> {
                 .find(|w| o + w <= n)
                 .unwrap_or(1);
             let off = o as i32;
-            match w {
-                8 => {
-                    let v = self.b.ins().load(I64, flags, s, off);
-                    self.b.ins().store(flags, v, d, off);
-                }
-                4 => {
-                    let v = self.b.ins().uload32(flags, s, off);
-                    self.b.ins().istore32(flags, v, d, off);
-                }
-                2 => {
-                    let v = self.b.ins().uload16(I64, flags, s, off);
-                    self.b.ins().istore16(flags, v, d, off);
-                }
-                _ => {
-                    let v = self.b.ins().uload8(I64, flags, s, off);
-                    self.b.ins().istore8(flags, v, d, off);
-                }
-            };
+            let v = self.load_width(flags, s, off, w, false);
+            self.store_width(flags, v, d, off, w);
             o += w;
         }
     }
@@ -867,10 +881,7 @@ impl<'a, 'b> Translator<'a, 'b> {
                     let p = self.b.ins().iadd(lp, src);
                     let flags = MemFlagsData::new().with_notrap();
                     let v = match rsize.min(8) {
-                        1 => self.b.ins().uload8(I64, flags, p, 0),
-                        2 => self.b.ins().uload16(I64, flags, p, 0),
-                        4 => self.b.ins().uload32(flags, p, 0),
-                        8 => self.b.ins().load(I64, flags, p, 0),
+                        n @ (1 | 2 | 4 | 8) => self.load_width(flags, p, 0, n, false),
                         _ => self.iconst(0),
                     };
                     self.set(s, v, u64::MAX);
@@ -1407,24 +1418,11 @@ impl<'a, 'b> Translator<'a, 'b> {
                 match store {
                     Some(vals) => {
                         let v = vals[i as usize];
-                        match bytes {
-                            1 => self.b.ins().istore8(FLAGS, v, p, off),
-                            2 => self.b.ins().istore16(FLAGS, v, p, off),
-                            4 => self.b.ins().istore32(FLAGS, v, p, off),
-                            _ => self.b.ins().store(FLAGS, v, p, off),
-                        };
+                        self.store_width(FLAGS, v, p, off, bytes as u32);
                         out.push(BlockArg::Value(v));
                     }
                     None => {
-                        let v = match (bytes, sext) {
-                            (1, false) => self.b.ins().uload8(I64, FLAGS, p, off),
-                            (1, true) => self.b.ins().sload8(I64, FLAGS, p, off),
-                            (2, false) => self.b.ins().uload16(I64, FLAGS, p, off),
-                            (2, true) => self.b.ins().sload16(I64, FLAGS, p, off),
-                            (4, false) => self.b.ins().uload32(FLAGS, p, off),
-                            (4, true) => self.b.ins().sload32(FLAGS, p, off),
-                            _ => self.b.ins().load(I64, FLAGS, p, off),
-                        };
+                        let v = self.load_width(FLAGS, p, off, bytes as u32, sext);
                         out.push(BlockArg::Value(v));
                     }
                 }
@@ -1491,15 +1489,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             (0..n as u64)
                 .map(|i| {
                     let o = (a + i * bytes as u64) as i32;
-                    match (bytes, sext) {
-                        (1, false) => self.b.ins().uload8(I64, FLAGS, p, o),
-                        (1, true) => self.b.ins().sload8(I64, FLAGS, p, o),
-                        (2, false) => self.b.ins().uload16(I64, FLAGS, p, o),
-                        (2, true) => self.b.ins().sload16(I64, FLAGS, p, o),
-                        (4, false) => self.b.ins().uload32(FLAGS, p, o),
-                        (4, true) => self.b.ins().sload32(FLAGS, p, o),
-                        _ => self.b.ins().load(I64, FLAGS, p, o),
-                    }
+                    self.load_width(FLAGS, p, o, bytes as u32, sext)
                 })
                 .collect(),
         )
