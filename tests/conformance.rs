@@ -668,8 +668,18 @@ fn dump_outputs(case: &Case, variant: &str, outs: &[(String, Vec<u8>)]) {
     }
 }
 
+/// The CPU device compiles every kernel the compiler covers at its first launch, so that the
+/// groups check compiled code wherever it exists, unless `FERROCUDA_CPU_JIT` chooses otherwise
+/// ([`every_group_on_the_interpreter`] reruns them all with the interpreter alone).
+fn compiled_unless_told() {
+    if std::env::var_os("FERROCUDA_CPU_JIT").is_none() {
+        ferrocuda_cpu::set_default_compilation(ferrocuda_cpu::Compilation::Eager);
+    }
+}
+
 /// Runs the selected cases, failing with every mismatch found.
 fn run_group(select: impl Fn(&Case) -> bool) {
+    compiled_unless_told();
     let cases: Vec<Case> = all_cases().into_iter().filter(|c| select(c)).collect();
     assert!(
         !cases.is_empty(),
@@ -721,6 +731,30 @@ module_groups!(
 #[test]
 fn triton_and_numba() {
     run_group(|c| c.module.starts_with("triton_") || c.module.starts_with("numba_"));
+}
+
+/// Every group again on the interpreter alone: this test binary run a second time with
+/// `FERROCUDA_CPU_JIT=0` (skipped where the environment already sets it, the second run
+/// included).
+#[test]
+fn every_group_on_the_interpreter() {
+    if std::env::var_os("FERROCUDA_CPU_JIT").is_some() {
+        return;
+    }
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let out = std::process::Command::new(exe)
+        .env("FERROCUDA_CPU_JIT", "0")
+        .args(["--skip", "every_group_on_the_interpreter"])
+        .output()
+        .expect("the test binary runs again");
+    assert!(
+        out.status.success(),
+        "on the interpreter:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(report.contains("test seed ... ok"), "{report}");
 }
 
 /// Every group above covers some cases, and every case belongs to a group.

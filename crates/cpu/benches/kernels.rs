@@ -6,7 +6,7 @@
 //! many kernels against the same kernel alone.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use ferrocuda_cpu::{Device, LaunchConfig};
+use ferrocuda_cpu::{Compilation, Device, LaunchConfig};
 use rayon::prelude::*;
 use std::hint::black_box;
 
@@ -34,7 +34,9 @@ fn params(parts: &[&[u8]]) -> Vec<u8> {
 }
 
 fn bench(c: &mut Criterion) {
-    let dev = Device::new();
+    // Compiled from the first launch (tiered compilation would interpret the first ones).
+    let mut dev = Device::new();
+    dev.set_compilation(Compilation::Eager);
     let threads = dev.properties().multiprocessor_count as usize;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -63,7 +65,7 @@ fn bench(c: &mut Criterion) {
     };
     // The same kernel on a device that never compiles kernels.
     let mut idev = Device::new();
-    idev.set_compile_kernels(false);
+    idev.set_compilation(Compilation::Off);
     let im = idev
         .load_module(&ferrocuda_ptx::parse(ptx_sources::SAXPY).unwrap())
         .unwrap();

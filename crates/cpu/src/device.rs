@@ -1,5 +1,6 @@
 //! The device, loaded modules and kernels: the public face of the executor.
 
+use crate::compilation::{default_compilation, Compilation, HOT};
 use crate::exec::Launch;
 use crate::heap::{DeviceHeap, DEFAULT_HEAP_BYTES};
 use crate::lower::{self, Layout, Program, FUNC_WINDOW, SHARED_WINDOW};
@@ -19,8 +20,9 @@ pub struct Device {
     grids: AtomicU64,
     /// Run the x86-64-v3 build of the executor (see `exec::simd`).
     vector_isa: bool,
-    /// Compile kernels to machine code where the compiler covers them (see `jit`).
-    compile_kernels: bool,
+    /// When kernels are compiled to machine code (see `compilation`); `None` follows the
+    /// process-wide default.
+    compilation: Option<Compilation>,
     /// Kernels' `malloc`/`free` blocks.
     heap: DeviceHeap,
     /// Kernels' output kept for [`Device::take_output`], or `None`: written to the process's
@@ -128,8 +130,12 @@ impl std::fmt::Debug for LoadedModule {
 pub(crate) struct KernelInner {
     pub(crate) prog: Arc<Program>,
     pub(crate) fid: u32,
-    /// The kernel compiled at its first launch, or `None` where the compiler does not cover it.
+    /// The compiled kernel once compiled, or `None` where the compiler does not cover it.
     pub(crate) compiled: std::sync::OnceLock<Option<crate::jit::JitKernel>>,
+    /// Nanoseconds its launches have spent in the interpreter, for tiered compilation.
+    interpreted_ns: AtomicU64,
+    /// Tiered compilation has started compiling it.
+    compile_started: AtomicBool,
     pub(crate) name: String,
     pub(crate) signature: ir::KernelSignature,
     pub(crate) attrs: KernelAttributes,
@@ -166,11 +172,12 @@ impl Kernel {
     }
 
     /// Why launches of this kernel run in the interpreter rather than as compiled machine
-    /// code (a warp-wide instruction, a call, …), or `None` when they run compiled on a
-    /// device that compiles kernels ([`Device::set_compile_kernels`]).
+    /// code (a warp-wide instruction, a call, …), or `None` when the compiler covers it. This
+    /// compiles the kernel if it is not yet, so that from then on launches on a device that
+    /// compiles kernels at all ([`Device::set_compilation`]) run the compiled code.
     pub fn interpreted_because(&self) -> Option<String> {
         if !crate::jit::available() {
-            return Some("this host has no kernel compiler (or FERROCUDA_CPU_JIT=0)".into());
+            return Some("this host has no kernel compiler".into());
         }
         if let Some(r) = crate::jit::unsupported_reason(&self.inner.prog, self.inner.fid) {
             return Some(r);
@@ -181,7 +188,40 @@ impl Kernel {
         }
     }
 
-    /// The compiled kernel, compiled at the first call.
+    /// Whether compiled code for the kernel exists now (launches on a device that compiles
+    /// kernels run it).
+    pub fn is_compiled(&self) -> bool {
+        self.ready().is_some()
+    }
+
+    /// The compiled kernel if it is compiled, without waiting for a compilation under way.
+    fn ready(&self) -> Option<&crate::jit::JitKernel> {
+        self.inner.compiled.get().and_then(Option::as_ref)
+    }
+
+    /// Counts an interpreted launch's time; once the kernel is hot, compiles it on a thread of
+    /// its own (the kernel stays alive until it is done).
+    fn interpreted_for(&self, t: std::time::Duration) {
+        let ns = t.as_nanos().min(u64::MAX as u128) as u64;
+        let total = self.inner.interpreted_ns.fetch_add(ns, Ordering::Relaxed) + ns;
+        if total < HOT.as_nanos() as u64
+            || self.inner.compiled.get().is_some()
+            || self.inner.compile_started.swap(true, Ordering::Relaxed)
+            || crate::jit::unsupported_reason(&self.inner.prog, self.inner.fid).is_some()
+        {
+            return;
+        }
+        let k = self.clone();
+        // Where no thread can be started the kernel stays interpreted.
+        let _ = std::thread::Builder::new()
+            .name("ferrocuda-cpu-jit".into())
+            .spawn(move || {
+                k.compiled();
+            });
+    }
+
+    /// The compiled kernel, compiled at the first call (or waiting for a compilation under
+    /// way).
     pub(crate) fn compiled(&self) -> Option<&crate::jit::JitKernel> {
         self.inner
             .compiled
@@ -252,19 +292,28 @@ impl Device {
             pool,
             grids: AtomicU64::new(1),
             vector_isa: crate::exec::vector_isa_available(),
-            compile_kernels: crate::jit::available(),
+            compilation: None,
             heap: DeviceHeap::new(DEFAULT_HEAP_BYTES),
             captured: Mutex::new(None),
         }
     }
 
-    /// Whether launches run kernels compiled to machine code where the compiler covers them
-    /// (the default, unless the environment sets `FERROCUDA_CPU_JIT=0` or the host has no
-    /// compiler), or always in the interpreter. Both give the same results; the interpreter
-    /// runs the warps of a block in lockstep, compiled code runs one thread at a time between
-    /// barriers.
-    pub fn set_compile_kernels(&mut self, on: bool) {
-        self.compile_kernels = on && crate::jit::available();
+    /// When launches on this device compile kernels to machine code, where the compiler
+    /// covers them (see [`Compilation`]); without this, the process-wide default
+    /// ([`crate::default_compilation`]). Both paths give the same results: the interpreter runs
+    /// the warps of a block in lockstep, compiled code one thread at a time. Hosts the
+    /// compiler does not support always interpret.
+    pub fn set_compilation(&mut self, c: Compilation) {
+        self.compilation = Some(c);
+    }
+
+    /// The policy launches on this device follow.
+    pub fn compilation(&self) -> Compilation {
+        match self.compilation {
+            Some(_) if !crate::jit::available() => Compilation::Off,
+            Some(c) => c,
+            None => default_compilation(),
+        }
     }
 
     /// Attribute values (warp size, limits, memory size, …).
@@ -453,6 +502,8 @@ impl Device {
                     prog,
                     fid: fid as u32,
                     compiled: std::sync::OnceLock::new(),
+                    interpreted_ns: AtomicU64::new(0),
+                    compile_started: AtomicBool::new(false),
                     name: f.name.clone(),
                     signature: f.signature(),
                     attrs,
@@ -569,11 +620,13 @@ impl Device {
         self.validate(k, cfg, params)?;
         let inner = &k.inner;
         let total = cfg.grid.iter().map(|&x| x as u64).product::<u64>();
-        let compiled = if self.compile_kernels {
-            k.compiled()
-        } else {
-            None
+        let policy = self.compilation();
+        let compiled = match policy {
+            Compilation::Off => None,
+            Compilation::Tiered => k.ready(),
+            Compilation::Eager => k.compiled(),
         };
+        let tiering = policy == Compilation::Tiered && compiled.is_none();
         let launch = Launch {
             prog: &inner.prog,
             kernel: inner.fid,
@@ -607,6 +660,9 @@ impl Device {
                     s.spawn(move |_| l.work(i));
                 }
             });
+        }
+        if tiering {
+            k.interpreted_for(launch.start.elapsed());
         }
         self.emit_output(std::mem::take(
             &mut *launch.output.lock().unwrap_or_else(|p| p.into_inner()),

@@ -6,8 +6,9 @@
 //! the workers; inside a block, warps of 32 lanes run in lockstep with per-lane program
 //! counters, so divergent code reconverges where its paths meet and barriers, shuffles and
 //! votes behave as on a GPU. Kernels whose threads never wait for one another are compiled to
-//! machine code instead (Cranelift, at their first launch) and run one thread at a time, with
-//! the same results ([`Kernel::interpreted_because`] says which path a kernel takes).
+//! machine code (Cranelift) and run one thread at a time, with the same results: by default
+//! once a kernel has run for a while in the interpreter, in the background ([`Compilation`]
+//! says when; [`Kernel::interpreted_because`] says which kernels the compiler covers).
 //! Device memory ([`Memory`]) uses 64-bit device addresses with every access bounds- and
 //! alignment-checked: a bad access is an [`Error`] naming the kernel, the PTX line and the
 //! address, never a crash.
@@ -19,6 +20,7 @@
 
 pub mod arith;
 
+mod compilation;
 mod device;
 mod error;
 mod exec;
@@ -30,6 +32,7 @@ mod lower;
 mod memory;
 mod props;
 
+pub use compilation::{default_compilation, set_default_compilation, Compilation, HOT};
 pub use device::{
     Device, Kernel, KernelAttributes, KernelOutput, LaunchConfig, LaunchResources, LoadedModule,
     PRINTF_FIFO_BYTES, STACK_BYTES,

@@ -2,7 +2,7 @@
 //! the same faults at the same PTX lines, and progress when a thread waits for a later thread
 //! of its block.
 
-use ferrocuda_cpu::{Device, Error, LaunchConfig};
+use ferrocuda_cpu::{Compilation, Device, Error, LaunchConfig};
 
 const MIX: &str = r#"
 .version 8.0
@@ -134,7 +134,11 @@ L2:
 
 fn device(compiled: bool) -> Device {
     let mut d = Device::with_workers(2);
-    d.set_compile_kernels(compiled);
+    d.set_compilation(if compiled {
+        Compilation::Eager
+    } else {
+        Compilation::Off
+    });
     d
 }
 
@@ -842,4 +846,125 @@ fn integer_conversions_round_as_the_gpu_does() {
             );
         }
     }
+}
+
+/// Each thread steps a linear congruential generator `n` times from its index.
+const LCG: &str = r#"
+.version 8.0
+.target sm_90
+.address_size 64
+.visible .entry lcg(.param .u64 out, .param .u32 n)
+{
+    .reg .pred %p<2>;
+    .reg .b32 %r<8>;
+    .reg .b64 %rd<4>;
+    ld.param.u64 %rd1, [out];
+    ld.param.u32 %r1, [n];
+    mov.u32 %r2, %ctaid.x;
+    mov.u32 %r3, %ntid.x;
+    mov.u32 %r4, %tid.x;
+    mad.lo.s32 %r5, %r2, %r3, %r4;
+    mov.u32 %r6, %r5;
+    setp.eq.u32 %p1, %r1, 0;
+    @%p1 bra DONE;
+LOOP:
+    mad.lo.s32 %r6, %r6, 1664525, 1013904223;
+    sub.s32 %r1, %r1, 1;
+    setp.ne.u32 %p1, %r1, 0;
+    @%p1 bra LOOP;
+DONE:
+    mul.wide.u32 %rd2, %r5, 4;
+    add.s64 %rd3, %rd1, %rd2;
+    st.global.u32 [%rd3], %r6;
+    ret;
+}
+"#;
+
+/// Launches [`LCG`] on `blocks` blocks of 256 threads and checks every thread's result.
+fn launch_lcg(d: &Device, k: &ferrocuda_cpu::Kernel, out: u64, blocks: u32, n: u32) {
+    let mut p = out.to_le_bytes().to_vec();
+    p.extend_from_slice(&n.to_le_bytes());
+    d.launch(k, &cfg(blocks, [256, 1, 1]), &p).unwrap();
+    let mut got = vec![0u8; blocks as usize * 256 * 4];
+    d.memory().read(out, &mut got).unwrap();
+    for (i, w) in got.chunks(4).enumerate() {
+        let want = (0..n).fold(i as u32, |x, _| {
+            x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223)
+        });
+        assert_eq!(
+            u32::from_le_bytes(w.try_into().unwrap()),
+            want,
+            "thread {i}"
+        );
+    }
+}
+
+fn device_with(c: Compilation) -> Device {
+    let mut d = Device::with_workers(2);
+    d.set_compilation(c);
+    assert_eq!(d.compilation(), c);
+    d
+}
+
+#[test]
+fn tiered_compilation_compiles_hot_kernels_in_the_background() {
+    let d = device_with(Compilation::Tiered);
+    let m = load(&d, LCG);
+    let k = m.kernel("lcg").unwrap();
+    let out = d.memory().alloc(64 * 256 * 4).unwrap();
+    // A launch far shorter than `HOT` leaves the kernel to the interpreter.
+    launch_lcg(&d, &k, out, 1, 3);
+    assert!(!k.is_compiled());
+    // Launches go on (with the same results) while it compiles, then run compiled code.
+    let start = std::time::Instant::now();
+    let mut launches = 0;
+    while !k.is_compiled() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "not compiled after {launches} launches"
+        );
+        launch_lcg(&d, &k, out, 64, 200);
+        launches += 1;
+    }
+    launch_lcg(&d, &k, out, 64, 200);
+    assert_eq!(k.interpreted_because(), None);
+}
+
+#[test]
+fn eager_compilation_compiles_at_the_first_launch() {
+    let d = device_with(Compilation::Eager);
+    let m = load(&d, LCG);
+    let k = m.kernel("lcg").unwrap();
+    assert!(!k.is_compiled());
+    let out = d.memory().alloc(256 * 4).unwrap();
+    launch_lcg(&d, &k, out, 1, 3);
+    assert!(k.is_compiled());
+}
+
+#[test]
+fn no_compilation_and_uncovered_kernels_stay_interpreted_however_hot() {
+    let d = device_with(Compilation::Off);
+    let m = load(&d, LCG);
+    let k = m.kernel("lcg").unwrap();
+    let out = d.memory().alloc(64 * 256 * 4).unwrap();
+    let start = std::time::Instant::now();
+    while start.elapsed() < 3 * ferrocuda_cpu::HOT {
+        launch_lcg(&d, &k, out, 64, 200);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert!(!k.is_compiled());
+
+    // A kernel with a barrier, hot on a tiering device.
+    let d = device_with(Compilation::Tiered);
+    let src = LCG.replace("DONE:\n", "DONE:\n    bar.sync 0;\n");
+    let m = load(&d, &src);
+    let k = m.kernel("lcg").unwrap();
+    let out = d.memory().alloc(64 * 256 * 4).unwrap();
+    let start = std::time::Instant::now();
+    while start.elapsed() < 3 * ferrocuda_cpu::HOT {
+        launch_lcg(&d, &k, out, 64, 200);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert!(!k.is_compiled());
+    assert!(k.interpreted_because().is_some());
 }

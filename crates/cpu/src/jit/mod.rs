@@ -146,13 +146,10 @@ impl Drop for JitKernel {
     }
 }
 
-/// Compiled kernels are on unless `FERROCUDA_CPU_JIT=0`, on hosts Cranelift supports.
+/// The host is one Cranelift supports (whether kernels are compiled is `compilation`'s).
 pub(crate) fn available() -> bool {
     static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *AVAILABLE.get_or_init(|| {
-        if std::env::var_os("FERROCUDA_CPU_JIT").is_some_and(|v| v == "0") {
-            return false;
-        }
         cfg!(all(
             target_endian = "little",
             any(target_arch = "x86_64", target_arch = "aarch64")

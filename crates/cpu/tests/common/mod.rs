@@ -1,12 +1,18 @@
 //! Helpers shared by the executor's integration tests.
 #![allow(dead_code)]
 
-use ferrocuda_cpu::{Device, Error, LaunchConfig, LoadedModule};
+use ferrocuda_cpu::{Compilation, Device, Error, LaunchConfig, LoadedModule};
 use std::sync::OnceLock;
 
+/// The tests' device: it compiles every kernel the compiler covers at its first launch, so the
+/// tests run compiled code wherever it exists (`compiled.rs` compares it with the interpreter).
 pub fn device() -> &'static Device {
     static D: OnceLock<Device> = OnceLock::new();
-    D.get_or_init(|| Device::with_workers(4))
+    D.get_or_init(|| {
+        let mut d = Device::with_workers(4);
+        d.set_compilation(Compilation::Eager);
+        d
+    })
 }
 
 pub fn load(src: &str) -> LoadedModule {
