@@ -931,6 +931,31 @@ fn tiered_compilation_compiles_hot_kernels_in_the_background() {
 }
 
 #[test]
+fn launches_from_several_host_threads_tier_up_with_the_same_results() {
+    let d = device_with(Compilation::Tiered);
+    let m = load(&d, LCG);
+    let k = m.kernel("lcg").unwrap();
+    let start = std::time::Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                let out = d.memory().alloc(16 * 256 * 4).unwrap();
+                // Each thread goes on until it has run the compiled code at least once.
+                let mut compiled_runs = 0;
+                while compiled_runs < 2 {
+                    assert!(start.elapsed() < std::time::Duration::from_secs(60));
+                    if k.is_compiled() {
+                        compiled_runs += 1;
+                    }
+                    launch_lcg(&d, &k, out, 16, 150);
+                }
+            });
+        }
+    });
+    assert!(k.is_compiled());
+}
+
+#[test]
 fn eager_compilation_compiles_at_the_first_launch() {
     let d = device_with(Compilation::Eager);
     let m = load(&d, LCG);

@@ -337,7 +337,9 @@ pub(super) fn work(l: &Launch<'_>, smid: u32, k: &JitKernel) {
         let gx = l.grid[0] as u64;
         let gy = l.grid[1] as u64;
         let cta = [i % gx, (i / gx) % gy, i / (gx * gy)];
-        resume.iter_mut().for_each(|r| *r = 0);
+        if !k.single_pass {
+            resume.iter_mut().for_each(|r| *r = 0);
+        }
         let r = loop {
             let shared = host.shared.as_mut_ptr();
             let local = host.local.as_mut_ptr();
@@ -375,7 +377,7 @@ pub(super) fn work(l: &Launch<'_>, smid: u32, k: &JitKernel) {
                 let e = host.error.take().unwrap_or_else(|| internal("pass"));
                 break Err(e.with_site(|| site(l, pc)));
             }
-            if all_exited(&resume) || l.abort.load(Ordering::Relaxed) {
+            if k.single_pass || all_exited(&resume) || l.abort.load(Ordering::Relaxed) {
                 break Ok(());
             }
         };

@@ -122,6 +122,7 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
         code,
         frame_slots,
         site_bytes,
+        single_pass: resumes.len() == 1,
     })
 }
 
@@ -478,20 +479,20 @@ impl<'a, 'b> Translator<'a, 'b> {
             .icmp(IntCC::UnsignedGreaterThanOrEqual, t, nthreads);
         self.b.ins().brif(all, done, &[], dispatch, &[]);
         self.b.switch_to_block(dispatch);
-        let t = self.b.use_var(self.t);
         let budget0 = self.iconst(SLICE as u64);
         self.b.def_var(self.budget, budget0);
-        let roff = self.b.ins().ishl_imm_s(t, 2);
-        let resume = self.cf(offset_of!(Ctx, resume));
-        let rp = self.b.ins().iadd(resume, roff);
-        let r = self.b.ins().uload32(FLAGS, rp, 0);
         let resume_blocks: Vec<Block> = resumes.iter().map(|_| self.b.create_block()).collect();
-        if resume_blocks.len() == 1 {
-            // No loops: a thread either starts or has exited.
-            self.b
-                .ins()
-                .brif(r, self.next_thread, &[], resume_blocks[0], &[]);
+        let single_pass = resume_blocks.len() == 1;
+        if single_pass {
+            // No loops: every thread runs from its start to its exit in one pass, with no
+            // resume point to read or write.
+            self.b.ins().jump(resume_blocks[0], &[]);
         } else {
+            let t = self.b.use_var(self.t);
+            let roff = self.b.ins().ishl_imm_s(t, 2);
+            let resume = self.cf(offset_of!(Ctx, resume));
+            let rp = self.b.ins().iadd(resume, roff);
+            let r = self.b.ins().uload32(FLAGS, rp, 0);
             let calls: Vec<_> = resume_blocks
                 .iter()
                 .map(|&rb| self.b.func.dfg.block_call(rb, &[]))
@@ -607,7 +608,9 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.b.ins().jump(head, &[]);
 
         self.b.switch_to_block(exit);
-        self.store_resume(EXITED);
+        if !single_pass {
+            self.store_resume(EXITED);
+        }
         self.b.ins().jump(self.next_thread, &[]);
         self.b.seal_all_blocks();
         self.b.finalize(target);

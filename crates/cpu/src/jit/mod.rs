@@ -107,6 +107,9 @@ pub(crate) struct JitKernel {
     pub(crate) frame_slots: u32,
     /// Bytes each global memory instruction accesses (its [`JitCtx::sites`] entry).
     pub(crate) site_bytes: Vec<u32>,
+    /// The kernel has no loops: one pass runs every thread to its exit, and the resume points
+    /// are neither read nor written.
+    pub(crate) single_pass: bool,
 }
 
 // SAFETY: `code` points into memory owned by `module`, which lives as long as the kernel and
