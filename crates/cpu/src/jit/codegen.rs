@@ -151,6 +151,10 @@ struct Translator<'a, 'b> {
     reads_tid_yz: bool,
     /// Per call instruction: the block it returns to.
     return_blocks: std::collections::BTreeMap<u32, Block>,
+    /// The global memory instructions' allocation entries (`JitCtx::sites`), loaded once.
+    sites: Option<Value>,
+    /// Values known to fit in 32 bits (no mask needed to write them to a 32-bit register).
+    narrow: std::collections::HashSet<Value>,
 }
 
 const FLAGS: MemFlagsData = MemFlagsData::trusted();
@@ -196,6 +200,8 @@ impl<'a, 'b> Translator<'a, 'b> {
             param_bytes: 0,
             reads_tid_yz: false,
             return_blocks: std::collections::BTreeMap::new(),
+            narrow: std::collections::HashSet::new(),
+            sites: None,
         }
     }
 
@@ -303,7 +309,7 @@ impl<'a, 'b> Translator<'a, 'b> {
     }
 
     fn mask(&mut self, v: Value, wm: u64) -> Value {
-        if wm == u64::MAX {
+        if wm == u64::MAX || (wm == 0xffff_ffff && self.narrow.contains(&v)) {
             v
         } else {
             self.b.ins().band_imm_s(v, wm as i64)
@@ -359,7 +365,9 @@ impl<'a, 'b> Translator<'a, 'b> {
         let bits = self.b.ins().uextend(I64, bits);
         let nan = self.b.ins().fcmp(FloatCC::Unordered, f, f);
         let c = self.iconst(crate::fp::NAN32 as u64);
-        self.b.ins().select(nan, c, bits)
+        let r = self.b.ins().select(nan, c, bits);
+        self.narrow.insert(r);
+        r
     }
 
     fn sig(&mut self, nargs: usize) -> SigRef {
@@ -458,6 +466,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.b.switch_to_block(entry);
         let ctx = self.b.block_params(entry)[0];
         self.ctx = Some(ctx);
+        self.sites = Some(self.cf(offset_of!(Ctx, sites)));
         let zero = self.iconst(0);
         for v in [self.t, self.tid[0], self.tid[1], self.tid[2]] {
             self.b.def_var(v, zero);
@@ -506,8 +515,13 @@ impl<'a, 'b> Translator<'a, 'b> {
         // Resume points: reload the live registers.
         for (i, &(_, pc)) in resumes.iter().enumerate() {
             self.b.switch_to_block(resume_blocks[i]);
-            let frame = self.frame_ptr();
-            for s in self.live[i].clone() {
+            let live = self.live[i].clone();
+            let frame = if live.is_empty() {
+                self.iconst(0)
+            } else {
+                self.frame_ptr()
+            };
+            for s in live {
                 let v = self.b.ins().load(I64, FLAGS, frame, (s * 8) as i32);
                 let var = self.var(s);
                 self.b.def_var(var, v);
@@ -589,16 +603,17 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.b.def_var(self.t, t1);
         let [x, y, z] = self.tid.map(|v| self.b.use_var(v));
         let zero = self.iconst(0);
-        let ntid = [0, 1].map(|i| self.cf(offset_of!(Ctx, ntid) + 8 * i));
+        let ntid_x = self.cf(offset_of!(Ctx, ntid));
         let x1 = self.b.ins().iadd_imm_s(x, 1);
-        let wx = self.b.ins().icmp(IntCC::Equal, x1, ntid[0]);
+        let wx = self.b.ins().icmp(IntCC::Equal, x1, ntid_x);
         let x2 = self.b.ins().select(wx, zero, x1);
         self.b.def_var(self.tid[0], x2);
         // %tid.y and %tid.z only where the kernel reads them.
         if self.reads_tid_yz {
             let wx64 = self.b.ins().uextend(I64, wx);
             let y1 = self.b.ins().iadd(y, wx64);
-            let wy = self.b.ins().icmp(IntCC::Equal, y1, ntid[1]);
+            let ntid_y = self.cf(offset_of!(Ctx, ntid) + 8);
+            let wy = self.b.ins().icmp(IntCC::Equal, y1, ntid_y);
             let y2 = self.b.ins().select(wy, zero, y1);
             let wy64 = self.b.ins().uextend(I64, wy);
             let z1 = self.b.ins().iadd(z, wy64);
@@ -1365,7 +1380,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             Space::Global | Space::Generic if pow2 => {
                 site = site_bytes.len() as u32;
                 site_bytes.push(total as u32);
-                let sites = self.cf(offset_of!(Ctx, sites));
+                let sites = self.sites.expect("set at the entry");
                 let e = self.b.ins().iadd_imm_s(sites, site as i64 * 24);
                 let base = self.b.ins().load(I64, FLAGS, e, 0);
                 let units = self.b.ins().load(I64, FLAGS, e, 8);
