@@ -6,9 +6,14 @@
 //! JavaScript and WebAssembly engines do: a kernel starts in the interpreter, and once its
 //! launches have taken [`HOT`] there, a background thread compiles it while launches go on
 //! interpreted; launches use the compiled code from the moment it is ready. Both paths give
-//! the same results, so when the switch happens changes only the speed.
+//! the same results, so when the switch happens changes only the speed. One thread per
+//! process compiles, hot kernels in the order they got hot, so that many kernels turning hot
+//! at once do not crowd the cores the launches run on.
 
+use crate::Kernel;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 /// When a device compiles the kernels it runs (kernels the compiler does not cover always run
@@ -84,6 +89,27 @@ pub fn default_compilation() -> Compilation {
 /// driver layer's CPU device among them.
 pub fn set_default_compilation(c: Compilation) {
     DEFAULT.store(c.code(), Ordering::Relaxed);
+}
+
+/// Queues `k` for the background compiler; it stays interpreted where no thread can be
+/// started. The queue holds the kernel (its code and module) until it is compiled.
+pub(crate) fn compile_in_background(k: Kernel) {
+    static QUEUE: OnceLock<Option<Mutex<Sender<Kernel>>>> = OnceLock::new();
+    let queue = QUEUE.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<Kernel>();
+        std::thread::Builder::new()
+            .name("ferrocuda-cpu-jit".into())
+            .spawn(move || {
+                for k in rx {
+                    k.compiled();
+                }
+            })
+            .ok()
+            .map(|_| Mutex::new(tx))
+    });
+    if let Some(q) = queue {
+        let _ = q.lock().unwrap_or_else(|p| p.into_inner()).send(k);
+    }
 }
 
 #[cfg(test)]

@@ -199,8 +199,8 @@ impl Kernel {
         self.inner.compiled.get().and_then(Option::as_ref)
     }
 
-    /// Counts an interpreted launch's time; once the kernel is hot, compiles it on a thread of
-    /// its own (the kernel stays alive until it is done).
+    /// Counts an interpreted launch's time; once the kernel is hot, queues it for the
+    /// background compiler.
     fn interpreted_for(&self, t: std::time::Duration) {
         let ns = t.as_nanos().min(u64::MAX as u128) as u64;
         let total = self.inner.interpreted_ns.fetch_add(ns, Ordering::Relaxed) + ns;
@@ -211,13 +211,7 @@ impl Kernel {
         {
             return;
         }
-        let k = self.clone();
-        // Where no thread can be started the kernel stays interpreted.
-        let _ = std::thread::Builder::new()
-            .name("ferrocuda-cpu-jit".into())
-            .spawn(move || {
-                k.compiled();
-            });
+        crate::compilation::compile_in_background(self.clone());
     }
 
     /// The compiled kernel, compiled at the first call (or waiting for a compilation under
