@@ -323,5 +323,52 @@ fn launch_in_a_large_module(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench, launch_in_a_large_module);
+/// Tiered compilation against each path alone, on a kernel each path wins: uniform arithmetic
+/// loops (the interpreter's lockstep warps) and a divergent one (compiled threads). A tiering
+/// device measures both and keeps the faster, so it should match the better of the two.
+fn tiering(c: &mut Criterion) {
+    let n = 64 * 256;
+    let cfg = LaunchConfig {
+        grid: [64, 1, 1],
+        block: [256, 1, 1],
+        dynamic_shared: 0,
+    };
+    let mut g = c.benchmark_group("lcg_16K_threads");
+    g.sample_size(10);
+    for (kernel, src, steps) in [
+        ("uniform", ptx_sources::LCG.to_string(), 1000u32),
+        ("divergent", ptx_sources::lcg_divergent(), 100),
+    ] {
+        for (path, policy) in [
+            ("interpreted", Compilation::Off),
+            ("compiled", Compilation::Eager),
+            ("tiered", Compilation::Tiered),
+        ] {
+            let mut dev = Device::new();
+            dev.set_compilation(policy);
+            let m = dev
+                .load_module(&ferrocuda_ptx::parse(&src).unwrap())
+                .unwrap();
+            let k = m.kernel("lcg").unwrap();
+            let out = dev.memory().alloc(4 * n).unwrap();
+            let p = params(&[&out.to_le_bytes(), &steps.to_le_bytes()]);
+            g.bench_function(format!("{kernel}/{path}"), |b| {
+                b.iter(|| dev.launch(&k, &cfg, &p).unwrap())
+            });
+            if policy == Compilation::Tiered {
+                eprintln!(
+                    "lcg {kernel}: tiered chose {}",
+                    match k.compiled_is_faster() {
+                        Some(true) => "compiled code",
+                        Some(false) => "the interpreter",
+                        None => "nothing yet",
+                    }
+                );
+            }
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench, launch_in_a_large_module, tiering);
 criterion_main!(benches);

@@ -235,3 +235,46 @@ LBB2_2:
 	ret;
 }
 "#;
+
+/// Each thread steps a linear congruential generator `n` times from its index: uniform
+/// arithmetic in a loop, where the interpreter's lockstep warps do well.
+pub const LCG: &str = r#"
+.version 8.0
+.target sm_90
+.address_size 64
+.visible .entry lcg(.param .u64 out, .param .u32 n)
+{
+    .reg .pred %p<2>;
+    .reg .b32 %r<8>;
+    .reg .b64 %rd<4>;
+    ld.param.u64 %rd1, [out];
+    ld.param.u32 %r1, [n];
+    mov.u32 %r2, %ctaid.x;
+    mov.u32 %r3, %ntid.x;
+    mov.u32 %r4, %tid.x;
+    mad.lo.s32 %r5, %r2, %r3, %r4;
+    mov.u32 %r6, %r5;
+    setp.eq.u32 %p1, %r1, 0;
+    @%p1 bra DONE;
+LOOP:
+    mad.lo.s32 %r6, %r6, 1664525, 1013904223;
+    sub.s32 %r1, %r1, 1;
+    setp.ne.u32 %p1, %r1, 0;
+    @%p1 bra LOOP;
+DONE:
+    mul.wide.u32 %rd2, %r5, 4;
+    add.s64 %rd3, %rd1, %rd2;
+    st.global.u32 [%rd3], %r6;
+    ret;
+}
+"#;
+
+/// [`LCG`] where the first thread of each warp takes 32 times the steps of the others: a warp
+/// runs as long as that thread, most of its lanes idle, where compiled threads run only their
+/// own steps.
+pub fn lcg_divergent() -> String {
+    LCG.replace(
+        "    mov.u32 %r6, %r5;\n",
+        "    mov.u32 %r6, %r5;\n    and.b32 %r7, %r4, 31;\n    setp.eq.u32 %p1, %r7, 0;\n    @%p1 shl.b32 %r1, %r1, 5;\n",
+    )
+}

@@ -5,13 +5,19 @@
 //! faster in the interpreter than they compile. So by default the device *tiers*, as
 //! JavaScript and WebAssembly engines do: a kernel starts in the interpreter, and once its
 //! launches have taken [`HOT`] there, a background thread compiles it while launches go on
-//! interpreted; launches use the compiled code from the moment it is ready. Both paths give
-//! the same results, so when the switch happens changes only the speed. One thread per
-//! process compiles, hot kernels in the order they got hot, so that many kernels turning hot
-//! at once do not crowd the cores the launches run on.
+//! interpreted. Compiled code is not faster for every kernel: it runs one thread at a time,
+//! which wins on divergent and memory-bound code, while the interpreter's lockstep warps run
+//! uniform arithmetic loops over 32 lanes with vector instructions. So once the compiled code
+//! is ready, the blocks of the next launches alternate between the two (blocks of one launch
+//! run the same code on the same data sizes, so their times compare fairly), until each has
+//! run for [`TRIAL`]; from then on the kernel runs on whichever cost less per thread. A long
+//! launch does all of this between its own blocks. Both paths give the same results, so the
+//! choice changes only the speed. One thread per process compiles, hot kernels in the order
+//! they got hot, so that many kernels turning hot at once do not crowd the cores the launches
+//! run on.
 
 use crate::Kernel;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
@@ -32,6 +38,9 @@ pub enum Compilation {
 /// Interpreted launch time after which a kernel is compiled, under [`Compilation::Tiered`]:
 /// about what compiling a large kernel takes.
 pub const HOT: Duration = Duration::from_millis(10);
+
+/// Block time each path accumulates while tiered compilation compares them.
+pub const TRIAL: Duration = Duration::from_millis(5);
 
 const UNSET: u8 = u8::MAX;
 static DEFAULT: AtomicU8 = AtomicU8::new(UNSET);
@@ -91,6 +100,106 @@ pub fn set_default_compilation(c: Compilation) {
     DEFAULT.store(c.code(), Ordering::Relaxed);
 }
 
+/// A kernel's state under tiered compilation.
+#[derive(Default)]
+pub(crate) struct Tiering {
+    /// Nanoseconds its launches spent in the interpreter before it was compiled.
+    interpreted_ns: AtomicU64,
+    /// Queued for compilation (or found not to be compilable).
+    requested: AtomicBool,
+    /// Alternates the paths of compared blocks.
+    turn: AtomicU64,
+    /// Nanoseconds and threads of the compared blocks: interpreted, compiled.
+    trial_ns: [AtomicU64; 2],
+    trial_threads: [AtomicU64; 2],
+    /// [`UNDECIDED`], or which path ran the compared blocks faster.
+    choice: AtomicU8,
+}
+
+const UNDECIDED: u8 = 0;
+const INTERPRETER: u8 = 1;
+const COMPILED: u8 = 2;
+
+/// Where a block runs under tiered compilation.
+pub(crate) enum BlockPath {
+    Interpreter,
+    Compiled,
+    /// On this path (`true`: compiled), timed for the comparison.
+    Trial(bool),
+}
+
+impl Tiering {
+    /// Adds an interpreted launch's time; whether the kernel is now hot.
+    pub(crate) fn interpreted_for(&self, t: Duration) -> bool {
+        let ns = t.as_nanos().min(u64::MAX as u128) as u64;
+        let total = self.interpreted_ns.fetch_add(ns, Ordering::Relaxed) + ns;
+        total >= HOT.as_nanos() as u64
+    }
+
+    /// Whether the kernel is hot counting a launch under way since `started`.
+    pub(crate) fn hot_since(&self, started: std::time::Instant) -> bool {
+        self.interpreted_ns.load(Ordering::Relaxed) as u128 + started.elapsed().as_nanos()
+            >= HOT.as_nanos()
+    }
+
+    /// True the first time only: the caller queues the kernel.
+    pub(crate) fn request(&self) -> bool {
+        !self.requested.load(Ordering::Relaxed) && !self.requested.swap(true, Ordering::Relaxed)
+    }
+
+    pub(crate) fn requested(&self) -> bool {
+        self.requested.load(Ordering::Relaxed)
+    }
+
+    /// Which path ran the compared blocks faster (`Some(true)`: compiled), once measured.
+    pub(crate) fn choice(&self) -> Option<bool> {
+        match self.choice.load(Ordering::Relaxed) {
+            UNDECIDED => None,
+            c => Some(c == COMPILED),
+        }
+    }
+
+    /// Where the next block runs, the compiled code being ready.
+    pub(crate) fn path(&self) -> BlockPath {
+        match self.choice() {
+            Some(true) => BlockPath::Compiled,
+            Some(false) => BlockPath::Interpreter,
+            None => BlockPath::Trial(self.turn.fetch_add(1, Ordering::Relaxed) % 2 == 1),
+        }
+    }
+
+    /// Records a compared block; decides once both paths have run for [`TRIAL`].
+    pub(crate) fn trial(&self, compiled: bool, t: Duration, threads: u64) {
+        let p = compiled as usize;
+        let ns = t.as_nanos().min(u64::MAX as u128) as u64;
+        self.trial_ns[p].fetch_add(ns, Ordering::Relaxed);
+        self.trial_threads[p].fetch_add(threads, Ordering::Relaxed);
+        let ns = self.trial_ns.each_ref().map(|a| a.load(Ordering::Relaxed));
+        if ns.iter().any(|&n| n < TRIAL.as_nanos() as u64) {
+            return;
+        }
+        let threads = self
+            .trial_threads
+            .each_ref()
+            .map(|a| a.load(Ordering::Relaxed));
+        let c = if compiled_is_faster((ns[0], threads[0]), (ns[1], threads[1])) {
+            COMPILED
+        } else {
+            INTERPRETER
+        };
+        let _ = self
+            .choice
+            .compare_exchange(UNDECIDED, c, Ordering::Relaxed, Ordering::Relaxed);
+    }
+}
+
+/// Compiled code wins when its blocks cost no more per thread than the interpreter's
+/// (`(nanoseconds, threads)` of each).
+fn compiled_is_faster(interpreted: (u64, u64), compiled: (u64, u64)) -> bool {
+    // ns_c / threads_c <= ns_i / threads_i, without dividing.
+    compiled.0 as u128 * interpreted.1 as u128 <= interpreted.0 as u128 * compiled.1 as u128
+}
+
 /// Queues `k` for the background compiler; it stays interpreted where no thread can be
 /// started. The queue holds the kernel (its code and module) until it is compiled.
 pub(crate) fn compile_in_background(k: Kernel) {
@@ -127,5 +236,46 @@ mod tests {
         for c in [Compilation::Off, Compilation::Tiered, Compilation::Eager] {
             assert_eq!(Compilation::from_code(c.code()), c);
         }
+    }
+
+    #[test]
+    fn the_path_with_the_lower_cost_per_thread_wins() {
+        assert!(compiled_is_faster((1000, 10), (500, 10)));
+        assert!(!compiled_is_faster((500, 10), (1000, 10)));
+        // Per thread, whatever the number of blocks each path ran.
+        assert!(compiled_is_faster((1000, 10), (1800, 20)));
+        assert!(!compiled_is_faster((1000, 10), (2200, 20)));
+        assert!(compiled_is_faster((7, 7), (7, 7)));
+        assert!(compiled_is_faster(
+            (u64::MAX, 1 << 40),
+            (u64::MAX / 2, 1 << 40)
+        ));
+    }
+
+    #[test]
+    fn comparison_alternates_then_decides_once_both_paths_ran_long_enough() {
+        let t = Tiering::default();
+        let mut paths = Vec::new();
+        for _ in 0..4 {
+            match t.path() {
+                BlockPath::Trial(c) => paths.push(c),
+                _ => panic!("decided before measuring"),
+            }
+        }
+        assert_eq!(paths, [false, true, false, true]);
+        let block = TRIAL / 4;
+        for _ in 0..4 {
+            t.trial(false, block, 256);
+            assert_eq!(t.choice(), None);
+        }
+        t.trial(true, block * 2, 256);
+        assert_eq!(t.choice(), None);
+        t.trial(true, block * 2, 256);
+        // The compiled blocks cost twice as much per thread.
+        assert_eq!(t.choice(), Some(false));
+        assert!(matches!(t.path(), BlockPath::Interpreter));
+        // Later samples do not change a decision.
+        t.trial(true, Duration::ZERO, 1 << 30);
+        assert_eq!(t.choice(), Some(false));
     }
 }

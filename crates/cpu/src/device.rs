@@ -1,6 +1,6 @@
 //! The device, loaded modules and kernels: the public face of the executor.
 
-use crate::compilation::{default_compilation, Compilation, HOT};
+use crate::compilation::{default_compilation, BlockPath, Compilation, Tiering};
 use crate::exec::Launch;
 use crate::heap::{DeviceHeap, DEFAULT_HEAP_BYTES};
 use crate::lower::{self, Layout, Program, FUNC_WINDOW, SHARED_WINDOW};
@@ -132,10 +132,8 @@ pub(crate) struct KernelInner {
     pub(crate) fid: u32,
     /// The compiled kernel once compiled, or `None` where the compiler does not cover it.
     pub(crate) compiled: std::sync::OnceLock<Option<crate::jit::JitKernel>>,
-    /// Nanoseconds its launches have spent in the interpreter, for tiered compilation.
-    interpreted_ns: AtomicU64,
-    /// Tiered compilation has started compiling it.
-    compile_started: AtomicBool,
+    /// Where it stands under tiered compilation.
+    tiering: Tiering,
     pub(crate) name: String,
     pub(crate) signature: ir::KernelSignature,
     pub(crate) attrs: KernelAttributes,
@@ -199,19 +197,61 @@ impl Kernel {
         self.inner.compiled.get().and_then(Option::as_ref)
     }
 
+    /// What tiered compilation measured: whether the compiled code ran this kernel's blocks
+    /// at a lower cost per thread than the interpreter (from then on launches on a tiering
+    /// device run the faster), or `None` before both were measured.
+    pub fn compiled_is_faster(&self) -> Option<bool> {
+        self.inner.tiering.choice()
+    }
+
     /// Counts an interpreted launch's time; once the kernel is hot, queues it for the
     /// background compiler.
     fn interpreted_for(&self, t: std::time::Duration) {
-        let ns = t.as_nanos().min(u64::MAX as u128) as u64;
-        let total = self.inner.interpreted_ns.fetch_add(ns, Ordering::Relaxed) + ns;
-        if total < HOT.as_nanos() as u64
-            || self.inner.compiled.get().is_some()
-            || self.inner.compile_started.swap(true, Ordering::Relaxed)
+        if self.inner.tiering.interpreted_for(t) {
+            self.request_compilation();
+        }
+    }
+
+    /// Queues the kernel for the background compiler, once, where the compiler covers it.
+    fn request_compilation(&self) {
+        if self.inner.compiled.get().is_some()
+            || !self.inner.tiering.request()
             || crate::jit::unsupported_reason(&self.inner.prog, self.inner.fid).is_some()
         {
             return;
         }
         crate::compilation::compile_in_background(self.clone());
+    }
+
+    /// Where the next block of a tiering launch (under way since `started`) runs: the
+    /// compiled kernel, or `None` for the interpreter; and whether it is timed for the
+    /// comparison of the two. A launch long enough to make the kernel hot queues it here, so
+    /// that one long launch tiers up too.
+    pub(crate) fn block_path(
+        &self,
+        started: std::time::Instant,
+    ) -> (Option<&crate::jit::JitKernel>, bool) {
+        let t = &self.inner.tiering;
+        match self.inner.compiled.get() {
+            None => {
+                if !t.requested() && t.hot_since(started) {
+                    self.request_compilation();
+                }
+                (None, false)
+            }
+            Some(None) => (None, false),
+            Some(Some(k)) => match t.path() {
+                BlockPath::Compiled => (Some(k), false),
+                BlockPath::Interpreter => (None, false),
+                BlockPath::Trial(true) => (Some(k), true),
+                BlockPath::Trial(false) => (None, true),
+            },
+        }
+    }
+
+    /// Records a block timed for the comparison.
+    pub(crate) fn record_trial(&self, compiled: bool, t: std::time::Duration, threads: u64) {
+        self.inner.tiering.trial(compiled, t, threads);
     }
 
     /// The compiled kernel, compiled at the first call (or waiting for a compilation under
@@ -496,8 +536,7 @@ impl Device {
                     prog,
                     fid: fid as u32,
                     compiled: std::sync::OnceLock::new(),
-                    interpreted_ns: AtomicU64::new(0),
-                    compile_started: AtomicBool::new(false),
+                    tiering: Tiering::default(),
                     name: f.name.clone(),
                     signature: f.signature(),
                     attrs,
@@ -614,13 +653,16 @@ impl Device {
         self.validate(k, cfg, params)?;
         let inner = &k.inner;
         let total = cfg.grid.iter().map(|&x| x as u64).product::<u64>();
-        let policy = self.compilation();
-        let compiled = match policy {
-            Compilation::Off => None,
-            Compilation::Tiered => k.ready(),
-            Compilation::Eager => k.compiled(),
+        let (compiled, tiering) = match self.compilation() {
+            Compilation::Off => (None, false),
+            Compilation::Eager => (k.compiled(), false),
+            Compilation::Tiered => match (k.inner.compiled.get(), k.inner.tiering.choice()) {
+                (Some(Some(c)), Some(true)) => (Some(c), false),
+                (Some(_), Some(false)) | (Some(None), _) => (None, false),
+                // Not compiled yet, or its blocks are being compared.
+                _ => (None, true),
+            },
         };
-        let tiering = policy == Compilation::Tiered && compiled.is_none();
         let launch = Launch {
             prog: &inner.prog,
             kernel: inner.fid,
@@ -639,6 +681,7 @@ impl Device {
             error: Mutex::new(None),
             vector_isa: self.vector_isa,
             compiled,
+            tiering: if tiering { Some(k) } else { None },
             heap: resources.heap,
             output: Mutex::new(Vec::new()),
             printf_room: std::sync::atomic::AtomicUsize::new(resources.printf_fifo),
@@ -655,7 +698,7 @@ impl Device {
                 }
             });
         }
-        if tiering {
+        if tiering && !k.is_compiled() {
             k.interpreted_for(launch.start.elapsed());
         }
         self.emit_output(std::mem::take(

@@ -75,6 +75,9 @@ pub(crate) struct Launch<'a> {
     pub(crate) vector_isa: bool,
     /// The kernel compiled to machine code, where it could be (see `jit`).
     pub(crate) compiled: Option<&'a crate::jit::JitKernel>,
+    /// Under tiered compilation, a launch that starts in the interpreter or compares the two
+    /// paths: each block asks the kernel where to run (see `compilation`).
+    pub(crate) tiering: Option<&'a crate::Kernel>,
 }
 
 impl Launch<'_> {
@@ -90,9 +93,7 @@ impl Launch<'_> {
 
     /// The worker loop: takes blocks until none are left or a block faulted.
     pub(crate) fn work(&self, smid: u32) {
-        if let Some(k) = self.compiled {
-            compiled::work(self, smid, k)
-        } else if self.vector_isa {
+        if self.vector_isa {
             simd::work_v3(self, smid)
         } else {
             self.work_inner::<false>(smid)
@@ -104,7 +105,10 @@ impl Launch<'_> {
     #[inline(always)]
     fn work_inner<const FMA: bool>(&self, smid: u32) {
         let total = self.grid[0] as u64 * self.grid[1] as u64 * self.grid[2] as u64;
-        let mut w = Worker::new(self, smid);
+        let threads = self.block.iter().map(|&x| x as u64).product::<u64>();
+        // Each path's state, made when a block first runs on it.
+        let mut interpreter: Option<Worker> = None;
+        let mut runner: Option<compiled::Runner> = None;
         loop {
             if self.abort.load(Ordering::Relaxed) {
                 return;
@@ -120,17 +124,36 @@ impl Launch<'_> {
                 ((i / gx) % gy) as u32,
                 (i / (gx * gy)) as u32,
             ];
-            let r = w.run_cta::<FMA>(cta);
-            if !w.c.stdout.is_empty() || !w.c.stderr.is_empty() {
-                let out = std::mem::take(&mut w.c.stdout);
-                let err = std::mem::take(&mut w.c.stderr);
-                if let Ok(mut o) = self.output.lock() {
-                    o.push((i, out, err));
+            // Blocks are independent: under tiered compilation, each may run on either path.
+            let (jit, timed) = match (self.compiled, self.tiering) {
+                (Some(k), _) => (Some(k), false),
+                (None, Some(kernel)) => kernel.block_path(self.start),
+                (None, None) => (None, false),
+            };
+            let t0 = timed.then(Instant::now);
+            let r = match jit {
+                Some(k) => runner
+                    .get_or_insert_with(|| compiled::Runner::new(self, smid, k))
+                    .run_block(cta.map(u64::from)),
+                None => {
+                    let w = interpreter.get_or_insert_with(|| Worker::new(self, smid));
+                    let r = w.run_cta::<FMA>(cta);
+                    if !w.c.stdout.is_empty() || !w.c.stderr.is_empty() {
+                        let out = std::mem::take(&mut w.c.stdout);
+                        let err = std::mem::take(&mut w.c.stderr);
+                        if let Ok(mut o) = self.output.lock() {
+                            o.push((i, out, err));
+                        }
+                    }
+                    r
                 }
-            }
+            };
             if let Err(e) = r {
                 self.fail(i, e);
                 return;
+            }
+            if let (Some(t0), Some(kernel)) = (t0, self.tiering) {
+                kernel.record_trial(jit.is_some(), t0.elapsed(), threads);
             }
         }
     }

@@ -880,15 +880,36 @@ DONE:
 }
 "#;
 
+/// [`LCG`] where the first thread of each warp takes 32 times the steps of the others: a warp
+/// runs as long as that thread, most of its lanes idle.
+fn divergent_lcg() -> String {
+    LCG.replace(
+        "    mov.u32 %r6, %r5;\n",
+        "    mov.u32 %r6, %r5;\n    and.b32 %r7, %r4, 31;\n    setp.eq.u32 %p1, %r7, 0;\n    @%p1 shl.b32 %r1, %r1, 5;\n",
+    )
+}
+
 /// Launches [`LCG`] on `blocks` blocks of 256 threads and checks every thread's result.
 fn launch_lcg(d: &Device, k: &ferrocuda_cpu::Kernel, out: u64, blocks: u32, n: u32) {
+    launch_lcg_with(d, k, out, blocks, n, |_| n)
+}
+
+/// [`launch_lcg`] for a kernel whose thread `i` takes `steps(i)` steps.
+fn launch_lcg_with(
+    d: &Device,
+    k: &ferrocuda_cpu::Kernel,
+    out: u64,
+    blocks: u32,
+    n: u32,
+    steps: impl Fn(usize) -> u32,
+) {
     let mut p = out.to_le_bytes().to_vec();
     p.extend_from_slice(&n.to_le_bytes());
     d.launch(k, &cfg(blocks, [256, 1, 1]), &p).unwrap();
     let mut got = vec![0u8; blocks as usize * 256 * 4];
     d.memory().read(out, &mut got).unwrap();
     for (i, w) in got.chunks(4).enumerate() {
-        let want = (0..n).fold(i as u32, |x, _| {
+        let want = (0..steps(i)).fold(i as u32, |x, _| {
             x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223)
         });
         assert_eq!(
@@ -928,6 +949,39 @@ fn tiered_compilation_compiles_hot_kernels_in_the_background() {
     }
     launch_lcg(&d, &k, out, 64, 200);
     assert_eq!(k.interpreted_because(), None);
+}
+
+#[test]
+fn one_long_launch_tiers_up_between_its_blocks() {
+    let d = device_with(Compilation::Tiered);
+    let m = load(&d, LCG);
+    let k = m.kernel("lcg").unwrap();
+    let out = d.memory().alloc(2048 * 256 * 4).unwrap();
+    // Far longer than `HOT` in the interpreter: the kernel turns hot during the launch, is
+    // compiled, and the later blocks compare the two paths and run on the faster (with the
+    // same results, checked).
+    let t = std::time::Instant::now();
+    launch_lcg(&d, &k, out, 2048, 1000);
+    eprintln!("{:?} {:?}", t.elapsed(), k.compiled_is_faster());
+    assert!(k.is_compiled());
+    assert!(k.compiled_is_faster().is_some());
+}
+
+#[test]
+fn tiered_compilation_keeps_the_faster_path() {
+    // Divergent: a compiled thread runs only its own steps, a warp runs its longest lane's.
+    let d = device_with(Compilation::Tiered);
+    let m = load(&d, &divergent_lcg());
+    let k = m.kernel("lcg").unwrap();
+    let out = d.memory().alloc(256 * 256 * 4).unwrap();
+    let steps = |i: usize| if i % 32 == 0 { 3200 } else { 100 };
+    let start = std::time::Instant::now();
+    while k.compiled_is_faster().is_none() {
+        assert!(start.elapsed() < std::time::Duration::from_secs(60));
+        launch_lcg_with(&d, &k, out, 256, 100, steps);
+    }
+    assert_eq!(k.compiled_is_faster(), Some(true));
+    launch_lcg_with(&d, &k, out, 256, 100, steps);
 }
 
 #[test]

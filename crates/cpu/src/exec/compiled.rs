@@ -304,86 +304,91 @@ impl<'l> CompiledHost<'l> {
     }
 }
 
-/// The worker loop for a compiled kernel: takes blocks until none are left or one faulted.
-pub(super) fn work(l: &Launch<'_>, smid: u32, k: &JitKernel) {
-    let total = l.grid[0] as u64 * l.grid[1] as u64 * l.grid[2] as u64;
-    let threads = (l.block[0] * l.block[1] * l.block[2]) as usize;
-    let f = &l.prog.funcs[l.kernel as usize];
-    let shared_len = (l.static_shared as usize).div_ceil(16) * 16 + l.dyn_shared as usize;
-    let local_len = f.local_stack as u64;
-    let local_stride = local_len.div_ceil(16) * 16;
-    let mut host = CompiledHost {
-        l,
-        shared: SharedMemory::new(shared_len),
-        local: SharedMemory::new((local_stride as usize * threads).max(8)),
-        local_stride,
-        local_len,
-        cache: Vec::new(),
-        sites: vec![[0; 3]; k.site_bytes.len()],
-        site_bytes: k.site_bytes.clone(),
-        error: None,
-    };
-    let mut regs = vec![0u64; threads * k.frame_slots as usize];
-    let mut resume = vec![0u32; threads];
-    let dyn_base = (l.static_shared as u64).div_ceil(16) * 16;
-    loop {
-        if l.abort.load(Ordering::Relaxed) {
-            return;
+/// A worker's state for running blocks of a compiled kernel, one at a time.
+pub(super) struct Runner<'l> {
+    k: &'l JitKernel,
+    host: CompiledHost<'l>,
+    regs: Vec<u64>,
+    resume: Vec<u32>,
+    shared_len: usize,
+    smid: u32,
+}
+
+impl<'l> Runner<'l> {
+    pub(super) fn new(l: &'l Launch<'l>, smid: u32, k: &'l JitKernel) -> Runner<'l> {
+        let threads = (l.block[0] * l.block[1] * l.block[2]) as usize;
+        let f = &l.prog.funcs[l.kernel as usize];
+        let shared_len = (l.static_shared as usize).div_ceil(16) * 16 + l.dyn_shared as usize;
+        let local_len = f.local_stack as u64;
+        let local_stride = local_len.div_ceil(16) * 16;
+        Runner {
+            k,
+            host: CompiledHost {
+                l,
+                shared: SharedMemory::new(shared_len),
+                local: SharedMemory::new((local_stride as usize * threads).max(8)),
+                local_stride,
+                local_len,
+                cache: Vec::new(),
+                sites: vec![[0; 3]; k.site_bytes.len()],
+                site_bytes: k.site_bytes.clone(),
+                error: None,
+            },
+            regs: vec![0u64; threads * k.frame_slots as usize],
+            resume: vec![0u32; threads],
+            shared_len,
+            smid,
         }
-        let i = l.next_cta.fetch_add(1, Ordering::Relaxed);
-        if i >= total {
-            return;
-        }
-        let gx = l.grid[0] as u64;
-        let gy = l.grid[1] as u64;
-        let cta = [i % gx, (i / gx) % gy, i / (gx * gy)];
+    }
+
+    /// Runs the block at `cta` to its end (every thread exited) or to its first fault.
+    pub(super) fn run_block(&mut self, cta: [u64; 3]) -> Result<(), Error> {
+        let l = self.host.l;
+        let k = self.k;
+        let threads = self.resume.len();
+        let shared_len = self.shared_len;
+        let dyn_base = (l.static_shared as u64).div_ceil(16) * 16;
         if !k.single_pass {
-            resume.iter_mut().for_each(|r| *r = 0);
+            self.resume.iter_mut().for_each(|r| *r = 0);
         }
-        let r = loop {
-            let shared = host.shared.as_mut_ptr();
-            let local = host.local.as_mut_ptr();
-            let sites = host.sites.as_mut_ptr();
+        loop {
+            let host = &mut self.host;
             let mut ctx = JitCtx {
                 nthreads: threads as u64,
-                regs: regs.as_mut_ptr(),
-                resume: resume.as_mut_ptr(),
-                shared,
+                regs: self.regs.as_mut_ptr(),
+                resume: self.resume.as_mut_ptr(),
+                shared: host.shared.as_mut_ptr(),
                 shared_len: shared_len as u64,
                 params: l.params.as_ptr(),
                 params_len: l.params.len() as u64,
-                local,
-                local_stride,
-                local_len,
-                sites,
+                local: host.local.as_mut_ptr(),
+                local_stride: host.local_stride,
+                local_len: host.local_len,
+                sites: host.sites.as_mut_ptr(),
                 shared_units: std::array::from_fn(|k| shared_len as u64 >> k),
-                local_units: std::array::from_fn(|k| local_len >> k),
+                local_units: std::array::from_fn(|k| host.local_len >> k),
                 status: 0,
                 fault_pc: 0,
                 scratch: 0,
                 ntid: l.block.map(|x| x as u64),
                 ctaid: cta,
                 nctaid: l.grid.map(|x| x as u64),
-                smid: smid as u64,
+                smid: self.smid as u64,
                 nsmid: l.nsm as u64,
                 gridid: l.gridid,
                 dyn_smem: l.dyn_shared as u64,
                 total_smem: dyn_base + l.dyn_shared as u64,
                 dyn_base,
-                host: &mut host,
+                host,
             };
             if k.pass(&mut ctx) == PASS_FAULT {
                 let pc = ctx.fault_pc as u32;
-                let e = host.error.take().unwrap_or_else(|| internal("pass"));
-                break Err(e.with_site(|| site(l, pc)));
+                let e = self.host.error.take().unwrap_or_else(|| internal("pass"));
+                return Err(e.with_site(|| site(l, pc)));
             }
-            if k.single_pass || all_exited(&resume) || l.abort.load(Ordering::Relaxed) {
-                break Ok(());
+            if k.single_pass || all_exited(&self.resume) || l.abort.load(Ordering::Relaxed) {
+                return Ok(());
             }
-        };
-        if let Err(e) = r {
-            l.fail(i, e);
-            return;
         }
     }
 }
