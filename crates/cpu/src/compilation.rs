@@ -10,8 +10,10 @@
 //! uniform arithmetic loops over 32 lanes with vector instructions. So once the compiled code
 //! is ready, the blocks of the next launches alternate between the two (blocks of one launch
 //! run the same code on the same data sizes, so their times compare fairly), until each has
-//! run for [`TRIAL`]; from then on the kernel runs on whichever cost less per thread. A long
-//! launch does all of this between its own blocks. Both paths give the same results, so the
+//! run for [`TRIAL`]; from then on the kernel runs on whichever cost less per thread, and
+//! after [`RECHECK`] of launches on it compares again (a kernel's launches may change their
+//! sizes or data, and with them which path wins). A long launch does all of this between its
+//! own blocks. Both paths give the same results, so the
 //! choice changes only the speed. One thread per process compiles, hot kernels in the order
 //! they got hot, so that many kernels turning hot at once do not crowd the cores the launches
 //! run on.
@@ -41,6 +43,10 @@ pub const HOT: Duration = Duration::from_millis(10);
 
 /// Block time each path accumulates while tiered compilation compares them.
 pub const TRIAL: Duration = Duration::from_millis(5);
+
+/// Launch time on the chosen path after which tiered compilation compares the paths again
+/// (a hundred times [`TRIAL`], so comparing costs at most a few percent).
+pub const RECHECK: Duration = Duration::from_millis(500);
 
 const UNSET: u8 = u8::MAX;
 static DEFAULT: AtomicU8 = AtomicU8::new(UNSET);
@@ -114,6 +120,8 @@ pub(crate) struct Tiering {
     trial_threads: [AtomicU64; 2],
     /// [`UNDECIDED`], or which path ran the compared blocks faster.
     choice: AtomicU8,
+    /// Nanoseconds of launches on the chosen path since the choice.
+    since_choice_ns: AtomicU64,
 }
 
 const UNDECIDED: u8 = 0;
@@ -166,6 +174,21 @@ impl Tiering {
             Some(false) => BlockPath::Interpreter,
             None => BlockPath::Trial(self.turn.fetch_add(1, Ordering::Relaxed) % 2 == 1),
         }
+    }
+
+    /// Adds a launch's time on the chosen path; after [`RECHECK`], forgets the choice (and the
+    /// comparison it came from) so that the next blocks compare the paths again.
+    pub(crate) fn ran_chosen(&self, t: Duration) {
+        let ns = t.as_nanos().min(u64::MAX as u128) as u64;
+        let total = self.since_choice_ns.fetch_add(ns, Ordering::Relaxed) + ns;
+        if total < RECHECK.as_nanos() as u64 {
+            return;
+        }
+        for a in self.trial_ns.iter().chain(&self.trial_threads) {
+            a.store(0, Ordering::Relaxed);
+        }
+        self.since_choice_ns.store(0, Ordering::Relaxed);
+        self.choice.store(UNDECIDED, Ordering::Relaxed);
     }
 
     /// Records a compared block; decides once both paths have run for [`TRIAL`].
@@ -277,5 +300,16 @@ mod tests {
         // Later samples do not change a decision.
         t.trial(true, Duration::ZERO, 1 << 30);
         assert_eq!(t.choice(), Some(false));
+        // After `RECHECK` on the chosen path, the paths are compared afresh.
+        t.ran_chosen(RECHECK / 2);
+        assert_eq!(t.choice(), Some(false));
+        t.ran_chosen(RECHECK / 2);
+        assert_eq!(t.choice(), None);
+        assert!(matches!(t.path(), BlockPath::Trial(_)));
+        for _ in 0..2 {
+            t.trial(false, TRIAL, 256);
+            t.trial(true, TRIAL / 2, 256);
+        }
+        assert_eq!(t.choice(), Some(true));
     }
 }

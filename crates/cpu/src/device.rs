@@ -653,14 +653,16 @@ impl Device {
         self.validate(k, cfg, params)?;
         let inner = &k.inner;
         let total = cfg.grid.iter().map(|&x| x as u64).product::<u64>();
-        let (compiled, tiering) = match self.compilation() {
-            Compilation::Off => (None, false),
-            Compilation::Eager => (k.compiled(), false),
+        // `chosen`: tiered compilation runs the kernel on the path it measured faster.
+        let (compiled, tiering, chosen) = match self.compilation() {
+            Compilation::Off => (None, false, false),
+            Compilation::Eager => (k.compiled(), false, false),
             Compilation::Tiered => match (k.inner.compiled.get(), k.inner.tiering.choice()) {
-                (Some(Some(c)), Some(true)) => (Some(c), false),
-                (Some(_), Some(false)) | (Some(None), _) => (None, false),
+                (Some(Some(c)), Some(true)) => (Some(c), false, true),
+                (Some(Some(_)), Some(false)) => (None, false, true),
+                (Some(None), _) => (None, false, false),
                 // Not compiled yet, or its blocks are being compared.
-                _ => (None, true),
+                _ => (None, true, false),
             },
         };
         let launch = Launch {
@@ -700,6 +702,8 @@ impl Device {
         }
         if tiering && !k.is_compiled() {
             k.interpreted_for(launch.start.elapsed());
+        } else if chosen {
+            k.inner.tiering.ran_chosen(launch.start.elapsed());
         }
         self.emit_output(std::mem::take(
             &mut *launch.output.lock().unwrap_or_else(|p| p.into_inner()),

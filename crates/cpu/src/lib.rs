@@ -7,8 +7,9 @@
 //! counters, so divergent code reconverges where its paths meet and barriers, shuffles and
 //! votes behave as on a GPU. Kernels whose threads never wait for one another are compiled to
 //! machine code (Cranelift) and run one thread at a time, with the same results: by default
-//! once a kernel has run for a while in the interpreter, in the background ([`Compilation`]
-//! says when; [`Kernel::interpreted_because`] says which kernels the compiler covers).
+//! once a kernel has run for a while in the interpreter, in the background, and kept only where
+//! it measures faster ([`Compilation`] says when; [`Kernel::interpreted_because`] says which
+//! kernels the compiler covers).
 //! Device memory ([`Memory`]) uses 64-bit device addresses with every access bounds- and
 //! alignment-checked: a bad access is an [`Error`] naming the kernel, the PTX line and the
 //! address, never a crash.

@@ -11,7 +11,13 @@
 //!   the loop head (saving the registers live there to its frame) and lets the next thread
 //!   run, so a thread spinning on a flag that a later thread of its block sets still makes
 //!   progress, as with a GPU's independent thread scheduling. The block's scheduler
-//!   (`exec::compiled`) repeats passes until every thread has exited.
+//!   (`exec::compiled`) repeats passes until every thread has exited. A kernel without loops
+//!   needs one pass and no resume points.
+//!
+//! That wins where warps diverge and on memory-bound code; on uniform arithmetic loops the
+//! interpreter's lockstep warps (vector instructions over 32 lanes) can be faster, which is
+//! why tiered compilation (`crate::compilation`) times both on a kernel's blocks and keeps the
+//! faster.
 //! - Memory accesses are checked inline: shared, local and parameter accesses against their
 //!   sizes, global accesses against the allocation the same instruction touched last.
 //!   Anything else (the first touch of an allocation, generic addresses, atomics, the
