@@ -258,7 +258,8 @@ fn bench(c: &mut Criterion) {
         })
     });
     g.finish();
-    // They all agree.
+    // They all agree (with the native walk, computed here too in case a filter skipped it).
+    let steps: Vec<i64> = vals.iter().map(|&v| collatz_steps(v)).collect();
     let check = |d: &Device, k: &ferrocuda_cpu::Kernel, p: &[u8], out: u64| {
         d.memory().write(out, &vec![0u8; bytes.len()]).unwrap();
         d.launch(k, &cfg, p).unwrap();

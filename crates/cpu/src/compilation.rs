@@ -9,8 +9,9 @@
 //! which wins on divergent and memory-bound code, while the interpreter's lockstep warps run
 //! uniform arithmetic loops over 32 lanes with vector instructions. So once the compiled code
 //! is ready, the blocks of the next launches alternate between the two (blocks of one launch
-//! run the same code on the same data sizes, so their times compare fairly), until each has
-//! run for [`TRIAL`]; from then on the kernel runs on whichever cost less per thread, and
+//! run the same code on the same data sizes, so their times compare fairly), until they have
+//! run for [`TRIAL`] between them, at least four blocks each (a path many times slower would
+//! make waiting for a fixed time on each costly); from then on the kernel runs on whichever cost less per thread, and
 //! after [`RECHECK`] of launches on it compares again (a kernel's launches may change their
 //! sizes or data, and with them which path wins). A long launch does all of this between its
 //! own blocks. Both paths give the same results, so the
@@ -41,11 +42,14 @@ pub enum Compilation {
 /// about what compiling a large kernel takes.
 pub const HOT: Duration = Duration::from_millis(10);
 
-/// Block time each path accumulates while tiered compilation compares them.
-pub const TRIAL: Duration = Duration::from_millis(5);
+/// Block time the two paths accumulate between them while tiered compilation compares them.
+pub const TRIAL: Duration = Duration::from_millis(10);
+
+/// Blocks each path runs at least while tiered compilation compares them.
+const TRIAL_BLOCKS: u64 = 4;
 
 /// Launch time on the chosen path after which tiered compilation compares the paths again
-/// (a hundred times [`TRIAL`], so comparing costs at most a few percent).
+/// (fifty times [`TRIAL`], so comparing costs at most a few percent).
 pub const RECHECK: Duration = Duration::from_millis(500);
 
 const UNSET: u8 = u8::MAX;
@@ -115,9 +119,10 @@ pub(crate) struct Tiering {
     requested: AtomicBool,
     /// Alternates the paths of compared blocks.
     turn: AtomicU64,
-    /// Nanoseconds and threads of the compared blocks: interpreted, compiled.
+    /// Nanoseconds, threads and blocks of the compared blocks: interpreted, compiled.
     trial_ns: [AtomicU64; 2],
     trial_threads: [AtomicU64; 2],
+    trial_blocks: [AtomicU64; 2],
     /// [`UNDECIDED`], or which path ran the compared blocks faster.
     choice: AtomicU8,
     /// Nanoseconds of launches on the chosen path since the choice.
@@ -184,21 +189,34 @@ impl Tiering {
         if total < RECHECK.as_nanos() as u64 {
             return;
         }
-        for a in self.trial_ns.iter().chain(&self.trial_threads) {
+        for a in self
+            .trial_ns
+            .iter()
+            .chain(&self.trial_threads)
+            .chain(&self.trial_blocks)
+        {
             a.store(0, Ordering::Relaxed);
         }
         self.since_choice_ns.store(0, Ordering::Relaxed);
         self.choice.store(UNDECIDED, Ordering::Relaxed);
     }
 
-    /// Records a compared block; decides once both paths have run for [`TRIAL`].
+    /// Records a compared block; decides once the paths have run for [`TRIAL`] between them,
+    /// [`TRIAL_BLOCKS`] blocks each.
     pub(crate) fn trial(&self, compiled: bool, t: Duration, threads: u64) {
         let p = compiled as usize;
         let ns = t.as_nanos().min(u64::MAX as u128) as u64;
         self.trial_ns[p].fetch_add(ns, Ordering::Relaxed);
         self.trial_threads[p].fetch_add(threads, Ordering::Relaxed);
+        self.trial_blocks[p].fetch_add(1, Ordering::Relaxed);
         let ns = self.trial_ns.each_ref().map(|a| a.load(Ordering::Relaxed));
-        if ns.iter().any(|&n| n < TRIAL.as_nanos() as u64) {
+        let blocks = self
+            .trial_blocks
+            .each_ref()
+            .map(|a| a.load(Ordering::Relaxed));
+        if (ns[0] as u128 + ns[1] as u128) < TRIAL.as_nanos()
+            || blocks.iter().any(|&b| b < TRIAL_BLOCKS)
+        {
             return;
         }
         let threads = self
@@ -286,13 +304,16 @@ mod tests {
             }
         }
         assert_eq!(paths, [false, true, false, true]);
-        let block = TRIAL / 4;
+        let block = TRIAL / 8;
         for _ in 0..4 {
             t.trial(false, block, 256);
             assert_eq!(t.choice(), None);
         }
-        t.trial(true, block * 2, 256);
-        assert_eq!(t.choice(), None);
+        // Past `TRIAL` in all, but three compiled blocks are too few.
+        for _ in 0..3 {
+            t.trial(true, block * 2, 256);
+            assert_eq!(t.choice(), None);
+        }
         t.trial(true, block * 2, 256);
         // The compiled blocks cost twice as much per thread.
         assert_eq!(t.choice(), Some(false));
@@ -306,9 +327,10 @@ mod tests {
         t.ran_chosen(RECHECK / 2);
         assert_eq!(t.choice(), None);
         assert!(matches!(t.path(), BlockPath::Trial(_)));
-        for _ in 0..2 {
-            t.trial(false, TRIAL, 256);
-            t.trial(true, TRIAL / 2, 256);
+        for _ in 0..4 {
+            assert_eq!(t.choice(), None);
+            t.trial(false, TRIAL / 4, 256);
+            t.trial(true, TRIAL / 8, 256);
         }
         assert_eq!(t.choice(), Some(true));
     }

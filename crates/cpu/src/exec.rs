@@ -130,13 +130,17 @@ impl Launch<'_> {
                 (None, Some(kernel)) => kernel.block_path(self.start),
                 (None, None) => (None, false),
             };
-            let t0 = timed.then(Instant::now);
+            // A timed block counts from when its path's state exists (made once per worker).
+            let t0;
             let r = match jit {
-                Some(k) => runner
-                    .get_or_insert_with(|| compiled::Runner::new(self, smid, k))
-                    .run_block(cta.map(u64::from)),
+                Some(k) => {
+                    let run = runner.get_or_insert_with(|| compiled::Runner::new(self, smid, k));
+                    t0 = timed.then(Instant::now);
+                    run.run_block(cta.map(u64::from))
+                }
                 None => {
                     let w = interpreter.get_or_insert_with(|| Worker::new(self, smid));
+                    t0 = timed.then(Instant::now);
                     let r = w.run_cta::<FMA>(cta);
                     if !w.c.stdout.is_empty() || !w.c.stderr.is_empty() {
                         let out = std::mem::take(&mut w.c.stdout);
