@@ -311,13 +311,19 @@ impl<'a, 'b> Translator<'a, 'b> {
     fn mask(&mut self, v: Value, wm: u64) -> Value {
         if wm == u64::MAX || (wm == 0xffff_ffff && self.narrow.contains(&v)) {
             v
+        } else if wm == 0xffff_ffff {
+            self.low32(v)
         } else {
             self.b.ins().band_imm_s(v, wm as i64)
         }
     }
 
+    /// The low 32 bits, zero-extended: as a narrowing and a widening, which is one 32-bit move
+    /// on x86-64 (where masking would load the mask from memory) and which the optimizer folds
+    /// into 32-bit uses.
     fn low32(&mut self, v: Value) -> Value {
-        self.b.ins().band_imm_s(v, 0xffff_ffff)
+        let n = self.b.ins().ireduce(I32, v);
+        self.b.ins().uextend(I64, n)
     }
 
     fn sext_from(&mut self, v: Value, ty: Type) -> Value {
