@@ -2,7 +2,7 @@
 //! walks 64K) a given number of times on one worker, for profilers that count instructions
 //! (callgrind) where criterion's many iterations would take too long.
 //!
-//! `cargo run --release -p ferrocuda-cpu --example bench_once -- [saxpy|reduce|matmul|collatz] [reps]`
+//! `cargo run --release -p ferrocuda-cpu --example bench_once -- [saxpy|reduce|matmul|collatz|collatz_inlined] [reps]`
 
 use ferrocuda_cpu::{Device, LaunchConfig};
 
@@ -107,9 +107,13 @@ fn main() {
             dev.launch(&k, &cfg, &p).unwrap();
         }
     }
-    if which == "all" || which == "collatz" {
+    if which == "all" || which == "collatz" || which == "collatz_inlined" {
         let n = 1usize << 16;
-        let src = include_str!("../../../tests/fixtures/clang/clang_kernels.o3_sm_80.ptx");
+        let src = if which == "collatz_inlined" {
+            ptx_sources::COLLATZ_INLINED
+        } else {
+            include_str!("../../../tests/fixtures/clang/clang_kernels.o3_sm_80.ptx")
+        };
         let m = dev
             .load_module(&ferrocuda_ptx::parse(src).unwrap())
             .unwrap();
