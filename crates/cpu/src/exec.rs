@@ -81,6 +81,17 @@ pub(crate) struct Launch<'a> {
 }
 
 impl Launch<'_> {
+    /// Where dynamic shared memory starts in a block's shared memory: after the static part,
+    /// 16-byte aligned.
+    pub(crate) fn dyn_base(&self) -> u64 {
+        (self.static_shared as u64).div_ceil(16) * 16
+    }
+
+    /// Bytes of a block's shared memory, static and dynamic.
+    pub(crate) fn shared_len(&self) -> usize {
+        self.dyn_base() as usize + self.dyn_shared as usize
+    }
+
     fn fail(&self, cta: u64, e: Error) {
         self.abort.store(true, Ordering::Relaxed);
         if let Ok(mut g) = self.error.lock() {
@@ -852,7 +863,7 @@ impl<'a> Worker<'a> {
     fn new(l: &'a Launch<'a>, smid: u32) -> Worker<'a> {
         let threads = l.block[0] * l.block[1] * l.block[2];
         let nwarps = threads.div_ceil(32);
-        let shared_len = (l.static_shared as usize).div_ceil(16) * 16 + l.dyn_shared as usize;
+        let shared_len = l.shared_len();
         let mut warps = Vec::with_capacity(nwarps as usize);
         let f = &l.prog.funcs[l.kernel as usize];
         for _ in 0..nwarps {
@@ -890,7 +901,7 @@ impl<'a> Worker<'a> {
     fn init_static(l: &Launch, smid: u32, warps: &mut [Warp]) {
         let [bx, by, bz] = l.block;
         let threads = bx * by * bz;
-        let dyn_base = (l.static_shared as u64).div_ceil(16) * 16;
+        let dyn_base = l.dyn_base();
         for (wi, w) in warps.iter_mut().enumerate() {
             let first = wi as u32 * 32;
             let n = (threads - first).min(32);

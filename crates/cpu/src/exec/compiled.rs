@@ -310,7 +310,6 @@ pub(super) struct Runner<'l> {
     host: CompiledHost<'l>,
     regs: Vec<u64>,
     resume: Vec<u32>,
-    shared_len: usize,
     smid: u32,
 }
 
@@ -318,14 +317,13 @@ impl<'l> Runner<'l> {
     pub(super) fn new(l: &'l Launch<'l>, smid: u32, k: &'l JitKernel) -> Runner<'l> {
         let threads = (l.block[0] * l.block[1] * l.block[2]) as usize;
         let f = &l.prog.funcs[l.kernel as usize];
-        let shared_len = (l.static_shared as usize).div_ceil(16) * 16 + l.dyn_shared as usize;
         let local_len = f.local_stack as u64;
         let local_stride = local_len.div_ceil(16) * 16;
         Runner {
             k,
             host: CompiledHost {
                 l,
-                shared: SharedMemory::new(shared_len),
+                shared: SharedMemory::new(l.shared_len()),
                 local: SharedMemory::new((local_stride as usize * threads).max(8)),
                 local_stride,
                 local_len,
@@ -336,7 +334,6 @@ impl<'l> Runner<'l> {
             },
             regs: vec![0u64; threads * k.frame_slots as usize],
             resume: vec![0u32; threads],
-            shared_len,
             smid,
         }
     }
@@ -346,8 +343,8 @@ impl<'l> Runner<'l> {
         let l = self.host.l;
         let k = self.k;
         let threads = self.resume.len();
-        let shared_len = self.shared_len;
-        let dyn_base = (l.static_shared as u64).div_ceil(16) * 16;
+        let shared_len = l.shared_len();
+        let dyn_base = l.dyn_base();
         if !k.single_pass {
             self.resume.iter_mut().for_each(|r| *r = 0);
         }
