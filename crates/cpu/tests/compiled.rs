@@ -4,6 +4,10 @@
 
 use ferrocuda_cpu::{Compilation, Device, Error, LaunchConfig};
 
+#[path = "../benches/ptx_sources.rs"]
+mod ptx_sources;
+use ptx_sources::{lcg_divergent, LCG};
+
 const MIX: &str = r#"
 .version 8.0
 .target sm_90
@@ -848,47 +852,6 @@ fn integer_conversions_round_as_the_gpu_does() {
     }
 }
 
-/// Each thread steps a linear congruential generator `n` times from its index.
-const LCG: &str = r#"
-.version 8.0
-.target sm_90
-.address_size 64
-.visible .entry lcg(.param .u64 out, .param .u32 n)
-{
-    .reg .pred %p<2>;
-    .reg .b32 %r<8>;
-    .reg .b64 %rd<4>;
-    ld.param.u64 %rd1, [out];
-    ld.param.u32 %r1, [n];
-    mov.u32 %r2, %ctaid.x;
-    mov.u32 %r3, %ntid.x;
-    mov.u32 %r4, %tid.x;
-    mad.lo.s32 %r5, %r2, %r3, %r4;
-    mov.u32 %r6, %r5;
-    setp.eq.u32 %p1, %r1, 0;
-    @%p1 bra DONE;
-LOOP:
-    mad.lo.s32 %r6, %r6, 1664525, 1013904223;
-    sub.s32 %r1, %r1, 1;
-    setp.ne.u32 %p1, %r1, 0;
-    @%p1 bra LOOP;
-DONE:
-    mul.wide.u32 %rd2, %r5, 4;
-    add.s64 %rd3, %rd1, %rd2;
-    st.global.u32 [%rd3], %r6;
-    ret;
-}
-"#;
-
-/// [`LCG`] where the first thread of each warp takes 32 times the steps of the others: a warp
-/// runs as long as that thread, most of its lanes idle.
-fn divergent_lcg() -> String {
-    LCG.replace(
-        "    mov.u32 %r6, %r5;\n",
-        "    mov.u32 %r6, %r5;\n    and.b32 %r7, %r4, 31;\n    setp.eq.u32 %p1, %r7, 0;\n    @%p1 shl.b32 %r1, %r1, 5;\n",
-    )
-}
-
 /// Launches [`LCG`] on `blocks` blocks of 256 threads and checks every thread's result.
 fn launch_lcg(d: &Device, k: &ferrocuda_cpu::Kernel, out: u64, blocks: u32, n: u32) {
     launch_lcg_with(d, k, out, blocks, n, |_| n)
@@ -960,9 +923,7 @@ fn one_long_launch_tiers_up_between_its_blocks() {
     // Far longer than `HOT` in the interpreter: the kernel turns hot during the launch, is
     // compiled, and the later blocks compare the two paths and run on the faster (with the
     // same results, checked).
-    let t = std::time::Instant::now();
     launch_lcg(&d, &k, out, 2048, 1000);
-    eprintln!("{:?} {:?}", t.elapsed(), k.compiled_is_faster());
     assert!(k.is_compiled());
     assert!(k.compiled_is_faster().is_some());
 }
@@ -971,7 +932,7 @@ fn one_long_launch_tiers_up_between_its_blocks() {
 fn tiered_compilation_keeps_the_faster_path() {
     // Divergent: a compiled thread runs only its own steps, a warp runs its longest lane's.
     let d = device_with(Compilation::Tiered);
-    let m = load(&d, &divergent_lcg());
+    let m = load(&d, &lcg_divergent());
     let k = m.kernel("lcg").unwrap();
     let out = d.memory().alloc(256 * 256 * 4).unwrap();
     let steps = |i: usize| if i % 32 == 0 { 3200 } else { 100 };
@@ -1020,30 +981,26 @@ fn eager_compilation_compiles_at_the_first_launch() {
     assert!(k.is_compiled());
 }
 
+/// Launches `src`'s LCG kernel on `d` for three times [`ferrocuda_cpu::HOT`], waits a little
+/// for a compilation that would have started, and asserts none produced code.
+fn stays_interpreted_however_hot(d: &Device, src: &str) -> ferrocuda_cpu::Kernel {
+    let m = load(d, src);
+    let k = m.kernel("lcg").unwrap();
+    let out = d.memory().alloc(64 * 256 * 4).unwrap();
+    let start = std::time::Instant::now();
+    while start.elapsed() < 3 * ferrocuda_cpu::HOT {
+        launch_lcg(d, &k, out, 64, 200);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert!(!k.is_compiled());
+    k
+}
+
 #[test]
 fn no_compilation_and_uncovered_kernels_stay_interpreted_however_hot() {
-    let d = device_with(Compilation::Off);
-    let m = load(&d, LCG);
-    let k = m.kernel("lcg").unwrap();
-    let out = d.memory().alloc(64 * 256 * 4).unwrap();
-    let start = std::time::Instant::now();
-    while start.elapsed() < 3 * ferrocuda_cpu::HOT {
-        launch_lcg(&d, &k, out, 64, 200);
-    }
-    std::thread::sleep(std::time::Duration::from_millis(50));
-    assert!(!k.is_compiled());
-
+    stays_interpreted_however_hot(&device_with(Compilation::Off), LCG);
     // A kernel with a barrier, hot on a tiering device.
-    let d = device_with(Compilation::Tiered);
     let src = LCG.replace("DONE:\n", "DONE:\n    bar.sync 0;\n");
-    let m = load(&d, &src);
-    let k = m.kernel("lcg").unwrap();
-    let out = d.memory().alloc(64 * 256 * 4).unwrap();
-    let start = std::time::Instant::now();
-    while start.elapsed() < 3 * ferrocuda_cpu::HOT {
-        launch_lcg(&d, &k, out, 64, 200);
-    }
-    std::thread::sleep(std::time::Duration::from_millis(50));
-    assert!(!k.is_compiled());
+    let k = stays_interpreted_however_hot(&device_with(Compilation::Tiered), &src);
     assert!(k.interpreted_because().is_some());
 }
