@@ -1004,3 +1004,109 @@ fn no_compilation_and_uncovered_kernels_stay_interpreted_however_hot() {
     let k = stays_interpreted_however_hot(&device_with(Compilation::Tiered), &src);
     assert!(k.interpreted_because().is_some());
 }
+
+/// Each thread reads from one of two buffers by parity, so the load's site entry (the
+/// allocation it touched last) misses on every other thread, and makes an `f64` NaN: both go
+/// through the helpers of the slow paths while sixteen integer and floating-point values are
+/// live across them.
+const SLOW_PATHS: &str = r#"
+.version 8.0
+.target sm_90
+.address_size 64
+
+.visible .entry slow(.param .u64 out, .param .u64 a, .param .u64 b, .param .f32 s, .param .f64 z)
+{
+    .reg .pred %p<2>;
+    .reg .b32 %r<40>;
+    .reg .f32 %f<10>;
+    .reg .f64 %fd<8>;
+    .reg .b64 %rd<12>;
+    ld.param.u64 %rd1, [out];
+    ld.param.u64 %rd2, [a];
+    ld.param.u64 %rd3, [b];
+    ld.param.f32 %f1, [s];
+    ld.param.f64 %fd1, [z];
+    mov.u32 %r1, %tid.x;
+    mov.u32 %r2, %ctaid.x;
+    mov.u32 %r3, %ntid.x;
+    mad.lo.s32 %r4, %r2, %r3, %r1;
+    mul.lo.s32 %r5, %r4, 3;
+    xor.b32 %r6, %r4, 0x5a5a;
+    add.s32 %r7, %r4, 77;
+    shl.b32 %r8, %r4, 5;
+    mul.lo.s32 %r9, %r4, %r4;
+    or.b32 %r10, %r4, 0x100;
+    cvt.rn.f32.u32 %f2, %r4;
+    mul.rn.f32 %f3, %f2, %f1;
+    add.rn.f32 %f4, %f3, %f1;
+    cvt.rn.f64.u32 %fd2, %r4;
+    mul.rn.f64 %fd3, %fd2, %fd1;
+    and.b32 %r11, %r4, 1;
+    setp.eq.u32 %p1, %r11, 0;
+    selp.b64 %rd4, %rd2, %rd3, %p1;
+    mul.wide.u32 %rd5, %r4, 4;
+    add.s64 %rd6, %rd4, %rd5;
+    ld.global.u32 %r12, [%rd6];
+    // inf * 0: a NaN the helper makes the GPU's.
+    mul.rn.f64 %fd4, %fd1, 0d7FF0000000000000;
+    mul.rn.f64 %fd5, %fd4, %fd2;
+    add.s32 %r13, %r12, %r5;
+    add.s32 %r13, %r13, %r6;
+    add.s32 %r13, %r13, %r7;
+    add.s32 %r13, %r13, %r8;
+    add.s32 %r13, %r13, %r9;
+    add.s32 %r13, %r13, %r10;
+    mul.wide.u32 %rd7, %r4, 32;
+    add.s64 %rd8, %rd1, %rd7;
+    st.global.u32 [%rd8], %r13;
+    st.global.f32 [%rd8+4], %f3;
+    st.global.f32 [%rd8+8], %f4;
+    st.global.u32 [%rd8+12], %r12;
+    st.global.f64 [%rd8+16], %fd3;
+    st.global.f64 [%rd8+24], %fd5;
+    ret;
+}
+"#;
+
+#[test]
+fn values_live_across_the_slow_paths_survive_them() {
+    let run = |compiled: bool| {
+        let d = device(compiled);
+        let m = load(&d, SLOW_PATHS);
+        let k = m.kernel("slow").unwrap();
+        if compiled {
+            assert_eq!(k.interpreted_because(), None);
+        }
+        let n = 512u32;
+        let words = |seed: u32| -> Vec<u8> {
+            (0..n)
+                .flat_map(|i| (i.wrapping_mul(seed) ^ 0x1234_5678).to_le_bytes())
+                .collect()
+        };
+        let (a, b) = (
+            upload(&d, &words(0x9e37_79b9)),
+            upload(&d, &words(0x85eb_ca6b)),
+        );
+        let out = d.memory().alloc(32 * n as u64).unwrap();
+        let mut p = Vec::new();
+        for x in [out, a, b] {
+            p.extend_from_slice(&x.to_le_bytes());
+        }
+        p.extend_from_slice(&1.5f32.to_le_bytes());
+        p.extend_from_slice(&[0; 4]);
+        p.extend_from_slice(&(-0.0f64).to_le_bytes());
+        d.launch(&k, &cfg(n / 128, [128, 1, 1]), &p).unwrap();
+        let mut o = vec![0u8; 32 * n as usize];
+        d.memory().read(out, &mut o).unwrap();
+        o
+    };
+    let (compiled, interpreted) = (run(true), run(false));
+    // Spot-check one thread against values computed here.
+    let t = 7usize;
+    let w = |o: usize| u32::from_le_bytes(compiled[32 * t + o..32 * t + o + 4].try_into().unwrap());
+    assert_eq!(w(12), (7u32.wrapping_mul(0x85eb_ca6b)) ^ 0x1234_5678);
+    assert_eq!(f32::from_bits(w(4)), 10.5);
+    let nan = u64::from_le_bytes(compiled[32 * t + 24..32 * t + 32].try_into().unwrap());
+    assert!(f64::from_bits(nan).is_nan());
+    assert_eq!(compiled, interpreted);
+}

@@ -367,6 +367,7 @@ impl<'l> Runner<'l> {
                 status: 0,
                 fault_pc: 0,
                 scratch: 0,
+                ret: 0,
                 ntid: l.block.map(|x| x as u64),
                 ctaid: cta,
                 nctaid: l.grid.map(|x| x as u64),

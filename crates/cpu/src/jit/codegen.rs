@@ -83,11 +83,18 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
     cx.func.signature.call_conv = call_conv;
     cx.func.signature.params.push(AbiParam::new(I64));
     cx.func.signature.returns.push(AbiParam::new(I32));
+    let mut trampolines = HashMap::new();
+    for (i, nargs) in COLD_HELPERS {
+        let f = cold_helper(i);
+        let id = trampoline(&mut module, f, nargs, call_conv)?;
+        trampolines.insert(f, module.declare_func_in_func(id, &mut cx.func));
+    }
     let mut fbcx = FunctionBuilderContext::new();
     let mut site_bytes = Vec::new();
     {
         let b = FunctionBuilder::new(&mut cx.func, &mut fbcx);
         let mut t = Translator::new(b, &body, prog, call_conv, carry, frame_slots);
+        t.trampolines = trampolines;
         t.param_bytes = param_bytes as u64;
         t.run(
             &resumes,
@@ -155,9 +162,76 @@ struct Translator<'a, 'b> {
     sites: Option<Value>,
     /// Values known to fit in 32 bits (no mask needed to write them to a 32-bit register).
     narrow: std::collections::HashSet<Value>,
+    /// Per cold helper (by address): its trampoline.
+    trampolines: HashMap<usize, cranelift_codegen::ir::FuncRef>,
 }
 
 const FLAGS: MemFlagsData = MemFlagsData::trusted();
+
+/// Loads of memory no one writes while a pass runs (the context's fields other than the
+/// helpers' results, the kernel's parameters): Cranelift may merge them and hoist them out of
+/// the thread loop.
+fn invariant() -> MemFlagsData {
+    FLAGS.with_readonly().with_can_move()
+}
+
+/// The helpers called off the straight line (an access the inline check did not pass, a NaN
+/// result of `f64` arithmetic), with their number of arguments after the context.
+const COLD_HELPERS: [(usize, usize); 2] = [(0, 4), (1, 5)];
+
+fn cold_helper(i: usize) -> usize {
+    match i {
+        0 => h_mem as *const () as usize,
+        _ => h_nan64 as *const () as usize,
+    }
+}
+
+/// Defines a function of the `preserve_all` convention that calls `helper` (C convention)
+/// with its arguments and leaves the result in the context's `ret`. Compiled code calls the
+/// helpers of its slow paths through these: such a call clobbers no register, so the values
+/// the thread loop keeps (parameters, pointers, loop counters) stay in registers instead of
+/// being spilled around every slow path.
+fn trampoline(
+    module: &mut JITModule,
+    helper: usize,
+    nargs: usize,
+    call_conv: cranelift_codegen::isa::CallConv,
+) -> Result<cranelift_module::FuncId, String> {
+    let mut cx = module.make_context();
+    cx.func.signature.call_conv = cranelift_codegen::isa::CallConv::PreserveAll;
+    let mut sig = Signature::new(call_conv);
+    for _ in 0..=nargs {
+        cx.func.signature.params.push(AbiParam::new(I64));
+        sig.params.push(AbiParam::new(I64));
+    }
+    sig.returns.push(AbiParam::new(I64));
+    let target = module.isa().frontend_config();
+    let mut fbcx = FunctionBuilderContext::new();
+    {
+        let mut b = FunctionBuilder::new(&mut cx.func, &mut fbcx);
+        let entry = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        let args = b.block_params(entry).to_vec();
+        let sig = b.import_signature(sig);
+        let callee = b.ins().iconst(I64, helper as i64);
+        let c = b.ins().call_indirect(sig, callee, &args);
+        let r = b.inst_results(c)[0];
+        b.ins()
+            .store(FLAGS, r, args[0], offset_of!(Ctx, ret) as i32);
+        b.ins().return_(&[]);
+        b.seal_all_blocks();
+        b.finalize(target);
+    }
+    let id = module
+        .declare_anonymous_function(&cx.func.signature)
+        .map_err(|e| format!("cranelift: {e}"))?;
+    module
+        .define_function(id, &mut cx)
+        .map_err(|e| format!("cranelift: {e:?}"))?;
+    module.clear_context(&mut cx);
+    Ok(id)
+}
 
 impl<'a, 'b> Translator<'a, 'b> {
     fn new(
@@ -202,6 +276,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             return_blocks: std::collections::BTreeMap::new(),
             narrow: std::collections::HashSet::new(),
             sites: None,
+            trampolines: HashMap::new(),
         }
     }
 
@@ -209,11 +284,12 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.ctx.expect("the context is the function's parameter")
     }
 
-    /// A field of the context, loaded where it is used (keeping them all in registers for the
-    /// whole pass would only make the register allocator spill them).
+    /// A field of the context that stays the same for the whole pass (not `status`,
+    /// `fault_pc`, `scratch` or `ret`, which helpers write). Cranelift hoists these loads out
+    /// of the thread loop.
     fn cf(&mut self, off: usize) -> Value {
         let ctx = self.ctx();
-        self.b.ins().load(I64, FLAGS, ctx, off as i32)
+        self.b.ins().load(I64, invariant(), ctx, off as i32)
     }
 
     fn iconst(&mut self, v: u64) -> Value {
@@ -359,7 +435,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         }
         let n = self.iconst(ops.len() as u64);
         args.push(n);
-        let p = self.call(h_nan64 as *const () as usize, &args);
+        let p = self.call_cold(h_nan64 as *const () as usize, &args);
         self.b.ins().jump(join, &[BlockArg::Value(p)]);
         self.b.switch_to_block(join);
         self.b.block_params(join)[0]
@@ -398,6 +474,20 @@ impl<'a, 'b> Translator<'a, 'b> {
         all.extend_from_slice(args);
         let c = self.b.ins().call_indirect(sig, callee, &all);
         self.b.inst_results(c)[0]
+    }
+
+    /// Calls helper `f` from a block off the straight line, through its trampoline.
+    fn call_cold(&mut self, f: usize, args: &[Value]) -> Value {
+        let Some(&fref) = self.trampolines.get(&f) else {
+            return self.call(f, args);
+        };
+        let mut all = vec![self.ctx()];
+        all.extend_from_slice(args);
+        self.b.ins().call(fref, &all);
+        let ctx = self.ctx();
+        self.b
+            .ins()
+            .load(I64, FLAGS, ctx, offset_of!(Ctx, ret) as i32)
     }
 
     /// After a helper that may fault: on to the fault exit if it did.
@@ -1473,7 +1563,12 @@ impl<'a, 'b> Translator<'a, 'b> {
                 if i == 0 { site } else { u32::MAX },
             );
             let code = self.iconst(code);
-            let r = self.call(h_mem as *const () as usize, &[ai, v, t, code]);
+            let helper = h_mem as *const () as usize;
+            let r = if fast.is_some() {
+                self.call_cold(helper, &[ai, v, t, code])
+            } else {
+                self.call(helper, &[ai, v, t, code])
+            };
             self.check_status(pc);
             let r = match (store, sext, bytes) {
                 (None, true, 1) => self.sext_from(r, I8),
@@ -1513,7 +1608,20 @@ impl<'a, 'b> Translator<'a, 'b> {
             (0..n as u64)
                 .map(|i| {
                     let o = (a + i * bytes as u64) as i32;
-                    self.load_width(FLAGS, p, o, bytes as u32, sext)
+                    // A load of the exact width (not an extending one), which Cranelift treats
+                    // as pure and hoists.
+                    let ty = match bytes {
+                        1 => I8,
+                        2 => I16,
+                        4 => I32,
+                        _ => I64,
+                    };
+                    let v = self.b.ins().load(ty, invariant(), p, o);
+                    match (ty, sext) {
+                        (I64, _) => v,
+                        (_, true) => self.b.ins().sextend(I64, v),
+                        (_, false) => self.b.ins().uextend(I64, v),
+                    }
                 })
                 .collect(),
         )

@@ -22,7 +22,9 @@
 //!   sizes, global accesses against the allocation the same instruction touched last.
 //!   Anything else (the first touch of an allocation, generic addresses, atomics, the
 //!   arithmetic the interpreter also calls out of line) goes through helper functions of the
-//!   executor, which report faults exactly as the interpreter does.
+//!   executor, which report faults exactly as the interpreter does. Those called off the
+//!   straight line go through trampolines that preserve every register (see
+//!   `codegen::trampoline`), so the thread loop keeps its values in registers around them.
 //!
 //! Direct calls of non-recursive functions are compiled too (see `codegen::Translator::call_to`).
 //! Kernels with barriers, warp-wide operations (shuffles, votes, matrix instructions), system
@@ -91,6 +93,8 @@ pub(crate) struct JitCtx<'h, 'l> {
     pub(crate) fault_pc: u64,
     /// A helper's second result.
     pub(crate) scratch: u64,
+    /// The result of a helper called through a trampoline (see `codegen::trampoline`).
+    pub(crate) ret: u64,
     pub(crate) ntid: [u64; 3],
     pub(crate) ctaid: [u64; 3],
     pub(crate) nctaid: [u64; 3],
