@@ -192,6 +192,13 @@ impl Kernel {
         self.ready().is_some()
     }
 
+    /// Whether the compiled code also runs four threads at a time with vector instructions
+    /// (kernels without loops or calls whose conditional branches all come before their
+    /// stores, in blocks whose x size is a multiple of four).
+    pub fn is_vectorized(&self) -> bool {
+        self.ready().is_some_and(|k| k.quads.is_some())
+    }
+
     /// The compiled kernel if it is compiled, without waiting for a compilation under way.
     fn ready(&self) -> Option<&crate::jit::JitKernel> {
         self.inner.compiled.get().and_then(Option::as_ref)

@@ -595,8 +595,9 @@ fn compiled_calls_match_the_interpreter() {
 }
 
 mod random_programs {
-    //! Random straight-line programs (every ALU form the compiler emits inline, and many it
-    //! calls out for), run compiled and interpreted: the results must agree bit for bit.
+    //! Random programs without loops (every ALU form the compiler emits inline, and many it
+    //! calls out for, and a branch taken by some threads, all or none), run compiled (four
+    //! threads at a time) and interpreted: the results must agree bit for bit.
     use super::*;
     use proptest::prelude::*;
 
@@ -676,13 +677,42 @@ mod random_programs {
         "fma.rn.f64 {l}, {m}, {l}, {m};",
         "mov.b64 {l}, {m};",
         "addc.u32 {d}, {a}, {b};",
+        // Constant shifts, guarded 64-bit and float forms, lane registers (the forms compiled
+        // code runs four threads at a time).
+        "shl.b32 {d}, {a}, 3;",
+        "shr.u32 {d}, {a}, 31;",
+        "shr.s32 {d}, {a}, 35;",
+        "shl.b64 {l}, {m}, 40;",
+        "shr.s64 {l}, {m}, 70;",
+        "shr.u64 {l}, {m}, 64;",
+        "mul.wide.s32 {l}, {a}, 4;",
+        "@{p} add.s64 {l}, {l}, {m};",
+        "@!{q} selp.b64 {l}, {l}, {m}, {p};",
+        "@{p} setp.lt.u32 {q}, {a}, {b};",
+        "@{p} fma.rn.f32 {f}, {f}, {g}, {h};",
+        "cvt.rn.f32.u32 {f}, {a};",
+        "setp.lt.u64 {p}, {l}, {m};",
+        "setp.ge.s64 {p}, {l}, {m};",
+        "mov.u32 {d}, %tid.x;",
+        "mov.u32 {d}, %laneid;",
+        "mov.u32 {d}, %lanemask_lt;",
+        "mov.u32 {d}, %ntid.x;",
     ];
 
     fn program(ops: &[(usize, [u8; 6])]) -> String {
         // (Register operands of the 64-bit forms are also read as doubles: random bits give
         // NaNs with payloads, infinities and subnormals.)
         let mut body = String::new();
-        for (op, r) in ops {
+        for (i, (op, r)) in ops.iter().enumerate() {
+            // Half way: a branch over the second half, taken by some threads (`%p1` compares
+            // two input words), by all or none (`%ntid.x`), or by none.
+            if i == ops.len() / 2 {
+                body += match ops.len() % 3 {
+                    0 => "    @%p1 bra SKIP;\n",
+                    1 => "    mov.u32 %r8, %ntid.x;\n    setp.gt.u32 %p3, %r8, 32;\n    @%p3 bra SKIP;\n",
+                    _ => "",
+                };
+            }
             let t = U32_OPS[op % U32_OPS.len()];
             let reg = |p: &str, i: u8, n: u8| format!("%{p}{}", 1 + i % n);
             let line = t
@@ -726,7 +756,8 @@ mod random_programs {
     setp.lt.u32 %p1, %r1, %r2;
     setp.gt.s32 %p2, %r3, %r4;
     setp.ne.u32 %p3, %r5, 0;
-{body}    st.global.v4.u32 [%t3], {{%r1, %r2, %r3, %r4}};
+{body}SKIP:
+    st.global.v4.u32 [%t3], {{%r1, %r2, %r3, %r4}};
     st.global.v4.u32 [%t3+16], {{%r5, %r6, %r7, %r8}};
     st.global.v4.f32 [%t3+32], {{%f1, %f2, %f3, %f4}};
     xor.b64 %rd5, %rd1, %rd3;
@@ -746,6 +777,7 @@ mod random_programs {
         let k = m.kernel("k").unwrap();
         if compiled {
             assert_eq!(k.interpreted_because(), None);
+            assert!(k.is_vectorized(), "not vectorized:\n{src}");
         }
         let io = upload(&d, input);
         d.launch(&k, &cfg(1, [64, 1, 1]), &io.to_le_bytes())
@@ -1109,4 +1141,139 @@ fn values_live_across_the_slow_paths_survive_them() {
     let nan = u64::from_le_bytes(compiled[32 * t + 24..32 * t + 32].try_into().unwrap());
     assert!(f64::from_bits(nan).is_nan());
     assert_eq!(compiled, interpreted);
+}
+
+/// An elementwise kernel with a bounds check, a gather through an index array, a branch on
+/// the data and `%tid.y`: it runs four threads at a time where the block allows.
+const QUADS: &str = r#"
+.version 8.0
+.target sm_90
+.address_size 64
+
+.visible .entry quads(.param .u64 out, .param .u64 x, .param .u64 idx, .param .u32 n)
+{
+    .reg .pred %p<4>;
+    .reg .b32 %r<16>;
+    .reg .f32 %f<8>;
+    .reg .b64 %rd<16>;
+    ld.param.u64 %rd1, [out];
+    ld.param.u64 %rd2, [x];
+    ld.param.u64 %rd3, [idx];
+    ld.param.u32 %r1, [n];
+    mov.u32 %r2, %tid.x;
+    mov.u32 %r3, %tid.y;
+    mov.u32 %r4, %ntid.x;
+    mov.u32 %r5, %ctaid.x;
+    mov.u32 %r6, %ntid.y;
+    mul.lo.s32 %r7, %r4, %r6;
+    mad.lo.s32 %r8, %r3, %r4, %r2;
+    mad.lo.s32 %r9, %r5, %r7, %r8;
+    setp.ge.u32 %p1, %r9, %r1;
+    @%p1 bra DONE;
+    mul.wide.u32 %rd4, %r9, 4;
+    add.s64 %rd5, %rd2, %rd4;
+    ld.global.f32 %f1, [%rd5];
+    add.s64 %rd6, %rd3, %rd4;
+    ld.global.u32 %r10, [%rd6];
+    mul.wide.u32 %rd7, %r10, 4;
+    add.s64 %rd8, %rd2, %rd7;
+    ld.global.f32 %f2, [%rd8];
+    // Taken by some threads of a quad where the data says so.
+    setp.lt.f32 %p2, %f1, 0f42C80000;
+    @%p2 bra SMALL;
+    mul.rn.f32 %f3, %f1, %f2;
+    bra.uni STORE;
+SMALL:
+    fma.rn.f32 %f3, %f1, %f2, %f1;
+STORE:
+    cvt.rn.f32.u32 %f4, %r3;
+    add.rn.f32 %f5, %f3, %f4;
+    mul.wide.u32 %rd9, %r9, 8;
+    add.s64 %rd10, %rd1, %rd9;
+    st.global.f32 [%rd10], %f5;
+    st.global.u32 [%rd10+4], %r9;
+DONE:
+    ret;
+}
+"#;
+
+#[test]
+fn four_threads_at_a_time_match_the_interpreter() {
+    // (block, blocks, elements, x of element i): blocks of 2-D and 1-D shapes, a block size
+    // that is not a multiple of four (one thread at a time), a partial last quad, data that
+    // diverges within quads now and then or everywhere (past the bail limit).
+    let xs: [fn(u32) -> f32; 3] = [
+        |i| (i % 200) as f32,
+        |i| if i % 37 == 0 { 5.0 } else { 500.0 },
+        |i| if i % 2 == 0 { 5.0 } else { 500.0 },
+    ];
+    let shapes = [
+        ([8u32, 4, 1], 9u32, 280u32),
+        ([64, 1, 1], 5, 318),
+        ([6, 2, 1], 7, 80),
+    ];
+    for (block, blocks, n) in shapes {
+        for (xi, x) in xs.iter().enumerate() {
+            let run = |compiled: bool| {
+                let d = device(compiled);
+                let m = load(&d, QUADS);
+                let k = m.kernel("quads").unwrap();
+                if compiled {
+                    assert_eq!(k.interpreted_because(), None);
+                    assert!(k.is_vectorized());
+                }
+                let xv: Vec<u8> = (0..n).flat_map(|i| x(i).to_le_bytes()).collect();
+                let iv: Vec<u8> = (0..n)
+                    .flat_map(|i| ((i * 7 + 3) % n).to_le_bytes())
+                    .collect();
+                let (xa, ia) = (upload(&d, &xv), upload(&d, &iv));
+                let out = upload(&d, &vec![0xa5; 8 * n as usize + 64]);
+                let mut p = Vec::new();
+                for a in [out, xa, ia] {
+                    p.extend_from_slice(&a.to_le_bytes());
+                }
+                p.extend_from_slice(&n.to_le_bytes());
+                d.launch(&k, &cfg(blocks, block), &p).unwrap();
+                let mut o = vec![0u8; 8 * n as usize + 64];
+                d.memory().read(out, &mut o).unwrap();
+                o
+            };
+            let (c, i) = (run(true), run(false));
+            assert!(c == i, "block {block:?}, data {xi}");
+            // Spot-check an element against a value computed here.
+            let e = 11usize;
+            let f = |o: usize| f32::from_le_bytes(c[o..o + 4].try_into().unwrap());
+            let (x1, x2) = (x(e as u32), x((e as u32 * 7 + 3) % n));
+            let ty = ((e as u32 % (block[0] * block[1])) / block[0]) as f32;
+            let want = if x1 < 100.0 {
+                x1.mul_add(x2, x1)
+            } else {
+                x1 * x2
+            } + ty;
+            assert_eq!(f(8 * e), want, "block {block:?}, data {xi}");
+        }
+    }
+    // Out of bounds in one lane of a quad: the interpreter's fault, at the same line.
+    let fault_at = |compiled: bool| {
+        let d = device(compiled);
+        let m = load(&d, QUADS);
+        let k = m.kernel("quads").unwrap();
+        let n = 64u32;
+        let xv: Vec<u8> = (0..n).flat_map(|i| (i as f32).to_le_bytes()).collect();
+        let iv: Vec<u8> = (0..n)
+            .flat_map(|i| if i == 42 { 1u32 << 20 } else { i }.to_le_bytes())
+            .collect();
+        let (xa, ia) = (upload(&d, &xv), upload(&d, &iv));
+        let out = d.memory().alloc(8 * n as u64).unwrap();
+        let mut p = Vec::new();
+        for a in [out, xa, ia] {
+            p.extend_from_slice(&a.to_le_bytes());
+        }
+        p.extend_from_slice(&n.to_le_bytes());
+        d.launch(&k, &cfg(1, [64, 1, 1]), &p).unwrap_err()
+    };
+    let (a, b) = (fault_at(true), fault_at(false));
+    assert!(matches!(a, Error::IllegalAddress { .. }), "{a}");
+    assert_eq!(a.to_string(), b.to_string());
+    assert_eq!(a.site(), b.site());
 }

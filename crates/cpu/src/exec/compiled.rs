@@ -10,7 +10,7 @@ use super::{
     atomic_global, atomic_shared, atomic_target, fault, in_space, le_read, prop64, read_timer, Cta,
     Launch,
 };
-use crate::jit::{JitCtx, JitKernel, EXITED, PASS_FAULT};
+use crate::jit::{JitCtx, JitKernel, EXITED, PASS_BAIL, PASS_DONE, PASS_FAULT};
 use crate::lower::{Op, Space, TriK};
 use crate::memory::Allocation;
 use crate::{fp, Error, Site};
@@ -18,6 +18,10 @@ use ferrocuda_ptx::ir::{self, AtomOp};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+
+/// Quads of a block that may diverge (and run one thread at a time) before the rest of the
+/// block runs one thread at a time.
+const MAX_BAILS: u32 = 8;
 
 /// Allocations a worker keeps resolved before it starts over.
 const CACHED_ALLOCATIONS: usize = 64;
@@ -348,9 +352,14 @@ impl<'l> Runner<'l> {
         if !k.single_pass {
             self.resume.iter_mut().for_each(|r| *r = 0);
         }
+        // Four threads at a time where the kernel has a quad function and quads fit the
+        // block's rows.
+        let quads = k.quads.is_some() && l.block[0] % 4 == 0;
+        let mut bails = 0u32;
         loop {
             let host = &mut self.host;
             let mut ctx = JitCtx {
+                first: 0,
                 nthreads: threads as u64,
                 regs: self.regs.as_mut_ptr(),
                 resume: self.resume.as_mut_ptr(),
@@ -379,7 +388,29 @@ impl<'l> Runner<'l> {
                 dyn_base,
                 host,
             };
-            if k.pass(&mut ctx) == PASS_FAULT {
+            let mut r = PASS_BAIL;
+            while quads && r == PASS_BAIL && bails < MAX_BAILS {
+                r = k.pass_quads(&mut ctx);
+                if r == PASS_BAIL {
+                    // Threads that diverge: this quad one thread at a time, then on.
+                    bails += 1;
+                    let first = ctx.ret;
+                    ctx.first = first;
+                    ctx.nthreads = first + 4;
+                    r = k.pass(&mut ctx);
+                    if r == PASS_DONE && first + 4 < threads as u64 {
+                        ctx.first = first + 4;
+                        ctx.nthreads = threads as u64;
+                        r = PASS_BAIL;
+                    }
+                }
+            }
+            if r == PASS_BAIL {
+                // No quad function, or a block that diverged too often for it.
+                ctx.nthreads = threads as u64;
+                r = k.pass(&mut ctx);
+            }
+            if r == PASS_FAULT {
                 let pc = ctx.fault_pc as u32;
                 let e = self.host.error.take().unwrap_or_else(|| internal("pass"));
                 return Err(e.with_site(|| site(l, pc)));

@@ -17,10 +17,12 @@ use cranelift_codegen::ir::{
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use cranelift_jit::{JITBuilder, JITModule};
-use cranelift_module::{default_libcall_names, Linkage, Module};
+use cranelift_module::{default_libcall_names, Module};
 use std::collections::HashMap;
 use std::mem::offset_of;
 use std::sync::Mutex;
+
+mod vector;
 
 type Ctx = JitCtx<'static, 'static>;
 
@@ -84,17 +86,24 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
     cx.func.signature.params.push(AbiParam::new(I64));
     cx.func.signature.returns.push(AbiParam::new(I32));
     let mut trampolines = HashMap::new();
+    let mut tramp_ids = Vec::new();
     for (i, nargs) in COLD_HELPERS {
         let f = cold_helper(i);
         let id = trampoline(&mut module, f, nargs, call_conv)?;
+        tramp_ids.push((f, id));
         trampolines.insert(f, module.declare_func_in_func(id, &mut cx.func));
     }
+    // Kernels without loops that qualify get a second function, four threads at a time (see
+    // `vector`); the one-thread function then also runs single quads, from `JitCtx::first`.
+    let single_pass = resumes.len() == 1;
+    let want_quads = single_pass && vector::enabled() && vector::qualifies(&body, prog).is_ok();
     let mut fbcx = FunctionBuilderContext::new();
     let mut site_bytes = Vec::new();
     {
         let b = FunctionBuilder::new(&mut cx.func, &mut fbcx);
         let mut t = Translator::new(b, &body, prog, call_conv, carry, frame_slots);
         t.trampolines = trampolines;
+        t.from_first = want_quads;
         t.param_bytes = param_bytes as u64;
         t.run(
             &resumes,
@@ -103,34 +112,78 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
             module.isa().frontend_config(),
         )?;
     }
-    let id = module
-        .declare_function("kernel", Linkage::Local, &cx.func.signature)
-        .map_err(|e| format!("cranelift: {e}"))?;
     let dump = std::env::var_os("FERROCUDA_CPU_JIT_DUMP").is_some();
-    if dump {
-        cx.set_disasm(true);
-        eprintln!("{}", cx.func.display());
-    }
-    module
-        .define_function(id, &mut cx)
-        .map_err(|e| format!("cranelift: {e:?}"))?;
-    if dump {
-        if let Some(c) = cx.compiled_code() {
-            eprintln!("{}", c.vcode.as_deref().unwrap_or(""));
+    let id = define(&mut module, &mut cx, "kernel", dump)?;
+
+    // The quad function is optional: if Cranelift cannot compile it, the kernel runs one
+    // thread at a time.
+    let mut quads = None;
+    if want_quads {
+        let mut cx = module.make_context();
+        cx.func.signature = module.make_signature();
+        cx.func.signature.call_conv = call_conv;
+        cx.func.signature.params.push(AbiParam::new(I64));
+        cx.func.signature.returns.push(AbiParam::new(I32));
+        let mut trampolines = HashMap::new();
+        for (f, id) in &tramp_ids {
+            trampolines.insert(*f, module.declare_func_in_func(*id, &mut cx.func));
         }
+        let mut fbcx = FunctionBuilderContext::new();
+        let b = FunctionBuilder::new(&mut cx.func, &mut fbcx);
+        let mut t = Translator::new(b, &body, prog, call_conv, carry, frame_slots);
+        t.trampolines = trampolines;
+        t.param_bytes = param_bytes as u64;
+        let mut sb = site_bytes.clone();
+        if t.run_quads(&live[0], &mut sb, module.isa().frontend_config())
+            .is_ok()
+        {
+            if let Ok(id) = define(&mut module, &mut cx, "quads", dump) {
+                site_bytes = sb;
+                quads = Some(id);
+            }
+        }
+        module.clear_context(&mut cx);
     }
-    module.clear_context(&mut cx);
     module
         .finalize_definitions()
         .map_err(|e| format!("cranelift: {e}"))?;
     let code = module.get_finalized_function(id);
+    let quads = quads.map(|id| module.get_finalized_function(id));
     Ok(JitKernel {
         module: Mutex::new(Some(module)),
         code,
         frame_slots,
         site_bytes,
-        single_pass: resumes.len() == 1,
+        single_pass,
+        quads,
     })
+}
+
+/// Compiles the function in `cx` into `module` (printing its IR and machine code when
+/// `dump`).
+fn define(
+    module: &mut JITModule,
+    cx: &mut cranelift_codegen::Context,
+    name: &str,
+    dump: bool,
+) -> Result<cranelift_module::FuncId, String> {
+    if dump {
+        cx.set_disasm(true);
+        eprintln!("{name}:\n{}", cx.func.display());
+    }
+    let id = module
+        .declare_anonymous_function(&cx.func.signature)
+        .map_err(|e| format!("cranelift: {e}"))?;
+    let r = module
+        .define_function(id, cx)
+        .map_err(|e| format!("cranelift: {e:?}"));
+    if dump {
+        if let Some(c) = cx.compiled_code() {
+            eprintln!("{}", c.vcode.as_deref().unwrap_or(""));
+        }
+    }
+    module.clear_context(cx);
+    r.map(|()| id)
 }
 
 struct Translator<'a, 'b> {
@@ -164,6 +217,20 @@ struct Translator<'a, 'b> {
     narrow: std::collections::HashSet<Value>,
     /// Per cold helper (by address): its trampoline.
     trampolines: HashMap<usize, cranelift_codegen::ir::FuncRef>,
+    /// The quad function's registers, its first thread and that thread's `%tid` (see
+    /// `vector`).
+    vvars: HashMap<Slot, vector::VVar>,
+    /// Registers the quad function holds as 64-bit lanes.
+    vwide: std::collections::HashSet<Slot>,
+    vt: Variable,
+    vtid: [Variable; 3],
+    /// Where a quad whose threads diverge leaves the quad function.
+    bail: Block,
+    /// The site entry the next global access uses instead of one of its own (a quad's
+    /// lane-by-lane access shares its vector access's entry).
+    force_site: Option<u32>,
+    /// The pass starts at thread `JitCtx::first` rather than 0.
+    from_first: bool,
 }
 
 const FLAGS: MemFlagsData = MemFlagsData::trusted();
@@ -248,6 +315,10 @@ impl<'a, 'b> Translator<'a, 'b> {
         let next_thread = b.create_block();
         let fault = b.create_block();
         b.set_cold_block(fault);
+        let vt = b.declare_var(I64);
+        let vtid = [b.declare_var(I64), b.declare_var(I64), b.declare_var(I64)];
+        let bail = b.create_block();
+        b.set_cold_block(bail);
         #[cfg(target_arch = "x86_64")]
         let fma = std::is_x86_feature_detected!("fma");
         #[cfg(not(target_arch = "x86_64"))]
@@ -277,6 +348,13 @@ impl<'a, 'b> Translator<'a, 'b> {
             narrow: std::collections::HashSet::new(),
             sites: None,
             trampolines: HashMap::new(),
+            vvars: HashMap::new(),
+            vwide: std::collections::HashSet::new(),
+            vt,
+            vtid,
+            bail,
+            force_site: None,
+            from_first: false,
         }
     }
 
@@ -536,6 +614,29 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.b.ins().store(FLAGS, v, p, 0);
     }
 
+    /// The pass's first thread (`JitCtx::first`) and its `%tid`.
+    fn first_thread(&mut self) {
+        let ctx = self.ctx();
+        let t = self
+            .b
+            .ins()
+            .load(I64, FLAGS, ctx, offset_of!(Ctx, first) as i32);
+        self.b.def_var(self.t, t);
+        let nx = self.cf(offset_of!(Ctx, ntid));
+        let ny = self.cf(offset_of!(Ctx, ntid) + 8);
+        // A launch's block sizes are at least 1.
+        let one = self.iconst(1);
+        let nx = self.b.ins().umax(nx, one);
+        let ny = self.b.ins().umax(ny, one);
+        let x = self.b.ins().urem(t, nx);
+        let yz = self.b.ins().udiv(t, nx);
+        let y = self.b.ins().urem(yz, ny);
+        let z = self.b.ins().udiv(yz, ny);
+        for (v, x) in self.tid.into_iter().zip([x, y, z]) {
+            self.b.def_var(v, x);
+        }
+    }
+
     fn block_at(&mut self, pc: u32) -> Block {
         if let Some(&b) = self.blocks.get(&pc) {
             return b;
@@ -563,9 +664,13 @@ impl<'a, 'b> Translator<'a, 'b> {
         let ctx = self.b.block_params(entry)[0];
         self.ctx = Some(ctx);
         self.sites = Some(self.cf(offset_of!(Ctx, sites)));
-        let zero = self.iconst(0);
-        for v in [self.t, self.tid[0], self.tid[1], self.tid[2]] {
-            self.b.def_var(v, zero);
+        if self.from_first {
+            self.first_thread();
+        } else {
+            let zero = self.iconst(0);
+            for v in [self.t, self.tid[0], self.tid[1], self.tid[2]] {
+                self.b.def_var(v, zero);
+            }
         }
         let budget0 = self.iconst(SLICE as u64);
         self.b.def_var(self.budget, budget0);
@@ -794,26 +899,33 @@ impl<'a, 'b> Translator<'a, 'b> {
             }
             _ => {}
         }
-        let cont = match guard {
-            None => None,
-            Some(g) => {
-                let run = self.b.create_block();
-                let cont = self.b.create_block();
-                if inst.neg {
-                    self.b.ins().brif(g, cont, &[], run, &[]);
-                } else {
-                    self.b.ins().brif(g, run, &[], cont, &[]);
-                }
-                self.b.switch_to_block(run);
-                Some(cont)
+        self.guarded_op(pc, site_bytes)?;
+        Ok(true)
+    }
+
+    /// Emits instruction `pc` (not a branch or stop) under its guard.
+    fn guarded_op(&mut self, pc: u32, site_bytes: &mut Vec<u32>) -> Result<(), String> {
+        let inst = &self.prog.insts[pc as usize];
+        let cont = if inst.guard == NONE {
+            None
+        } else {
+            let g = self.get(inst.guard);
+            let run = self.b.create_block();
+            let cont = self.b.create_block();
+            if inst.neg {
+                self.b.ins().brif(g, cont, &[], run, &[]);
+            } else {
+                self.b.ins().brif(g, run, &[], cont, &[]);
             }
+            self.b.switch_to_block(run);
+            Some(cont)
         };
         self.op(pc, site_bytes)?;
         if let Some(cont) = cont {
             self.b.ins().jump(cont, &[]);
             self.b.switch_to_block(cont);
         }
-        Ok(true)
+        Ok(())
     }
 
     /// The thread's local memory (its frames).
@@ -1474,8 +1586,13 @@ impl<'a, 'b> Translator<'a, 'b> {
         // The host address of the first element when the inline check passes.
         let fast = match space {
             Space::Global | Space::Generic if pow2 => {
-                site = site_bytes.len() as u32;
-                site_bytes.push(total as u32);
+                site = match self.force_site {
+                    Some(s) if site_bytes.get(s as usize) == Some(&(total as u32)) => s,
+                    _ => {
+                        site_bytes.push(total as u32);
+                        site_bytes.len() as u32 - 1
+                    }
+                };
                 let sites = self.sites.expect("set at the entry");
                 let e = self.b.ins().iadd_imm_s(sites, site as i64 * 24);
                 let base = self.b.ins().load(I64, FLAGS, e, 0);

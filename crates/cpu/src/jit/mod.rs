@@ -60,11 +60,18 @@ pub(crate) const SLICE: u32 = 4096;
 /// What the compiled function returns.
 pub(crate) const PASS_DONE: u32 = 0;
 pub(crate) const PASS_FAULT: u32 = 1;
+/// The quad function met a branch its four threads take different ways (see
+/// `codegen::vector`); the quad's first thread is in `JitCtx::ret`.
+pub(crate) const PASS_BAIL: u32 = 2;
 
 /// The state the compiled function and the executor's helpers share for one block pass. The
 /// compiled code reads and writes its fields at fixed offsets (`offset_of!`).
 #[repr(C)]
 pub(crate) struct JitCtx<'h, 'l> {
+    /// The pass runs threads `first..nthreads` of the block (`first` is 0 except where the
+    /// executor runs the threads of a quad one at a time; only kernels with a quad function
+    /// read it).
+    pub(crate) first: u64,
     pub(crate) nthreads: u64,
     /// `nthreads` register frames of [`JitKernel::frame_slots`] words each.
     pub(crate) regs: *mut u64,
@@ -120,6 +127,9 @@ pub(crate) struct JitKernel {
     /// The kernel has no loops: one pass runs every thread to its exit, and the resume points
     /// are neither read nor written.
     pub(crate) single_pass: bool,
+    /// The function that runs four threads at a time, for kernels that qualify (see
+    /// `codegen::vector`), in blocks whose x size is a multiple of four.
+    pub(crate) quads: Option<*const u8>,
 }
 
 // SAFETY: `code` points into memory owned by `module`, which lives as long as the kernel and
@@ -141,6 +151,20 @@ impl JitKernel {
         // executor's helpers with `ctx` itself.
         let f: extern "C" fn(*mut JitCtx<'_, '_>) -> u32 =
             unsafe { std::mem::transmute(self.code) };
+        f(ctx)
+    }
+
+    /// Runs the block's threads from `ctx.first` four at a time: [`PASS_DONE`], [`PASS_FAULT`]
+    /// as [`JitKernel::pass`], or [`PASS_BAIL`]. Only for kernels with `quads`.
+    pub(crate) fn pass_quads(&self, ctx: &mut JitCtx<'_, '_>) -> u32 {
+        let Some(code) = self.quads else {
+            // Nothing to run four at a time: the executor runs the quad one thread at a time.
+            ctx.ret = ctx.first;
+            return PASS_BAIL;
+        };
+        // SAFETY: as in `pass`: `code` is a finalized function of `module` with the same
+        // signature and the same discipline for memory and helpers.
+        let f: extern "C" fn(*mut JitCtx<'_, '_>) -> u32 = unsafe { std::mem::transmute(code) };
         f(ctx)
     }
 }

@@ -1,0 +1,1049 @@
+//! Four threads at a time: a second compiled function for kernels without loops, which runs
+//! four consecutive threads of a block (a *quad*) with 128-bit vector instructions.
+//!
+//! Each PTX register of the quad is a pair of `i64x2` vectors (lanes 0–1 and 2–3), holding
+//! the same 64-bit values the one-thread code holds. The common arithmetic, comparisons and
+//! `f32` operations are vector instructions; a global load or store whose four addresses are
+//! consecutive is one vector access after one bounds check. Everything else runs lane by lane
+//! with the one-thread translation of the same instruction (`per_lane`), so the quad covers
+//! every instruction the compiler covers.
+//!
+//! Branches must be uniform across the quad. When they are not, the quad stops (*bails*) and
+//! the executor runs its four threads with the one-thread function instead. That is only
+//! correct while the quad has changed nothing another thread could see, so a kernel qualifies
+//! only when every conditional branch or exit comes before every store to memory other than
+//! the thread's own local memory (the bounds check that starts most elementwise kernels does).
+
+use super::{Ctx, Translator, FLAGS};
+use crate::jit::body::{flow, Body};
+use crate::jit::{PASS_BAIL, PASS_DONE, PASS_FAULT};
+use crate::lower::{sr, BinK, ICmp, Op, Program, Slot, Space, TriK, NONE};
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::types::{F32X4, I32, I32X4, I64, I64X2, I8X16};
+use cranelift_codegen::ir::{
+    Block, ConstantData, Endianness, InstBuilder, MemFlagsData, Type, Value,
+};
+use cranelift_frontend::Variable;
+use std::collections::HashSet;
+use std::mem::offset_of;
+
+/// A quad's 64-bit values: lanes 0–1 and 2–3.
+type Quad = [Value; 2];
+
+/// Quad functions are compiled (`FERROCUDA_CPU_JIT_QUADS=0` turns them off, to compare).
+pub(in crate::jit) fn enabled() -> bool {
+    static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ENABLED.get_or_init(|| std::env::var_os("FERROCUDA_CPU_JIT_QUADS").is_none_or(|v| v != "0"))
+}
+
+/// Whether the kernel can run four threads at a time (see the module documentation).
+pub(in crate::jit) fn qualifies(body: &Body, prog: &Program) -> Result<(), String> {
+    if body.calls {
+        return Err("calls".into());
+    }
+    let (_, start, end) = body
+        .func_of(body.entry())
+        .ok_or_else(|| "no kernel body".to_string())?;
+    let mut first_store = u32::MAX;
+    let mut last_branch = 0u32;
+    for pc in start..end {
+        let inst = &prog.insts[pc as usize];
+        match &inst.op {
+            Op::Bra { target } if *target <= pc => return Err("a loop".into()),
+            Op::Bra { .. } | Op::Exit | Op::Ret if inst.guard != NONE => last_branch = pc,
+            Op::Bra { .. } | Op::Exit | Op::Ret => {}
+            Op::St { space, .. } if *space != Space::Local => first_store = first_store.min(pc),
+            Op::Atom { .. } => first_store = first_store.min(pc),
+            Op::Trap | Op::Brkpt | Op::Call { .. } | Op::Brx { .. } => {
+                return Err("a stop or call".into())
+            }
+            _ => {}
+        }
+    }
+    if first_store < last_branch {
+        return Err("a conditional branch after a store".into());
+    }
+    Ok(())
+}
+
+fn little() -> MemFlagsData {
+    MemFlagsData::new().with_endianness(Endianness::Little)
+}
+
+/// The width each register the kernel writes needs: 32 bits where every write is at most
+/// that wide (masked to it), 64 otherwise.
+pub(super) fn wide_slots(body: &Body, prog: &Program, carry: Slot) -> HashSet<Slot> {
+    let mut wide = HashSet::new();
+    let (_, start, end) = body.func_of(body.entry()).unwrap_or((0, 0, 0));
+    for pc in start..end {
+        let f = flow(body, prog, pc, carry);
+        let widths: Vec<(Slot, u64)> = match &prog.insts[pc as usize].op {
+            Op::Mov { d, wm, .. }
+            | Op::Bin { d, wm, .. }
+            | Op::Tri { d, wm, .. }
+            | Op::Alu1 { d, wm, .. }
+            | Op::Alu2 { d, wm, .. }
+            | Op::Alu3 { d, wm, .. }
+            | Op::Alu4 { d, wm, .. }
+            | Op::Atom { d, wm, .. }
+            | Op::Cvta { d, wm, .. }
+            | Op::ReadTimer { d, wm, .. }
+            | Op::Pack { d, wm, .. } => vec![(*d, *wm)],
+            Op::AluCarry { d, wm, .. } => vec![(*d, *wm), (carry, 1)],
+            Op::SetpI { d, .. } | Op::Isspacep { d, .. } => vec![(*d, 1)],
+            Op::AluCmp { p, pwm, q, qwm, .. } => vec![(*p, *pwm), (*q, *qwm)],
+            Op::Ld { ds, wms, n, .. } => (0..*n as usize).map(|i| (ds[i], wms[i])).collect(),
+            _ => Vec::new(),
+        };
+        for d in f.defs {
+            let wm = widths.iter().find(|w| w.0 == d).map_or(u64::MAX, |w| w.1);
+            if wm > 0xffff_ffff {
+                wide.insert(d);
+            }
+        }
+    }
+    wide
+}
+
+/// A vector result: 32-bit lanes, or a quad of 64-bit lanes, and the width mask it is
+/// written with.
+pub(super) enum Write {
+    W32(Value, u64),
+    W64(Quad, u64),
+}
+
+/// How a quad holds a register.
+#[derive(Clone, Copy)]
+pub(super) enum VVar {
+    /// One `i32x4`.
+    W32(Variable),
+    /// Two `i64x2`: lanes 0–1 and 2–3.
+    W64([Variable; 2]),
+}
+
+impl Translator<'_, '_> {
+    fn vvar(&mut self, s: Slot) -> VVar {
+        if let Some(&v) = self.vvars.get(&s) {
+            return v;
+        }
+        let v = if self.vwide.contains(&s) {
+            VVar::W64([self.b.declare_var(I64X2), self.b.declare_var(I64X2)])
+        } else {
+            VVar::W32(self.b.declare_var(I32X4))
+        };
+        self.vvars.insert(s, v);
+        v
+    }
+
+    fn vconst(&mut self, ty: Type, bytes: Vec<u8>) -> Value {
+        let c = self.b.func.dfg.constants.insert(ConstantData::from(bytes));
+        self.b.ins().vconst(ty, c)
+    }
+
+    fn splat32(&mut self, c: u32) -> Value {
+        self.vconst(I32X4, [c; 4].iter().flat_map(|x| x.to_le_bytes()).collect())
+    }
+
+    fn splat64(&mut self, c: u64) -> Quad {
+        let v = self.vconst(I64X2, [c; 2].iter().flat_map(|x| x.to_le_bytes()).collect());
+        [v, v]
+    }
+
+    /// `v + [0, 1, 2, 3] * step` (`v` an `i64`), 32 bits wide.
+    fn iota32(&mut self, v: Value, step: u32) -> Value {
+        let n = self.b.ins().ireduce(I32, v);
+        let s = self.b.ins().splat(I32X4, n);
+        let k = self.vconst(
+            I32X4,
+            [0, step, 2 * step, 3 * step]
+                .iter()
+                .flat_map(|x| x.to_le_bytes())
+                .collect(),
+        );
+        self.b.ins().iadd(s, k)
+    }
+
+    /// `v + [0, 1, 2, 3] * step` (`v` an `i64`), 64 bits wide.
+    fn iota64(&mut self, v: Value, step: u64) -> Quad {
+        let s = self.b.ins().splat(I64X2, v);
+        let lo = self.vconst(
+            I64X2,
+            [0, step].iter().flat_map(|x| x.to_le_bytes()).collect(),
+        );
+        let hi = self.vconst(
+            I64X2,
+            [2 * step, 3 * step]
+                .iter()
+                .flat_map(|x| x.to_le_bytes())
+                .collect(),
+        );
+        [self.b.ins().iadd(s, lo), self.b.ins().iadd(s, hi)]
+    }
+
+    fn each(&mut self, v: Quad, f: impl Fn(&mut Self, Value) -> Value) -> Quad {
+        [f(self, v[0]), f(self, v[1])]
+    }
+
+    fn each2(&mut self, x: Quad, y: Quad, f: impl Fn(&mut Self, Value, Value) -> Value) -> Quad {
+        [f(self, x[0], y[0]), f(self, x[1], y[1])]
+    }
+
+    /// The low 32 bits of the four lanes, as one `i32x4`.
+    fn narrow(&mut self, v: Quad) -> Value {
+        let a = self.b.ins().bitcast(I8X16, little(), v[0]);
+        let b = self.b.ins().bitcast(I8X16, little(), v[1]);
+        let idx: Vec<u8> = vec![0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27];
+        let imm = self.b.func.dfg.immediates.push(ConstantData::from(idx));
+        let s = self.b.ins().shuffle(a, b, imm);
+        self.b.ins().bitcast(I32X4, little(), s)
+    }
+
+    /// Four 32-bit lanes zero- (or sign-) extended to a quad of 64-bit lanes.
+    fn widen(&mut self, v: Value, signed: bool) -> Quad {
+        if signed {
+            [self.b.ins().swiden_low(v), self.b.ins().swiden_high(v)]
+        } else {
+            [self.b.ins().uwiden_low(v), self.b.ins().uwiden_high(v)]
+        }
+    }
+
+    /// A value the same for every thread of the quad (`%ntid`, `%ctaid`, ...).
+    fn uniform(&mut self, s: Slot) -> Value {
+        self.enter_lane(0);
+        self.get(s)
+    }
+
+    /// Slot `s` as 32-bit lanes (its low 32 bits).
+    fn vget32(&mut self, s: Slot) -> Value {
+        if s == NONE {
+            return self.splat32(0);
+        }
+        if let Some(&c) = self.body.consts.get(&s) {
+            return self.splat32(c as u32);
+        }
+        if s == self.carry || self.body.is_reg(s) {
+            return match self.vvar(s) {
+                VVar::W32(v) => self.b.use_var(v),
+                VVar::W64([a, b]) => {
+                    let q = [self.b.use_var(a), self.b.use_var(b)];
+                    self.narrow(q)
+                }
+            };
+        }
+        match s {
+            sr::TID => {
+                let x = self.b.use_var(self.vtid[0]);
+                self.iota32(x, 1)
+            }
+            sr::LANEID => {
+                let t = self.b.use_var(self.vt);
+                let l = self.b.ins().band_imm_s(t, 31);
+                self.iota32(l, 1)
+            }
+            sr::LM_EQ | sr::LM_LE | sr::LM_LT | sr::LM_GE | sr::LM_GT => {
+                // Per lane, as the one-thread code computes them.
+                let mut q = self.splat32(0);
+                for lane in 0..4u8 {
+                    self.enter_lane(lane as u32);
+                    let v = self.get(s);
+                    let v = self.b.ins().ireduce(I32, v);
+                    q = self.b.ins().insertlane(q, v, lane);
+                }
+                q
+            }
+            _ => {
+                let v = self.uniform(s);
+                let n = self.b.ins().ireduce(I32, v);
+                self.b.ins().splat(I32X4, n)
+            }
+        }
+    }
+
+    /// Slot `s` as 64-bit lanes.
+    fn vget64(&mut self, s: Slot) -> Quad {
+        if let Some(&c) = self.body.consts.get(&s) {
+            return self.splat64(c);
+        }
+        if s != NONE && (s == self.carry || self.body.is_reg(s)) {
+            if let VVar::W64([a, b]) = self.vvar(s) {
+                return [self.b.use_var(a), self.b.use_var(b)];
+            }
+        }
+        match s {
+            NONE
+            | sr::TID
+            | sr::LANEID
+            | sr::LM_EQ
+            | sr::LM_LE
+            | sr::LM_LT
+            | sr::LM_GE
+            | sr::LM_GT => {
+                let v = self.vget32(s);
+                self.widen(v, false)
+            }
+            _ if s == self.carry || self.body.is_reg(s) => {
+                let v = self.vget32(s);
+                self.widen(v, false)
+            }
+            _ => {
+                let v = self.uniform(s);
+                let v = self.b.ins().splat(I64X2, v);
+                [v, v]
+            }
+        }
+    }
+
+    /// Writes 32-bit lanes (masked to `wm`) to slot `d`.
+    fn vset32(&mut self, d: Slot, v: Value, wm: u64) {
+        if d == NONE {
+            return;
+        }
+        let v = if wm < 0xffff_ffff {
+            let m = self.splat32(wm as u32);
+            self.b.ins().band(v, m)
+        } else {
+            v
+        };
+        match self.vvar(d) {
+            VVar::W32(var) => self.b.def_var(var, v),
+            VVar::W64([a, b]) => {
+                let q = self.widen(v, false);
+                self.b.def_var(a, q[0]);
+                self.b.def_var(b, q[1]);
+            }
+        }
+    }
+
+    /// Writes 64-bit lanes (masked to `wm`) to slot `d`.
+    fn vset64(&mut self, d: Slot, v: Quad, wm: u64) {
+        if d == NONE {
+            return;
+        }
+        let v = if wm != u64::MAX {
+            let m = self.splat64(wm);
+            self.each2(v, m, |t, a, b| t.b.ins().band(a, b))
+        } else {
+            v
+        };
+        match self.vvar(d) {
+            // Only 32-bit writes reach a 32-bit register (`wide_slots`).
+            VVar::W32(var) => {
+                let n = self.narrow(v);
+                self.b.def_var(var, n)
+            }
+            VVar::W64([a, b]) => {
+                self.b.def_var(a, v[0]);
+                self.b.def_var(b, v[1]);
+            }
+        }
+    }
+
+    /// An `f32x4` result's bits, NaNs made the GPU's canonical NaN.
+    fn vcanon32(&mut self, f: Value) -> Value {
+        let nan = self.b.ins().fcmp(FloatCC::Unordered, f, f);
+        let bits = self.b.ins().bitcast(I32X4, little(), f);
+        let canon = self.splat32(crate::fp::NAN32);
+        self.b.ins().bitselect(nan, canon, bits)
+    }
+
+    fn vf32(&mut self, s: Slot) -> Value {
+        let v = self.vget32(s);
+        self.b.ins().bitcast(F32X4, little(), v)
+    }
+
+    /// A lane mask (all ones where the predicate holds, or fails with `neg`).
+    fn vtruth(&mut self, s: Slot, neg: bool) -> Value {
+        let v = self.vget32(s);
+        let z = self.splat32(0);
+        let cc = if neg { IntCC::Equal } else { IntCC::NotEqual };
+        self.b.ins().icmp(cc, v, z)
+    }
+
+    /// A lane mask as a predicate (1 where set).
+    fn vbit(&mut self, m: Value) -> Value {
+        let one = self.splat32(1);
+        self.b.ins().band(m, one)
+    }
+
+    /// Runs the one-thread code as lane `lane` of the quad (its thread index and `%tid.x`).
+    fn enter_lane(&mut self, lane: u32) {
+        let t = self.b.use_var(self.vt);
+        let t = self.b.ins().iadd_imm_s(t, lane as i64);
+        self.b.def_var(self.t, t);
+        let x = self.b.use_var(self.vtid[0]);
+        let x = self.b.ins().iadd_imm_s(x, lane as i64);
+        self.b.def_var(self.tid[0], x);
+        for k in 1..3 {
+            let v = self.b.use_var(self.vtid[k]);
+            self.b.def_var(self.tid[k], v);
+        }
+    }
+
+    /// Lane `lane` of slot `s`, as the one-thread code holds it.
+    fn lane_of(&mut self, s: Slot, lane: u32) -> Value {
+        match self.vvar(s) {
+            VVar::W32(v) => {
+                let q = self.b.use_var(v);
+                let x = self.b.ins().extractlane(q, lane as u8);
+                self.b.ins().uextend(I64, x)
+            }
+            VVar::W64(vs) => {
+                let q = self.b.use_var(vs[(lane / 2) as usize]);
+                self.b.ins().extractlane(q, (lane % 2) as u8)
+            }
+        }
+    }
+
+    /// Sets lane `lane` of slot `s` to `x` (an `i64` of the one-thread code).
+    fn set_lane(&mut self, s: Slot, lane: u32, x: Value) {
+        match self.vvar(s) {
+            VVar::W32(v) => {
+                let q = self.b.use_var(v);
+                let n = self.b.ins().ireduce(I32, x);
+                let q = self.b.ins().insertlane(q, n, lane as u8);
+                self.b.def_var(v, q);
+            }
+            VVar::W64(vs) => {
+                let var = vs[(lane / 2) as usize];
+                let q = self.b.use_var(var);
+                let q = self.b.ins().insertlane(q, x, (lane % 2) as u8);
+                self.b.def_var(var, q);
+            }
+        }
+    }
+
+    /// Instruction `pc` lane by lane with the one-thread translation (its guard included).
+    fn per_lane(&mut self, pc: u32, site_bytes: &mut Vec<u32>) -> Result<(), String> {
+        let f = flow(self.body, self.prog, pc, self.carry);
+        let mut slots: Vec<Slot> = f.uses.iter().chain(&f.defs).copied().collect();
+        slots.sort_unstable();
+        slots.dedup();
+        for lane in 0..4u32 {
+            self.enter_lane(lane);
+            for &s in &slots {
+                let v = self.lane_of(s, lane);
+                let var = self.var(s);
+                self.b.def_var(var, v);
+            }
+            self.guarded_op(pc, site_bytes)?;
+            for &d in &f.defs {
+                let var = self.var(d);
+                let v = self.b.use_var(var);
+                self.set_lane(d, lane, v);
+            }
+        }
+        Ok(())
+    }
+
+    /// The vector form of a pure instruction, as a closure of its writes: `None` when it has
+    /// none and runs lane by lane.
+    fn vpure(&mut self, op: &Op) -> Option<Vec<(Slot, Write)>> {
+        let w = match op {
+            Op::Mov { d, a, wm } if !self.vwide.contains(d) => {
+                (*d, Write::W32(self.vget32(*a), *wm))
+            }
+            Op::Mov { d, a, wm } => (*d, Write::W64(self.vget64(*a), *wm)),
+            Op::Cvta {
+                d,
+                a,
+                window,
+                to,
+                wm,
+            } => {
+                let x = self.vget64(*a);
+                let w = self.splat64(*window);
+                let v = if *to {
+                    self.each2(x, w, |t, a, b| t.b.ins().isub(a, b))
+                } else {
+                    self.each2(x, w, |t, a, b| t.b.ins().iadd(a, b))
+                };
+                (*d, Write::W64(v, *wm))
+            }
+            Op::Bin { k, d, a, b, wm } => (*d, self.vbin(*k, *d, *a, *b, *wm)?),
+            Op::Tri { k, d, a, b, c, wm } => (*d, self.vtri(*k, *d, *a, *b, *c, *wm)?),
+            Op::SetpI {
+                d,
+                a,
+                b,
+                cmp,
+                w64,
+                signed,
+            } => {
+                let cc = match (cmp, signed) {
+                    (ICmp::Eq, _) => IntCC::Equal,
+                    (ICmp::Ne, _) => IntCC::NotEqual,
+                    (ICmp::Lt, true) => IntCC::SignedLessThan,
+                    (ICmp::Le, true) => IntCC::SignedLessThanOrEqual,
+                    (ICmp::Gt, true) => IntCC::SignedGreaterThan,
+                    (ICmp::Ge, true) => IntCC::SignedGreaterThanOrEqual,
+                    (ICmp::Lt, false) => IntCC::UnsignedLessThan,
+                    (ICmp::Le, false) => IntCC::UnsignedLessThanOrEqual,
+                    (ICmp::Gt, false) => IntCC::UnsignedGreaterThan,
+                    (ICmp::Ge, false) => IntCC::UnsignedGreaterThanOrEqual,
+                };
+                let m = if *w64 {
+                    let (x, y) = (self.vget64(*a), self.vget64(*b));
+                    let m = self.each2(x, y, |t, a, b| t.b.ins().icmp(cc, a, b));
+                    self.narrow(m)
+                } else {
+                    let (x, y) = (self.vget32(*a), self.vget32(*b));
+                    self.b.ins().icmp(cc, x, y)
+                };
+                (*d, Write::W32(self.vbit(m), 1))
+            }
+            _ => return None,
+        };
+        Some(vec![w])
+    }
+
+    fn vbin(&mut self, k: BinK, d: Slot, a: Slot, b: Slot, wm: u64) -> Option<Write> {
+        // Shifts by a constant only (a lane's own count would need a lane-by-lane shift).
+        let count = self.body.consts.get(&b).map(|&c| c & 0xffff_ffff);
+        let narrow_dest = !self.vwide.contains(&d);
+        Some(match k {
+            BinK::Add32
+            | BinK::Sub32
+            | BinK::MulLo32
+            | BinK::MinS32
+            | BinK::MaxS32
+            | BinK::MinU32
+            | BinK::MaxU32 => {
+                let (x, y) = (self.vget32(a), self.vget32(b));
+                let r = match k {
+                    BinK::Add32 => self.b.ins().iadd(x, y),
+                    BinK::Sub32 => self.b.ins().isub(x, y),
+                    BinK::MulLo32 => self.b.ins().imul(x, y),
+                    BinK::MinS32 => self.b.ins().smin(x, y),
+                    BinK::MaxS32 => self.b.ins().smax(x, y),
+                    BinK::MinU32 => self.b.ins().umin(x, y),
+                    _ => self.b.ins().umax(x, y),
+                };
+                Write::W32(r, wm)
+            }
+            BinK::Add64 | BinK::Sub64 | BinK::MulLo64 => {
+                let (x, y) = (self.vget64(a), self.vget64(b));
+                Write::W64(
+                    self.each2(x, y, |t, a, b| match k {
+                        BinK::Add64 => t.b.ins().iadd(a, b),
+                        BinK::Sub64 => t.b.ins().isub(a, b),
+                        _ => t.b.ins().imul(a, b),
+                    }),
+                    wm,
+                )
+            }
+            BinK::MulWideU32 | BinK::MulWideS32 => {
+                let signed = k == BinK::MulWideS32;
+                let (x, y) = (self.vget32(a), self.vget32(b));
+                let (x, y) = (self.widen(x, signed), self.widen(y, signed));
+                Write::W64(self.each2(x, y, |t, a, b| t.b.ins().imul(a, b)), wm)
+            }
+            BinK::And | BinK::Or | BinK::Xor if narrow_dest => {
+                let (x, y) = (self.vget32(a), self.vget32(b));
+                let r = match k {
+                    BinK::And => self.b.ins().band(x, y),
+                    BinK::Or => self.b.ins().bor(x, y),
+                    _ => self.b.ins().bxor(x, y),
+                };
+                Write::W32(r, wm)
+            }
+            BinK::And | BinK::Or | BinK::Xor => {
+                let (x, y) = (self.vget64(a), self.vget64(b));
+                Write::W64(
+                    self.each2(x, y, |t, a, b| match k {
+                        BinK::And => t.b.ins().band(a, b),
+                        BinK::Or => t.b.ins().bor(a, b),
+                        _ => t.b.ins().bxor(a, b),
+                    }),
+                    wm,
+                )
+            }
+            BinK::Not if narrow_dest => {
+                let x = self.vget32(a);
+                Write::W32(self.b.ins().bnot(x), wm)
+            }
+            BinK::Not => {
+                let x = self.vget64(a);
+                Write::W64(self.each(x, |t, a| t.b.ins().bnot(a)), wm)
+            }
+            BinK::PNot => {
+                let x = self.vget32(a);
+                let one = self.splat32(1);
+                Write::W32(self.b.ins().bxor(x, one), 1)
+            }
+            BinK::Zext32 | BinK::Sext32 => {
+                let x = self.vget32(a);
+                Write::W64(self.widen(x, k == BinK::Sext32), wm)
+            }
+            BinK::Shl32 | BinK::ShrU32 | BinK::ShrS32 => {
+                let c = count?;
+                let x = self.vget32(a);
+                if c >= 32 && k != BinK::ShrS32 {
+                    return Some(Write::W32(self.splat32(0), wm));
+                }
+                let sh = self.b.ins().iconst(I32, c.min(31) as i64);
+                Write::W32(
+                    match k {
+                        BinK::Shl32 => self.b.ins().ishl(x, sh),
+                        BinK::ShrU32 => self.b.ins().ushr(x, sh),
+                        _ => self.b.ins().sshr(x, sh),
+                    },
+                    wm,
+                )
+            }
+            BinK::Shl64 | BinK::ShrU64 | BinK::ShrS64 => {
+                let c = count?;
+                let x = self.vget64(a);
+                if c >= 64 && k != BinK::ShrS64 {
+                    return Some(Write::W64(self.splat64(0), wm));
+                }
+                let sh = self.b.ins().iconst(I32, c.min(63) as i64);
+                Write::W64(
+                    self.each(x, |t, a| match k {
+                        BinK::Shl64 => t.b.ins().ishl(a, sh),
+                        BinK::ShrU64 => t.b.ins().ushr(a, sh),
+                        _ => t.b.ins().sshr(a, sh),
+                    }),
+                    wm,
+                )
+            }
+            BinK::FAdd32 | BinK::FSub32 | BinK::FMul32 => {
+                let (x, y) = (self.vf32(a), self.vf32(b));
+                let r = match k {
+                    BinK::FAdd32 => self.b.ins().fadd(x, y),
+                    BinK::FSub32 => self.b.ins().fsub(x, y),
+                    _ => self.b.ins().fmul(x, y),
+                };
+                Write::W32(self.vcanon32(r), wm)
+            }
+            BinK::CvtF32S32 | BinK::CvtF32U32 => {
+                let x = self.vget32(a);
+                let f = if k == BinK::CvtF32S32 {
+                    self.b.ins().fcvt_from_sint(F32X4, x)
+                } else {
+                    self.b.ins().fcvt_from_uint(F32X4, x)
+                };
+                Write::W32(self.b.ins().bitcast(I32X4, little(), f), wm)
+            }
+            BinK::FSetp32(c) => {
+                use ferrocuda_ptx::ir::CmpOp::*;
+                let (x, y) = (self.vf32(a), self.vf32(b));
+                let mut fcmp = |cc| self.b.ins().fcmp(cc, x, y);
+                // x86 compares vectors without `one` and `ueq`: those are two compares.
+                let m = match c {
+                    Eq => fcmp(FloatCC::Equal),
+                    Ne => {
+                        let (o, n) = (fcmp(FloatCC::Ordered), fcmp(FloatCC::NotEqual));
+                        self.b.ins().band(o, n)
+                    }
+                    Equ => {
+                        let (u, e) = (fcmp(FloatCC::Unordered), fcmp(FloatCC::Equal));
+                        self.b.ins().bor(u, e)
+                    }
+                    Lt | Lo => fcmp(FloatCC::LessThan),
+                    Le | Ls => fcmp(FloatCC::LessThanOrEqual),
+                    Gt | Hi => fcmp(FloatCC::GreaterThan),
+                    Ge | Hs => fcmp(FloatCC::GreaterThanOrEqual),
+                    Neu => fcmp(FloatCC::NotEqual),
+                    Ltu => fcmp(FloatCC::UnorderedOrLessThan),
+                    Leu => fcmp(FloatCC::UnorderedOrLessThanOrEqual),
+                    Gtu => fcmp(FloatCC::UnorderedOrGreaterThan),
+                    Geu => fcmp(FloatCC::UnorderedOrGreaterThanOrEqual),
+                    Num => fcmp(FloatCC::Ordered),
+                    Nan => fcmp(FloatCC::Unordered),
+                };
+                Write::W32(self.vbit(m), 1)
+            }
+            _ => return None,
+        })
+    }
+
+    fn vtri(&mut self, k: TriK, d: Slot, a: Slot, b: Slot, c: Slot, wm: u64) -> Option<Write> {
+        Some(match k {
+            TriK::MadLo32 => {
+                let (x, y, z) = (self.vget32(a), self.vget32(b), self.vget32(c));
+                let p = self.b.ins().imul(x, y);
+                Write::W32(self.b.ins().iadd(p, z), wm)
+            }
+            TriK::MadLo64 | TriK::MadWideU32 | TriK::MadWideS32 => {
+                let (x, y) = if k == TriK::MadLo64 {
+                    (self.vget64(a), self.vget64(b))
+                } else {
+                    let signed = k == TriK::MadWideS32;
+                    let (x, y) = (self.vget32(a), self.vget32(b));
+                    (self.widen(x, signed), self.widen(y, signed))
+                };
+                let z = self.vget64(c);
+                let p = self.each2(x, y, |t, a, b| t.b.ins().imul(a, b));
+                Write::W64(self.each2(p, z, |t, a, b| t.b.ins().iadd(a, b)), wm)
+            }
+            TriK::Fma32 if self.fma => {
+                let (x, y, z) = (self.vf32(a), self.vf32(b), self.vf32(c));
+                let r = self.b.ins().fma(x, y, z);
+                Write::W32(self.vcanon32(r), wm)
+            }
+            TriK::Selp => {
+                let one = self.splat32(1);
+                let p = self.vget32(c);
+                let p = self.b.ins().band(p, one);
+                let z = self.splat32(0);
+                let m = self.b.ins().icmp(IntCC::NotEqual, p, z);
+                if self.vwide.contains(&d) {
+                    let (x, y) = (self.vget64(a), self.vget64(b));
+                    let m = self.widen(m, true);
+                    Write::W64(
+                        [
+                            self.b.ins().bitselect(m[0], x[0], y[0]),
+                            self.b.ins().bitselect(m[1], x[1], y[1]),
+                        ],
+                        wm,
+                    )
+                } else {
+                    let (x, y) = (self.vget32(a), self.vget32(b));
+                    Write::W32(self.b.ins().bitselect(m, x, y), wm)
+                }
+            }
+            _ => return None,
+        })
+    }
+
+    /// An unguarded global load or store of one 4- or 8-byte element per lane: one vector
+    /// access when the lanes' addresses are consecutive and inside the allocation the
+    /// instruction touched last; lane by lane otherwise (which also updates that entry).
+    /// False when the instruction does not have that form.
+    fn vglobal(&mut self, pc: u32, site_bytes: &mut Vec<u32>) -> Result<bool, String> {
+        let (store, addr, off, bytes, slot, wm) = match &self.prog.insts[pc as usize].op {
+            Op::Ld {
+                space: Space::Global,
+                ds,
+                wms,
+                n: 1,
+                bytes,
+                addr,
+                off,
+                ..
+            } if (*bytes == 4 && wms[0] == 0xffff_ffff) || (*bytes == 8 && wms[0] == u64::MAX) => {
+                (false, *addr, *off, *bytes as u64, ds[0], wms[0])
+            }
+            Op::St {
+                space: Space::Global,
+                ss,
+                n: 1,
+                bytes,
+                addr,
+                off,
+            } if *bytes == 4 || *bytes == 8 => (true, *addr, *off, *bytes as u64, ss[0], 0),
+            _ => return Ok(false),
+        };
+        let site = site_bytes.len() as u32;
+        site_bytes.push(bytes as u32);
+        let a = self.vget64(addr);
+        let o = self.splat64(off as u64);
+        let a = self.each2(a, o, |t, a, b| t.b.ins().iadd(a, b));
+        let a0 = self.b.ins().extractlane(a[0], 0);
+        let expect = self.iota64(a0, bytes);
+        let eq = self.each2(a, expect, |t, a, b| t.b.ins().icmp(IntCC::Equal, a, b));
+        let eq = self.b.ins().band(eq[0], eq[1]);
+        let consecutive = self.b.ins().vall_true(eq);
+        // The site entry's check for the first lane, and room for three more elements.
+        let sites = self.sites.expect("set at the entry");
+        let e = self.b.ins().iadd_imm_s(sites, site as i64 * 24);
+        let base = self.b.ins().load(I64, FLAGS, e, 0);
+        let units = self.b.ins().load(I64, FLAGS, e, 8);
+        let host = self.b.ins().load(I64, FLAGS, e, 16);
+        let rel = self.b.ins().isub(a0, base);
+        let r = self.b.ins().rotr_imm_s(rel, bytes.trailing_zeros() as i64);
+        let inside = self.b.ins().icmp(IntCC::UnsignedLessThan, r, units);
+        let left = self.b.ins().isub(units, r);
+        let room = self.b.ins().icmp_imm_s(IntCC::UnsignedGreaterThan, left, 3);
+        let ok = self.b.ins().band(inside, room);
+        let ok = self.b.ins().band(ok, consecutive);
+        let fast = self.b.create_block();
+        let slow = self.b.create_block();
+        let join = self.b.create_block();
+        self.b.set_cold_block(slow);
+        self.b.ins().brif(ok, fast, &[], slow, &[]);
+        self.b.switch_to_block(fast);
+        let p = self.b.ins().iadd(host, rel);
+        let flags = MemFlagsData::new().with_notrap();
+        match (store, bytes) {
+            (true, 4) => {
+                let v = self.vget32(slot);
+                self.b.ins().store(flags, v, p, 0);
+            }
+            (true, _) => {
+                let v = self.vget64(slot);
+                self.b.ins().store(flags, v[0], p, 0);
+                self.b.ins().store(flags, v[1], p, 16);
+            }
+            (false, 4) => {
+                let v = self.b.ins().load(I32X4, flags, p, 0);
+                self.vset32(slot, v, wm);
+            }
+            (false, _) => {
+                let v = [
+                    self.b.ins().load(I64X2, flags, p, 0),
+                    self.b.ins().load(I64X2, flags, p, 16),
+                ];
+                self.vset64(slot, v, wm);
+            }
+        }
+        self.b.ins().jump(join, &[]);
+        self.b.switch_to_block(slow);
+        self.force_site = Some(site);
+        let r = self.per_lane(pc, site_bytes);
+        self.force_site = None;
+        r?;
+        self.b.ins().jump(join, &[]);
+        self.b.switch_to_block(join);
+        Ok(true)
+    }
+
+    /// The block of instruction `pc` of the kernel; past its end, the quad's exit.
+    fn vblock(&mut self, pc: u32) -> Block {
+        match self.body.func_of(self.body.entry()) {
+            Some((_, _, end)) if pc < end => self.block_at(pc),
+            _ => self.next_thread,
+        }
+    }
+
+    /// Writes a vector result to `d`, only in the lanes of `mask` where there is one.
+    fn vwrite(&mut self, d: Slot, w: Write, mask: Option<Value>) {
+        if d == NONE {
+            return;
+        }
+        match (w, mask) {
+            (Write::W32(v, wm), None) => self.vset32(d, v, wm),
+            (Write::W64(v, wm), None) => self.vset64(d, v, wm),
+            (Write::W32(v, wm), Some(m)) if !self.vwide.contains(&d) => {
+                let v = if wm < 0xffff_ffff {
+                    let k = self.splat32(wm as u32);
+                    self.b.ins().band(v, k)
+                } else {
+                    v
+                };
+                let old = self.vget32(d);
+                let v = self.b.ins().bitselect(m, v, old);
+                self.vset32(d, v, u64::MAX);
+            }
+            (w, Some(m)) => {
+                let v = match w {
+                    Write::W32(v, wm) => {
+                        let q = self.widen(v, false);
+                        let k = self.splat64(wm);
+                        self.each2(q, k, |t, a, b| t.b.ins().band(a, b))
+                    }
+                    Write::W64(v, wm) => {
+                        let k = self.splat64(wm);
+                        self.each2(v, k, |t, a, b| t.b.ins().band(a, b))
+                    }
+                };
+                let m = self.widen(m, true);
+                let old = self.vget64(d);
+                let v = [
+                    self.b.ins().bitselect(m[0], v[0], old[0]),
+                    self.b.ins().bitselect(m[1], v[1], old[1]),
+                ];
+                self.vset64(d, v, u64::MAX);
+            }
+        }
+    }
+
+    /// Emits instruction `pc` for the quad; false when control does not fall through.
+    fn vinst(&mut self, pc: u32, site_bytes: &mut Vec<u32>) -> Result<bool, String> {
+        let prog = self.prog;
+        let inst = &prog.insts[pc as usize];
+        match &inst.op {
+            Op::Bra { .. } | Op::Exit | Op::Ret => {
+                let to = match &inst.op {
+                    Op::Bra { target } => self.vblock(*target),
+                    _ => self.next_thread,
+                };
+                if inst.guard == NONE {
+                    self.b.ins().jump(to, &[]);
+                    return Ok(false);
+                }
+                // Uniform across the quad, or the quad bails.
+                let m = self.vtruth(inst.guard, inst.neg);
+                let all = self.b.ins().vall_true(m);
+                let any = self.b.ins().vany_true(m);
+                let next = self.vblock(pc + 1);
+                let mixed = self.b.create_block();
+                self.b.ins().brif(all, to, &[], mixed, &[]);
+                self.b.switch_to_block(mixed);
+                self.b.ins().brif(any, self.bail, &[], next, &[]);
+                return Ok(false);
+            }
+            Op::Ld {
+                space: Space::KParam,
+                ds,
+                wms,
+                n,
+                bytes,
+                sext,
+                addr,
+                off,
+            } if inst.guard == NONE => {
+                // The same for every thread: loaded once.
+                if let Some(vals) = self.param_load(Space::KParam, *addr, *off, *n, *bytes, *sext) {
+                    for i in 0..*n as usize {
+                        let w = if self.vwide.contains(&ds[i]) {
+                            let v = self.b.ins().splat(I64X2, vals[i]);
+                            Write::W64([v, v], wms[i])
+                        } else {
+                            let n = self.b.ins().ireduce(I32, vals[i]);
+                            Write::W32(self.b.ins().splat(I32X4, n), wms[i])
+                        };
+                        self.vwrite(ds[i], w, None);
+                    }
+                    return Ok(true);
+                }
+            }
+            _ => {}
+        }
+        if inst.guard == NONE && self.vglobal(pc, site_bytes)? {
+            return Ok(true);
+        }
+        if let Some(writes) = self.vpure(&inst.op) {
+            let mask = if inst.guard == NONE {
+                None
+            } else {
+                Some(self.vtruth(inst.guard, inst.neg))
+            };
+            for (d, w) in writes {
+                self.vwrite(d, w, mask);
+            }
+            return Ok(true);
+        }
+        self.per_lane(pc, site_bytes)?;
+        Ok(true)
+    }
+
+    /// Translates the quad function: from thread `first` (a multiple of four, its `%tid.x`
+    /// too) to the block's last thread, four at a time. `live_in` are the registers live at
+    /// the kernel's entry.
+    pub(super) fn run_quads(
+        mut self,
+        live_in: &[Slot],
+        site_bytes: &mut Vec<u32>,
+        target: cranelift_codegen::isa::TargetFrontendConfig,
+    ) -> Result<(), String> {
+        let entry = self.b.create_block();
+        self.b.append_block_params_for_function_params(entry);
+        self.b.switch_to_block(entry);
+        let ctx = self.b.block_params(entry)[0];
+        self.ctx = Some(ctx);
+        self.sites = Some(self.cf(offset_of!(Ctx, sites)));
+        self.vwide = wide_slots(self.body, self.prog, self.carry);
+        self.first_thread();
+        let t = self.b.use_var(self.t);
+        self.b.def_var(self.vt, t);
+        for k in 0..3 {
+            let v = self.b.use_var(self.tid[k]);
+            self.b.def_var(self.vtid[k], v);
+        }
+        let head = self.b.create_block();
+        self.b.ins().jump(head, &[]);
+
+        self.b.switch_to_block(head);
+        let t = self.b.use_var(self.vt);
+        let nthreads = self.cf(offset_of!(Ctx, nthreads));
+        let done = self.b.create_block();
+        let body = self.b.create_block();
+        let all = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, t, nthreads);
+        self.b.ins().brif(all, done, &[], body, &[]);
+        self.b.switch_to_block(body);
+        // Registers read before the kernel writes them (the carry flag of an `addc`, say)
+        // start at zero in every thread, as in the one-thread code.
+        for &s in live_in {
+            if s == self.carry || self.body.is_reg(s) {
+                let zero = self.splat32(0);
+                self.vset32(s, zero, u64::MAX);
+            }
+        }
+        let start = self.body.entry();
+        let first = self.block_at(start);
+        self.b.ins().jump(first, &[]);
+
+        self.b.switch_to_block(done);
+        let r = self.b.ins().iconst(I32, PASS_DONE as i64);
+        self.b.ins().return_(&[r]);
+
+        self.b.append_block_param(self.fault, I64);
+        self.b.switch_to_block(self.fault);
+        let pcv = self.b.block_params(self.fault)[0];
+        self.b
+            .ins()
+            .store(FLAGS, pcv, ctx, offset_of!(Ctx, fault_pc) as i32);
+        let r = self.b.ins().iconst(I32, PASS_FAULT as i64);
+        self.b.ins().return_(&[r]);
+
+        // A quad whose threads take different ways: its first thread for the executor.
+        self.b.switch_to_block(self.bail);
+        let t = self.b.use_var(self.vt);
+        self.b
+            .ins()
+            .store(FLAGS, t, ctx, offset_of!(Ctx, ret) as i32);
+        let r = self.b.ins().iconst(I32, PASS_BAIL as i64);
+        self.b.ins().return_(&[r]);
+
+        let (_, _, end) = self.body.func_of(start).expect("checked");
+        let mut leaders = vec![start];
+        for pc in start..end {
+            match &self.prog.insts[pc as usize].op {
+                Op::Bra { target } => leaders.extend([*target, pc + 1]),
+                Op::Exit | Op::Ret => leaders.push(pc + 1),
+                _ => {}
+            }
+        }
+        leaders.retain(|&l| l < end);
+        for &l in &leaders {
+            self.block_at(l);
+        }
+        let mut open = false;
+        for pc in start..end {
+            if let Some(&blk) = self.blocks.get(&pc) {
+                if open {
+                    self.b.ins().jump(blk, &[]);
+                }
+                self.b.switch_to_block(blk);
+                open = true;
+            }
+            if open {
+                open = self.vinst(pc, site_bytes)?;
+            }
+        }
+        if open {
+            self.b.ins().jump(self.next_thread, &[]);
+        }
+
+        // Next quad: `%tid.x` steps by four (the block's x size is a multiple of four).
+        self.b.switch_to_block(self.next_thread);
+        let t = self.b.use_var(self.vt);
+        let t4 = self.b.ins().iadd_imm_s(t, 4);
+        self.b.def_var(self.vt, t4);
+        let [x, y, z] = self.vtid.map(|v| self.b.use_var(v));
+        let zero = self.iconst(0);
+        let ntid_x = self.cf(offset_of!(Ctx, ntid));
+        let x4 = self.b.ins().iadd_imm_s(x, 4);
+        let wx = self.b.ins().icmp(IntCC::Equal, x4, ntid_x);
+        let x2 = self.b.ins().select(wx, zero, x4);
+        self.b.def_var(self.vtid[0], x2);
+        let wx64 = self.b.ins().uextend(I64, wx);
+        let y1 = self.b.ins().iadd(y, wx64);
+        let ntid_y = self.cf(offset_of!(Ctx, ntid) + 8);
+        let wy = self.b.ins().icmp(IntCC::Equal, y1, ntid_y);
+        let y2 = self.b.ins().select(wy, zero, y1);
+        let wy64 = self.b.ins().uextend(I64, wy);
+        let z1 = self.b.ins().iadd(z, wy64);
+        self.b.def_var(self.vtid[1], y2);
+        self.b.def_var(self.vtid[2], z1);
+        self.b.ins().jump(head, &[]);
+
+        self.b.seal_all_blocks();
+        self.b.finalize(target);
+        Ok(())
+    }
+}
