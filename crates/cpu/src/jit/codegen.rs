@@ -222,6 +222,8 @@ struct Translator<'a, 'b> {
     vvars: HashMap<Slot, vector::VVar>,
     /// Registers the quad function holds as 64-bit lanes.
     vwide: std::collections::HashSet<Slot>,
+    /// Predicate lanes (0 or 1) the quad function made from a lane mask, and that mask.
+    vmasks: HashMap<Value, Value>,
     vt: Variable,
     vtid: [Variable; 3],
     /// Where a quad whose threads diverge leaves the quad function.
@@ -350,6 +352,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             trampolines: HashMap::new(),
             vvars: HashMap::new(),
             vwide: std::collections::HashSet::new(),
+            vmasks: HashMap::new(),
             vt,
             vtid,
             bail,

@@ -149,6 +149,12 @@ impl Translator<'_, '_> {
         [v, v]
     }
 
+    /// `v` (an `i64`) in every 64-bit lane.
+    fn splat64_of(&mut self, v: Value) -> Quad {
+        let v = self.b.ins().splat(I64X2, v);
+        [v, v]
+    }
+
     /// `v + [0, 1, 2, 3] * step` (`v` an `i64`), 32 bits wide.
     fn iota32(&mut self, v: Value, step: u32) -> Value {
         let n = self.b.ins().ireduce(I32, v);
@@ -161,23 +167,6 @@ impl Translator<'_, '_> {
                 .collect(),
         );
         self.b.ins().iadd(s, k)
-    }
-
-    /// `v + [0, 1, 2, 3] * step` (`v` an `i64`), 64 bits wide.
-    fn iota64(&mut self, v: Value, step: u64) -> Quad {
-        let s = self.b.ins().splat(I64X2, v);
-        let lo = self.vconst(
-            I64X2,
-            [0, step].iter().flat_map(|x| x.to_le_bytes()).collect(),
-        );
-        let hi = self.vconst(
-            I64X2,
-            [2 * step, 3 * step]
-                .iter()
-                .flat_map(|x| x.to_le_bytes())
-                .collect(),
-        );
-        [self.b.ins().iadd(s, lo), self.b.ins().iadd(s, hi)]
     }
 
     fn each(&mut self, v: Quad, f: impl Fn(&mut Self, Value) -> Value) -> Quad {
@@ -287,8 +276,7 @@ impl Translator<'_, '_> {
             }
             _ => {
                 let v = self.uniform(s);
-                let v = self.b.ins().splat(I64X2, v);
-                [v, v]
+                self.splat64_of(v)
             }
         }
     }
@@ -298,7 +286,8 @@ impl Translator<'_, '_> {
         if d == NONE {
             return;
         }
-        let v = if wm < 0xffff_ffff {
+        // (Predicate lanes made from a mask are 0 or 1 already.)
+        let v = if wm < 0xffff_ffff && !(wm == 1 && self.vmasks.contains_key(&v)) {
             let m = self.splat32(wm as u32);
             self.b.ins().band(v, m)
         } else {
@@ -354,15 +343,29 @@ impl Translator<'_, '_> {
     /// A lane mask (all ones where the predicate holds, or fails with `neg`).
     fn vtruth(&mut self, s: Slot, neg: bool) -> Value {
         let v = self.vget32(s);
-        let z = self.splat32(0);
-        let cc = if neg { IntCC::Equal } else { IntCC::NotEqual };
-        self.b.ins().icmp(cc, v, z)
+        self.mask_from(v, neg)
     }
 
-    /// A lane mask as a predicate (1 where set).
+    /// The lane mask of predicate lanes `v` (or of their negation).
+    fn mask_from(&mut self, v: Value, neg: bool) -> Value {
+        match self.vmasks.get(&v) {
+            // The mask the predicate was made from (a comparison of this block).
+            Some(&m) if neg => self.b.ins().bnot(m),
+            Some(&m) => m,
+            None => {
+                let z = self.splat32(0);
+                let cc = if neg { IntCC::Equal } else { IntCC::NotEqual };
+                self.b.ins().icmp(cc, v, z)
+            }
+        }
+    }
+
+    /// A lane mask as predicate lanes (1 where set).
     fn vbit(&mut self, m: Value) -> Value {
         let one = self.splat32(1);
-        self.b.ins().band(m, one)
+        let v = self.b.ins().band(m, one);
+        self.vmasks.insert(v, m);
+        v
     }
 
     /// Runs the one-thread code as lane `lane` of the quad (its thread index and `%tid.x`).
@@ -522,20 +525,29 @@ impl Translator<'_, '_> {
             }
             BinK::Add64 | BinK::Sub64 | BinK::MulLo64 => {
                 let (x, y) = (self.vget64(a), self.vget64(b));
-                Write::W64(
-                    self.each2(x, y, |t, a, b| match k {
-                        BinK::Add64 => t.b.ins().iadd(a, b),
-                        BinK::Sub64 => t.b.ins().isub(a, b),
-                        _ => t.b.ins().imul(a, b),
-                    }),
-                    wm,
-                )
+                let r = self.each2(x, y, |t, a, b| match k {
+                    BinK::Add64 => t.b.ins().iadd(a, b),
+                    BinK::Sub64 => t.b.ins().isub(a, b),
+                    _ => t.b.ins().imul(a, b),
+                });
+                Write::W64(r, wm)
             }
             BinK::MulWideU32 | BinK::MulWideS32 => {
                 let signed = k == BinK::MulWideS32;
-                let (x, y) = (self.vget32(a), self.vget32(b));
-                let (x, y) = (self.widen(x, signed), self.widen(y, signed));
-                Write::W64(self.each2(x, y, |t, a, b| t.b.ins().imul(a, b)), wm)
+                let x = self.vget32(a);
+                let x = self.widen(x, signed);
+                match self.body.consts.get(&b) {
+                    // By a power of two (an element size): a shift.
+                    Some(&c) if (c as u32).is_power_of_two() => {
+                        let sh = self.b.ins().iconst(I32, (c as u32).trailing_zeros() as i64);
+                        Write::W64(self.each(x, |t, a| t.b.ins().ishl(a, sh)), wm)
+                    }
+                    _ => {
+                        let y = self.vget32(b);
+                        let y = self.widen(y, signed);
+                        Write::W64(self.each2(x, y, |t, a, b| t.b.ins().imul(a, b)), wm)
+                    }
+                }
             }
             BinK::And | BinK::Or | BinK::Xor if narrow_dest => {
                 let (x, y) = (self.vget32(a), self.vget32(b));
@@ -682,11 +694,15 @@ impl Translator<'_, '_> {
                 Write::W32(self.vcanon32(r), wm)
             }
             TriK::Selp => {
-                let one = self.splat32(1);
                 let p = self.vget32(c);
-                let p = self.b.ins().band(p, one);
-                let z = self.splat32(0);
-                let m = self.b.ins().icmp(IntCC::NotEqual, p, z);
+                let m = match self.vmasks.get(&p) {
+                    Some(&m) => m,
+                    None => {
+                        let one = self.splat32(1);
+                        let p = self.b.ins().band(p, one);
+                        self.mask_from(p, false)
+                    }
+                };
                 if self.vwide.contains(&d) {
                     let (x, y) = (self.vget64(a), self.vget64(b));
                     let m = self.widen(m, true);
@@ -737,13 +753,23 @@ impl Translator<'_, '_> {
         let site = site_bytes.len() as u32;
         site_bytes.push(bytes as u32);
         let a = self.vget64(addr);
-        let o = self.splat64(off as u64);
-        let a = self.each2(a, o, |t, a, b| t.b.ins().iadd(a, b));
+        // Consecutive: lanes 2 and 3 are lanes 0 and 1 plus two elements, and lane 1 is lane
+        // 0 plus one.
+        let a = if off == 0 {
+            a
+        } else {
+            let o = self.splat64(off as u64);
+            self.each2(a, o, |t, a, b| t.b.ins().iadd(a, b))
+        };
         let a0 = self.b.ins().extractlane(a[0], 0);
-        let expect = self.iota64(a0, bytes);
-        let eq = self.each2(a, expect, |t, a, b| t.b.ins().icmp(IntCC::Equal, a, b));
-        let eq = self.b.ins().band(eq[0], eq[1]);
-        let consecutive = self.b.ins().vall_true(eq);
+        let a1 = self.b.ins().extractlane(a[0], 1);
+        let d = self.b.ins().isub(a[1], a[0]);
+        let two = self.splat64(2 * bytes);
+        let d = self.b.ins().icmp(IntCC::Equal, d, two[0]);
+        let halves = self.b.ins().vall_true(d);
+        let step = self.b.ins().isub(a1, a0);
+        let step = self.b.ins().icmp_imm_s(IntCC::Equal, step, bytes as i64);
+        let consecutive = self.b.ins().band(halves, step);
         // The site entry's check for the first lane, and room for three more elements.
         let sites = self.sites.expect("set at the entry");
         let e = self.b.ins().iadd_imm_s(sites, site as i64 * 24);
@@ -887,8 +913,7 @@ impl Translator<'_, '_> {
                 if let Some(vals) = self.param_load(Space::KParam, *addr, *off, *n, *bytes, *sext) {
                     for i in 0..*n as usize {
                         let w = if self.vwide.contains(&ds[i]) {
-                            let v = self.b.ins().splat(I64X2, vals[i]);
-                            Write::W64([v, v], wms[i])
+                            Write::W64(self.splat64_of(vals[i]), wms[i])
                         } else {
                             let n = self.b.ins().ireduce(I32, vals[i]);
                             Write::W32(self.b.ins().splat(I32X4, n), wms[i])
@@ -1031,15 +1056,18 @@ impl Translator<'_, '_> {
         let wx = self.b.ins().icmp(IntCC::Equal, x4, ntid_x);
         let x2 = self.b.ins().select(wx, zero, x4);
         self.b.def_var(self.vtid[0], x2);
-        let wx64 = self.b.ins().uextend(I64, wx);
-        let y1 = self.b.ins().iadd(y, wx64);
-        let ntid_y = self.cf(offset_of!(Ctx, ntid) + 8);
-        let wy = self.b.ins().icmp(IntCC::Equal, y1, ntid_y);
-        let y2 = self.b.ins().select(wy, zero, y1);
-        let wy64 = self.b.ins().uextend(I64, wy);
-        let z1 = self.b.ins().iadd(z, wy64);
-        self.b.def_var(self.vtid[1], y2);
-        self.b.def_var(self.vtid[2], z1);
+        // `%tid.y` and `%tid.z` only where the kernel reads them.
+        if self.reads_tid_yz {
+            let wx64 = self.b.ins().uextend(I64, wx);
+            let y1 = self.b.ins().iadd(y, wx64);
+            let ntid_y = self.cf(offset_of!(Ctx, ntid) + 8);
+            let wy = self.b.ins().icmp(IntCC::Equal, y1, ntid_y);
+            let y2 = self.b.ins().select(wy, zero, y1);
+            let wy64 = self.b.ins().uextend(I64, wy);
+            let z1 = self.b.ins().iadd(z, wy64);
+            self.b.def_var(self.vtid[1], y2);
+            self.b.def_var(self.vtid[2], z1);
+        }
         self.b.ins().jump(head, &[]);
 
         self.b.seal_all_blocks();
