@@ -128,15 +128,17 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
         for (f, id) in &tramp_ids {
             trampolines.insert(*f, module.declare_func_in_func(*id, &mut cx.func));
         }
-        let mut fbcx = FunctionBuilderContext::new();
-        let b = FunctionBuilder::new(&mut cx.func, &mut fbcx);
-        let mut t = Translator::new(b, &body, prog, call_conv, carry, frame_slots);
-        t.trampolines = trampolines;
-        t.param_bytes = param_bytes as u64;
         let mut sb = site_bytes.clone();
-        if t.run_quads(&live[0], &mut sb, module.isa().frontend_config())
-            .is_ok()
-        {
+        // Translating it must not cost the kernel its one-thread function, even on a panic.
+        let translated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut fbcx = FunctionBuilderContext::new();
+            let b = FunctionBuilder::new(&mut cx.func, &mut fbcx);
+            let mut t = Translator::new(b, &body, prog, call_conv, carry, frame_slots);
+            t.trampolines = trampolines;
+            t.param_bytes = param_bytes as u64;
+            t.run_quads(&live[0], &mut sb, module.isa().frontend_config())
+        }));
+        if let Ok(Ok(())) = translated {
             if let Ok(id) = define(&mut module, &mut cx, "quads", dump) {
                 site_bytes = sb;
                 quads = Some(id);
