@@ -2,7 +2,7 @@
 //! walks 64K) a given number of times on one worker, for profilers that count instructions
 //! (callgrind) where criterion's many iterations would take too long.
 //!
-//! `cargo run --release -p ferrocuda-cpu --example bench_once -- [saxpy|reduce|matmul|collatz|collatz_inlined] [reps]`
+//! `cargo run --release -p ferrocuda-cpu --example bench_once -- [saxpy|reduce|matmul|collatz|collatz_inlined|triton_add] [reps]`
 
 use ferrocuda_cpu::{Device, LaunchConfig};
 
@@ -105,6 +105,39 @@ fn main() {
         };
         for _ in 0..reps {
             dev.launch(&k, &cfg, &p).unwrap();
+        }
+    }
+    if which == "all" || which == "triton_add" {
+        // Triton's vector add (two elements a thread, loads under predicates).
+        let src = include_str!("../../../tests/fixtures/ptx/triton_vector_add.triton.ptx");
+        let m = dev
+            .load_module(&ferrocuda_ptx::parse(src).unwrap())
+            .unwrap();
+        let k = m.kernel("vector_add").unwrap();
+        report(&k);
+        let dx = upload(&dev, &f32s(&|i| (i % 1000) as f32, n));
+        let dy = upload(&dev, &f32s(&|i| (i % 7) as f32, n));
+        let dz = upload(&dev, &vec![0; 4 * n]);
+        let mut p = Vec::new();
+        for a in [dx, dy, dz] {
+            p.extend_from_slice(&a.to_le_bytes());
+        }
+        p.extend_from_slice(&(n as u32).to_le_bytes());
+        p.extend_from_slice(&[0; 4]);
+        p.extend_from_slice(&[0; 16]);
+        let cfg = LaunchConfig {
+            grid: [(n / 256) as u32, 1, 1],
+            block: [128, 1, 1],
+            dynamic_shared: 0,
+        };
+        for _ in 0..reps {
+            dev.launch(&k, &cfg, &p).unwrap();
+        }
+        let mut out = vec![0u8; 4 * n];
+        dev.memory().read(dz, &mut out).unwrap();
+        for i in [0, 1, 777, n - 1] {
+            let got = f32::from_le_bytes(out[4 * i..4 * i + 4].try_into().unwrap());
+            assert_eq!(got, (i % 1000) as f32 + (i % 7) as f32);
         }
     }
     if which == "all" || which == "collatz" || which == "collatz_inlined" {

@@ -1143,8 +1143,9 @@ fn values_live_across_the_slow_paths_survive_them() {
     assert_eq!(compiled, interpreted);
 }
 
-/// An elementwise kernel with a bounds check, a gather through an index array, a branch on
-/// the data and `%tid.y`: it runs four threads at a time where the block allows.
+/// An elementwise kernel with a bounds check, a gather through an index array (evenly spaced
+/// lanes but for the wrap), a branch on the data, `%tid.y`, one element for all threads and
+/// a load under a predicate: it runs four threads at a time where the block allows.
 const QUADS: &str = r#"
 .version 8.0
 .target sm_90
@@ -1188,6 +1189,13 @@ SMALL:
 STORE:
     cvt.rn.f32.u32 %f4, %r3;
     add.rn.f32 %f5, %f3, %f4;
+    // The same element for every thread, and a load under a predicate false for one thread.
+    ld.global.f32 %f6, [%rd2+4];
+    add.rn.f32 %f5, %f5, %f6;
+    setp.ne.u32 %p3, %r10, 5;
+    mov.f32 %f7, 0f3F800000;
+    @%p3 ld.global.f32 %f7, [%rd5];
+    add.rn.f32 %f5, %f5, %f7;
     mul.wide.u32 %rd9, %r9, 8;
     add.s64 %rd10, %rd1, %rd9;
     st.global.f32 [%rd10], %f5;
@@ -1245,11 +1253,14 @@ fn four_threads_at_a_time_match_the_interpreter() {
             let f = |o: usize| f32::from_le_bytes(c[o..o + 4].try_into().unwrap());
             let (x1, x2) = (x(e as u32), x((e as u32 * 7 + 3) % n));
             let ty = ((e as u32 % (block[0] * block[1])) / block[0]) as f32;
+            let idx = (e as u32 * 7 + 3) % n;
             let want = if x1 < 100.0 {
                 x1.mul_add(x2, x1)
             } else {
                 x1 * x2
-            } + ty;
+            } + ty
+                + x(1)
+                + if idx != 5 { x1 } else { 1.0 };
             assert_eq!(f(8 * e), want, "block {block:?}, data {xi}");
         }
     }

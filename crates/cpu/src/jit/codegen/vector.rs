@@ -722,12 +722,16 @@ impl Translator<'_, '_> {
         })
     }
 
-    /// An unguarded global load or store of one 4- or 8-byte element per lane: one vector
-    /// access when the lanes' addresses are consecutive and inside the allocation the
-    /// instruction touched last; lane by lane otherwise (which also updates that entry).
-    /// False when the instruction does not have that form.
+    /// A global load or store of one 4- or 8-byte element per lane, where the lanes'
+    /// addresses are evenly spaced (consecutive, one for all, or strided as Triton's
+    /// two-elements-a-thread loads), inside the allocation the instruction touched last, and
+    /// (under a guard) every lane takes part: one vector access for consecutive elements, one
+    /// check and four plain accesses otherwise. Lane by lane when any of that fails (which
+    /// also updates the allocation entry). False when the instruction does not have that
+    /// form.
     fn vglobal(&mut self, pc: u32, site_bytes: &mut Vec<u32>) -> Result<bool, String> {
-        let (store, addr, off, bytes, slot, wm) = match &self.prog.insts[pc as usize].op {
+        let inst = &self.prog.insts[pc as usize];
+        let (store, addr, off, bytes, slot, wm) = match &inst.op {
             Op::Ld {
                 space: Space::Global,
                 ds,
@@ -750,47 +754,82 @@ impl Translator<'_, '_> {
             } if *bytes == 4 || *bytes == 8 => (true, *addr, *off, *bytes as u64, ss[0], 0),
             _ => return Ok(false),
         };
+        let (guard, neg) = (inst.guard, inst.neg);
         let site = site_bytes.len() as u32;
         site_bytes.push(bytes as u32);
         let a = self.vget64(addr);
-        // Consecutive: lanes 2 and 3 are lanes 0 and 1 plus two elements, and lane 1 is lane
-        // 0 plus one.
         let a = if off == 0 {
             a
         } else {
             let o = self.splat64(off as u64);
             self.each2(a, o, |t, a, b| t.b.ins().iadd(a, b))
         };
-        let a0 = self.b.ins().extractlane(a[0], 0);
-        let a1 = self.b.ins().extractlane(a[0], 1);
-        let d = self.b.ins().isub(a[1], a[0]);
-        let two = self.splat64(2 * bytes);
-        let d = self.b.ins().icmp(IntCC::Equal, d, two[0]);
-        let halves = self.b.ins().vall_true(d);
-        let step = self.b.ins().isub(a1, a0);
-        let step = self.b.ins().icmp_imm_s(IntCC::Equal, step, bytes as i64);
-        let consecutive = self.b.ins().band(halves, step);
-        // The site entry's check for the first lane, and room for three more elements.
+        let lanes: Vec<Value> = (0..4)
+            .map(|l| self.b.ins().extractlane(a[l / 2], (l % 2) as u8))
+            .collect();
+        let all = if guard == NONE {
+            None
+        } else {
+            let m = self.vtruth(guard, neg);
+            Some(self.b.ins().vall_true(m))
+        };
         let sites = self.sites.expect("set at the entry");
         let e = self.b.ins().iadd_imm_s(sites, site as i64 * 24);
         let base = self.b.ins().load(I64, FLAGS, e, 0);
         let units = self.b.ins().load(I64, FLAGS, e, 8);
         let host = self.b.ins().load(I64, FLAGS, e, 16);
-        let rel = self.b.ins().isub(a0, base);
-        let r = self.b.ins().rotr_imm_s(rel, bytes.trailing_zeros() as i64);
-        let inside = self.b.ins().icmp(IntCC::UnsignedLessThan, r, units);
-        let left = self.b.ins().isub(units, r);
+        let k = bytes.trailing_zeros() as i64;
+        let index = |t: &mut Self, l: Value| {
+            let rel = t.b.ins().isub(l, base);
+            t.b.ins().rotr_imm_s(rel, k)
+        };
+        // Consecutive (the common case, checked first): lanes 2 and 3 are lanes 0 and 1 plus
+        // two elements, lane 1 is lane 0 plus one, and lane 0 is inside the entry's allocation
+        // with room for three more.
+        let d = self.b.ins().isub(a[1], a[0]);
+        let two = self.splat64(2 * bytes);
+        let d2 = self.b.ins().icmp(IntCC::Equal, d, two[0]);
+        let halves = self.b.ins().vall_true(d2);
+        let step = self.b.ins().isub(lanes[1], lanes[0]);
+        let one = self.b.ins().icmp_imm_s(IntCC::Equal, step, bytes as i64);
+        let r0 = index(self, lanes[0]);
+        let inside = self.b.ins().icmp(IntCC::UnsignedLessThan, r0, units);
+        let left = self.b.ins().isub(units, r0);
         let room = self.b.ins().icmp_imm_s(IntCC::UnsignedGreaterThan, left, 3);
-        let ok = self.b.ins().band(inside, room);
-        let ok = self.b.ins().band(ok, consecutive);
-        let fast = self.b.create_block();
+        let mut ok = self.b.ins().band(halves, one);
+        for c in [inside, room].into_iter().chain(all) {
+            ok = self.b.ins().band(ok, c);
+        }
+        let vector = self.b.create_block();
+        let spaced = self.b.create_block();
+        let each = self.b.create_block();
         let slow = self.b.create_block();
         let join = self.b.create_block();
         self.b.set_cold_block(slow);
-        self.b.ins().brif(ok, fast, &[], slow, &[]);
-        self.b.switch_to_block(fast);
-        let p = self.b.ins().iadd(host, rel);
+        self.b.ins().brif(ok, vector, &[], spaced, &[]);
+        // Evenly spaced otherwise (one for all, or every other element): lanes 2 and 3 are
+        // lanes 0 and 1 plus two steps, and the first and last lanes are inside the
+        // allocation (so are the lanes between) and aligned (so is the step, as three steps
+        // are).
+        self.b.switch_to_block(spaced);
+        let two = self.b.ins().iadd(step, step);
+        let two = self.b.ins().splat(I64X2, two);
+        let d2 = self.b.ins().icmp(IntCC::Equal, d, two);
+        let mut ok = self.b.ins().vall_true(d2);
+        for l in [lanes[0], lanes[3]] {
+            let r = index(self, l);
+            let inside = self.b.ins().icmp(IntCC::UnsignedLessThan, r, units);
+            ok = self.b.ins().band(ok, inside);
+        }
+        if let Some(all) = all {
+            ok = self.b.ins().band(ok, all);
+        }
+        self.b.ins().brif(ok, each, &[], slow, &[]);
+
         let flags = MemFlagsData::new().with_notrap();
+        self.b.switch_to_block(vector);
+        let rel = self.b.ins().isub(lanes[0], base);
+        let p = self.b.ins().iadd(host, rel);
         match (store, bytes) {
             (true, 4) => {
                 let v = self.vget32(slot);
@@ -814,6 +853,52 @@ impl Translator<'_, '_> {
             }
         }
         self.b.ins().jump(join, &[]);
+
+        // Spaced otherwise: four plain accesses in lane order (the last lane wins where they
+        // coincide, as lane by lane).
+        self.b.switch_to_block(each);
+        let ty = if bytes == 4 { I32 } else { I64 };
+        let vals: Option<Vec<Value>> = store.then(|| {
+            (0..4)
+                .map(|l| {
+                    if bytes == 4 {
+                        let v = self.vget32(slot);
+                        self.b.ins().extractlane(v, l as u8)
+                    } else {
+                        let v = self.vget64(slot);
+                        self.b.ins().extractlane(v[l / 2], (l % 2) as u8)
+                    }
+                })
+                .collect()
+        });
+        let mut loaded = Vec::new();
+        for l in 0..4 {
+            let rel = self.b.ins().isub(lanes[l], base);
+            let p = self.b.ins().iadd(host, rel);
+            match &vals {
+                Some(vals) => {
+                    self.b.ins().store(flags, vals[l], p, 0);
+                }
+                None => loaded.push(self.b.ins().load(ty, flags, p, 0)),
+            }
+        }
+        if !store {
+            if bytes == 4 {
+                let mut v = self.splat32(0);
+                for (l, &x) in loaded.iter().enumerate() {
+                    v = self.b.ins().insertlane(v, x, l as u8);
+                }
+                self.vset32(slot, v, wm);
+            } else {
+                let mut q = self.splat64(0);
+                for (l, &x) in loaded.iter().enumerate() {
+                    q[l / 2] = self.b.ins().insertlane(q[l / 2], x, (l % 2) as u8);
+                }
+                self.vset64(slot, q, wm);
+            }
+        }
+        self.b.ins().jump(join, &[]);
+
         self.b.switch_to_block(slow);
         self.force_site = Some(site);
         let r = self.per_lane(pc, site_bytes);
@@ -925,7 +1010,7 @@ impl Translator<'_, '_> {
             }
             _ => {}
         }
-        if inst.guard == NONE && self.vglobal(pc, site_bytes)? {
+        if self.vglobal(pc, site_bytes)? {
             return Ok(true);
         }
         if let Some(writes) = self.vpure(&inst.op) {
