@@ -91,7 +91,7 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
         let f = cold_helper(i);
         let id = trampoline(&mut module, f, nargs, call_conv)?;
         tramp_ids.push((f, id));
-        trampolines.insert(f, module.declare_func_in_func(id, &mut cx.func));
+        trampolines.insert(f, declare_far(&mut module, id, &mut cx.func));
     }
     // Kernels without loops that qualify get a second function, four threads at a time (see
     // `vector`); the one-thread function then also runs single quads, from `JitCtx::first`.
@@ -126,7 +126,7 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
         cx.func.signature.returns.push(AbiParam::new(I32));
         let mut trampolines = HashMap::new();
         for (f, id) in &tramp_ids {
-            trampolines.insert(*f, module.declare_func_in_func(*id, &mut cx.func));
+            trampolines.insert(*f, declare_far(&mut module, *id, &mut cx.func));
         }
         let mut sb = site_bytes.clone();
         // Translating it must not cost the kernel its one-thread function, even on a panic.
@@ -159,6 +159,18 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
         single_pass,
         quads,
     })
+}
+
+/// Declares function `id` of `module` in `func`, called through its absolute address: the JIT
+/// places each function in memory of its own, which can lie beyond a 32-bit call's reach.
+fn declare_far(
+    module: &mut JITModule,
+    id: cranelift_module::FuncId,
+    func: &mut cranelift_codegen::ir::Function,
+) -> cranelift_codegen::ir::FuncRef {
+    let f = module.declare_func_in_func(id, func);
+    func.dfg.ext_funcs[f].colocated = false;
+    f
 }
 
 /// Compiles the function in `cx` into `module` (printing its IR and machine code when
