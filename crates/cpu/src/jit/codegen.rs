@@ -161,6 +161,22 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
     })
 }
 
+/// The condition of an integer `setp`.
+fn int_cc(cmp: ICmp, signed: bool) -> IntCC {
+    match (cmp, signed) {
+        (ICmp::Eq, _) => IntCC::Equal,
+        (ICmp::Ne, _) => IntCC::NotEqual,
+        (ICmp::Lt, true) => IntCC::SignedLessThan,
+        (ICmp::Le, true) => IntCC::SignedLessThanOrEqual,
+        (ICmp::Gt, true) => IntCC::SignedGreaterThan,
+        (ICmp::Ge, true) => IntCC::SignedGreaterThanOrEqual,
+        (ICmp::Lt, false) => IntCC::UnsignedLessThan,
+        (ICmp::Le, false) => IntCC::UnsignedLessThanOrEqual,
+        (ICmp::Gt, false) => IntCC::UnsignedGreaterThan,
+        (ICmp::Ge, false) => IntCC::UnsignedGreaterThanOrEqual,
+    }
+}
+
 /// Declares function `id` of `module` in `func`, called through its absolute address: the JIT
 /// places each function in memory of its own, which can lie beyond a 32-bit call's reach.
 fn declare_far(
@@ -1253,19 +1269,7 @@ impl<'a, 'b> Translator<'a, 'b> {
                 } else {
                     (self.b.ins().ireduce(I32, x), self.b.ins().ireduce(I32, y))
                 };
-                let cc = match (cmp, signed) {
-                    (ICmp::Eq, _) => IntCC::Equal,
-                    (ICmp::Ne, _) => IntCC::NotEqual,
-                    (ICmp::Lt, true) => IntCC::SignedLessThan,
-                    (ICmp::Le, true) => IntCC::SignedLessThanOrEqual,
-                    (ICmp::Gt, true) => IntCC::SignedGreaterThan,
-                    (ICmp::Ge, true) => IntCC::SignedGreaterThanOrEqual,
-                    (ICmp::Lt, false) => IntCC::UnsignedLessThan,
-                    (ICmp::Le, false) => IntCC::UnsignedLessThanOrEqual,
-                    (ICmp::Gt, false) => IntCC::UnsignedGreaterThan,
-                    (ICmp::Ge, false) => IntCC::UnsignedGreaterThanOrEqual,
-                };
-                let r = self.b.ins().icmp(cc, x, y);
+                let r = self.b.ins().icmp(int_cc(*cmp, *signed), x, y);
                 let r = self.b.ins().uextend(I64, r);
                 self.set(*d, r, 1);
             }

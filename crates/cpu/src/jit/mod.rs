@@ -25,6 +25,10 @@
 //!   executor, which report faults exactly as the interpreter does. Those called off the
 //!   straight line go through trampolines that preserve every register (see
 //!   `codegen::trampoline`), so the thread loop keeps its values in registers around them.
+//! - Kernels without loops or calls whose conditional branches all come before their stores
+//!   (elementwise kernels with a bounds check, typically) get a second function that runs
+//!   four threads at a time with 128-bit vector instructions (`codegen::vector`); a group of
+//!   four whose branch diverges runs with the one-thread function.
 //!
 //! Direct calls of non-recursive functions are compiled too (see `codegen::Translator::call_to`).
 //! Kernels with barriers, warp-wide operations (shuffles, votes, matrix instructions), system
@@ -35,7 +39,7 @@
 //! instructions), and the others need a warp's lanes together.
 //!
 //! `FERROCUDA_CPU_JIT_DUMP=1` prints each compiled kernel's Cranelift IR and machine code on
-//! standard error.
+//! standard error; `FERROCUDA_CPU_JIT_QUADS=0` turns the four-thread functions off.
 //!
 //! This module holds the crate's `unsafe` for compiled code: calling it, and sharing and
 //! freeing the code memory.

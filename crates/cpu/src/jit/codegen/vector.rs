@@ -14,10 +14,10 @@
 //! only when every conditional branch or exit comes before every store to memory other than
 //! the thread's own local memory (the bounds check that starts most elementwise kernels does).
 
-use super::{Ctx, Translator, FLAGS};
+use super::{int_cc, Ctx, Translator, FLAGS};
 use crate::jit::body::{flow, Body};
 use crate::jit::{PASS_BAIL, PASS_DONE, PASS_FAULT};
-use crate::lower::{sr, BinK, ICmp, Op, Program, Slot, Space, TriK, NONE};
+use crate::lower::{sr, BinK, Op, Program, Slot, Space, TriK, NONE};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::types::{F32X4, I32, I32X4, I64, I64X2, I8X16};
 use cranelift_codegen::ir::{
@@ -472,18 +472,7 @@ impl Translator<'_, '_> {
                 w64,
                 signed,
             } => {
-                let cc = match (cmp, signed) {
-                    (ICmp::Eq, _) => IntCC::Equal,
-                    (ICmp::Ne, _) => IntCC::NotEqual,
-                    (ICmp::Lt, true) => IntCC::SignedLessThan,
-                    (ICmp::Le, true) => IntCC::SignedLessThanOrEqual,
-                    (ICmp::Gt, true) => IntCC::SignedGreaterThan,
-                    (ICmp::Ge, true) => IntCC::SignedGreaterThanOrEqual,
-                    (ICmp::Lt, false) => IntCC::UnsignedLessThan,
-                    (ICmp::Le, false) => IntCC::UnsignedLessThanOrEqual,
-                    (ICmp::Gt, false) => IntCC::UnsignedGreaterThan,
-                    (ICmp::Ge, false) => IntCC::UnsignedGreaterThanOrEqual,
-                };
+                let cc = int_cc(*cmp, *signed);
                 let m = if *w64 {
                     let (x, y) = (self.vget64(*a), self.vget64(*b));
                     let m = self.each2(x, y, |t, a, b| t.b.ins().icmp(cc, a, b));
