@@ -391,18 +391,54 @@ DONE:
     ret;
 }
 "#;
+    // The same with the flag raised after the loop (so that the kernel runs four threads at a
+    // time): the first four threads spin together until their slice ends, then the block
+    // goes on one thread at a time.
+    let raised_last = r#"
+.version 8.0
+.target sm_90
+.address_size 64
+.visible .entry wait(.param .u64 flag, .param .u64 out)
+{
+    .reg .b32 %r<5>;
+    .reg .b64 %rd<4>;
+    .reg .pred %p<3>;
+    ld.param.u64 %rd1, [flag];
+    ld.param.u64 %rd2, [out];
+    mov.u32 %r1, %tid.x;
+    setp.eq.u32 %p1, %r1, 63;
+    @%p1 bra RAISE;
+    mov.u32 %r3, 0;
+SPIN:
+    add.s32 %r3, %r3, 1;
+    ld.volatile.global.u32 %r2, [%rd1];
+    setp.eq.u32 %p1, %r2, 0;
+    @%p1 bra SPIN;
+    setp.ne.u32 %p2, %r1, 0;
+    @%p2 bra DONE;
+    st.global.u32 [%rd2], %r3;
+    bra.uni DONE;
+RAISE:
+    st.volatile.global.u32 [%rd1], 1;
+DONE:
+    ret;
+}
+"#;
     for (compiled, src, least) in [
         // Thread 0 runs first and spins a whole slice (4096 turns) before the others run.
         (true, src, 4097),
         (false, src, 4097),
         (true, in_call, 1_004_097),
         (false, in_call, 1_004_097),
+        (true, raised_last, 4097),
+        (false, raised_last, 4097),
     ] {
         let d = device(compiled);
         let m = load(&d, src);
         let k = m.kernel("wait").unwrap();
         if compiled {
             assert_eq!(k.interpreted_because(), None);
+            assert_eq!(k.is_vectorized(), src == raised_last);
         }
         let flag = upload(&d, &[0; 4]);
         let out = d.memory().alloc(4).unwrap();
@@ -1263,6 +1299,53 @@ fn four_threads_at_a_time_match_the_interpreter() {
                 + if idx != 5 { x1 } else { 1.0 };
             assert_eq!(f(8 * e), want, "block {block:?}, data {xi}");
         }
+    }
+    // Loops before the store: the same trip count in every thread (four at a time to the
+    // end), or a longer one in the first thread of each warp (quads that diverge, after which
+    // the block runs one thread at a time).
+    // Each thread also counts itself with an atomic after the loop: a quad that diverges must
+    // leave the threads before it done, not run them again.
+    let counted = |src: String| {
+        src.replace(
+            "    ret;\n}",
+            "    atom.global.add.u32 %r7, [%rd1+2048], 1;\n    ret;\n}",
+        )
+    };
+    // (Diverging in the quad of thread 37, or in every warp's first quad.)
+    let late = LCG.replace(
+        "    mov.u32 %r6, %r5;\n",
+        "    mov.u32 %r6, %r5;\n    setp.eq.u32 %p1, %r4, 37;\n    @%p1 add.s32 %r1, %r1, 5;\n",
+    );
+    for src in [
+        counted(LCG.to_string()),
+        counted(late),
+        counted(lcg_divergent()),
+    ] {
+        let run = |compiled: bool| {
+            let d = device(compiled);
+            let m = load(&d, &src);
+            let k = m.kernel("lcg").unwrap();
+            if compiled {
+                assert_eq!(k.interpreted_because(), None);
+                assert!(k.is_vectorized());
+            }
+            let out = upload(&d, &[0; 4 * 513]);
+            let mut p = out.to_le_bytes().to_vec();
+            p.extend_from_slice(&37u32.to_le_bytes());
+            d.launch(&k, &cfg(2, [256, 1, 1]), &p).unwrap();
+            let mut o = vec![0u8; 4 * 513];
+            d.memory().read(out, &mut o).unwrap();
+            o
+        };
+        let (c, i) = (run(true), run(false));
+        assert!(c == i);
+        assert_eq!(c[2048..], 512u32.to_le_bytes());
+        let lcg = |t: u32, n: u32| {
+            (0..n).fold(t, |x, _| {
+                x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223)
+            })
+        };
+        assert_eq!(c[4 * 5..4 * 5 + 4], lcg(5, 37).to_le_bytes());
     }
     // Out of bounds in one lane of a quad: the interpreter's fault, at the same line.
     let fault_at = |compiled: bool| {

@@ -354,7 +354,7 @@ impl<'l> Runner<'l> {
         }
         // Four threads at a time where the kernel has a quad function and quads fit the
         // block's rows.
-        let quads = k.quads.is_some() && l.block[0] % 4 == 0;
+        let mut quads = k.quads.is_some() && l.block[0] % 4 == 0;
         let mut bails = 0u32;
         loop {
             let host = &mut self.host;
@@ -391,20 +391,33 @@ impl<'l> Runner<'l> {
             let mut r = PASS_BAIL;
             while quads && r == PASS_BAIL && bails < MAX_BAILS {
                 r = k.pass_quads(&mut ctx);
-                if r == PASS_BAIL {
-                    // Threads that diverge: this quad one thread at a time, then on.
-                    bails += 1;
-                    let first = ctx.ret;
-                    ctx.first = first;
-                    ctx.nthreads = first + 4;
-                    r = k.pass(&mut ctx);
-                    if r == PASS_DONE && first + 4 < threads as u64 {
-                        ctx.first = first + 4;
-                        ctx.nthreads = threads as u64;
-                        r = PASS_BAIL;
-                    }
+                if r == PASS_DONE {
+                    return Ok(());
+                }
+                if r != PASS_BAIL {
+                    break;
+                }
+                bails += 1;
+                let first = ctx.ret;
+                if !k.single_pass {
+                    // A kernel with loops: the threads before the quad are done, the rest run
+                    // one thread at a time, in passes that may stop at loop heads.
+                    self.resume[..first as usize].fill(EXITED);
+                    ctx.first = 0;
+                    break;
+                }
+                // Threads that diverge: this quad one thread at a time, then on.
+                ctx.first = first;
+                ctx.nthreads = first + 4;
+                r = k.pass(&mut ctx);
+                if r == PASS_DONE && first + 4 < threads as u64 {
+                    ctx.first = first + 4;
+                    ctx.nthreads = threads as u64;
+                    r = PASS_BAIL;
                 }
             }
+            // Later passes (of a kernel with loops) run one thread at a time.
+            quads = false;
             if r == PASS_BAIL {
                 // No quad function, or a block that diverged too often for it.
                 ctx.nthreads = threads as u64;

@@ -93,10 +93,10 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
         tramp_ids.push((f, id));
         trampolines.insert(f, declare_far(&mut module, id, &mut cx.func));
     }
-    // Kernels without loops that qualify get a second function, four threads at a time (see
-    // `vector`); the one-thread function then also runs single quads, from `JitCtx::first`.
+    // Kernels that qualify get a second function, four threads at a time (see `vector`); the
+    // one-thread function then also runs single quads, from `JitCtx::first`.
     let single_pass = resumes.len() == 1;
-    let want_quads = single_pass && vector::enabled() && vector::qualifies(&body, prog).is_ok();
+    let want_quads = vector::enabled() && vector::qualifies(&body, prog).is_ok();
     let mut fbcx = FunctionBuilderContext::new();
     let mut site_bytes = Vec::new();
     {

@@ -1,22 +1,27 @@
-//! Four threads at a time: a second compiled function for kernels without loops, which runs
-//! four consecutive threads of a block (a *quad*) with 128-bit vector instructions.
+//! Four threads at a time: a second compiled function that runs four consecutive threads of a
+//! block (a *quad*) with 128-bit vector instructions.
 //!
-//! Each PTX register of the quad is a pair of `i64x2` vectors (lanes 0–1 and 2–3), holding
-//! the same 64-bit values the one-thread code holds. The common arithmetic, comparisons and
-//! `f32` operations are vector instructions; a global load or store whose four addresses are
-//! consecutive is one vector access after one bounds check. Everything else runs lane by lane
-//! with the one-thread translation of the same instruction (`per_lane`), so the quad covers
-//! every instruction the compiler covers.
+//! Each PTX register of the quad is an `i32x4` (registers of at most 32 bits) or a pair of
+//! `i64x2` (lanes 0–1 and 2–3), holding the values the one-thread code holds. The common
+//! arithmetic, comparisons and `f32` operations are vector instructions; a global load or
+//! store whose four addresses are consecutive is one vector access after one bounds check,
+//! and one whose addresses are evenly spaced is four plain accesses after one. Everything
+//! else runs lane by lane with the one-thread translation of the same instruction
+//! (`per_lane`), so the quad covers every instruction the compiler covers.
 //!
 //! Branches must be uniform across the quad. When they are not, the quad stops (*bails*) and
-//! the executor runs its four threads with the one-thread function instead. That is only
-//! correct while the quad has changed nothing another thread could see, so a kernel qualifies
-//! only when every conditional branch or exit comes before every store to memory other than
-//! the thread's own local memory (the bounds check that starts most elementwise kernels does).
+//! the executor runs its four threads with the one-thread function instead (for a kernel
+//! with loops, every thread of the block from that quad on). That is only correct while the
+//! quad has changed nothing another thread could see, so a kernel qualifies only when every
+//! conditional branch, exit and loop comes before every store to memory other than the
+//! thread's own local memory: the bounds check that starts most elementwise kernels does, and
+//! so do loops that compute a value the kernel stores after them. A quad also bails after a
+//! slice of backward branches, so that a quad spinning on a flag a later thread sets lets it
+//! run.
 
 use super::{int_cc, Ctx, Translator, FLAGS};
 use crate::jit::body::{flow, Body};
-use crate::jit::{PASS_BAIL, PASS_DONE, PASS_FAULT};
+use crate::jit::{PASS_BAIL, PASS_DONE, PASS_FAULT, SLICE};
 use crate::lower::{sr, BinK, Op, Program, Slot, Space, TriK, NONE};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::types::{F32X4, I32, I32X4, I64, I64X2, I8X16};
@@ -36,7 +41,9 @@ pub(in crate::jit) fn enabled() -> bool {
     *ENABLED.get_or_init(|| std::env::var_os("FERROCUDA_CPU_JIT_QUADS").is_none_or(|v| v != "0"))
 }
 
-/// Whether the kernel can run four threads at a time (see the module documentation).
+/// Whether the kernel can run four threads at a time (see the module documentation): no
+/// calls, stops or indirect branches, and no conditional branch or loop after the first
+/// store (in program order, which is execution order once no branch goes back).
 pub(in crate::jit) fn qualifies(body: &Body, prog: &Program) -> Result<(), String> {
     if body.calls {
         return Err("calls".into());
@@ -49,8 +56,8 @@ pub(in crate::jit) fn qualifies(body: &Body, prog: &Program) -> Result<(), Strin
     for pc in start..end {
         let inst = &prog.insts[pc as usize];
         match &inst.op {
-            Op::Bra { target } if *target <= pc => return Err("a loop".into()),
-            Op::Bra { .. } | Op::Exit | Op::Ret if inst.guard != NONE => last_branch = pc,
+            Op::Bra { target } if *target <= pc || inst.guard != NONE => last_branch = pc,
+            Op::Exit | Op::Ret if inst.guard != NONE => last_branch = pc,
             Op::Bra { .. } | Op::Exit | Op::Ret => {}
             Op::St { space, .. } if *space != Space::Local => first_store = first_store.min(pc),
             Op::Atom { .. } => first_store = first_store.min(pc),
@@ -61,7 +68,7 @@ pub(in crate::jit) fn qualifies(body: &Body, prog: &Program) -> Result<(), Strin
         }
     }
     if first_store < last_branch {
-        return Err("a conditional branch after a store".into());
+        return Err("a conditional branch or a loop after a store".into());
     }
     Ok(())
 }
@@ -906,6 +913,18 @@ impl Translator<'_, '_> {
         }
     }
 
+    /// Fills `back`, the way back to the loop head `target`: after a slice of backward
+    /// branches the quad leaves for the one-thread function, which lets the block's other
+    /// threads run (a quad spinning on a flag a later thread sets still gets it).
+    fn vloop(&mut self, back: Block, target: u32) {
+        self.b.switch_to_block(back);
+        let n = self.b.use_var(self.budget);
+        let n = self.b.ins().iadd_imm_s(n, -1);
+        self.b.def_var(self.budget, n);
+        let head = self.vblock(target);
+        self.b.ins().brif(n, head, &[], self.bail, &[]);
+    }
+
     /// Writes a vector result to `d`, only in the lanes of `mask` where there is one.
     fn vwrite(&mut self, d: Slot, w: Write, mask: Option<Value>) {
         if d == NONE {
@@ -954,12 +973,20 @@ impl Translator<'_, '_> {
         let inst = &prog.insts[pc as usize];
         match &inst.op {
             Op::Bra { .. } | Op::Exit | Op::Ret => {
-                let to = match &inst.op {
-                    Op::Bra { target } => self.vblock(*target),
+                let back = match &inst.op {
+                    Op::Bra { target } if *target <= pc => Some((self.b.create_block(), *target)),
+                    _ => None,
+                };
+                let to = match (&inst.op, back) {
+                    (_, Some((blk, _))) => blk,
+                    (Op::Bra { target }, None) => self.vblock(*target),
                     _ => self.next_thread,
                 };
                 if inst.guard == NONE {
                     self.b.ins().jump(to, &[]);
+                    if let Some((blk, target)) = back {
+                        self.vloop(blk, target);
+                    }
                     return Ok(false);
                 }
                 // Uniform across the quad, or the quad bails.
@@ -971,6 +998,9 @@ impl Translator<'_, '_> {
                 self.b.ins().brif(all, to, &[], mixed, &[]);
                 self.b.switch_to_block(mixed);
                 self.b.ins().brif(any, self.bail, &[], next, &[]);
+                if let Some((blk, target)) = back {
+                    self.vloop(blk, target);
+                }
                 return Ok(false);
             }
             Op::Ld {
@@ -1054,6 +1084,8 @@ impl Translator<'_, '_> {
             .icmp(IntCC::UnsignedGreaterThanOrEqual, t, nthreads);
         self.b.ins().brif(all, done, &[], body, &[]);
         self.b.switch_to_block(body);
+        let slice = self.iconst(SLICE as u64);
+        self.b.def_var(self.budget, slice);
         // Registers read before the kernel writes them (the carry flag of an `addc`, say)
         // start at zero in every thread, as in the one-thread code.
         for &s in live_in {
