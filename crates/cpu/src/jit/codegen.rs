@@ -252,6 +252,8 @@ struct Translator<'a, 'b> {
     vvars: HashMap<Slot, vector::VVar>,
     /// Registers the quad function holds as 64-bit lanes.
     vwide: std::collections::HashSet<Slot>,
+    /// Instructions the quad function runs lane by lane.
+    vlanes: u32,
     /// Predicate lanes (0 or 1) the quad function made from a lane mask, and that mask.
     vmasks: HashMap<Value, Value>,
     vt: Variable,
@@ -382,6 +384,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             trampolines: HashMap::new(),
             vvars: HashMap::new(),
             vwide: std::collections::HashSet::new(),
+            vlanes: 0,
             vmasks: HashMap::new(),
             vt,
             vtid,

@@ -35,6 +35,9 @@ use std::mem::offset_of;
 /// A quad's 64-bit values: lanes 0–1 and 2–3.
 type Quad = [Value; 2];
 
+/// Instructions a quad function may run lane by lane.
+const MAX_LANE_BY_LANE: u32 = 32;
+
 /// Quad functions are compiled (`FERROCUDA_CPU_JIT_QUADS=0` turns them off, to compare).
 pub(in crate::jit) fn enabled() -> bool {
     static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
@@ -424,6 +427,10 @@ impl Translator<'_, '_> {
 
     /// Instruction `pc` lane by lane with the one-thread translation (its guard included).
     fn per_lane(&mut self, pc: u32, site_bytes: &mut Vec<u32>) -> Result<(), String> {
+        if self.force_site.is_none() {
+            // (Not the slow path of a vector access.)
+            self.vlanes += 1;
+        }
         let f = flow(self.body, self.prog, pc, self.carry);
         let mut slots: Vec<Slot> = f.uses.iter().chain(&f.defs).copied().collect();
         slots.sort_unstable();
@@ -1148,6 +1155,16 @@ impl Translator<'_, '_> {
         }
         if open {
             self.b.ins().jump(self.next_thread, &[]);
+        }
+        // Each instruction run lane by lane is four copies of its one-thread code: past a few
+        // dozen, compiling the quad function takes many times as long as the one-thread
+        // function (a kernel with 159 local-memory accesses: 390 ms against 22 ms).
+        if self.vlanes > MAX_LANE_BY_LANE {
+            return Err(format!(
+                "{} of {} instructions run lane by lane",
+                self.vlanes,
+                end - start
+            ));
         }
 
         // Next quad: `%tid.x` steps by four (the block's x size is a multiple of four).
