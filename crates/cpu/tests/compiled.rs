@@ -1374,4 +1374,44 @@ fn four_threads_at_a_time_match_the_interpreter() {
     assert!(matches!(a, Error::IllegalAddress { .. }), "{a}");
     assert_eq!(a.to_string(), b.to_string());
     assert_eq!(a.site(), b.site());
+    // Lanes evenly spaced by a step whose triple wraps around the address space back into
+    // the allocation (from the ninth quad on, after the first eight read consecutive
+    // elements): the first and last lanes are inside, the middle two far outside.
+    let wrap = r#"
+.version 8.0
+.target sm_90
+.address_size 64
+.visible .entry wrap(.param .u64 p)
+{
+    .reg .pred %p<2>;
+    .reg .b32 %r<4>;
+    .reg .b64 %rd<6>;
+    ld.param.u64 %rd1, [p];
+    mov.u32 %r1, %tid.x;
+    and.b32 %r2, %r1, 3;
+    cvt.u64.u32 %rd2, %r2;
+    setp.lt.u32 %p1, %r1, 32;
+    selp.b64 %rd5, 4, 6148914691236517208, %p1;
+    mul.lo.u64 %rd3, %rd2, %rd5;
+    add.s64 %rd4, %rd1, %rd3;
+    ld.global.u32 %r3, [%rd4];
+    st.global.u32 [%rd1], %r3;
+    ret;
+}
+"#;
+    let wrapped = |compiled: bool| {
+        let d = device(compiled);
+        let m = load(&d, wrap);
+        let k = m.kernel("wrap").unwrap();
+        if compiled {
+            assert_eq!(k.interpreted_because(), None);
+            assert!(k.is_vectorized());
+        }
+        let p = upload(&d, &[0; 64]);
+        d.launch(&k, &cfg(1, [64, 1, 1]), &p.to_le_bytes())
+            .unwrap_err()
+    };
+    let (a, b) = (wrapped(true), wrapped(false));
+    assert!(matches!(a, Error::IllegalAddress { .. }), "{a}");
+    assert_eq!(a.to_string(), b.to_string());
 }

@@ -728,8 +728,8 @@ impl Translator<'_, '_> {
     /// A global load or store of one 4- or 8-byte element per lane, where the lanes'
     /// addresses are evenly spaced (consecutive, one for all, or strided as Triton's
     /// two-elements-a-thread loads), inside the allocation the instruction touched last, and
-    /// (under a guard) every lane takes part: one vector access for consecutive elements, one
-    /// check and four plain accesses otherwise. Lane by lane when any of that fails (which
+    /// (under a guard) every lane takes part: one vector access for consecutive elements,
+    /// four plain accesses after one check per lane otherwise. Lane by lane when any of that fails (which
     /// also updates the allocation entry). False when the instruction does not have that
     /// form.
     fn vglobal(&mut self, pc: u32, site_bytes: &mut Vec<u32>) -> Result<bool, String> {
@@ -811,15 +811,15 @@ impl Translator<'_, '_> {
         self.b.set_cold_block(slow);
         self.b.ins().brif(ok, vector, &[], spaced, &[]);
         // Evenly spaced otherwise (one for all, or every other element): lanes 2 and 3 are
-        // lanes 0 and 1 plus two steps, and the first and last lanes are inside the
-        // allocation (so are the lanes between) and aligned (so is the step, as three steps
-        // are).
+        // lanes 0 and 1 plus two steps, and every lane is inside the allocation and aligned.
+        // (Checking the first and last lanes only would not do: three steps can wrap around
+        // the address space back into the allocation.)
         self.b.switch_to_block(spaced);
         let two = self.b.ins().iadd(step, step);
         let two = self.b.ins().splat(I64X2, two);
         let d2 = self.b.ins().icmp(IntCC::Equal, d, two);
         let mut ok = self.b.ins().vall_true(d2);
-        for l in [lanes[0], lanes[3]] {
+        for &l in &lanes {
             let r = index(self, l);
             let inside = self.b.ins().icmp(IntCC::UnsignedLessThan, r, units);
             ok = self.b.ins().band(ok, inside);
