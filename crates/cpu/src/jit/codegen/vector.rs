@@ -452,9 +452,9 @@ impl Translator<'_, '_> {
         Ok(())
     }
 
-    /// The vector form of a pure instruction, as a closure of its writes: `None` when it has
-    /// none and runs lane by lane.
-    fn vpure(&mut self, op: &Op) -> Option<Vec<(Slot, Write)>> {
+    /// The vector form of a pure instruction: its result and the register it goes to, or
+    /// `None` when it has none and runs lane by lane.
+    fn vpure(&mut self, op: &Op) -> Option<(Slot, Write)> {
         let w = match op {
             Op::Mov { d, a, wm } if !self.vwide.contains(d) => {
                 (*d, Write::W32(self.vget32(*a), *wm))
@@ -499,7 +499,7 @@ impl Translator<'_, '_> {
             }
             _ => return None,
         };
-        Some(vec![w])
+        Some(w)
     }
 
     fn vbin(&mut self, k: BinK, d: Slot, a: Slot, b: Slot, wm: u64) -> Option<Write> {
@@ -1039,15 +1039,13 @@ impl Translator<'_, '_> {
         if self.vglobal(pc, site_bytes)? {
             return Ok(true);
         }
-        if let Some(writes) = self.vpure(&inst.op) {
+        if let Some((d, w)) = self.vpure(&inst.op) {
             let mask = if inst.guard == NONE {
                 None
             } else {
                 Some(self.vtruth(inst.guard, inst.neg))
             };
-            for (d, w) in writes {
-                self.vwrite(d, w, mask);
-            }
+            self.vwrite(d, w, mask);
             return Ok(true);
         }
         self.per_lane(pc, site_bytes)?;
