@@ -9,9 +9,9 @@
 //! machine code (Cranelift) and run one thread at a time, with the same results: by default
 //! once a kernel has run for a while in the interpreter, in the background, and kept only where
 //! it measures faster ([`Compilation`] says when; [`Kernel::interpreted_because`] says which
-//! kernels the compiler covers). Those with no calls and no branch or loop after their first store
-//! (elementwise kernels, typically) also run four threads at a time with vector instructions
-//! ([`Kernel::is_vectorized`]).
+//! kernels the compiler covers). Those with no calls and no branch or loop after their first
+//! store (elementwise kernels, typically) also run four threads at a time with vector
+//! instructions ([`Kernel::is_vectorized`]).
 //! Device memory ([`Memory`]) uses 64-bit device addresses with every access bounds- and
 //! alignment-checked: a bad access is an [`Error`] naming the kernel, the PTX line and the
 //! address, never a crash.
