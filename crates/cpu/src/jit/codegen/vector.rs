@@ -729,9 +729,9 @@ impl Translator<'_, '_> {
     /// addresses are evenly spaced (consecutive, one for all, or strided as Triton's
     /// two-elements-a-thread loads), inside the allocation the instruction touched last, and
     /// (under a guard) every lane takes part: one vector access for consecutive elements,
-    /// four plain accesses after one check per lane otherwise. Lane by lane when any of that fails (which
-    /// also updates the allocation entry). False when the instruction does not have that
-    /// form.
+    /// four plain accesses after one check per lane otherwise. Lane by lane when any of that
+    /// fails (which also updates the allocation entry). False when the instruction does not
+    /// have that form.
     fn vglobal(&mut self, pc: u32, site_bytes: &mut Vec<u32>) -> Result<bool, String> {
         let inst = &self.prog.insts[pc as usize];
         let (store, addr, off, bytes, slot, wm) = match &inst.op {
