@@ -81,18 +81,12 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
         .map_err(|e| format!("host not supported: {e}"))?;
     let mut module = JITModule::new(JITBuilder::with_isa(isa, default_libcall_names()));
     let call_conv = module.isa().default_call_conv();
-    let mut cx = module.make_context();
-    cx.func.signature.call_conv = call_conv;
-    cx.func.signature.params.push(AbiParam::new(I64));
-    cx.func.signature.returns.push(AbiParam::new(I32));
-    let mut trampolines = HashMap::new();
     let mut tramp_ids = Vec::new();
     for (i, nargs) in COLD_HELPERS {
         let f = cold_helper(i);
-        let id = trampoline(&mut module, f, nargs, call_conv)?;
-        tramp_ids.push((f, id));
-        trampolines.insert(f, declare_far(&mut module, id, &mut cx.func));
+        tramp_ids.push((f, trampoline(&mut module, f, nargs, call_conv)?));
     }
+    let (mut cx, trampolines) = pass_context(&mut module, &tramp_ids);
     // Kernels that qualify get a second function, four threads at a time (see `vector`); the
     // one-thread function then also runs single quads, from `JitCtx::first`.
     let single_pass = resumes.len() == 1;
@@ -119,15 +113,7 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
     // thread at a time.
     let mut quads = None;
     if want_quads {
-        let mut cx = module.make_context();
-        cx.func.signature = module.make_signature();
-        cx.func.signature.call_conv = call_conv;
-        cx.func.signature.params.push(AbiParam::new(I64));
-        cx.func.signature.returns.push(AbiParam::new(I32));
-        let mut trampolines = HashMap::new();
-        for (f, id) in &tramp_ids {
-            trampolines.insert(*f, declare_far(&mut module, *id, &mut cx.func));
-        }
+        let (mut cx, trampolines) = pass_context(&mut module, &tramp_ids);
         let mut sb = site_bytes.clone();
         // Translating it must not cost the kernel its one-thread function, even on a panic.
         let translated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -175,6 +161,26 @@ fn int_cc(cmp: ICmp, signed: bool) -> IntCC {
         (ICmp::Gt, false) => IntCC::UnsignedGreaterThan,
         (ICmp::Ge, false) => IntCC::UnsignedGreaterThanOrEqual,
     }
+}
+
+/// A context for a pass function (`extern "C" fn(*mut JitCtx) -> u32`), with the trampolines
+/// (by helper) declared in it.
+fn pass_context(
+    module: &mut JITModule,
+    trampolines: &[(usize, cranelift_module::FuncId)],
+) -> (
+    cranelift_codegen::Context,
+    HashMap<usize, cranelift_codegen::ir::FuncRef>,
+) {
+    let mut cx = module.make_context();
+    cx.func.signature = module.make_signature();
+    cx.func.signature.params.push(AbiParam::new(I64));
+    cx.func.signature.returns.push(AbiParam::new(I32));
+    let refs = trampolines
+        .iter()
+        .map(|&(f, id)| (f, declare_far(module, id, &mut cx.func)))
+        .collect();
+    (cx, refs)
 }
 
 /// Declares function `id` of `module` in `func`, called through its absolute address: the JIT
