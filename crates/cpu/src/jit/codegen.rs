@@ -656,6 +656,33 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.b.ins().store(FLAGS, v, p, 0);
     }
 
+    /// Advances thread index `t` and its `%tid` in `tid` by `step` threads (1, or 4 for a
+    /// quad in a block whose x size is a multiple of four, so `%tid.x` never steps past a row's
+    /// end); `%tid.y` and `%tid.z` only where the kernel reads them.
+    fn advance_threads(&mut self, t: Variable, tid: [Variable; 3], step: i64) {
+        let tv = self.b.use_var(t);
+        let t1 = self.b.ins().iadd_imm_s(tv, step);
+        self.b.def_var(t, t1);
+        let [x, y, z] = tid.map(|v| self.b.use_var(v));
+        let zero = self.iconst(0);
+        let ntid_x = self.cf(offset_of!(Ctx, ntid));
+        let x1 = self.b.ins().iadd_imm_s(x, step);
+        let wx = self.b.ins().icmp(IntCC::Equal, x1, ntid_x);
+        let x2 = self.b.ins().select(wx, zero, x1);
+        self.b.def_var(tid[0], x2);
+        if self.reads_tid_yz {
+            let wx64 = self.b.ins().uextend(I64, wx);
+            let y1 = self.b.ins().iadd(y, wx64);
+            let ntid_y = self.cf(offset_of!(Ctx, ntid) + 8);
+            let wy = self.b.ins().icmp(IntCC::Equal, y1, ntid_y);
+            let y2 = self.b.ins().select(wy, zero, y1);
+            let wy64 = self.b.ins().uextend(I64, wy);
+            let z1 = self.b.ins().iadd(z, wy64);
+            self.b.def_var(tid[1], y2);
+            self.b.def_var(tid[2], z1);
+        }
+    }
+
     /// The pass's first thread (`JitCtx::first`) and its `%tid`.
     fn first_thread(&mut self) {
         let ctx = self.ctx();
@@ -838,31 +865,9 @@ impl<'a, 'b> Translator<'a, 'b> {
             self.b.switch_to_block(blk);
             self.returned(call);
         }
-        // Next thread (emitted last: it depends on what the kernel reads): advance the thread
-        // index and its (x, y, z).
+        // Next thread (emitted last: it depends on what the kernel reads).
         self.b.switch_to_block(self.next_thread);
-        let t = self.b.use_var(self.t);
-        let t1 = self.b.ins().iadd_imm_s(t, 1);
-        self.b.def_var(self.t, t1);
-        let [x, y, z] = self.tid.map(|v| self.b.use_var(v));
-        let zero = self.iconst(0);
-        let ntid_x = self.cf(offset_of!(Ctx, ntid));
-        let x1 = self.b.ins().iadd_imm_s(x, 1);
-        let wx = self.b.ins().icmp(IntCC::Equal, x1, ntid_x);
-        let x2 = self.b.ins().select(wx, zero, x1);
-        self.b.def_var(self.tid[0], x2);
-        // %tid.y and %tid.z only where the kernel reads them.
-        if self.reads_tid_yz {
-            let wx64 = self.b.ins().uextend(I64, wx);
-            let y1 = self.b.ins().iadd(y, wx64);
-            let ntid_y = self.cf(offset_of!(Ctx, ntid) + 8);
-            let wy = self.b.ins().icmp(IntCC::Equal, y1, ntid_y);
-            let y2 = self.b.ins().select(wy, zero, y1);
-            let wy64 = self.b.ins().uextend(I64, wy);
-            let z1 = self.b.ins().iadd(z, wy64);
-            self.b.def_var(self.tid[1], y2);
-            self.b.def_var(self.tid[2], z1);
-        }
+        self.advance_threads(self.t, self.tid, 1);
         self.b.ins().jump(head, &[]);
 
         self.b.switch_to_block(exit);

@@ -1165,30 +1165,9 @@ impl Translator<'_, '_> {
             ));
         }
 
-        // Next quad: `%tid.x` steps by four (the block's x size is a multiple of four).
+        // Next quad.
         self.b.switch_to_block(self.next_thread);
-        let t = self.b.use_var(self.vt);
-        let t4 = self.b.ins().iadd_imm_s(t, 4);
-        self.b.def_var(self.vt, t4);
-        let [x, y, z] = self.vtid.map(|v| self.b.use_var(v));
-        let zero = self.iconst(0);
-        let ntid_x = self.cf(offset_of!(Ctx, ntid));
-        let x4 = self.b.ins().iadd_imm_s(x, 4);
-        let wx = self.b.ins().icmp(IntCC::Equal, x4, ntid_x);
-        let x2 = self.b.ins().select(wx, zero, x4);
-        self.b.def_var(self.vtid[0], x2);
-        // `%tid.y` and `%tid.z` only where the kernel reads them.
-        if self.reads_tid_yz {
-            let wx64 = self.b.ins().uextend(I64, wx);
-            let y1 = self.b.ins().iadd(y, wx64);
-            let ntid_y = self.cf(offset_of!(Ctx, ntid) + 8);
-            let wy = self.b.ins().icmp(IntCC::Equal, y1, ntid_y);
-            let y2 = self.b.ins().select(wy, zero, y1);
-            let wy64 = self.b.ins().uextend(I64, wy);
-            let z1 = self.b.ins().iadd(z, wy64);
-            self.b.def_var(self.vtid[1], y2);
-            self.b.def_var(self.vtid[2], z1);
-        }
+        self.advance_threads(self.vt, self.vtid, 4);
         self.b.ins().jump(head, &[]);
 
         self.b.seal_all_blocks();
