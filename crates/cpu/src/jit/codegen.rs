@@ -656,6 +656,44 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.b.ins().store(FLAGS, v, p, 0);
     }
 
+    /// The pass function's entry block: the context (its parameter) and the global memory
+    /// instructions' allocation entries.
+    fn enter_pass(&mut self) {
+        let entry = self.b.create_block();
+        self.b.append_block_params_for_function_params(entry);
+        self.b.switch_to_block(entry);
+        self.ctx = Some(self.b.block_params(entry)[0]);
+        self.sites = Some(self.cf(offset_of!(Ctx, sites)));
+    }
+
+    /// Ends the current block (a thread loop's head): on to `body` while thread `t` is one of
+    /// the pass's; else the pass returns [`PASS_DONE`]. Also emits the fault exit, which
+    /// records the faulting instruction and returns [`PASS_FAULT`].
+    fn while_threads_left(&mut self, t: Variable, body: Block) {
+        let t = self.b.use_var(t);
+        let nthreads = self.cf(offset_of!(Ctx, nthreads));
+        let done = self.b.create_block();
+        let all = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, t, nthreads);
+        self.b.ins().brif(all, done, &[], body, &[]);
+
+        self.b.switch_to_block(done);
+        let r = self.b.ins().iconst(I32, PASS_DONE as i64);
+        self.b.ins().return_(&[r]);
+
+        self.b.append_block_param(self.fault, I64);
+        self.b.switch_to_block(self.fault);
+        let pcv = self.b.block_params(self.fault)[0];
+        let ctx = self.ctx();
+        self.b
+            .ins()
+            .store(FLAGS, pcv, ctx, offset_of!(Ctx, fault_pc) as i32);
+        let r = self.b.ins().iconst(I32, PASS_FAULT as i64);
+        self.b.ins().return_(&[r]);
+    }
+
     /// Advances thread index `t` and its `%tid` in `tid` by `step` threads (1, or 4 for a
     /// quad in a block whose x size is a multiple of four, so `%tid.x` never steps past a row's
     /// end); `%tid.y` and `%tid.z` only where the kernel reads them.
@@ -726,13 +764,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         for (i, r) in resumes.iter().enumerate() {
             self.resume_index.insert(*r, i as u32);
         }
-        // Entry: the context's fixed values.
-        let entry = self.b.create_block();
-        self.b.append_block_params_for_function_params(entry);
-        self.b.switch_to_block(entry);
-        let ctx = self.b.block_params(entry)[0];
-        self.ctx = Some(ctx);
-        self.sites = Some(self.cf(offset_of!(Ctx, sites)));
+        self.enter_pass();
         if self.from_first {
             self.first_thread();
         } else {
@@ -748,15 +780,8 @@ impl<'a, 'b> Translator<'a, 'b> {
 
         // Thread loop head: dispatch on the thread's resume point.
         self.b.switch_to_block(head);
-        let t = self.b.use_var(self.t);
-        let nthreads = self.cf(offset_of!(Ctx, nthreads));
-        let done = self.b.create_block();
         let dispatch = self.b.create_block();
-        let all = self
-            .b
-            .ins()
-            .icmp(IntCC::UnsignedGreaterThanOrEqual, t, nthreads);
-        self.b.ins().brif(all, done, &[], dispatch, &[]);
+        self.while_threads_left(self.t, dispatch);
         self.b.switch_to_block(dispatch);
         let budget0 = self.iconst(SLICE as u64);
         self.b.def_var(self.budget, budget0);
@@ -799,20 +824,6 @@ impl<'a, 'b> Translator<'a, 'b> {
             let target = self.block_at(pc);
             self.b.ins().jump(target, &[]);
         }
-
-        self.b.switch_to_block(done);
-        let r = self.b.ins().iconst(I32, PASS_DONE as i64);
-        self.b.ins().return_(&[r]);
-
-        self.b.append_block_param(self.fault, I64);
-        self.b.switch_to_block(self.fault);
-        let pcv = self.b.block_params(self.fault)[0];
-        let ctx = self.ctx();
-        self.b
-            .ins()
-            .store(FLAGS, pcv, ctx, offset_of!(Ctx, fault_pc) as i32);
-        let r = self.b.ins().iconst(I32, PASS_FAULT as i64);
-        self.b.ins().return_(&[r]);
 
         // Leaders: function entries, branch targets, resume points, and what follows a branch,
         // a call or a stop.

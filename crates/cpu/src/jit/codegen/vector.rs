@@ -21,7 +21,7 @@
 
 use super::{int_cc, Ctx, Translator, FLAGS};
 use crate::jit::body::{flow, Body};
-use crate::jit::{PASS_BAIL, PASS_DONE, PASS_FAULT, SLICE};
+use crate::jit::{PASS_BAIL, SLICE};
 use crate::lower::{sr, BinK, Op, Program, Slot, Space, TriK, NONE};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::types::{F32X4, I32, I32X4, I64, I64X2, I8X16};
@@ -1061,12 +1061,8 @@ impl Translator<'_, '_> {
         site_bytes: &mut Vec<u32>,
         target: cranelift_codegen::isa::TargetFrontendConfig,
     ) -> Result<(), String> {
-        let entry = self.b.create_block();
-        self.b.append_block_params_for_function_params(entry);
-        self.b.switch_to_block(entry);
-        let ctx = self.b.block_params(entry)[0];
-        self.ctx = Some(ctx);
-        self.sites = Some(self.cf(offset_of!(Ctx, sites)));
+        self.enter_pass();
+        let ctx = self.ctx();
         self.vwide = wide_slots(self.body, self.prog, self.carry);
         self.first_thread();
         let t = self.b.use_var(self.t);
@@ -1079,15 +1075,8 @@ impl Translator<'_, '_> {
         self.b.ins().jump(head, &[]);
 
         self.b.switch_to_block(head);
-        let t = self.b.use_var(self.vt);
-        let nthreads = self.cf(offset_of!(Ctx, nthreads));
-        let done = self.b.create_block();
         let body = self.b.create_block();
-        let all = self
-            .b
-            .ins()
-            .icmp(IntCC::UnsignedGreaterThanOrEqual, t, nthreads);
-        self.b.ins().brif(all, done, &[], body, &[]);
+        self.while_threads_left(self.vt, body);
         self.b.switch_to_block(body);
         let slice = self.iconst(SLICE as u64);
         self.b.def_var(self.budget, slice);
@@ -1102,19 +1091,6 @@ impl Translator<'_, '_> {
         let start = self.body.entry();
         let first = self.block_at(start);
         self.b.ins().jump(first, &[]);
-
-        self.b.switch_to_block(done);
-        let r = self.b.ins().iconst(I32, PASS_DONE as i64);
-        self.b.ins().return_(&[r]);
-
-        self.b.append_block_param(self.fault, I64);
-        self.b.switch_to_block(self.fault);
-        let pcv = self.b.block_params(self.fault)[0];
-        self.b
-            .ins()
-            .store(FLAGS, pcv, ctx, offset_of!(Ctx, fault_pc) as i32);
-        let r = self.b.ins().iconst(I32, PASS_FAULT as i64);
-        self.b.ins().return_(&[r]);
 
         // A quad whose threads take different ways: its first thread for the executor.
         self.b.switch_to_block(self.bail);
