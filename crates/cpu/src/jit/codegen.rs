@@ -666,10 +666,16 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.sites = Some(self.cf(offset_of!(Ctx, sites)));
     }
 
-    /// Ends the current block (a thread loop's head): on to `body` while thread `t` is one of
-    /// the pass's; else the pass returns [`PASS_DONE`]. Also emits the fault exit, which
-    /// records the faulting instruction and returns [`PASS_FAULT`].
-    fn while_threads_left(&mut self, t: Variable, body: Block) {
+    /// Starts the thread loop over thread index `t`: its head (returned, for the next thread
+    /// to jump back to) goes on while `t` is one of the pass's threads, else the pass returns
+    /// [`PASS_DONE`]. Leaves the builder in the loop's body, with a fresh slice of backward
+    /// branches. Also emits the fault exit, which records the faulting instruction and
+    /// returns [`PASS_FAULT`].
+    fn thread_loop(&mut self, t: Variable) -> Block {
+        let head = self.b.create_block();
+        self.b.ins().jump(head, &[]);
+        self.b.switch_to_block(head);
+        let body = self.b.create_block();
         let t = self.b.use_var(t);
         let nthreads = self.cf(offset_of!(Ctx, nthreads));
         let done = self.b.create_block();
@@ -692,6 +698,11 @@ impl<'a, 'b> Translator<'a, 'b> {
             .store(FLAGS, pcv, ctx, offset_of!(Ctx, fault_pc) as i32);
         let r = self.b.ins().iconst(I32, PASS_FAULT as i64);
         self.b.ins().return_(&[r]);
+
+        self.b.switch_to_block(body);
+        let slice = self.iconst(SLICE as u64);
+        self.b.def_var(self.budget, slice);
+        head
     }
 
     /// Advances thread index `t` and its `%tid` in `tid` by `step` threads (1, or 4 for a
@@ -773,18 +784,8 @@ impl<'a, 'b> Translator<'a, 'b> {
                 self.b.def_var(v, zero);
             }
         }
-        let budget0 = self.iconst(SLICE as u64);
-        self.b.def_var(self.budget, budget0);
-        let head = self.b.create_block();
-        self.b.ins().jump(head, &[]);
-
-        // Thread loop head: dispatch on the thread's resume point.
-        self.b.switch_to_block(head);
-        let dispatch = self.b.create_block();
-        self.while_threads_left(self.t, dispatch);
-        self.b.switch_to_block(dispatch);
-        let budget0 = self.iconst(SLICE as u64);
-        self.b.def_var(self.budget, budget0);
+        // Thread loop: dispatch on the thread's resume point.
+        let head = self.thread_loop(self.t);
         let resume_blocks: Vec<Block> = resumes.iter().map(|_| self.b.create_block()).collect();
         let single_pass = resume_blocks.len() == 1;
         if single_pass {

@@ -21,7 +21,7 @@
 
 use super::{int_cc, Ctx, Translator, FLAGS};
 use crate::jit::body::{flow, Body};
-use crate::jit::{PASS_BAIL, SLICE};
+use crate::jit::PASS_BAIL;
 use crate::lower::{sr, BinK, Op, Program, Slot, Space, TriK, NONE};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::types::{F32X4, I32, I32X4, I64, I64X2, I8X16};
@@ -1071,15 +1071,7 @@ impl Translator<'_, '_> {
             let v = self.b.use_var(self.tid[k]);
             self.b.def_var(self.vtid[k], v);
         }
-        let head = self.b.create_block();
-        self.b.ins().jump(head, &[]);
-
-        self.b.switch_to_block(head);
-        let body = self.b.create_block();
-        self.while_threads_left(self.vt, body);
-        self.b.switch_to_block(body);
-        let slice = self.iconst(SLICE as u64);
-        self.b.def_var(self.budget, slice);
+        let head = self.thread_loop(self.vt);
         // Registers read before the kernel writes them (the carry flag of an `addc`, say)
         // start at zero in every thread, as in the one-thread code.
         for &s in live_in {
