@@ -17,6 +17,25 @@ fn report(k: &ferrocuda_cpu::Kernel) {
     }
 }
 
+/// Launches `k` `reps` times on a `grid` of `block`s.
+fn launch(
+    dev: &Device,
+    k: &ferrocuda_cpu::Kernel,
+    grid: [u32; 3],
+    block: [u32; 3],
+    p: &[u8],
+    reps: usize,
+) {
+    let cfg = LaunchConfig {
+        grid,
+        block,
+        dynamic_shared: 0,
+    };
+    for _ in 0..reps {
+        dev.launch(k, &cfg, p).unwrap();
+    }
+}
+
 fn upload(dev: &Device, b: &[u8]) -> u64 {
     let a = dev.memory().alloc(b.len() as u64).unwrap();
     dev.memory().write(a, b).unwrap();
@@ -45,14 +64,7 @@ fn main() {
         p.extend_from_slice(&2.0f32.to_le_bytes());
         p.extend_from_slice(&dx.to_le_bytes());
         p.extend_from_slice(&dy.to_le_bytes());
-        let cfg = LaunchConfig {
-            grid: [(n / 256) as u32, 1, 1],
-            block: [256, 1, 1],
-            dynamic_shared: 0,
-        };
-        for _ in 0..reps {
-            dev.launch(&k, &cfg, &p).unwrap();
-        }
+        launch(&dev, &k, [(n / 256) as u32, 1, 1], [256, 1, 1], &p, reps);
     }
     if which == "all" || which == "reduce" {
         let m = dev
@@ -69,14 +81,7 @@ fn main() {
         p.extend_from_slice(&din.to_le_bytes());
         p.extend_from_slice(&dout.to_le_bytes());
         p.extend_from_slice(&(n as u32).to_le_bytes());
-        let cfg = LaunchConfig {
-            grid: [(n / 256) as u32, 1, 1],
-            block: [256, 1, 1],
-            dynamic_shared: 0,
-        };
-        for _ in 0..reps {
-            dev.launch(&k, &cfg, &p).unwrap();
-        }
+        launch(&dev, &k, [(n / 256) as u32, 1, 1], [256, 1, 1], &p, reps);
         let mut out = [0u8; 4];
         dev.memory().read(dout, &mut out).unwrap();
         let want = (0..n as u32).fold(0u32, |s, i| s.wrapping_add(i % 977));
@@ -98,14 +103,7 @@ fn main() {
         }
         p.extend_from_slice(&(nn as u32).to_le_bytes());
         let t = (nn / 16) as u32;
-        let cfg = LaunchConfig {
-            grid: [t, t, 1],
-            block: [16, 16, 1],
-            dynamic_shared: 0,
-        };
-        for _ in 0..reps {
-            dev.launch(&k, &cfg, &p).unwrap();
-        }
+        launch(&dev, &k, [t, t, 1], [16, 16, 1], &p, reps);
     }
     if which == "all" || which == "triton_add" {
         // Triton's vector add (two elements a thread, loads under predicates).
@@ -125,14 +123,7 @@ fn main() {
         p.extend_from_slice(&(n as u32).to_le_bytes());
         p.extend_from_slice(&[0; 4]);
         p.extend_from_slice(&[0; 16]);
-        let cfg = LaunchConfig {
-            grid: [(n / 256) as u32, 1, 1],
-            block: [128, 1, 1],
-            dynamic_shared: 0,
-        };
-        for _ in 0..reps {
-            dev.launch(&k, &cfg, &p).unwrap();
-        }
+        launch(&dev, &k, [(n / 256) as u32, 1, 1], [128, 1, 1], &p, reps);
         let mut out = vec![0u8; 4 * n];
         dev.memory().read(dz, &mut out).unwrap();
         for i in [0, 1, 777, n - 1] {
@@ -160,13 +151,6 @@ fn main() {
         p.extend_from_slice(&din.to_le_bytes());
         p.extend_from_slice(&dout.to_le_bytes());
         p.extend_from_slice(&(n as u32).to_le_bytes());
-        let cfg = LaunchConfig {
-            grid: [(n / 256) as u32, 1, 1],
-            block: [256, 1, 1],
-            dynamic_shared: 0,
-        };
-        for _ in 0..reps {
-            dev.launch(&k, &cfg, &p).unwrap();
-        }
+        launch(&dev, &k, [(n / 256) as u32, 1, 1], [256, 1, 1], &p, reps);
     }
 }
