@@ -193,8 +193,8 @@ impl Kernel {
     }
 
     /// Whether the compiled code also runs four threads at a time with vector instructions
-    /// (kernels without loops or calls whose conditional branches all come before their
-    /// stores, in blocks whose x size is a multiple of four).
+    /// (kernels with no calls and no conditional branch, exit or loop after their first
+    /// store, in blocks whose x size is a multiple of four).
     pub fn is_vectorized(&self) -> bool {
         self.ready().is_some_and(|k| k.quads.is_some())
     }

@@ -25,7 +25,7 @@
 //!   executor, which report faults exactly as the interpreter does. Those called off the
 //!   straight line go through trampolines that preserve every register (see
 //!   `codegen::trampoline`), so the thread loop keeps its values in registers around them.
-//! - Kernels without loops or calls whose conditional branches all come before their stores
+//! - Kernels with no calls and no conditional branch, exit or loop after their first store
 //!   (elementwise kernels with a bounds check, typically) get a second function that runs
 //!   four threads at a time with 128-bit vector instructions (`codegen::vector`); a group of
 //!   four whose branch diverges runs with the one-thread function.
