@@ -12,12 +12,13 @@ mod ptx_sources;
 /// Says on standard error how the kernel runs.
 fn report(k: &ferrocuda_cpu::Kernel) {
     match k.interpreted_because() {
+        None if k.is_vectorized() => eprintln!("{}: compiled, four threads at a time", k.name()),
         None => eprintln!("{}: compiled", k.name()),
         Some(r) => eprintln!("{}: interpreted ({r})", k.name()),
     }
 }
 
-/// Launches `k` `reps` times on a `grid` of `block`s.
+/// Launches `k` `reps` times on a `grid` of `block`s, then says how it ran.
 fn launch(
     dev: &Device,
     k: &ferrocuda_cpu::Kernel,
@@ -34,6 +35,7 @@ fn launch(
     for _ in 0..reps {
         dev.launch(k, &cfg, p).unwrap();
     }
+    report(k);
 }
 
 fn upload(dev: &Device, b: &[u8]) -> u64 {
@@ -56,7 +58,6 @@ fn main() {
             .load_module(&ferrocuda_ptx::parse(ptx_sources::SAXPY).unwrap())
             .unwrap();
         let k = m.kernel("saxpy").unwrap();
-        report(&k);
         let dx = upload(&dev, &f32s(&|i| (i % 1000) as f32, n));
         let dy = upload(&dev, &f32s(&|i| (i % 7) as f32, n));
         let mut p = Vec::new();
@@ -71,7 +72,6 @@ fn main() {
             .load_module(&ferrocuda_ptx::parse(ptx_sources::REDUCE).unwrap())
             .unwrap();
         let k = m.kernel("reduce").unwrap();
-        report(&k);
         let bytes: Vec<u8> = (0..n as u32)
             .flat_map(|i| (i % 977).to_le_bytes())
             .collect();
@@ -93,7 +93,6 @@ fn main() {
             .load_module(&ferrocuda_ptx::parse(&ptx_sources::matmul_ptx()).unwrap())
             .unwrap();
         let k = m.kernel("matmul").unwrap();
-        report(&k);
         let da = upload(&dev, &f32s(&|i| (i % 17) as f32 * 0.25, nn * nn));
         let db = upload(&dev, &f32s(&|i| (i % 13) as f32 * 0.5, nn * nn));
         let dc = dev.memory().alloc((nn * nn * 4) as u64).unwrap();
@@ -104,6 +103,17 @@ fn main() {
         p.extend_from_slice(&(nn as u32).to_le_bytes());
         let t = (nn / 16) as u32;
         launch(&dev, &k, [t, t, 1], [16, 16, 1], &p, reps);
+        let mut c = vec![0u8; nn * nn * 4];
+        dev.memory().read(dc, &mut c).unwrap();
+        for (i, j) in [(0, 0), (17, 200), (255, 255)] {
+            let want = (0..nn).fold(0f32, |acc, k| {
+                let a = ((i * nn + k) % 17) as f32 * 0.25;
+                let b = ((k * nn + j) % 13) as f32 * 0.5;
+                a.mul_add(b, acc)
+            });
+            let got = f32::from_le_bytes(c[4 * (i * nn + j)..][..4].try_into().unwrap());
+            assert_eq!(got.to_bits(), want.to_bits());
+        }
     }
     if which == "all" || which == "triton_add" {
         // Triton's vector add (two elements a thread, loads under predicates).
@@ -112,7 +122,6 @@ fn main() {
             .load_module(&ferrocuda_ptx::parse(src).unwrap())
             .unwrap();
         let k = m.kernel("vector_add").unwrap();
-        report(&k);
         let dx = upload(&dev, &f32s(&|i| (i % 1000) as f32, n));
         let dy = upload(&dev, &f32s(&|i| (i % 7) as f32, n));
         let dz = upload(&dev, &vec![0; 4 * n]);
@@ -142,7 +151,6 @@ fn main() {
             .load_module(&ferrocuda_ptx::parse(src).unwrap())
             .unwrap();
         let k = m.kernel("clang_collatz").unwrap();
-        report(&k);
         let bytes: Vec<u8> = (0..n as i64)
             .flat_map(|i| (i * 7 + 1).to_le_bytes())
             .collect();

@@ -391,9 +391,8 @@ DONE:
     ret;
 }
 "#;
-    // The same with the flag raised after the loop (so that the kernel runs four threads at a
-    // time): the first four threads spin together until their slice ends, then the block
-    // goes on one thread at a time.
+    // The same with the flag raised after the loop: the first four threads spin together
+    // until their slice ends, then the other quads run.
     let raised_last = r#"
 .version 8.0
 .target sm_90
@@ -425,8 +424,9 @@ DONE:
 }
 "#;
     for (compiled, src, least) in [
-        // Thread 0 runs first and spins a whole slice (4096 turns) before the others run.
-        (true, src, 4097),
+        // Thread 0 runs first and spins a whole slice (4096 turns) before the others run;
+        // compiled, its quad leaves it at the branch, and the other quads run first.
+        (true, src, 1),
         (false, src, 4097),
         (true, in_call, 1_004_097),
         (false, in_call, 1_004_097),
@@ -438,7 +438,7 @@ DONE:
         let k = m.kernel("wait").unwrap();
         if compiled {
             assert_eq!(k.interpreted_because(), None);
-            assert_eq!(k.is_vectorized(), src == raised_last);
+            assert_eq!(k.is_vectorized(), src != in_call);
         }
         let flag = upload(&d, &[0; 4]);
         let out = d.memory().alloc(4).unwrap();
@@ -459,7 +459,11 @@ fn kernels_that_need_a_whole_warp_or_block_stay_in_the_interpreter() {
 .address_size 64
 .visible .entry with_barrier()
 {
-    bar.sync 0;
+    .reg .b32 %r<3>;
+    .reg .pred %p<2>;
+    mov.u32 %r1, %tid.x;
+    setp.eq.u32 %p1, %r1, 0;
+    bar.red.popc.u32 %r2, 0, %p1;
     ret;
 }
 .visible .entry with_shuffle()
@@ -1071,8 +1075,11 @@ fn stays_interpreted_however_hot(d: &Device, src: &str) -> ferrocuda_cpu::Kernel
 #[test]
 fn no_compilation_and_uncovered_kernels_stay_interpreted_however_hot() {
     stays_interpreted_however_hot(&device_with(Compilation::Off), LCG);
-    // A kernel with a barrier, hot on a tiering device.
-    let src = LCG.replace("DONE:\n", "DONE:\n    bar.sync 0;\n");
+    // A kernel with a shuffle, hot on a tiering device.
+    let src = LCG.replace(
+        "DONE:\n",
+        "DONE:\n    shfl.sync.bfly.b32 %r7, %r6, 1, 31, -1;\n",
+    );
     let k = stays_interpreted_however_hot(&device_with(Compilation::Tiered), &src);
     assert!(k.interpreted_because().is_some());
 }
@@ -1414,4 +1421,263 @@ fn four_threads_at_a_time_match_the_interpreter() {
     let (a, b) = (wrapped(true), wrapped(false));
     assert!(matches!(a, Error::IllegalAddress { .. }), "{a}");
     assert_eq!(a.to_string(), b.to_string());
+}
+
+/// Kernels with barriers, for the quad function that stops at them. `tree`: a shared-memory
+/// tree with interleaved addressing (`tid % 2s == 0`: the quads diverge at the first two
+/// steps and run one thread at a time, then as quads again). `paths`: a base address the
+/// same in every lane of a quad as far as the compiler can tell, which differs by lane once
+/// the quad's threads took different ways to the barrier. `spin`: a loop longer than a slice
+/// between barriers, with a trip count that differs by lane. `edge`: consecutive
+/// shared-memory reads from an offset given as a parameter (past the end: a fault).
+const BARRIERS: &str = r#"
+.version 8.0
+.target sm_90
+.address_size 64
+
+.visible .entry tree(.param .u64 in, .param .u64 out, .param .u32 n)
+{
+    .reg .pred %p<4>;
+    .reg .b32 %r<24>;
+    .reg .b64 %rd<10>;
+    .shared .align 4 .b8 sdata[4096];
+    ld.param.u64 %rd1, [in];
+    ld.param.u64 %rd2, [out];
+    ld.param.u32 %r1, [n];
+    mov.u32 %r2, %tid.x;
+    mov.u32 %r20, %tid.y;
+    mov.u32 %r4, %ntid.x;
+    mov.u32 %r21, %ntid.y;
+    mad.lo.s32 %r2, %r20, %r4, %r2;
+    mul.lo.s32 %r4, %r4, %r21;
+    mov.u32 %r3, %ctaid.x;
+    mad.lo.s32 %r5, %r3, %r4, %r2;
+    mov.u32 %r6, 0;
+    setp.ge.u32 %p1, %r5, %r1;
+    @%p1 bra SKIP;
+    mul.wide.u32 %rd3, %r5, 4;
+    add.s64 %rd4, %rd1, %rd3;
+    ld.global.u32 %r6, [%rd4];
+SKIP:
+    shl.b32 %r7, %r2, 2;
+    mov.u32 %r8, sdata;
+    add.s32 %r9, %r8, %r7;
+    st.shared.u32 [%r9], %r6;
+    bar.sync 0;
+    mov.u32 %r10, 1;
+LOOP:
+    setp.ge.u32 %p2, %r10, %r4;
+    @%p2 bra DONE;
+    shl.b32 %r11, %r10, 1;
+    add.s32 %r16, %r11, -1;
+    and.b32 %r17, %r2, %r16;
+    setp.ne.u32 %p3, %r17, 0;
+    @%p3 bra NEXT;
+    add.s32 %r18, %r2, %r10;
+    setp.ge.u32 %p3, %r18, %r4;
+    @%p3 bra NEXT;
+    shl.b32 %r12, %r10, 2;
+    add.s32 %r12, %r9, %r12;
+    ld.shared.u32 %r13, [%r12];
+    ld.shared.u32 %r14, [%r9];
+    mul.lo.s32 %r14, %r14, 3;
+    add.s32 %r14, %r14, %r13;
+    st.shared.u32 [%r9], %r14;
+NEXT:
+    bar.sync 0;
+    shl.b32 %r10, %r10, 1;
+    bra.uni LOOP;
+DONE:
+    ld.shared.u32 %r15, [sdata];
+    ld.shared.u32 %r19, [%r9];
+    mul.wide.u32 %rd5, %r5, 8;
+    add.s64 %rd6, %rd2, %rd5;
+    st.global.v2.u32 [%rd6], {%r15, %r19};
+    ret;
+}
+
+.visible .entry paths(.param .u64 out)
+{
+    .reg .pred %p<2>;
+    .reg .b32 %r<12>;
+    .reg .b64 %rd<4>;
+    .shared .align 4 .b32 buf[1024];
+    ld.param.u64 %rd1, [out];
+    mov.u32 %r1, %tid.x;
+    mov.u32 %r10, %tid.y;
+    mov.u32 %r11, %ntid.x;
+    mad.lo.s32 %r1, %r10, %r11, %r1;
+    mov.u32 %r2, buf;
+    shl.b32 %r3, %r1, 2;
+    add.s32 %r4, %r2, %r3;
+    mad.lo.s32 %r5, %r1, 3, 1;
+    st.shared.u32 [%r4], %r5;
+    mul.lo.s32 %r10, %r1, 2654435761;
+    shr.u32 %r10, %r10, 29;
+    setp.lt.u32 %p1, %r10, 3;
+    @%p1 bra LOW;
+    mov.u32 %r6, buf;
+    bra.uni JOIN;
+LOW:
+    add.s32 %r6, %r2, 64;
+JOIN:
+    bar.sync 0;
+    ld.shared.u32 %r7, [%r6];
+    ld.shared.u32 %r8, [%r6+4];
+    bar.sync 0;
+    st.shared.u32 [%r4], %r7;
+    bar.sync 0;
+    ld.shared.u32 %r9, [%r4+4];
+    add.s32 %r7, %r7, %r8;
+    add.s32 %r7, %r7, %r9;
+    mul.wide.u32 %rd2, %r1, 4;
+    add.s64 %rd3, %rd1, %rd2;
+    st.global.u32 [%rd3], %r7;
+    ret;
+}
+
+.visible .entry spin(.param .u64 out)
+{
+    .reg .pred %p<2>;
+    .reg .b32 %r<12>;
+    .reg .b64 %rd<4>;
+    .shared .align 4 .b32 buf[1024];
+    ld.param.u64 %rd1, [out];
+    mov.u32 %r1, %tid.x;
+    mov.u32 %r10, %tid.y;
+    mov.u32 %r2, %ntid.x;
+    mad.lo.s32 %r1, %r10, %r2, %r1;
+    mov.u32 %r11, %ntid.y;
+    mul.lo.s32 %r2, %r2, %r11;
+    rem.u32 %r3, %r1, 3;
+    add.s32 %r3, %r3, 5000;
+    mov.u32 %r4, %r1;
+LOOP:
+    mad.lo.s32 %r4, %r4, 1664525, 1013904223;
+    sub.s32 %r3, %r3, 1;
+    setp.ne.u32 %p1, %r3, 0;
+    @%p1 bra LOOP;
+    shl.b32 %r5, %r1, 2;
+    mov.u32 %r6, buf;
+    add.s32 %r6, %r6, %r5;
+    st.shared.u32 [%r6], %r4;
+    bar.sync 0;
+    add.s32 %r7, %r1, 1;
+    rem.u32 %r7, %r7, %r2;
+    shl.b32 %r7, %r7, 2;
+    mov.u32 %r8, buf;
+    add.s32 %r8, %r8, %r7;
+    ld.shared.u32 %r9, [%r8];
+    xor.b32 %r9, %r9, %r4;
+    mul.wide.u32 %rd2, %r1, 4;
+    add.s64 %rd3, %rd1, %rd2;
+    st.global.u32 [%rd3], %r9;
+    ret;
+}
+
+.visible .entry edge(.param .u64 out, .param .u32 off)
+{
+    .reg .b32 %r<8>;
+    .reg .b64 %rd<4>;
+    .shared .align 4 .b32 buf[64];
+    ld.param.u64 %rd1, [out];
+    ld.param.u32 %r1, [off];
+    mov.u32 %r2, %tid.x;
+    shl.b32 %r3, %r2, 2;
+    mov.u32 %r4, buf;
+    add.s32 %r5, %r4, %r3;
+    st.shared.u32 [%r5], %r2;
+    bar.sync 0;
+    add.s32 %r6, %r5, %r1;
+    ld.shared.u32 %r7, [%r6];
+    mul.wide.u32 %rd2, %r2, 4;
+    add.s64 %rd3, %rd1, %rd2;
+    st.global.u32 [%rd3], %r7;
+    ret;
+}
+"#;
+
+#[test]
+fn barriers_four_threads_at_a_time_match_the_interpreter() {
+    // Block sizes: quads (1-D and 2-D), and an x size that is not a multiple of four (one
+    // thread at a time, stopping at the barriers too).
+    let shapes = [[64u32, 1, 1], [256, 1, 1], [8, 4, 1], [30, 1, 1]];
+    let run = |compiled: bool, kernel: &str, block: [u32; 3], args: &[u64]| {
+        let d = device(compiled);
+        let m = load(&d, BARRIERS);
+        let k = m.kernel(kernel).unwrap();
+        let n = 3 * block[0] * block[1] - 5;
+        let input: Vec<u8> = (0..n)
+            .flat_map(|i| (i.wrapping_mul(2_654_435_761) >> 7).to_le_bytes())
+            .collect();
+        let inp = upload(&d, &input);
+        let out = upload(&d, &vec![0xa5; 8 * 3 * 1024]);
+        let mut p = Vec::new();
+        match kernel {
+            "tree" => {
+                p.extend_from_slice(&inp.to_le_bytes());
+                p.extend_from_slice(&out.to_le_bytes());
+                p.extend_from_slice(&n.to_le_bytes());
+            }
+            _ => {
+                p.extend_from_slice(&out.to_le_bytes());
+                for a in args {
+                    p.extend_from_slice(&(*a as u32).to_le_bytes());
+                }
+            }
+        }
+        if compiled {
+            assert_eq!(k.interpreted_because(), None, "{kernel}");
+            assert!(k.is_vectorized(), "{kernel}");
+        }
+        let r = d.launch(&k, &cfg(3, block), &p);
+        let mut o = vec![0u8; 8 * 3 * 1024];
+        d.memory().read(out, &mut o).unwrap();
+        (r.map_err(|e| (e.to_string(), format!("{:?}", e.site()))), o)
+    };
+    for block in shapes {
+        for kernel in ["tree", "paths", "spin"] {
+            let (c, i) = (
+                run(true, kernel, block, &[]),
+                run(false, kernel, block, &[]),
+            );
+            assert!(c.0.is_ok(), "{kernel} {block:?}: {:?}", c.0);
+            assert!(c == i, "{kernel} {block:?}");
+        }
+    }
+    // `tree`'s block sums, worked out here.
+    let (_, o) = run(true, "tree", [64, 1, 1], &[]);
+    let word = |i: usize| u32::from_le_bytes(o[4 * i..4 * i + 4].try_into().unwrap());
+    let x = |i: u32| {
+        if i < 187 {
+            i.wrapping_mul(2_654_435_761) >> 7
+        } else {
+            0
+        }
+    };
+    for b in 0..3u32 {
+        let mut s: Vec<u32> = (0..64).map(|t| x(64 * b + t)).collect();
+        let mut st = 1;
+        while st < 64 {
+            for t in (0..64).step_by(2 * st) {
+                s[t] = s[t].wrapping_mul(3).wrapping_add(s[t + st]);
+            }
+            st *= 2;
+        }
+        assert_eq!(word(2 * 64 * b as usize), s[0]);
+    }
+    // `edge`: reads inside the block's shared memory, then from an offset that takes the
+    // last quads past its end: the same fault at the same line (what else the launch stored
+    // before it stopped depends on the order the threads ran in).
+    for off in [0u64, 8, 4 * 60] {
+        let (c, i) = (
+            run(true, "edge", [64, 1, 1], &[off]),
+            run(false, "edge", [64, 1, 1], &[off]),
+        );
+        assert_eq!(c.0, i.0, "offset {off}");
+        assert_eq!(c.0.is_err(), off != 0, "offset {off}: {:?}", c.0);
+        if off == 0 {
+            assert!(c.1 == i.1);
+        }
+    }
 }

@@ -10,7 +10,7 @@ use super::{
     atomic_global, atomic_shared, atomic_target, fault, in_space, le_read, prop64, read_timer, Cta,
     Launch,
 };
-use crate::jit::{JitCtx, JitKernel, EXITED, PASS_BAIL, PASS_DONE, PASS_FAULT};
+use crate::jit::{JitCtx, JitKernel, EXITED, PASS_FAULT, STOP_LEFT, STOP_SLICED, WAITING};
 use crate::lower::{Op, Space, TriK};
 use crate::memory::Allocation;
 use crate::{fp, Error, Site};
@@ -18,10 +18,6 @@ use ferrocuda_ptx::ir::{self, AtomOp};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-
-/// Quads of a block that may diverge (and run one thread at a time) before the rest of the
-/// block runs one thread at a time.
-const MAX_BAILS: u32 = 8;
 
 /// Allocations a worker keeps resolved before it starts over.
 const CACHED_ALLOCATIONS: usize = 64;
@@ -336,13 +332,19 @@ impl<'l> Runner<'l> {
                 site_bytes: k.site_bytes.clone(),
                 error: None,
             },
-            regs: vec![0u64; threads * k.frame_slots as usize],
+            // Whole quads (see `JitCtx::regs`), so the quad function's frames fit.
+            regs: vec![0u64; threads.div_ceil(4) * 4 * k.frame_slots as usize],
             resume: vec![0u32; threads],
             smid,
         }
     }
 
     /// Runs the block at `cta` to its end (every thread exited) or to its first fault.
+    ///
+    /// Rounds of passes: the quad function runs the quads whose four threads resume at the
+    /// same point, the one-thread function the other threads, each up to its exit, a barrier
+    /// or the end of its slice. Once no thread can run and some wait at the barrier, it is
+    /// released.
     pub(super) fn run_block(&mut self, cta: [u64; 3]) -> Result<(), Error> {
         let l = self.host.l;
         let k = self.k;
@@ -354,8 +356,7 @@ impl<'l> Runner<'l> {
         }
         // Four threads at a time where the kernel has a quad function and quads fit the
         // block's rows.
-        let mut quads = k.quads.is_some() && l.block[0] % 4 == 0;
-        let mut bails = 0u32;
+        let quads = k.quads.is_some() && l.block[0] % 4 == 0;
         loop {
             let host = &mut self.host;
             let mut ctx = JitCtx {
@@ -377,6 +378,7 @@ impl<'l> Runner<'l> {
                 fault_pc: 0,
                 scratch: 0,
                 ret: 0,
+                stops: 0,
                 ntid: l.block.map(|x| x as u64),
                 ctaid: cta,
                 nctaid: l.grid.map(|x| x as u64),
@@ -388,51 +390,70 @@ impl<'l> Runner<'l> {
                 dyn_base,
                 host,
             };
-            let mut r = PASS_BAIL;
-            while quads && r == PASS_BAIL && bails < MAX_BAILS {
-                r = k.pass_quads(&mut ctx);
-                if r == PASS_DONE {
-                    return Ok(());
+            let mut r = if quads {
+                k.pass_quads(&mut ctx)
+            } else {
+                k.pass(&mut ctx)
+            };
+            if quads && r != PASS_FAULT && ctx.stops & STOP_LEFT != 0 {
+                // The quads the quad function left (their threads resume at different points,
+                // or went different ways at a branch): one thread at a time, in runs of
+                // consecutive quads.
+                let mut q = 0;
+                let nquads = threads / 4;
+                let left = |q: usize| one_at_a_time(&self.resume[4 * q..4 * q + 4], k);
+                while q < nquads && r != PASS_FAULT {
+                    if !left(q) {
+                        q += 1;
+                        continue;
+                    }
+                    let mut e = q + 1;
+                    while e < nquads && left(e) {
+                        e += 1;
+                    }
+                    ctx.first = 4 * q as u64;
+                    ctx.nthreads = 4 * e as u64;
+                    r = k.pass(&mut ctx);
+                    q = e;
                 }
-                if r != PASS_BAIL {
-                    break;
-                }
-                bails += 1;
-                let first = ctx.ret;
-                if !k.single_pass {
-                    // A kernel with loops: the threads before the quad are done, the rest run
-                    // one thread at a time, in passes that may stop at loop heads.
-                    self.resume[..first as usize].fill(EXITED);
-                    ctx.first = 0;
-                    break;
-                }
-                // Threads that diverge: this quad one thread at a time, then on.
-                ctx.first = first;
-                ctx.nthreads = first + 4;
-                r = k.pass(&mut ctx);
-                if r == PASS_DONE && first + 4 < threads as u64 {
-                    ctx.first = first + 4;
-                    ctx.nthreads = threads as u64;
-                    r = PASS_BAIL;
-                }
-            }
-            // Later passes (of a kernel with loops) run one thread at a time.
-            quads = false;
-            if r == PASS_BAIL {
-                // No quad function, or a block that diverged too often for it.
-                ctx.nthreads = threads as u64;
-                r = k.pass(&mut ctx);
             }
             if r == PASS_FAULT {
                 let pc = ctx.fault_pc as u32;
                 let e = self.host.error.take().unwrap_or_else(|| internal("pass"));
                 return Err(e.with_site(|| site(l, pc)));
             }
-            if k.single_pass || all_exited(&self.resume) || l.abort.load(Ordering::Relaxed) {
+            if k.single_pass || l.abort.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            // Threads that stopped at a loop head run on in the next round; when none did, every
+            // thread waits at the barrier or has exited, and those waiting go on past it.
+            if ctx.stops & STOP_SLICED == 0 && !release(&mut self.resume) {
                 return Ok(());
             }
         }
     }
+}
+
+/// Releases the threads waiting at the barrier; false when there are none (every thread has
+/// exited).
+fn release(resume: &mut [u32]) -> bool {
+    let mut any = false;
+    for r in resume {
+        let waiting = *r != EXITED;
+        any |= waiting;
+        *r = if waiting { *r & !WAITING } else { *r };
+    }
+    any
+}
+
+/// Whether a quad whose threads' resume slots are `r` has threads that can run and that the
+/// quad function leaves to the one-thread function: they resume at different points, or at
+/// one that function alone resumes at (see `JitKernel::resume_points`).
+fn one_at_a_time(r: &[u32], k: &JitKernel) -> bool {
+    let quad_point = |x: u32| {
+        x < k.quad_points || (k.resume_points..k.resume_points + k.quad_points).contains(&x)
+    };
+    r.iter().any(|&x| x & WAITING == 0) && (r.iter().any(|&x| x != r[0]) || !quad_point(r[0]))
 }
 
 fn site(l: &Launch<'_>, pc: u32) -> Site {
@@ -440,10 +461,4 @@ fn site(l: &Launch<'_>, pc: u32) -> Site {
         l.name,
         l.prog.locs.get(pc as usize).copied().unwrap_or_default(),
     )
-}
-
-/// After a pass: whether every thread exited (the others stopped at a loop head after their
-/// slice, to let the rest of the block run).
-fn all_exited(resume: &[u32]) -> bool {
-    resume.iter().all(|&r| r == EXITED)
 }

@@ -3,7 +3,7 @@
 //! flow that liveness works on.
 
 use super::liveness::Flow;
-use crate::lower::{sr, ArgSrc, CallTarget, Op, Program, RetDst, Slot, NONE};
+use crate::lower::{sr, ArgSrc, BarKind, CallTarget, Op, Program, RetDst, Slot, NONE};
 use std::collections::HashMap;
 
 /// The kernel's instructions (and its callees') and what the translation needs to know of
@@ -114,6 +114,8 @@ pub(super) fn check(prog: &Program, kernel: u32) -> Result<Body, String> {
                 Op::AluCmp { p, q, .. } => writes_ok(&[*p, *q]),
                 Op::Unpack { ds, .. } | Op::Ld { ds, .. } => writes_ok(ds),
                 Op::Bra { target } => (start..end).contains(target),
+                // (Not a function's last instruction: it resumes at the next one.)
+                Op::Bar { .. } if is_block_barrier(&body, &inst.op) && pc + 1 < end => true,
                 Op::Call {
                     target: CallTarget::Direct(f),
                     args,
@@ -165,9 +167,17 @@ pub(super) fn check(prog: &Program, kernel: u32) -> Result<Body, String> {
     Ok(body)
 }
 
+/// `bar.sync 0` / `barrier.sync 0` (`__syncthreads()`): barrier 0 of the whole block, with no
+/// thread count or reduction. The compiled code stops each thread there (see
+/// `codegen::Resume::Barrier`); other barriers stay in the interpreter.
+pub(super) fn is_block_barrier(body: &Body, op: &Op) -> bool {
+    matches!(op, Op::Bar { kind: BarKind::Sync, id, count, d, src, .. }
+        if body.consts.get(id) == Some(&0) && *count == NONE && *d == NONE && *src == NONE)
+}
+
 pub(super) fn op_name(op: &Op) -> &'static str {
     match op {
-        Op::Bar { .. } => "bar (barriers)",
+        Op::Bar { .. } => "bar (other than `bar.sync 0`)",
         Op::Call { .. } => "call",
         Op::Brx { .. } => "brx.idx",
         Op::Shfl { .. } => "shfl",

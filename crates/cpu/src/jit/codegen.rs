@@ -3,7 +3,7 @@
 
 use super::body::{check, flow, op_name, ret_site_slot, Body};
 use super::liveness::{live_in, Flow};
-use super::{JitCtx, JitKernel, EXITED, PASS_DONE, PASS_FAULT, SLICE};
+use super::{JitCtx, JitKernel, EXITED, PASS_DONE, PASS_FAULT, SLICE, STOP_SLICED, WAITING};
 use crate::exec::compiled::{h_alu, h_atom, h_mem, h_misc, h_nan64, mem_code};
 use crate::lower::{
     sr, ArgSrc, BinK, CallTarget, ICmp, Op, Program, RetDst, Slot, Space, TriK, NONE,
@@ -26,11 +26,18 @@ mod vector;
 
 type Ctx = JitCtx<'static, 'static>;
 
-/// A resume point: the kernel's entry or a loop head.
+/// Where a thread resumes after it stopped.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 enum Resume {
+    /// The kernel's first instruction.
     Entry,
+    /// A loop head, after a slice of backward branches.
     LoopHead,
+    /// The instruction after a barrier, once the barrier is released.
+    Barrier,
+    /// A conditional branch (or guarded exit) where a quad's threads went different ways: each
+    /// thread runs on from there with the one-thread function.
+    Branch,
 }
 
 /// Compiles `kernel`, or says why compiled code cannot run it.
@@ -42,21 +49,40 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
     let carry = prog.nslots;
     // Registers, the carry flag, and each function's return site.
     let frame_slots = prog.nslots + 1 + prog.funcs.len() as u32;
+    // Kernels that qualify get a second function, four threads at a time (see `vector`); the
+    // one-thread function then also runs some quads, from `JitCtx::first`.
+    let want_quads = vector::enabled() && vector::qualifies(&body, prog).is_ok();
 
-    // Resume points and the registers live at each.
+    // Resume points and the registers live at each: first those both functions resume at,
+    // then the branches where only the one-thread function does.
     let entry = body.entry();
     let mut resumes: Vec<(Resume, u32)> = vec![(Resume::Entry, entry)];
     let mut index: HashMap<(Resume, u32), u32> = HashMap::new();
     index.insert((Resume::Entry, entry), 0);
+    let mut add = |key: (Resume, u32), resumes: &mut Vec<(Resume, u32)>| {
+        if let std::collections::hash_map::Entry::Vacant(e) = index.entry(key) {
+            e.insert(resumes.len() as u32);
+            resumes.push(key);
+        }
+    };
     for &(_, start, end) in &body.funcs {
         for pc in start..end {
-            let key = match &prog.insts[pc as usize].op {
-                Op::Bra { target } if *target <= pc => (Resume::LoopHead, *target),
-                _ => continue,
-            };
-            if let std::collections::hash_map::Entry::Vacant(e) = index.entry(key) {
-                e.insert(resumes.len() as u32);
-                resumes.push(key);
+            match &prog.insts[pc as usize].op {
+                Op::Bra { target } if *target <= pc => {
+                    add((Resume::LoopHead, *target), &mut resumes)
+                }
+                Op::Bar { .. } => add((Resume::Barrier, pc + 1), &mut resumes),
+                _ => {}
+            }
+        }
+    }
+    let quad_points = resumes.len() as u32;
+    if want_quads {
+        let (_, start, end) = body.func_of(entry).unwrap_or((0, 0, 0));
+        for pc in start..end {
+            let inst = &prog.insts[pc as usize];
+            if inst.guard != NONE && matches!(inst.op, Op::Bra { .. } | Op::Exit | Op::Ret) {
+                add((Resume::Branch, pc), &mut resumes);
             }
         }
     }
@@ -87,10 +113,12 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
         tramp_ids.push((f, trampoline(&mut module, f, nargs, call_conv)?));
     }
     let (mut cx, trampolines) = pass_context(&mut module, &tramp_ids);
-    // Kernels that qualify get a second function, four threads at a time (see `vector`); the
-    // one-thread function then also runs single quads, from `JitCtx::first`.
     let single_pass = resumes.len() == 1;
-    let want_quads = vector::enabled() && vector::qualifies(&body, prog).is_ok();
+    let wide = if want_quads {
+        vector::wide_slots(&body, prog, carry)
+    } else {
+        Default::default()
+    };
     let mut fbcx = FunctionBuilderContext::new();
     let mut site_bytes = Vec::new();
     {
@@ -98,6 +126,8 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
         let mut t = Translator::new(b, &body, prog, call_conv, carry, frame_slots);
         t.trampolines = trampolines;
         t.from_first = want_quads;
+        t.quad_points = if want_quads { quad_points } else { 0 };
+        t.vwide = wide.clone();
         t.param_bytes = param_bytes as u64;
         t.run(
             &resumes,
@@ -122,7 +152,15 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
             let mut t = Translator::new(b, &body, prog, call_conv, carry, frame_slots);
             t.trampolines = trampolines;
             t.param_bytes = param_bytes as u64;
-            t.run_quads(&live[0], &mut sb, module.isa().frontend_config())
+            t.quad_points = quad_points;
+            t.vwide = wide;
+            t.run_quads(
+                &resumes,
+                &live,
+                quad_points,
+                &mut sb,
+                module.isa().frontend_config(),
+            )
         }));
         if let Ok(Ok(())) = translated {
             if let Ok(id) = define(&mut module, &mut cx, "quads", dump) {
@@ -144,6 +182,8 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
         site_bytes,
         single_pass,
         quads,
+        quad_points,
+        resume_points: resumes.len() as u32,
     })
 }
 
@@ -258,19 +298,24 @@ struct Translator<'a, 'b> {
     vvars: HashMap<Slot, vector::VVar>,
     /// Registers the quad function holds as 64-bit lanes.
     vwide: std::collections::HashSet<Slot>,
+    /// How registers vary across a quad's lanes.
+    vshapes: HashMap<Slot, crate::jit::lanes::Shape>,
     /// Instructions the quad function runs lane by lane.
     vlanes: u32,
     /// Predicate lanes (0 or 1) the quad function made from a lane mask, and that mask.
     vmasks: HashMap<Value, Value>,
     vt: Variable,
     vtid: [Variable; 3],
-    /// Where a quad whose threads diverge leaves the quad function.
-    bail: Block,
+    /// Where a quad's threads exit.
+    vexit: Block,
     /// The site entry the next global access uses instead of one of its own (a quad's
     /// lane-by-lane access shares its vector access's entry).
     force_site: Option<u32>,
     /// The pass starts at thread `JitCtx::first` rather than 0.
     from_first: bool,
+    /// Resume points below this are also the quad function's (0 without one): the one-thread
+    /// function records those as `point + resumes` (see `JitKernel::resume_points`).
+    quad_points: u32,
 }
 
 const FLAGS: MemFlagsData = MemFlagsData::trusted();
@@ -357,8 +402,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         b.set_cold_block(fault);
         let vt = b.declare_var(I64);
         let vtid = [b.declare_var(I64), b.declare_var(I64), b.declare_var(I64)];
-        let bail = b.create_block();
-        b.set_cold_block(bail);
+        let vexit = b.create_block();
         #[cfg(target_arch = "x86_64")]
         let fma = std::is_x86_feature_detected!("fma");
         #[cfg(not(target_arch = "x86_64"))]
@@ -390,13 +434,15 @@ impl<'a, 'b> Translator<'a, 'b> {
             trampolines: HashMap::new(),
             vvars: HashMap::new(),
             vwide: std::collections::HashSet::new(),
+            vshapes: HashMap::new(),
             vlanes: 0,
             vmasks: HashMap::new(),
             vt,
             vtid,
-            bail,
+            vexit,
             force_site: None,
             from_first: false,
+            quad_points: 0,
         }
     }
 
@@ -625,26 +671,60 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.b.switch_to_block(cont);
     }
 
-    /// The running thread's register frame (where it saves registers when it stops).
-    fn frame_ptr(&mut self) -> Value {
+    /// Where the running thread saves slot `s` when it stops, as (pointer, offset), and
+    /// whether it is a 32-bit slot: in its quad's frame (see `JitCtx::regs`), the quad's 32-bit
+    /// registers (those the quad function holds as `i32x4`) as four 32-bit lanes, the others
+    /// as four 64-bit lanes.
+    fn frame_slot(&mut self, s: Slot) -> (Value, i32, bool) {
+        let narrow = self.quad_points > 0 && !self.vwide.contains(&s);
         let t = self.b.use_var(self.t);
-        let stride = self.iconst(self.frame_slots as u64 * 8);
-        let off = self.b.ins().imul(t, stride);
+        let quad = self.b.ins().ushr_imm_s(t, 2);
+        let stride = self.iconst(self.frame_slots as u64 * 32);
+        let off = self.b.ins().imul(quad, stride);
+        let lane = self.b.ins().band_imm_s(t, 3);
+        let lane = self.b.ins().ishl_imm_s(lane, if narrow { 2 } else { 3 });
+        let off = self.b.ins().iadd(off, lane);
         let regs = self.cf(offset_of!(Ctx, regs));
-        self.b.ins().iadd(regs, off)
+        let p = self.b.ins().iadd(regs, off);
+        (p, (s * 32) as i32, narrow)
     }
 
-    /// Saves the registers live at resume point `ri`, records it as the thread's, and moves
-    /// on to the next thread.
-    fn stop_at(&mut self, ri: u32) {
+    /// Saves the registers live at resume point `ri`, records it as the thread's (`waiting` at
+    /// a barrier), and moves on to the next thread.
+    fn stop_at(&mut self, ri: u32, waiting: bool) {
         let live = self.live[ri as usize].clone();
-        let frame = self.frame_ptr();
         for s in live {
             let v = self.get(s);
-            self.b.ins().store(FLAGS, v, frame, (s * 8) as i32);
+            let (p, off, narrow) = self.frame_slot(s);
+            if narrow {
+                self.b.ins().istore32(FLAGS, v, p, off);
+            } else {
+                self.b.ins().store(FLAGS, v, p, off);
+            }
         }
-        self.store_resume(ri);
+        if !waiting {
+            self.note_stop(STOP_SLICED);
+        }
+        let ri = if ri < self.quad_points {
+            ri + self.live.len() as u32
+        } else {
+            ri
+        };
+        self.store_resume(if waiting { ri | WAITING } else { ri });
         self.b.ins().jump(self.next_thread, &[]);
+    }
+
+    /// Records in the context's `stops` that a thread stopped as `what` says.
+    fn note_stop(&mut self, what: u64) {
+        let ctx = self.ctx();
+        let v = self
+            .b
+            .ins()
+            .load(I64, FLAGS, ctx, offset_of!(Ctx, stops) as i32);
+        let v = self.b.ins().bor_imm_s(v, what as i64);
+        self.b
+            .ins()
+            .store(FLAGS, v, ctx, offset_of!(Ctx, stops) as i32);
     }
 
     fn store_resume(&mut self, v: u32) {
@@ -798,8 +878,13 @@ impl<'a, 'b> Translator<'a, 'b> {
             let resume = self.cf(offset_of!(Ctx, resume));
             let rp = self.b.ins().iadd(resume, roff);
             let r = self.b.ins().uload32(FLAGS, rp, 0);
+            // Then the quad points again, as this function records them, and as the quad
+            // function leaves them when their registers do not have the shapes it expects.
+            let q = self.quad_points as usize;
             let calls: Vec<_> = resume_blocks
                 .iter()
+                .chain(&resume_blocks[..q])
+                .chain(&resume_blocks[..q])
                 .map(|&rb| self.b.func.dfg.block_call(rb, &[]))
                 .collect();
             let def = self.b.func.dfg.block_call(self.next_thread, &[]);
@@ -808,17 +893,23 @@ impl<'a, 'b> Translator<'a, 'b> {
             self.b.ins().br_table(r32, jt);
         }
 
-        // Resume points: reload the live registers.
-        for (i, &(_, pc)) in resumes.iter().enumerate() {
+        // Resume points: reload the live registers. (Those live at the entry are read before
+        // the kernel writes them, the carry flag of an `addc` say: zero, as in the
+        // interpreter.)
+        for (i, &(kind, pc)) in resumes.iter().enumerate() {
             self.b.switch_to_block(resume_blocks[i]);
             let live = self.live[i].clone();
-            let frame = if live.is_empty() {
-                self.iconst(0)
-            } else {
-                self.frame_ptr()
-            };
             for s in live {
-                let v = self.b.ins().load(I64, FLAGS, frame, (s * 8) as i32);
+                let v = if kind == Resume::Entry {
+                    self.iconst(0)
+                } else {
+                    let (p, off, narrow) = self.frame_slot(s);
+                    if narrow {
+                        self.b.ins().uload32(FLAGS, p, off)
+                    } else {
+                        self.b.ins().load(I64, FLAGS, p, off)
+                    }
+                };
                 let var = self.var(s);
                 self.b.def_var(var, v);
             }
@@ -835,9 +926,12 @@ impl<'a, 'b> Translator<'a, 'b> {
             for pc in start..end {
                 match &self.prog.insts[pc as usize].op {
                     Op::Bra { target } => leaders.extend([*target, pc + 1]),
-                    Op::Exit | Op::Ret | Op::Trap | Op::Brkpt | Op::Call { .. } => {
-                        leaders.push(pc + 1)
-                    }
+                    Op::Exit
+                    | Op::Ret
+                    | Op::Trap
+                    | Op::Brkpt
+                    | Op::Call { .. }
+                    | Op::Bar { .. } => leaders.push(pc + 1),
                     _ => {}
                 }
             }
@@ -922,7 +1016,7 @@ impl<'a, 'b> Translator<'a, 'b> {
                 }
                 return Ok(false);
             }
-            Op::Exit | Op::Ret | Op::Trap | Op::Brkpt | Op::Call { .. } => {
+            Op::Exit | Op::Ret | Op::Trap | Op::Brkpt | Op::Call { .. } | Op::Bar { .. } => {
                 let stop = self.b.create_block();
                 if let Some(g) = guard {
                     let next = self.block_at(pc + 1);
@@ -947,6 +1041,12 @@ impl<'a, 'b> Translator<'a, 'b> {
                         frame,
                         ..
                     } => self.call_to(pc, *f, args, *frame),
+                    // The thread waits there until every thread of the block that has not
+                    // exited does (the block's scheduler releases them).
+                    Op::Bar { .. } => {
+                        let ri = self.resume_index[&(Resume::Barrier, pc + 1)];
+                        self.stop_at(ri, true);
+                    }
                     _ => {
                         let pcv = self.iconst(pc as u64);
                         let t = self.b.use_var(self.t);
@@ -1204,7 +1304,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.b.def_var(self.budget, bud);
         self.b.ins().brif(bud, dest, &[], spent, &[]);
         self.b.switch_to_block(spent);
-        self.stop_at(ri);
+        self.stop_at(ri, false);
     }
 
     fn op(&mut self, pc: u32, site_bytes: &mut Vec<u32>) -> Result<(), String> {

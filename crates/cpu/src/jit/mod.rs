@@ -48,6 +48,7 @@
 
 mod body;
 mod codegen;
+mod lanes;
 mod liveness;
 
 use crate::lower::Program;
@@ -58,28 +59,37 @@ pub(crate) use codegen::compile;
 
 /// A thread's resume slot holding this has exited.
 pub(crate) const EXITED: u32 = u32::MAX;
+/// Set in a thread's resume slot while it waits at a barrier (the rest is where it resumes
+/// once the block's scheduler releases the barrier).
+pub(crate) const WAITING: u32 = 1 << 31;
 /// Backward branches a thread takes before it lets the others run.
 pub(crate) const SLICE: u32 = 4096;
+
+/// Bits of `JitCtx::stops`: the quad function left a quad to the one-thread function (its
+/// threads went different ways, or resume at different points); a thread or quad stopped
+/// at a loop head after its slice.
+pub(crate) const STOP_LEFT: u64 = 1;
+pub(crate) const STOP_SLICED: u64 = 2;
 
 /// What the compiled function returns.
 pub(crate) const PASS_DONE: u32 = 0;
 pub(crate) const PASS_FAULT: u32 = 1;
-/// The quad function met a branch its four threads take different ways (see
-/// `codegen::vector`); the quad's first thread is in `JitCtx::ret`.
-pub(crate) const PASS_BAIL: u32 = 2;
 
 /// The state the compiled function and the executor's helpers share for one block pass. The
 /// compiled code reads and writes its fields at fixed offsets (`offset_of!`).
 #[repr(C)]
 pub(crate) struct JitCtx<'h, 'l> {
     /// The pass runs threads `first..nthreads` of the block (`first` is 0 except where the
-    /// executor runs the threads of a quad one at a time; only kernels with a quad function
-    /// read it).
+    /// executor runs the threads of some quads one at a time; only kernels with a quad
+    /// function read it).
     pub(crate) first: u64,
     pub(crate) nthreads: u64,
-    /// `nthreads` register frames of [`JitKernel::frame_slots`] words each.
+    /// The threads' register frames, [`JitKernel::frame_slots`] words a thread, interleaved by
+    /// quads: slot `s` of thread `t` is word `(t / 4 * frame_slots + s) * 4 + t % 4`, so that
+    /// the quad function saves a register of four threads with vector stores.
     pub(crate) regs: *mut u64,
-    /// Per thread: its resume point, or [`EXITED`].
+    /// Per thread: its resume point (with [`WAITING`] while it waits at a barrier), or
+    /// [`EXITED`].
     pub(crate) resume: *mut u32,
     pub(crate) shared: *mut u8,
     pub(crate) shared_len: u64,
@@ -106,6 +116,9 @@ pub(crate) struct JitCtx<'h, 'l> {
     pub(crate) scratch: u64,
     /// The result of a helper called through a trampoline (see `codegen::trampoline`).
     pub(crate) ret: u64,
+    /// What stopped threads during the pass ([`STOP_LEFT`], [`STOP_SLICED`]), for the block's
+    /// scheduler: without either, every thread waits at the barrier or has exited.
+    pub(crate) stops: u64,
     pub(crate) ntid: [u64; 3],
     pub(crate) ctaid: [u64; 3],
     pub(crate) nctaid: [u64; 3],
@@ -128,12 +141,21 @@ pub(crate) struct JitKernel {
     pub(crate) frame_slots: u32,
     /// Bytes each global memory instruction accesses (its [`JitCtx::sites`] entry).
     pub(crate) site_bytes: Vec<u32>,
-    /// The kernel has no loops: one pass runs every thread to its exit, and the resume points
-    /// are neither read nor written.
+    /// The kernel has no loops, barriers or branches a quad may diverge at: one pass runs
+    /// every thread to its exit, and the resume points are neither read nor written.
     pub(crate) single_pass: bool,
     /// The function that runs four threads at a time, for kernels that qualify (see
     /// `codegen::vector`), in blocks whose x size is a multiple of four.
     pub(crate) quads: Option<*const u8>,
+    /// Resume points below this one are also the quad function's; the others (the branches
+    /// where a quad's threads went different ways) only the one-thread function's.
+    pub(crate) quad_points: u32,
+    /// The number of resume points. In a kernel with a quad function, a thread the one-thread
+    /// function stopped at quad point `p` records `resume_points + p`: the quad function
+    /// resumes it only after checking that the quad's registers have the shapes it assumes
+    /// (see `lanes`), and records `resume_points + quad_points + p` when they do not, which
+    /// leaves the quad to the one-thread function until its threads stop again.
+    pub(crate) resume_points: u32,
 }
 
 // SAFETY: `code` points into memory owned by `module`, which lives as long as the kernel and
@@ -158,13 +180,12 @@ impl JitKernel {
         f(ctx)
     }
 
-    /// Runs the block's threads from `ctx.first` four at a time: [`PASS_DONE`], [`PASS_FAULT`]
-    /// as [`JitKernel::pass`], or [`PASS_BAIL`]. Only for kernels with `quads`.
+    /// Runs a pass of the block's quads whose four threads resume at the same quad resume
+    /// point: [`PASS_DONE`] or [`PASS_FAULT`] as [`JitKernel::pass`]. Only for kernels with
+    /// `quads`.
     pub(crate) fn pass_quads(&self, ctx: &mut JitCtx<'_, '_>) -> u32 {
         let Some(code) = self.quads else {
-            // Nothing to run four at a time: the executor runs the quad one thread at a time.
-            ctx.ret = ctx.first;
-            return PASS_BAIL;
+            return PASS_DONE;
         };
         // SAFETY: as in `pass`: `code` is a finalized function of `module` with the same
         // signature and the same discipline for memory and helpers.

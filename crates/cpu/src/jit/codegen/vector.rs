@@ -19,9 +19,10 @@
 //! slice of backward branches, so that a quad spinning on a flag a later thread sets lets it
 //! run.
 
-use super::{int_cc, Ctx, Translator, FLAGS};
+use super::{int_cc, Ctx, Resume, Translator, FLAGS};
 use crate::jit::body::{flow, Body};
-use crate::jit::PASS_BAIL;
+use crate::jit::lanes::{shapes, Shape};
+use crate::jit::{EXITED, STOP_LEFT, STOP_SLICED, WAITING};
 use crate::lower::{sr, BinK, Op, Program, Slot, Space, TriK, NONE};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::types::{F32X4, I32, I32X4, I64, I64X2, I8X16};
@@ -45,8 +46,7 @@ pub(in crate::jit) fn enabled() -> bool {
 }
 
 /// Whether the kernel can run four threads at a time (see the module documentation): no
-/// calls, stops or indirect branches, and no conditional branch or loop after the first
-/// store (in program order, which is execution order once no branch goes back).
+/// calls, stops, indirect branches or guarded barriers.
 pub(in crate::jit) fn qualifies(body: &Body, prog: &Program) -> Result<(), String> {
     if body.calls {
         return Err("calls".into());
@@ -54,24 +54,15 @@ pub(in crate::jit) fn qualifies(body: &Body, prog: &Program) -> Result<(), Strin
     let (_, start, end) = body
         .func_of(body.entry())
         .ok_or_else(|| "no kernel body".to_string())?;
-    let mut first_store = u32::MAX;
-    let mut last_branch = 0u32;
     for pc in start..end {
         let inst = &prog.insts[pc as usize];
         match &inst.op {
-            Op::Bra { target } if *target <= pc || inst.guard != NONE => last_branch = pc,
-            Op::Exit | Op::Ret if inst.guard != NONE => last_branch = pc,
-            Op::Bra { .. } | Op::Exit | Op::Ret => {}
-            Op::St { space, .. } if *space != Space::Local => first_store = first_store.min(pc),
-            Op::Atom { .. } => first_store = first_store.min(pc),
             Op::Trap | Op::Brkpt | Op::Call { .. } | Op::Brx { .. } => {
                 return Err("a stop or call".into())
             }
+            Op::Bar { .. } if inst.guard != NONE => return Err("a guarded barrier".into()),
             _ => {}
         }
-    }
-    if first_store < last_branch {
-        return Err("a conditional branch or a loop after a store".into());
     }
     Ok(())
 }
@@ -426,9 +417,10 @@ impl Translator<'_, '_> {
     }
 
     /// Instruction `pc` lane by lane with the one-thread translation (its guard included).
-    fn per_lane(&mut self, pc: u32, site_bytes: &mut Vec<u32>) -> Result<(), String> {
-        if self.force_site.is_none() {
-            // (Not the slow path of a vector access.)
+    /// (`cold`: the slow path of a vector access, which does not count against
+    /// [`MAX_LANE_BY_LANE`].)
+    fn per_lane(&mut self, pc: u32, site_bytes: &mut Vec<u32>, cold: bool) -> Result<(), String> {
+        if !cold {
             self.vlanes += 1;
         }
         let f = flow(self.body, self.prog, pc, self.carry);
@@ -725,6 +717,133 @@ impl Translator<'_, '_> {
         })
     }
 
+    /// A shared-memory load or store of one 4- or 8-byte element per lane whose address has
+    /// a known shape (see `lanes`): consecutive elements are one vector access, one element
+    /// for all lanes one scalar access (a store keeps the last lane's value, as lane by lane
+    /// does), after a check of lane 0's address, and when (under a guard) every lane takes
+    /// part. Lane by lane otherwise, and when the check fails (which then reports the fault).
+    /// False when the instruction does not have that form.
+    fn vshared(&mut self, pc: u32, site_bytes: &mut Vec<u32>) -> Result<bool, String> {
+        let inst = &self.prog.insts[pc as usize];
+        let (store, addr, off, bytes, slot, wm) = match &inst.op {
+            Op::Ld {
+                space: Space::Shared,
+                ds,
+                wms,
+                n: 1,
+                bytes,
+                addr,
+                off,
+                ..
+            } if (*bytes == 4 && wms[0] == 0xffff_ffff) || (*bytes == 8 && wms[0] == u64::MAX) => {
+                (false, *addr, *off, *bytes as u64, ds[0], wms[0])
+            }
+            Op::St {
+                space: Space::Shared,
+                ss,
+                n: 1,
+                bytes,
+                addr,
+                off,
+            } if *bytes == 4 || *bytes == 8 => (true, *addr, *off, *bytes as u64, ss[0], 0),
+            _ => return Ok(false),
+        };
+        let stride = match self.vshapes.get(&addr) {
+            _ if self.body.consts.contains_key(&addr) => 0,
+            Some(Shape::Affine(s)) if *s == 0 || *s == bytes as i64 => *s,
+            _ => return Ok(false),
+        };
+        let wide = self.vwide.contains(&addr);
+        // A 32-bit address wraps where lane 0's address plus the offset does not only with an
+        // offset near 2^32.
+        if !wide && off.unsigned_abs() >= 1 << 31 {
+            return Ok(false);
+        }
+        let (guard, neg) = (inst.guard, inst.neg);
+        let a0 = if wide {
+            let q = self.vget64(addr);
+            self.b.ins().extractlane(q[0], 0)
+        } else {
+            let v = self.vget32(addr);
+            let x = self.b.ins().extractlane(v, 0);
+            self.b.ins().uextend(I64, x)
+        };
+        let a0 = self.b.ins().iadd_imm_s(a0, off);
+        let k = bytes.trailing_zeros() as usize;
+        let units = self.cf(offset_of!(Ctx, shared_units) + 8 * k);
+        let r = self.b.ins().rotr_imm_s(a0, k as i64);
+        let mut ok = if stride == 0 {
+            self.b.ins().icmp(IntCC::UnsignedLessThan, r, units)
+        } else {
+            let inside = self.b.ins().icmp(IntCC::UnsignedLessThan, r, units);
+            let left = self.b.ins().isub(units, r);
+            let room = self.b.ins().icmp_imm_s(IntCC::UnsignedGreaterThan, left, 3);
+            self.b.ins().band(inside, room)
+        };
+        if guard != NONE {
+            let m = self.vtruth(guard, neg);
+            let all = self.b.ins().vall_true(m);
+            ok = self.b.ins().band(ok, all);
+        }
+        let fast = self.b.create_block();
+        let slow = self.b.create_block();
+        let join = self.b.create_block();
+        self.b.set_cold_block(slow);
+        self.b.ins().brif(ok, fast, &[], slow, &[]);
+        self.b.switch_to_block(fast);
+        let base = self.cf(offset_of!(Ctx, shared));
+        let p = self.b.ins().iadd(base, a0);
+        let flags = MemFlagsData::new().with_notrap();
+        match (store, bytes, stride) {
+            (true, 4, 0) => {
+                let v = self.vget32(slot);
+                let x = self.b.ins().extractlane(v, 3);
+                self.b.ins().store(flags, x, p, 0);
+            }
+            (true, _, 0) => {
+                let v = self.vget64(slot);
+                let x = self.b.ins().extractlane(v[1], 1);
+                self.b.ins().store(flags, x, p, 0);
+            }
+            (true, 4, _) => {
+                let v = self.vget32(slot);
+                self.b.ins().store(flags, v, p, 0);
+            }
+            (true, _, _) => {
+                let v = self.vget64(slot);
+                self.b.ins().store(flags, v[0], p, 0);
+                self.b.ins().store(flags, v[1], p, 16);
+            }
+            (false, 4, 0) => {
+                let x = self.b.ins().load(I32, flags, p, 0);
+                let v = self.b.ins().splat(I32X4, x);
+                self.vset32(slot, v, wm);
+            }
+            (false, _, 0) => {
+                let x = self.b.ins().load(I64, flags, p, 0);
+                let v = self.splat64_of(x);
+                self.vset64(slot, v, wm);
+            }
+            (false, 4, _) => {
+                let v = self.b.ins().load(I32X4, flags, p, 0);
+                self.vset32(slot, v, wm);
+            }
+            (false, _, _) => {
+                let v = [
+                    self.b.ins().load(I64X2, flags, p, 0),
+                    self.b.ins().load(I64X2, flags, p, 16),
+                ];
+                self.vset64(slot, v, wm);
+            }
+        }
+        self.b.ins().jump(join, &[]);
+        self.b.switch_to_block(slow);
+        self.per_lane(pc, site_bytes, true)?;
+        self.b.ins().jump(join, &[]);
+        self.b.switch_to_block(join);
+        Ok(true)
+    }
+
     /// A global load or store of one 4- or 8-byte element per lane, where the lanes'
     /// addresses are evenly spaced (consecutive, one for all, or strided as Triton's
     /// two-elements-a-thread loads), inside the allocation the instruction touched last, and
@@ -904,7 +1023,7 @@ impl Translator<'_, '_> {
 
         self.b.switch_to_block(slow);
         self.force_site = Some(site);
-        let r = self.per_lane(pc, site_bytes);
+        let r = self.per_lane(pc, site_bytes, true);
         self.force_site = None;
         r?;
         self.b.ins().jump(join, &[]);
@@ -916,20 +1035,94 @@ impl Translator<'_, '_> {
     fn vblock(&mut self, pc: u32) -> Block {
         match self.body.func_of(self.body.entry()) {
             Some((_, _, end)) if pc < end => self.block_at(pc),
-            _ => self.next_thread,
+            _ => self.vexit,
+        }
+    }
+
+    /// The quad's register frame: slot `s` of lane `l` at `32 * s + 8 * l` (see
+    /// `JitCtx::regs`).
+    fn vframe_ptr(&mut self) -> Value {
+        let t = self.b.use_var(self.vt);
+        let quad = self.b.ins().ushr_imm_s(t, 2);
+        let stride = self.iconst(self.frame_slots as u64 * 32);
+        let off = self.b.ins().imul(quad, stride);
+        let regs = self.cf(offset_of!(Ctx, regs));
+        self.b.ins().iadd(regs, off)
+    }
+
+    /// Sets the resume slots of the quad's four threads to `v`.
+    fn vstore_resume(&mut self, v: u32) {
+        let t = self.b.use_var(self.vt);
+        let off = self.b.ins().ishl_imm_s(t, 2);
+        let resume = self.cf(offset_of!(Ctx, resume));
+        let p = self.b.ins().iadd(resume, off);
+        let v = self.splat32(v);
+        self.b.ins().store(FLAGS, v, p, 0);
+    }
+
+    /// Saves the registers live at resume point `ri` for the quad's four threads, records it
+    /// as theirs (`waiting` at a barrier), and moves on to the next quad. The one-thread
+    /// function can resume them there as well as the quad function.
+    fn vstop(&mut self, ri: u32, waiting: bool) {
+        let live = self.live[ri as usize].clone();
+        let frame = self.vframe_ptr();
+        for s in live {
+            if s != self.carry && !self.body.is_reg(s) {
+                continue;
+            }
+            let off = (s * 32) as i32;
+            match self.vvar(s) {
+                VVar::W32(v) => {
+                    let v = self.b.use_var(v);
+                    self.b.ins().store(FLAGS, v, frame, off);
+                }
+                VVar::W64([a, b]) => {
+                    let (a, b) = (self.b.use_var(a), self.b.use_var(b));
+                    self.b.ins().store(FLAGS, a, frame, off);
+                    self.b.ins().store(FLAGS, b, frame, off + 16);
+                }
+            }
+        }
+        if ri >= self.quad_points {
+            self.note_stop(STOP_LEFT);
+        } else if !waiting {
+            self.note_stop(STOP_SLICED);
+        }
+        self.vstore_resume(if waiting { ri | WAITING } else { ri });
+        self.b.ins().jump(self.next_thread, &[]);
+    }
+
+    /// Register `s` of the quad as saved in its frame at `frame`.
+    fn vload_saved(&mut self, s: Slot, frame: Value) -> Write {
+        let off = (s * 32) as i32;
+        if self.vwide.contains(&s) {
+            Write::W64(
+                [
+                    self.b.ins().load(I64X2, FLAGS, frame, off),
+                    self.b.ins().load(I64X2, FLAGS, frame, off + 16),
+                ],
+                u64::MAX,
+            )
+        } else {
+            Write::W32(self.b.ins().load(I32X4, FLAGS, frame, off), u64::MAX)
         }
     }
 
     /// Fills `back`, the way back to the loop head `target`: after a slice of backward
-    /// branches the quad leaves for the one-thread function, which lets the block's other
-    /// threads run (a quad spinning on a flag a later thread sets still gets it).
+    /// branches the quad stops there and lets the block's other threads run (a quad spinning
+    /// on a flag a later thread sets still gets it).
     fn vloop(&mut self, back: Block, target: u32) {
         self.b.switch_to_block(back);
         let n = self.b.use_var(self.budget);
         let n = self.b.ins().iadd_imm_s(n, -1);
         self.b.def_var(self.budget, n);
         let head = self.vblock(target);
-        self.b.ins().brif(n, head, &[], self.bail, &[]);
+        let spent = self.b.create_block();
+        self.b.set_cold_block(spent);
+        self.b.ins().brif(n, head, &[], spent, &[]);
+        self.b.switch_to_block(spent);
+        let ri = self.resume_index[&(Resume::LoopHead, target)];
+        self.vstop(ri, false);
     }
 
     /// Writes a vector result to `d`, only in the lanes of `mask` where there is one.
@@ -987,7 +1180,7 @@ impl Translator<'_, '_> {
                 let to = match (&inst.op, back) {
                     (_, Some((blk, _))) => blk,
                     (Op::Bra { target }, None) => self.vblock(*target),
-                    _ => self.next_thread,
+                    _ => self.vexit,
                 };
                 if inst.guard == NONE {
                     self.b.ins().jump(to, &[]);
@@ -996,18 +1189,28 @@ impl Translator<'_, '_> {
                     }
                     return Ok(false);
                 }
-                // Uniform across the quad, or the quad bails.
+                // Uniform across the quad, or its threads go on one at a time from here.
                 let m = self.vtruth(inst.guard, inst.neg);
                 let all = self.b.ins().vall_true(m);
                 let any = self.b.ins().vany_true(m);
                 let next = self.vblock(pc + 1);
                 let mixed = self.b.create_block();
+                let diverge = self.b.create_block();
+                self.b.set_cold_block(diverge);
                 self.b.ins().brif(all, to, &[], mixed, &[]);
                 self.b.switch_to_block(mixed);
-                self.b.ins().brif(any, self.bail, &[], next, &[]);
+                self.b.ins().brif(any, diverge, &[], next, &[]);
+                self.b.switch_to_block(diverge);
+                let ri = self.resume_index[&(Resume::Branch, pc)];
+                self.vstop(ri, false);
                 if let Some((blk, target)) = back {
                     self.vloop(blk, target);
                 }
+                return Ok(false);
+            }
+            Op::Bar { .. } => {
+                let ri = self.resume_index[&(Resume::Barrier, pc + 1)];
+                self.vstop(ri, true);
                 return Ok(false);
             }
             Op::Ld {
@@ -1036,7 +1239,7 @@ impl Translator<'_, '_> {
             }
             _ => {}
         }
-        if self.vglobal(pc, site_bytes)? {
+        if self.vglobal(pc, site_bytes)? || self.vshared(pc, site_bytes)? {
             return Ok(true);
         }
         if let Some((d, w)) = self.vpure(&inst.op) {
@@ -1048,22 +1251,91 @@ impl Translator<'_, '_> {
             self.vwrite(d, w, mask);
             return Ok(true);
         }
-        self.per_lane(pc, site_bytes)?;
+        self.per_lane(pc, site_bytes, false)?;
         Ok(true)
     }
 
-    /// Translates the quad function: from thread `first` (a multiple of four, its `%tid.x`
-    /// too) to the block's last thread, four at a time. `live_in` are the registers live at
-    /// the kernel's entry.
+    /// Threads the one-thread function stopped at quad point `ri`: on to `resume` when the
+    /// registers live there have the shapes the quad function assumes (see `lanes`), else
+    /// recorded at `ri + others` (the one-thread function's alias of the point) and left.
+    fn check_shapes(&mut self, ri: u32, resume: Block, others: u32) {
+        let live = self.live[ri as usize].clone();
+        let frame = self.vframe_ptr();
+        let mut ok = None;
+        for s in live {
+            let Some(&Shape::Affine(st)) = self.vshapes.get(&s) else {
+                continue;
+            };
+            if s != self.carry && !self.body.is_reg(s) {
+                continue;
+            }
+            let fits = match self.vload_saved(s, frame) {
+                Write::W64(q, _) => {
+                    let l0 = self.b.ins().extractlane(q[0], 0);
+                    let steps = self.vconst(
+                        I64X2,
+                        [0, st].iter().flat_map(|x| x.to_le_bytes()).collect(),
+                    );
+                    let base = self.b.ins().splat(I64X2, l0);
+                    let lo = self.b.ins().iadd(base, steps);
+                    let hi_steps = self.vconst(
+                        I64X2,
+                        [st.wrapping_mul(2), st.wrapping_mul(3)]
+                            .iter()
+                            .flat_map(|x| x.to_le_bytes())
+                            .collect(),
+                    );
+                    let hi = self.b.ins().iadd(base, hi_steps);
+                    let a = self.b.ins().icmp(IntCC::Equal, q[0], lo);
+                    let b = self.b.ins().icmp(IntCC::Equal, q[1], hi);
+                    let m = self.b.ins().band(a, b);
+                    self.b.ins().vall_true(m)
+                }
+                Write::W32(v, _) => {
+                    let l0 = self.b.ins().extractlane(v, 0);
+                    let l0 = self.b.ins().uextend(I64, l0);
+                    let want = self.iota32(l0, st as u32);
+                    let m = self.b.ins().icmp(IntCC::Equal, v, want);
+                    self.b.ins().vall_true(m)
+                }
+            };
+            ok = Some(match ok {
+                None => fits,
+                Some(o) => self.b.ins().band(o, fits),
+            });
+        }
+        let Some(ok) = ok else {
+            self.b.ins().jump(resume, &[]);
+            return;
+        };
+        let fail = self.b.create_block();
+        self.b.set_cold_block(fail);
+        self.b.ins().brif(ok, resume, &[], fail, &[]);
+        self.b.switch_to_block(fail);
+        self.vstore_resume(ri + others);
+        self.note_stop(STOP_LEFT);
+        self.b.ins().jump(self.next_thread, &[]);
+    }
+
+    /// Translates the quad function: a pass over the block's quads (from thread `first`, a
+    /// multiple of four, its `%tid.x` too), each from its resume point. A quad whose threads
+    /// resume at different points, or at a point only the one-thread function has, is left
+    /// to it.
     pub(super) fn run_quads(
         mut self,
-        live_in: &[Slot],
+        resumes: &[(Resume, u32)],
+        live: &[Vec<Slot>],
+        quad_points: u32,
         site_bytes: &mut Vec<u32>,
         target: cranelift_codegen::isa::TargetFrontendConfig,
     ) -> Result<(), String> {
+        self.live = live.to_vec();
+        for (i, r) in resumes.iter().enumerate() {
+            self.resume_index.insert(*r, i as u32);
+        }
+        let single_pass = resumes.len() == 1;
         self.enter_pass();
-        let ctx = self.ctx();
-        self.vwide = wide_slots(self.body, self.prog, self.carry);
+        self.vshapes = shapes(self.body, self.prog, self.carry, &live[0]);
         self.first_thread();
         let t = self.b.use_var(self.t);
         self.b.def_var(self.vt, t);
@@ -1072,33 +1344,83 @@ impl Translator<'_, '_> {
             self.b.def_var(self.vtid[k], v);
         }
         let head = self.thread_loop(self.vt);
-        // Registers read before the kernel writes them (the carry flag of an `addc`, say)
-        // start at zero in every thread, as in the one-thread code.
-        for &s in live_in {
-            if s == self.carry || self.body.is_reg(s) {
-                let zero = self.splat32(0);
-                self.vset32(s, zero, u64::MAX);
+        let resume_blocks: Vec<Block> = (0..quad_points).map(|_| self.b.create_block()).collect();
+        if single_pass {
+            self.b.ins().jump(resume_blocks[0], &[]);
+        } else {
+            let t = self.b.use_var(self.vt);
+            let off = self.b.ins().ishl_imm_s(t, 2);
+            let resume = self.cf(offset_of!(Ctx, resume));
+            let p = self.b.ins().iadd(resume, off);
+            let rv = self.b.ins().load(I32X4, FLAGS, p, 0);
+            let r0 = self.b.ins().extractlane(rv, 0);
+            let r0s = self.b.ins().splat(I32X4, r0);
+            let same = self.b.ins().icmp(IntCC::Equal, rv, r0s);
+            let same = self.b.ins().vall_true(same);
+            let dispatch = self.b.create_block();
+            let leave = self.b.create_block();
+            self.b.set_cold_block(leave);
+            self.b.ins().brif(same, dispatch, &[], leave, &[]);
+            self.b.switch_to_block(leave);
+            self.note_stop(STOP_LEFT);
+            self.b.ins().jump(self.next_thread, &[]);
+            self.b.switch_to_block(dispatch);
+            // Quad points as this function records them, then the one-thread function's own
+            // points (left to it), then quad points as it records them (checked first).
+            // Waiting and exited threads are past the table.
+            let nresumes = resumes.len();
+            let checked: Vec<Block> = (0..quad_points).map(|_| self.b.create_block()).collect();
+            let own = vec![leave; nresumes - quad_points as usize];
+            let calls: Vec<_> = resume_blocks
+                .iter()
+                .chain(&own)
+                .chain(&checked)
+                .map(|&rb| self.b.func.dfg.block_call(rb, &[]))
+                .collect();
+            let def = self.b.func.dfg.block_call(self.next_thread, &[]);
+            let jt = self
+                .b
+                .create_jump_table(cranelift_codegen::ir::JumpTableData::new(def, &calls));
+            self.b.ins().br_table(r0, jt);
+            for (i, &blk) in checked.iter().enumerate() {
+                self.b.switch_to_block(blk);
+                self.check_shapes(i as u32, resume_blocks[i], nresumes as u32 + quad_points);
             }
         }
+        for (i, &blk) in resume_blocks.iter().enumerate() {
+            self.b.switch_to_block(blk);
+            let (kind, pc) = resumes[i];
+            let live = self.live[i].clone();
+            let frame = (kind != Resume::Entry && !live.is_empty()).then(|| self.vframe_ptr());
+            for s in live {
+                if s != self.carry && !self.body.is_reg(s) {
+                    continue;
+                }
+                match frame {
+                    // Registers read before the kernel writes them (the carry flag of an
+                    // `addc`, say) start at zero, as in the one-thread code.
+                    None => {
+                        let zero = self.splat32(0);
+                        self.vset32(s, zero, u64::MAX);
+                    }
+                    Some(frame) => {
+                        let w = self.vload_saved(s, frame);
+                        self.vwrite(s, w, None);
+                    }
+                }
+            }
+            let to = self.vblock(pc);
+            self.b.ins().jump(to, &[]);
+        }
+
         let start = self.body.entry();
-        let first = self.block_at(start);
-        self.b.ins().jump(first, &[]);
-
-        // A quad whose threads take different ways: its first thread for the executor.
-        self.b.switch_to_block(self.bail);
-        let t = self.b.use_var(self.vt);
-        self.b
-            .ins()
-            .store(FLAGS, t, ctx, offset_of!(Ctx, ret) as i32);
-        let r = self.b.ins().iconst(I32, PASS_BAIL as i64);
-        self.b.ins().return_(&[r]);
-
         let (_, _, end) = self.body.func_of(start).expect("checked");
         let mut leaders = vec![start];
+        leaders.extend(resumes[..quad_points as usize].iter().map(|r| r.1));
         for pc in start..end {
             match &self.prog.insts[pc as usize].op {
                 Op::Bra { target } => leaders.extend([*target, pc + 1]),
-                Op::Exit | Op::Ret => leaders.push(pc + 1),
+                Op::Exit | Op::Ret | Op::Bar { .. } => leaders.push(pc + 1),
                 _ => {}
             }
         }
@@ -1120,7 +1442,7 @@ impl Translator<'_, '_> {
             }
         }
         if open {
-            self.b.ins().jump(self.next_thread, &[]);
+            self.b.ins().jump(self.vexit, &[]);
         }
         // Each instruction run lane by lane is four copies of its one-thread code: past a few
         // dozen, compiling the quad function takes many times as long as the one-thread
@@ -1132,6 +1454,13 @@ impl Translator<'_, '_> {
                 end - start
             ));
         }
+
+        // The quad's threads exit.
+        self.b.switch_to_block(self.vexit);
+        if !single_pass {
+            self.vstore_resume(EXITED);
+        }
+        self.b.ins().jump(self.next_thread, &[]);
 
         // Next quad.
         self.b.switch_to_block(self.next_thread);

@@ -1,0 +1,198 @@
+//! How a register's value varies across the four consecutive threads of a quad (see
+//! `codegen::vector`): the same in all of them (a loop counter, a shared-memory row), one
+//! element apart (`sdata[tid.x]`), or anything. A shared-memory access whose address has a
+//! known shape is one vector access (or one scalar access for all four) after one check.
+//!
+//! The analysis holds for every value a register takes in the quad function, which runs only
+//! while the quad's branches are uniform. Threads that went on one at a time may come back to
+//! it with values that break it; the quad function checks those when it resumes them.
+
+use super::body::{flow, Body};
+use crate::lower::{sr, BinK, Op, Program, Slot, Space, TriK, NONE};
+use std::collections::HashMap;
+
+/// Lane `l` of a register holds lane 0's value plus `l` times the stride, modulo the
+/// register's width (`Affine(0)`: the same in every lane), or nothing is known.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Shape {
+    Affine(i64),
+    Varying,
+}
+
+impl Shape {
+    fn join(self, other: Shape) -> Shape {
+        if self == other {
+            self
+        } else {
+            Shape::Varying
+        }
+    }
+
+    fn uniform(self) -> bool {
+        self == Shape::Affine(0)
+    }
+
+    fn map(self, f: impl Fn(i64) -> Option<i64>) -> Shape {
+        match self {
+            Shape::Affine(s) => f(s).map_or(Shape::Varying, Shape::Affine),
+            Shape::Varying => Shape::Varying,
+        }
+    }
+}
+
+/// The shape of every register the kernel function reads or writes. `live_in` are the
+/// registers read before they are written (zero in every thread); `carry` is the carry flag's
+/// slot.
+pub(super) fn shapes(
+    body: &Body,
+    prog: &Program,
+    carry: Slot,
+    live_in: &[Slot],
+) -> HashMap<Slot, Shape> {
+    let (_, start, end) = body.func_of(body.entry()).unwrap_or((0, 0, 0));
+    let mut known: HashMap<Slot, Shape> = live_in.iter().map(|&s| (s, Shape::Affine(0))).collect();
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for pc in start..end {
+            let inst = &prog.insts[pc as usize];
+            let f = flow(body, prog, pc, carry);
+            if f.defs.is_empty() {
+                continue;
+            }
+            let get = |s: Slot| source(body, carry, &known, s);
+            // Registers no write reaches yet: wait for one.
+            let ops: Vec<Option<Shape>> = f.uses.iter().map(|&s| get(s)).collect();
+            if ops.iter().any(Option::is_none) {
+                continue;
+            }
+            let guard_uniform = inst.guard == NONE || get(inst.guard).is_some_and(Shape::uniform);
+            let all_uniform = ops.iter().all(|o| o.is_some_and(Shape::uniform));
+            let value = if !guard_uniform {
+                // Some lanes write, others keep the old value.
+                Shape::Varying
+            } else {
+                result(body, &inst.op, &get).unwrap_or(if all_uniform {
+                    Shape::Affine(0)
+                } else {
+                    Shape::Varying
+                })
+            };
+            for d in f.defs {
+                let v = match &inst.op {
+                    // Narrower than 32 bits, the lanes may wrap where the address arithmetic
+                    // does not.
+                    _ if !value.uniform() && narrow_write(&inst.op, d) => Shape::Varying,
+                    _ => value,
+                };
+                let new = match known.get(&d) {
+                    Some(&old) => old.join(v),
+                    None => v,
+                };
+                if known.insert(d, new) != Some(new) {
+                    changed = true;
+                }
+            }
+        }
+    }
+    known
+}
+
+/// The shape of operand `s`, `None` for a register no write reaches yet.
+fn source(body: &Body, carry: Slot, known: &HashMap<Slot, Shape>, s: Slot) -> Option<Shape> {
+    if s == NONE || body.consts.contains_key(&s) {
+        return Some(Shape::Affine(0));
+    }
+    if s == carry || body.is_reg(s) {
+        return known.get(&s).copied();
+    }
+    Some(match s {
+        // Quads lie within a row of the block (its x size is a multiple of four) and within a
+        // warp.
+        sr::TID | sr::LANEID => Shape::Affine(1),
+        sr::LM_EQ | sr::LM_LE | sr::LM_LT | sr::LM_GE | sr::LM_GT => Shape::Varying,
+        _ => Shape::Affine(0),
+    })
+}
+
+/// Whether `op` writes `d` masked to fewer than 32 bits.
+fn narrow_write(op: &Op, d: Slot) -> bool {
+    let wm = match op {
+        Op::Mov { wm, .. } | Op::Bin { wm, .. } | Op::Tri { wm, .. } | Op::Cvta { wm, .. } => *wm,
+        Op::Ld { ds, wms, .. } => ds.iter().position(|&x| x == d).map_or(0, |i| wms[i]),
+        _ => 0,
+    };
+    wm < 0xffff_ffff
+}
+
+/// The shape of the value `op` writes where its operands' shapes say more than "uniform if
+/// they all are" (`None` otherwise).
+fn result(body: &Body, op: &Op, get: &dyn Fn(Slot) -> Option<Shape>) -> Option<Shape> {
+    let sh = |s: Slot| get(s).unwrap_or(Shape::Varying);
+    let konst = |s: Slot| body.consts.get(&s).copied();
+    let add = |a: Shape, b: Shape, sign: i64| match (a, b) {
+        (Shape::Affine(x), Shape::Affine(y)) => Shape::Affine(x.wrapping_add(sign.wrapping_mul(y))),
+        _ => Shape::Varying,
+    };
+    let scale = |a: Shape, c: Option<u64>| match (a, c) {
+        (Shape::Affine(0), _) => Shape::Affine(0),
+        (a, Some(c)) => a.map(|s| s.checked_mul(c as i64)),
+        _ => Shape::Varying,
+    };
+    Some(match op {
+        Op::Mov { a, .. } | Op::Cvta { a, .. } => sh(*a),
+        Op::Bin { k, a, b, .. } => match k {
+            BinK::Add32 | BinK::Add64 => add(sh(*a), sh(*b), 1),
+            BinK::Sub32 | BinK::Sub64 => add(sh(*a), sh(*b), -1),
+            BinK::MulLo32 | BinK::MulLo64 => match (konst(*a), konst(*b)) {
+                (_, Some(c)) => scale(sh(*a), Some(c)),
+                (Some(c), _) => scale(sh(*b), Some(c)),
+                _ if sh(*a).uniform() && sh(*b).uniform() => Shape::Affine(0),
+                _ => Shape::Varying,
+            },
+            BinK::Shl32 | BinK::Shl64 => match konst(*b) {
+                Some(c) if c < 32 => scale(sh(*a), Some(1 << c)),
+                _ if sh(*a).uniform() && sh(*b).uniform() => Shape::Affine(0),
+                _ => Shape::Varying,
+            },
+            // Widening: lane 0's value plus the strides may wrap in 32 bits where the wide
+            // result does not.
+            _ => return None,
+        },
+        Op::Tri { k, a, b, c, .. } => match k {
+            TriK::MadLo32 | TriK::MadLo64 => {
+                let p = match (konst(*a), konst(*b)) {
+                    (_, Some(k)) => scale(sh(*a), Some(k)),
+                    (Some(k), _) => scale(sh(*b), Some(k)),
+                    _ if sh(*a).uniform() && sh(*b).uniform() => Shape::Affine(0),
+                    _ => Shape::Varying,
+                };
+                add(p, sh(*c), 1)
+            }
+            TriK::Selp if sh(*c).uniform() => sh(*a).join(sh(*b)),
+            _ => return None,
+        },
+        // What memory holds may differ by lane (local memory is each thread's own), and an
+        // atomic returns each lane its own old value; the kernel's parameters are the same for
+        // every thread.
+        Op::Ld {
+            space: Space::KParam,
+            addr,
+            ..
+        } if sh(*addr).uniform() => Shape::Affine(0),
+        Op::Ld { .. } | Op::Atom { .. } | Op::ReadTimer { .. } => Shape::Varying,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Shape;
+
+    #[test]
+    fn shapes_join_to_varying_unless_equal() {
+        assert_eq!(Shape::Affine(4).join(Shape::Affine(4)), Shape::Affine(4));
+        assert_eq!(Shape::Affine(0).join(Shape::Affine(4)), Shape::Varying);
+        assert_eq!(Shape::Varying.join(Shape::Affine(0)), Shape::Varying);
+    }
+}
