@@ -310,6 +310,8 @@ pub(super) struct Runner<'l> {
     host: CompiledHost<'l>,
     regs: Vec<u64>,
     resume: Vec<u32>,
+    /// The resume slots hold what a block wrote (they start at the entry otherwise).
+    dirty: bool,
     smid: u32,
 }
 
@@ -335,6 +337,7 @@ impl<'l> Runner<'l> {
             // Whole quads (see `JitCtx::regs`), so the quad function's frames fit.
             regs: vec![0u64; threads.div_ceil(4) * 4 * k.frame_slots as usize],
             resume: vec![0u32; threads],
+            dirty: false,
             smid,
         }
     }
@@ -351,9 +354,12 @@ impl<'l> Runner<'l> {
         let threads = self.resume.len();
         let shared_len = l.shared_len();
         let dyn_base = l.dyn_base();
-        if !k.single_pass {
+        if !k.single_pass && self.dirty {
             self.resume.iter_mut().for_each(|r| *r = 0);
         }
+        // (A kernel without loops or barriers whose quads all ran to their exit leaves the
+        // resume slots as they were.)
+        self.dirty = !k.one_round;
         // Four threads at a time where the kernel has a quad function and quads fit the
         // block's rows.
         let quads = k.quads.is_some() && l.block[0] % 4 == 0;
@@ -393,12 +399,14 @@ impl<'l> Runner<'l> {
             let mut r = if quads {
                 k.pass_quads(&mut ctx)
             } else {
+                self.dirty = true;
                 k.pass(&mut ctx)
             };
             if quads && r != PASS_FAULT && ctx.stops & STOP_LEFT != 0 {
                 // The quads the quad function left (their threads resume at different points,
                 // or went different ways at a branch): one thread at a time, in runs of
                 // consecutive quads.
+                self.dirty = true;
                 let mut q = 0;
                 let nquads = threads / 4;
                 let left = |q: usize| one_at_a_time(&self.resume[4 * q..4 * q + 4], k);
@@ -422,7 +430,7 @@ impl<'l> Runner<'l> {
                 let e = self.host.error.take().unwrap_or_else(|| internal("pass"));
                 return Err(e.with_site(|| site(l, pc)));
             }
-            if k.single_pass || l.abort.load(Ordering::Relaxed) {
+            if k.single_pass || k.one_round || l.abort.load(Ordering::Relaxed) {
                 return Ok(());
             }
             // Threads that stopped at a loop head run on in the next round; when none did, every

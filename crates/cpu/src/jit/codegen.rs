@@ -181,6 +181,7 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
         frame_slots,
         site_bytes,
         single_pass,
+        one_round: quad_points == 1,
         quads,
         quad_points,
         resume_points: resumes.len() as u32,

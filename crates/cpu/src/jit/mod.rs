@@ -144,6 +144,10 @@ pub(crate) struct JitKernel {
     /// The kernel has no loops, barriers or branches a quad may diverge at: one pass runs
     /// every thread to its exit, and the resume points are neither read nor written.
     pub(crate) single_pass: bool,
+    /// The kernel has no loops or barriers: one round (the quad pass, then the one-thread
+    /// function for the quads it left) runs every thread to its exit, and the quad function
+    /// starts every quad at the kernel's entry.
+    pub(crate) one_round: bool,
     /// The function that runs four threads at a time, for kernels that qualify (see
     /// `codegen::vector`), in blocks whose x size is a multiple of four.
     pub(crate) quads: Option<*const u8>,

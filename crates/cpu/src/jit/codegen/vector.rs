@@ -1333,7 +1333,9 @@ impl Translator<'_, '_> {
         for (i, r) in resumes.iter().enumerate() {
             self.resume_index.insert(*r, i as u32);
         }
-        let single_pass = resumes.len() == 1;
+        // Without loops or barriers, every quad the pass runs starts at the entry, and the
+        // block's scheduler needs no record of the quads that exit.
+        let one_round = quad_points == 1;
         self.enter_pass();
         self.vshapes = shapes(self.body, self.prog, self.carry, &live[0]);
         self.first_thread();
@@ -1345,7 +1347,7 @@ impl Translator<'_, '_> {
         }
         let head = self.thread_loop(self.vt);
         let resume_blocks: Vec<Block> = (0..quad_points).map(|_| self.b.create_block()).collect();
-        if single_pass {
+        if one_round {
             self.b.ins().jump(resume_blocks[0], &[]);
         } else {
             let t = self.b.use_var(self.vt);
@@ -1457,7 +1459,7 @@ impl Translator<'_, '_> {
 
         // The quad's threads exit.
         self.b.switch_to_block(self.vexit);
-        if !single_pass {
+        if !one_round {
             self.vstore_resume(EXITED);
         }
         self.b.ins().jump(self.next_thread, &[]);
