@@ -35,9 +35,10 @@ enum Resume {
     LoopHead,
     /// The instruction after a barrier, once the barrier is released.
     Barrier,
-    /// A conditional branch (or guarded exit) where a quad's threads went different ways: each
-    /// thread runs on from there with the one-thread function.
-    Branch,
+    /// Where the quad function leaves a quad's threads to the one-thread function, which runs
+    /// each on from there: a conditional branch (or guarded exit) they take different ways,
+    /// a shared-memory access whose check failed or whose guard they disagree on.
+    Handoff,
 }
 
 /// Compiles `kernel`, or says why compiled code cannot run it.
@@ -77,18 +78,32 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
         }
     }
     let quad_points = resumes.len() as u32;
-    if want_quads {
+    let flows: Vec<Flow> = (0..prog.insts.len() as u32)
+        .map(|pc| flow(&body, prog, pc, carry))
+        .collect();
+    let plan = want_quads.then(|| {
+        let entry_live = live_in(&flows, frame_slots as usize, &[entry]).remove(0);
+        let quad_pcs: Vec<u32> = resumes.iter().map(|r| r.1).collect();
+        std::rc::Rc::new(vector::plan::QuadPlan::new(
+            &body,
+            prog,
+            carry,
+            &entry_live,
+            &quad_pcs,
+        ))
+    });
+    if let Some(plan) = &plan {
         let (_, start, end) = body.func_of(entry).unwrap_or((0, 0, 0));
         for pc in start..end {
             let inst = &prog.insts[pc as usize];
             if inst.guard != NONE && matches!(inst.op, Op::Bra { .. } | Op::Exit | Op::Ret) {
-                add((Resume::Branch, pc), &mut resumes);
+                add((Resume::Handoff, pc), &mut resumes);
             }
         }
+        for pc in plan.handoffs(prog) {
+            add((Resume::Handoff, pc), &mut resumes);
+        }
     }
-    let flows: Vec<Flow> = (0..prog.insts.len() as u32)
-        .map(|pc| flow(&body, prog, pc, carry))
-        .collect();
     let at: Vec<u32> = resumes.iter().map(|r| r.1).collect();
     let live = live_in(&flows, frame_slots as usize, &at);
 
@@ -114,11 +129,7 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
     }
     let (mut cx, trampolines) = pass_context(&mut module, &tramp_ids);
     let single_pass = resumes.len() == 1;
-    let wide = if want_quads {
-        vector::wide_slots(&body, prog, carry)
-    } else {
-        Default::default()
-    };
+    let wide = plan.as_ref().map(|p| p.wide.clone()).unwrap_or_default();
     let mut fbcx = FunctionBuilderContext::new();
     let mut site_bytes = Vec::new();
     {
@@ -154,6 +165,7 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
             t.param_bytes = param_bytes as u64;
             t.quad_points = quad_points;
             t.vwide = wide;
+            t.vplan = plan.clone();
             t.run_quads(
                 &resumes,
                 &live,
@@ -299,8 +311,11 @@ struct Translator<'a, 'b> {
     vvars: HashMap<Slot, vector::VVar>,
     /// Registers the quad function holds as 64-bit lanes.
     vwide: std::collections::HashSet<Slot>,
-    /// How registers vary across a quad's lanes.
-    vshapes: HashMap<Slot, crate::jit::lanes::Shape>,
+    /// What the quad function knows of the kernel (see `vector::plan`).
+    vplan: Option<std::rc::Rc<vector::plan::QuadPlan>>,
+    /// Per group of shared-memory accesses (by its first access): lane 0's base address,
+    /// once checked.
+    vgroup_checks: HashMap<u32, Value>,
     /// Instructions the quad function runs lane by lane.
     vlanes: u32,
     /// Predicate lanes (0 or 1) the quad function made from a lane mask, and that mask.
@@ -435,7 +450,8 @@ impl<'a, 'b> Translator<'a, 'b> {
             trampolines: HashMap::new(),
             vvars: HashMap::new(),
             vwide: std::collections::HashSet::new(),
-            vshapes: HashMap::new(),
+            vplan: None,
+            vgroup_checks: HashMap::new(),
             vlanes: 0,
             vmasks: HashMap::new(),
             vt,

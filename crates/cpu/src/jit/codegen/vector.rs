@@ -20,16 +20,19 @@
 //! run.
 
 use super::{int_cc, Ctx, Resume, Translator, FLAGS};
+
+pub(super) mod plan;
 use crate::jit::body::{flow, Body};
-use crate::jit::lanes::{shapes, Shape};
+use crate::jit::lanes::Shape;
 use crate::jit::{EXITED, STOP_LEFT, STOP_SLICED, WAITING};
 use crate::lower::{sr, BinK, Op, Program, Slot, Space, TriK, NONE};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::types::{F32X4, I32, I32X4, I64, I64X2, I8X16};
 use cranelift_codegen::ir::{
-    Block, ConstantData, Endianness, InstBuilder, MemFlagsData, Type, Value,
+    Block, BlockArg, ConstantData, Endianness, InstBuilder, MemFlagsData, Type, Value,
 };
 use cranelift_frontend::Variable;
+use plan::{SharedAccess, SharedGroup};
 use std::collections::HashSet;
 use std::mem::offset_of;
 
@@ -330,10 +333,25 @@ impl Translator<'_, '_> {
 
     /// An `f32x4` result's bits, NaNs made the GPU's canonical NaN.
     fn vcanon32(&mut self, f: Value) -> Value {
+        // A NaN is rare: fixed off the straight line. (The branch also makes Cranelift compute
+        // the result here rather than where it is first stored, which would keep the operands
+        // of a chain of `fma`s live, and spilled, until then.)
         let nan = self.b.ins().fcmp(FloatCC::Unordered, f, f);
+        let any = self.b.ins().vany_true(nan);
         let bits = self.b.ins().bitcast(I32X4, little(), f);
+        let fix = self.b.create_block();
+        let join = self.b.create_block();
+        self.b.set_cold_block(fix);
+        self.b.append_block_param(join, I32X4);
+        self.b
+            .ins()
+            .brif(any, fix, &[], join, &[BlockArg::Value(bits)]);
+        self.b.switch_to_block(fix);
         let canon = self.splat32(crate::fp::NAN32);
-        self.b.ins().bitselect(nan, canon, bits)
+        let fixed = self.b.ins().bitselect(nan, canon, bits);
+        self.b.ins().jump(join, &[BlockArg::Value(fixed)]);
+        self.b.switch_to_block(join);
+        self.b.block_params(join)[0]
     }
 
     fn vf32(&mut self, s: Slot) -> Value {
@@ -717,80 +735,100 @@ impl Translator<'_, '_> {
         })
     }
 
-    /// A shared-memory load or store of one 4- or 8-byte element per lane whose address has
-    /// a known shape (see `lanes`): consecutive elements are one vector access, one element
-    /// for all lanes one scalar access (a store keeps the last lane's value, as lane by lane
-    /// does), after a check of lane 0's address, and when (under a guard) every lane takes
-    /// part. Lane by lane otherwise, and when the check fails (which then reports the fault).
-    /// False when the instruction does not have that form.
-    fn vshared(&mut self, pc: u32, site_bytes: &mut Vec<u32>) -> Result<bool, String> {
+    /// A shared-memory load or store of the form `QuadPlan::shared_access` takes: consecutive
+    /// elements are one vector access, one element for all lanes one scalar access (a store
+    /// keeps the last lane's value, as lane by lane does). The first access of its group
+    /// checks lane 0's address for the whole group; when that fails, or (under a guard) the
+    /// lanes disagree, the quad's threads go on one at a time from there. False when the
+    /// instruction does not have that form.
+    fn vshared(&mut self, pc: u32) -> bool {
+        let plan = self.vplan.clone().expect("the quad function has a plan");
+        let (Some(a), Some(&g)) = (
+            plan.shared_access(self.body, self.prog, pc),
+            plan.groups.get(&pc),
+        ) else {
+            return false;
+        };
+        let lane0 = self.group_check(&a, g);
         let inst = &self.prog.insts[pc as usize];
-        let (store, addr, off, bytes, slot, wm) = match &inst.op {
-            Op::Ld {
-                space: Space::Shared,
-                ds,
-                wms,
-                n: 1,
-                bytes,
-                addr,
-                off,
-                ..
-            } if (*bytes == 4 && wms[0] == 0xffff_ffff) || (*bytes == 8 && wms[0] == u64::MAX) => {
-                (false, *addr, *off, *bytes as u64, ds[0], wms[0])
-            }
-            Op::St {
-                space: Space::Shared,
-                ss,
-                n: 1,
-                bytes,
-                addr,
-                off,
-            } if *bytes == 4 || *bytes == 8 => (true, *addr, *off, *bytes as u64, ss[0], 0),
-            _ => return Ok(false),
-        };
-        let stride = match self.vshapes.get(&addr) {
-            _ if self.body.consts.contains_key(&addr) => 0,
-            Some(Shape::Affine(s)) if *s == 0 || *s == bytes as i64 => *s,
-            _ => return Ok(false),
-        };
-        let wide = self.vwide.contains(&addr);
-        // A 32-bit address wraps where lane 0's address plus the offset does not only with an
-        // offset near 2^32.
-        if !wide && off.unsigned_abs() >= 1 << 31 {
-            return Ok(false);
+        if inst.guard == NONE {
+            self.shared_fast(&a, lane0);
+            return true;
         }
-        let (guard, neg) = (inst.guard, inst.neg);
-        let a0 = if wide {
-            let q = self.vget64(addr);
+        // Every lane or none, else one thread at a time from here.
+        let m = self.vtruth(inst.guard, inst.neg);
+        let all = self.b.ins().vall_true(m);
+        let any = self.b.ins().vany_true(m);
+        let run = self.b.create_block();
+        let mixed = self.b.create_block();
+        let skip = self.b.create_block();
+        let diverge = self.b.create_block();
+        self.b.set_cold_block(diverge);
+        self.b.ins().brif(all, run, &[], mixed, &[]);
+        self.b.switch_to_block(mixed);
+        self.b.ins().brif(any, diverge, &[], skip, &[]);
+        self.b.switch_to_block(diverge);
+        let ri = self.resume_index[&(Resume::Handoff, pc)];
+        self.vstop(ri, false);
+        self.b.switch_to_block(run);
+        self.shared_fast(&a, lane0);
+        self.b.ins().jump(skip, &[]);
+        self.b.switch_to_block(skip);
+        true
+    }
+
+    /// Lane 0's base address for group `g`'s accesses, checked at its first access (which
+    /// goes on one thread at a time when the check fails).
+    fn group_check(&mut self, a: &SharedAccess, g: SharedGroup) -> Value {
+        if let Some(&lane0) = self.vgroup_checks.get(&g.first) {
+            return lane0;
+        }
+        let lane0 = if self.vwide.contains(&a.addr) {
+            let q = self.vget64(a.addr);
             self.b.ins().extractlane(q[0], 0)
         } else {
-            let v = self.vget32(addr);
+            let v = self.vget32(a.addr);
             let x = self.b.ins().extractlane(v, 0);
             self.b.ins().uextend(I64, x)
         };
-        let a0 = self.b.ins().iadd_imm_s(a0, off);
-        let k = bytes.trailing_zeros() as usize;
-        let units = self.cf(offset_of!(Ctx, shared_units) + 8 * k);
-        let r = self.b.ins().rotr_imm_s(a0, k as i64);
-        let mut ok = if stride == 0 {
-            self.b.ins().icmp(IntCC::UnsignedLessThan, r, units)
-        } else {
-            let inside = self.b.ins().icmp(IntCC::UnsignedLessThan, r, units);
-            let left = self.b.ins().isub(units, r);
-            let room = self.b.ins().icmp_imm_s(IntCC::UnsignedGreaterThan, left, 3);
-            self.b.ins().band(inside, room)
-        };
-        if guard != NONE {
-            let m = self.vtruth(guard, neg);
-            let all = self.b.ins().vall_true(m);
-            ok = self.b.ins().band(ok, all);
-        }
+        // Aligned, and `span` elements from there fit: the element index (the offset rotated
+        // right, so that a misaligned one is huge) is below `units + 1 - span`.
+        let k = a.bytes.trailing_zeros() as i64;
+        let at = self.b.ins().iadd_imm_s(lane0, g.lo);
+        let r = self.b.ins().rotr_imm_s(at, k);
+        let units = self.cf(offset_of!(Ctx, shared_units) + 8 * k as usize);
+        let fits = self
+            .b
+            .ins()
+            .icmp_imm_s(IntCC::UnsignedGreaterThanOrEqual, units, g.span as i64);
+        let limit = self.b.ins().iadd_imm_s(units, 1 - g.span as i64);
+        let zero = self.iconst(0);
+        let limit = self.b.ins().select(fits, limit, zero);
+        let ok = self.b.ins().icmp(IntCC::UnsignedLessThan, r, limit);
         let fast = self.b.create_block();
-        let slow = self.b.create_block();
-        let join = self.b.create_block();
-        self.b.set_cold_block(slow);
-        self.b.ins().brif(ok, fast, &[], slow, &[]);
+        let fail = self.b.create_block();
+        self.b.set_cold_block(fail);
+        self.b.ins().brif(ok, fast, &[], fail, &[]);
+        self.b.switch_to_block(fail);
+        let ri = self.resume_index[&(Resume::Handoff, g.first)];
+        self.vstop(ri, false);
         self.b.switch_to_block(fast);
+        self.vgroup_checks.insert(g.first, lane0);
+        lane0
+    }
+
+    /// `vshared`'s access, once its group's check passed.
+    fn shared_fast(&mut self, a: &SharedAccess, lane0: Value) {
+        let &SharedAccess {
+            store,
+            off,
+            bytes,
+            slot,
+            wm,
+            stride,
+            ..
+        } = a;
+        let a0 = self.b.ins().iadd_imm_s(lane0, off);
         let base = self.cf(offset_of!(Ctx, shared));
         let p = self.b.ins().iadd(base, a0);
         let flags = MemFlagsData::new().with_notrap();
@@ -836,12 +874,6 @@ impl Translator<'_, '_> {
                 self.vset64(slot, v, wm);
             }
         }
-        self.b.ins().jump(join, &[]);
-        self.b.switch_to_block(slow);
-        self.per_lane(pc, site_bytes, true)?;
-        self.b.ins().jump(join, &[]);
-        self.b.switch_to_block(join);
-        Ok(true)
     }
 
     /// A global load or store of one 4- or 8-byte element per lane, where the lanes'
@@ -1201,7 +1233,7 @@ impl Translator<'_, '_> {
                 self.b.switch_to_block(mixed);
                 self.b.ins().brif(any, diverge, &[], next, &[]);
                 self.b.switch_to_block(diverge);
-                let ri = self.resume_index[&(Resume::Branch, pc)];
+                let ri = self.resume_index[&(Resume::Handoff, pc)];
                 self.vstop(ri, false);
                 if let Some((blk, target)) = back {
                     self.vloop(blk, target);
@@ -1239,7 +1271,7 @@ impl Translator<'_, '_> {
             }
             _ => {}
         }
-        if self.vglobal(pc, site_bytes)? || self.vshared(pc, site_bytes)? {
+        if self.vglobal(pc, site_bytes)? || self.vshared(pc) {
             return Ok(true);
         }
         if let Some((d, w)) = self.vpure(&inst.op) {
@@ -1263,7 +1295,8 @@ impl Translator<'_, '_> {
         let frame = self.vframe_ptr();
         let mut ok = None;
         for s in live {
-            let Some(&Shape::Affine(st)) = self.vshapes.get(&s) else {
+            let Some(&Shape::Affine(st)) = self.vplan.as_ref().and_then(|p| p.shapes.get(&s))
+            else {
                 continue;
             };
             if s != self.carry && !self.body.is_reg(s) {
@@ -1337,7 +1370,6 @@ impl Translator<'_, '_> {
         // block's scheduler needs no record of the quads that exit.
         let one_round = quad_points == 1;
         self.enter_pass();
-        self.vshapes = shapes(self.body, self.prog, self.carry, &live[0]);
         self.first_thread();
         let t = self.b.use_var(self.t);
         self.b.def_var(self.vt, t);
@@ -1417,17 +1449,11 @@ impl Translator<'_, '_> {
 
         let start = self.body.entry();
         let (_, _, end) = self.body.func_of(start).expect("checked");
-        let mut leaders = vec![start];
-        leaders.extend(resumes[..quad_points as usize].iter().map(|r| r.1));
-        for pc in start..end {
-            match &self.prog.insts[pc as usize].op {
-                Op::Bra { target } => leaders.extend([*target, pc + 1]),
-                Op::Exit | Op::Ret | Op::Bar { .. } => leaders.push(pc + 1),
-                _ => {}
-            }
-        }
-        leaders.retain(|&l| l < end);
-        for &l in &leaders {
+        let quad_pcs: Vec<u32> = resumes[..quad_points as usize]
+            .iter()
+            .map(|r| r.1)
+            .collect();
+        for l in plan::leaders(self.body, self.prog, &quad_pcs) {
             self.block_at(l);
         }
         let mut open = false;
