@@ -2,7 +2,7 @@
 //! (see the module documentation of `jit`).
 
 use super::body::{check, flow, op_name, ret_site_slot, Body};
-use super::liveness::{live_in, Flow};
+use super::liveness::{live_in, unchanged, Flow};
 use super::{JitCtx, JitKernel, EXITED, PASS_DONE, PASS_FAULT, SLICE, STOP_SLICED, WAITING};
 use crate::exec::compiled::{h_alu, h_atom, h_mem, h_misc, h_nan64, mem_code};
 use crate::lower::{
@@ -166,6 +166,15 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
             t.quad_points = quad_points;
             t.vwide = wide;
             t.vplan = plan.clone();
+            t.vunchanged = quad_unchanged(
+                &body,
+                prog,
+                &flows,
+                frame_slots,
+                &resumes,
+                &live,
+                quad_points,
+            );
             t.run_quads(
                 &resumes,
                 &live,
@@ -198,6 +207,58 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
         quad_points,
         resume_points: resumes.len() as u32,
     })
+}
+
+/// Per instruction where the quad function may stop (a barrier, a backward branch, a branch
+/// or shared-memory access where it may hand its threads over): the registers the frame holds
+/// already there, because the quad loaded them where it resumed and has not written them
+/// since.
+fn quad_unchanged(
+    body: &Body,
+    prog: &Program,
+    flows: &[Flow],
+    nregs: u32,
+    resumes: &[(Resume, u32)],
+    live: &[Vec<u32>],
+    quad_points: u32,
+) -> HashMap<u32, std::collections::HashSet<Slot>> {
+    let Some((_, start, end)) = body.func_of(body.entry()) else {
+        return HashMap::new();
+    };
+    // The quad function always stops at a barrier, and resumes only at its quad points.
+    let flows: Vec<Flow> = flows
+        .iter()
+        .enumerate()
+        .map(|(pc, f)| Flow {
+            uses: Vec::new(),
+            defs: f.defs.clone(),
+            kills: f.kills,
+            succs: match prog.insts[pc].op {
+                Op::Bar { .. } => Vec::new(),
+                _ => f.succs.clone(),
+            },
+        })
+        .collect();
+    let points: Vec<(u32, Vec<u32>)> = (1..quad_points as usize)
+        .map(|i| (resumes[i].1, live[i].clone()))
+        .collect();
+    let stops: Vec<u32> = (start..end)
+        .filter(|&pc| {
+            let inst = &prog.insts[pc as usize];
+            match &inst.op {
+                Op::Bar { .. } | Op::Ld { .. } | Op::St { .. } => true,
+                Op::Bra { target } => *target <= pc || inst.guard != NONE,
+                Op::Exit | Op::Ret => inst.guard != NONE,
+                _ => false,
+            }
+        })
+        .collect();
+    let sets = unchanged(&flows, nregs as usize, body.entry(), &points, &stops);
+    stops
+        .into_iter()
+        .zip(sets)
+        .map(|(pc, s)| (pc, s.into_iter().collect()))
+        .collect()
 }
 
 /// The condition of an integer `setp`.
@@ -316,6 +377,9 @@ struct Translator<'a, 'b> {
     /// Per group of shared-memory accesses (by its first access): lane 0's base address,
     /// once checked.
     vgroup_checks: HashMap<u32, Value>,
+    /// Per instruction where the quad function may stop: the registers the quad's frame
+    /// holds already there (see `liveness::unchanged`).
+    vunchanged: HashMap<u32, std::collections::HashSet<Slot>>,
     /// Instructions the quad function runs lane by lane.
     vlanes: u32,
     /// Predicate lanes (0 or 1) the quad function made from a lane mask, and that mask.
@@ -452,6 +516,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             vwide: std::collections::HashSet::new(),
             vplan: None,
             vgroup_checks: HashMap::new(),
+            vunchanged: HashMap::new(),
             vlanes: 0,
             vmasks: HashMap::new(),
             vt,

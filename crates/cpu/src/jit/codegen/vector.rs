@@ -27,7 +27,7 @@ use crate::jit::lanes::Shape;
 use crate::jit::{EXITED, STOP_LEFT, STOP_SLICED, WAITING};
 use crate::lower::{sr, BinK, Op, Program, Slot, Space, TriK, NONE};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
-use cranelift_codegen::ir::types::{F32X4, I32, I32X4, I64, I64X2, I8X16};
+use cranelift_codegen::ir::types::{F32, F32X4, I32, I32X4, I64, I64X2, I8X16};
 use cranelift_codegen::ir::{
     Block, BlockArg, ConstantData, Endianness, InstBuilder, MemFlagsData, Type, Value,
 };
@@ -769,7 +769,7 @@ impl Translator<'_, '_> {
         self.b.ins().brif(any, diverge, &[], skip, &[]);
         self.b.switch_to_block(diverge);
         let ri = self.resume_index[&(Resume::Handoff, pc)];
-        self.vstop(ri, false);
+        self.vstop(ri, false, pc);
         self.b.switch_to_block(run);
         self.shared_fast(&a, lane0);
         self.b.ins().jump(skip, &[]);
@@ -811,7 +811,7 @@ impl Translator<'_, '_> {
         self.b.ins().brif(ok, fast, &[], fail, &[]);
         self.b.switch_to_block(fail);
         let ri = self.resume_index[&(Resume::Handoff, g.first)];
-        self.vstop(ri, false);
+        self.vstop(ri, false, g.first);
         self.b.switch_to_block(fast);
         self.vgroup_checks.insert(g.first, lane0);
         lane0
@@ -853,8 +853,10 @@ impl Translator<'_, '_> {
                 self.b.ins().store(flags, v[1], p, 16);
             }
             (false, 4, 0) => {
-                let x = self.b.ins().load(I32, flags, p, 0);
-                let v = self.b.ins().splat(I32X4, x);
+                // (As `f32`: x86 broadcasts it from memory in one instruction.)
+                let x = self.b.ins().load(F32, flags, p, 0);
+                let v = self.b.ins().splat(F32X4, x);
+                let v = self.b.ins().bitcast(I32X4, little(), v);
                 self.vset32(slot, v, wm);
             }
             (false, _, 0) => {
@@ -1094,12 +1096,14 @@ impl Translator<'_, '_> {
 
     /// Saves the registers live at resume point `ri` for the quad's four threads, records it
     /// as theirs (`waiting` at a barrier), and moves on to the next quad. The one-thread
-    /// function can resume them there as well as the quad function.
-    fn vstop(&mut self, ri: u32, waiting: bool) {
+    /// function can resume them there as well as the quad function. (Stopping at instruction
+    /// `at`: registers its frame holds already there are not saved again.)
+    fn vstop(&mut self, ri: u32, waiting: bool, at: u32) {
         let live = self.live[ri as usize].clone();
         let frame = self.vframe_ptr();
+        let unchanged = self.vunchanged.get(&at).cloned().unwrap_or_default();
         for s in live {
-            if s != self.carry && !self.body.is_reg(s) {
+            if s != self.carry && !self.body.is_reg(s) || unchanged.contains(&s) {
                 continue;
             }
             let off = (s * 32) as i32;
@@ -1143,7 +1147,7 @@ impl Translator<'_, '_> {
     /// Fills `back`, the way back to the loop head `target`: after a slice of backward
     /// branches the quad stops there and lets the block's other threads run (a quad spinning
     /// on a flag a later thread sets still gets it).
-    fn vloop(&mut self, back: Block, target: u32) {
+    fn vloop(&mut self, back: Block, target: u32, at: u32) {
         self.b.switch_to_block(back);
         let n = self.b.use_var(self.budget);
         let n = self.b.ins().iadd_imm_s(n, -1);
@@ -1154,7 +1158,7 @@ impl Translator<'_, '_> {
         self.b.ins().brif(n, head, &[], spent, &[]);
         self.b.switch_to_block(spent);
         let ri = self.resume_index[&(Resume::LoopHead, target)];
-        self.vstop(ri, false);
+        self.vstop(ri, false, at);
     }
 
     /// Writes a vector result to `d`, only in the lanes of `mask` where there is one.
@@ -1217,7 +1221,7 @@ impl Translator<'_, '_> {
                 if inst.guard == NONE {
                     self.b.ins().jump(to, &[]);
                     if let Some((blk, target)) = back {
-                        self.vloop(blk, target);
+                        self.vloop(blk, target, pc);
                     }
                     return Ok(false);
                 }
@@ -1234,15 +1238,15 @@ impl Translator<'_, '_> {
                 self.b.ins().brif(any, diverge, &[], next, &[]);
                 self.b.switch_to_block(diverge);
                 let ri = self.resume_index[&(Resume::Handoff, pc)];
-                self.vstop(ri, false);
+                self.vstop(ri, false, pc);
                 if let Some((blk, target)) = back {
-                    self.vloop(blk, target);
+                    self.vloop(blk, target, pc);
                 }
                 return Ok(false);
             }
             Op::Bar { .. } => {
                 let ri = self.resume_index[&(Resume::Barrier, pc + 1)];
-                self.vstop(ri, true);
+                self.vstop(ri, true, pc);
                 return Ok(false);
             }
             Op::Ld {
