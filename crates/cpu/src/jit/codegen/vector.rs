@@ -1084,14 +1084,17 @@ impl Translator<'_, '_> {
         self.b.ins().iadd(regs, off)
     }
 
-    /// Sets the resume slots of the quad's four threads to `v`.
+    /// Sets the resume slots of the quad's four threads to `v`. (As two 64-bit stores of an
+    /// immediate: a vector constant would be hoisted out of the thread loop, and one per stop
+    /// would crowd the vector registers the loop keeps.)
     fn vstore_resume(&mut self, v: u32) {
         let t = self.b.use_var(self.vt);
         let off = self.b.ins().ishl_imm_s(t, 2);
         let resume = self.cf(offset_of!(Ctx, resume));
         let p = self.b.ins().iadd(resume, off);
-        let v = self.splat32(v);
-        self.b.ins().store(FLAGS, v, p, 0);
+        let pair = self.iconst(v as u64 * 0x1_0000_0001);
+        self.b.ins().store(FLAGS, pair, p, 0);
+        self.b.ins().store(FLAGS, pair, p, 8);
     }
 
     /// Saves the registers live at resume point `ri` for the quad's four threads, records it
