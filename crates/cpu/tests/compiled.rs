@@ -636,8 +636,9 @@ fn compiled_calls_match_the_interpreter() {
 
 mod random_programs {
     //! Random programs without loops (every ALU form the compiler emits inline, and many it
-    //! calls out for, and a branch taken by some threads, all or none), run compiled (four
-    //! threads at a time) and interpreted: the results must agree bit for bit.
+    //! calls out for, exchanges through shared memory between barriers, and a branch taken by
+    //! some threads, all or none), run compiled (four threads at a time) and interpreted: the
+    //! results must agree bit for bit.
     use super::*;
     use proptest::prelude::*;
 
@@ -737,6 +738,14 @@ mod random_programs {
         "mov.u32 {d}, %laneid;",
         "mov.u32 {d}, %lanemask_lt;",
         "mov.u32 {d}, %ntid.x;",
+        // Exchanges through shared memory between barriers (each thread writes its own
+        // element, then reads its own, its neighbour's or one for all): consecutive and
+        // uniform addresses, guarded accesses, and barriers some threads never reach.
+        "st.shared.u32 [%s1], {a};\n    bar.sync 0;\n    ld.shared.u32 {d}, [%s1+4];\n    bar.sync 0;",
+        "st.shared.u32 [%s1], {a};\n    bar.sync 0;\n    ld.shared.u32 {d}, [%s2+8];\n    bar.sync 0;",
+        "st.shared.f32 [%s1], {f};\n    bar.sync 0;\n    ld.shared.f32 {g}, [%s1+8];\n    bar.sync 0;",
+        "@{p} st.shared.u32 [%s1], {a};\n    bar.sync 0;\n    @{q} ld.shared.u32 {d}, [%s1+4];\n    bar.sync 0;",
+        "st.shared.u64 [%s4], {l};\n    bar.sync 0;\n    ld.shared.u64 {m}, [%s4+8];\n    ld.shared.u32 {d}, [%s1];\n    bar.sync 0;",
     ];
 
     fn program(ops: &[(usize, [u8; 6])]) -> String {
@@ -783,6 +792,15 @@ mod random_programs {
     .reg .f32 %f<5>;
     .reg .b64 %rd<9>;
     .reg .b64 %t<4>;
+    .reg .b32 %s<7>;
+    .shared .align 8 .b8 buf[1040];
+    mov.u32 %s2, buf;
+    mov.u32 %s3, %tid.x;
+    shl.b32 %s5, %s3, 2;
+    add.s32 %s1, %s2, %s5;
+    shl.b32 %s6, %s3, 3;
+    add.s32 %s4, %s2, %s6;
+    add.s32 %s4, %s4, 512;
     ld.param.u64 %t1, [io];
     mov.u32 %r1, %tid.x;
     mul.wide.u32 %t2, %r1, 64;
