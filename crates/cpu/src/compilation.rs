@@ -8,9 +8,9 @@
 //! interpreted. One thread per process compiles, hot kernels in the order they got hot, so
 //! that many kernels turning hot at once do not crowd the cores the launches run on.
 //!
-//! Compiled code is not faster for every kernel: it runs one thread at a time, which wins on
-//! divergent and memory-bound code, while the interpreter's lockstep warps run uniform
-//! arithmetic loops over 32 lanes with vector instructions. So once the compiled code is
+//! Compiled code is not faster for every kernel: it runs one thread (or four) at a time, which
+//! wins on divergent, memory-bound and shared-memory code, while the interpreter's lockstep
+//! warps run uniform arithmetic loops over 32 lanes with vector instructions. So once the compiled code is
 //! ready, the blocks of the next launches alternate between the two paths (blocks of one
 //! launch run the same code on the same sizes, so their times compare fairly) until they have
 //! run for [`TRIAL`] between them, four blocks each at least. (Waiting for a fixed time on

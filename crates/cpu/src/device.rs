@@ -193,8 +193,7 @@ impl Kernel {
     }
 
     /// Whether the compiled code also runs four threads at a time with vector instructions
-    /// (kernels with no calls and no conditional branch, exit or loop after their first
-    /// store, in blocks whose x size is a multiple of four).
+    /// (kernels without calls, in blocks whose x size is a multiple of four).
     pub fn is_vectorized(&self) -> bool {
         self.ready().is_some_and(|k| k.quads.is_some())
     }
@@ -342,7 +341,7 @@ impl Device {
     /// When launches on this device compile kernels to machine code, where the compiler
     /// covers them (see [`Compilation`]); without this, the process-wide default
     /// ([`crate::default_compilation`]). Both paths give the same results: the interpreter runs
-    /// the warps of a block in lockstep, compiled code one thread at a time. Hosts the
+    /// the warps of a block in lockstep, compiled code one thread (or four) at a time. Hosts the
     /// compiler does not support always interpret.
     pub fn set_compilation(&mut self, c: Compilation) {
         self.compilation = Some(c);

@@ -5,13 +5,12 @@
 //! kernel grids on a pool of worker threads ([`Device::launch`]). Blocks (CTAs) are spread over
 //! the workers; inside a block, warps of 32 lanes run in lockstep with per-lane program
 //! counters, so divergent code reconverges where its paths meet and barriers, shuffles and
-//! votes behave as on a GPU. Kernels whose threads never wait for one another are compiled to
-//! machine code (Cranelift) and run one thread at a time, with the same results: by default
-//! once a kernel has run for a while in the interpreter, in the background, and kept only where
-//! it measures faster ([`Compilation`] says when; [`Kernel::interpreted_because`] says which
-//! kernels the compiler covers). Those with no calls and no branch or loop after their first
-//! store (elementwise kernels, typically) also run four threads at a time with vector
-//! instructions ([`Kernel::is_vectorized`]).
+//! votes behave as on a GPU. Kernels without warp-wide instructions are compiled to machine
+//! code (Cranelift), with the same results: by default once a kernel has run for a while in
+//! the interpreter, in the background, and kept only where it measures faster ([`Compilation`]
+//! says when; [`Kernel::interpreted_because`] says which kernels the compiler covers). Compiled
+//! code runs a block one thread at a time, stopping each at its barriers, and kernels without
+//! calls four threads at a time with vector instructions ([`Kernel::is_vectorized`]).
 //! Device memory ([`Memory`]) uses 64-bit device addresses with every access bounds- and
 //! alignment-checked: a bad access is an [`Error`] naming the kernel, the PTX line and the
 //! address, never a crash.

@@ -1274,7 +1274,7 @@ DONE:
 fn four_threads_at_a_time_match_the_interpreter() {
     // (block, blocks, elements, x of element i): blocks of 2-D and 1-D shapes, a block size
     // that is not a multiple of four (one thread at a time), a partial last quad, data that
-    // diverges within quads now and then or everywhere (past the bail limit).
+    // diverges within quads now and then or in every quad.
     let xs: [fn(u32) -> f32; 3] = [
         |i| (i % 200) as f32,
         |i| if i % 37 == 0 { 5.0 } else { 500.0 },
@@ -1330,10 +1330,10 @@ fn four_threads_at_a_time_match_the_interpreter() {
         }
     }
     // Loops before the store: the same trip count in every thread (four at a time to the
-    // end), or a longer one in the first thread of each warp (quads that diverge, after which
-    // the block runs one thread at a time).
+    // end), or a longer one in the first thread of each warp (quads that diverge, whose
+    // threads go on one at a time).
     // Each thread also counts itself with an atomic after the loop: a quad that diverges must
-    // leave the threads before it done, not run them again.
+    // hand its threads over where they are, not run any of them again.
     let counted = |src: String| {
         src.replace(
             "    ret;\n}",

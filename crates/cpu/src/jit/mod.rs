@@ -3,21 +3,29 @@
 //!
 //! The interpreter runs a warp's 32 lanes in lockstep and pays for fetch, dispatch and
 //! register bookkeeping on every warp-instruction, and for every divergent branch. Compiled
-//! code runs one thread at a time instead, with PTX registers in machine registers, which
-//! suits kernels whose threads never wait for each other:
+//! code keeps PTX registers in machine registers and runs a block in *rounds of passes*:
 //!
-//! - The compiled function runs every thread of a block in turn, each from where it stopped
-//!   (its *resume point*) to its exit. A thread that takes 4096 backward branches stops at
-//!   the loop head (saving the registers live there to its frame) and lets the next thread
-//!   run, so a thread spinning on a flag that a later thread of its block sets still makes
-//!   progress, as with a GPU's independent thread scheduling. The block's scheduler
-//!   (`exec::compiled`) repeats passes until every thread has exited. A kernel without loops
-//!   needs one pass and no resume points.
+//! - The one-thread function runs the block's threads in turn, each from where it stopped
+//!   (its *resume point*) until it exits, reaches a barrier (`bar.sync 0`, `__syncthreads()`)
+//!   or has taken 4096 backward branches. A thread that stops saves the registers live there
+//!   to its frame (`liveness`). Stopping in loops lets a thread spinning on a flag that a
+//!   later thread of its block sets make progress, as with a GPU's independent thread
+//!   scheduling.
+//! - Kernels without calls get a second function that runs four consecutive threads (a
+//!   *quad*) at a time with 128-bit vector instructions (`codegen::vector`). It stops at the
+//!   same points, and also where the quad's threads take a branch different ways: from there
+//!   each goes on with the one-thread function, and quads whose threads all reach the same
+//!   barrier run as quads again after it.
+//! - The block's scheduler (`exec::compiled`) runs a pass of the quad function, then the
+//!   one-thread function over the quads it left; when no thread can run and some wait at the
+//!   barrier, it releases them (threads that exited do not count), until every thread has
+//!   exited. A kernel without loops or barriers needs one round.
 //!
-//! That wins where warps diverge and on memory-bound code; on uniform arithmetic loops the
-//! interpreter's lockstep warps (vector instructions over 32 lanes) can be faster, which is
-//! why tiered compilation (`crate::compilation`) times both on a kernel's blocks and keeps the
-//! faster.
+//! That wins where warps diverge, on memory-bound code, and (four at a time) on shared-memory
+//! kernels; on uniform arithmetic loops the interpreter's lockstep warps (vector instructions
+//! over 32 lanes) can be faster, which is why tiered compilation (`crate::compilation`) times
+//! both on a kernel's blocks and keeps the faster.
+//!
 //! - Memory accesses are checked inline: shared, local and parameter accesses against their
 //!   sizes, global accesses against the allocation the same instruction touched last.
 //!   Anything else (the first touch of an allocation, generic addresses, atomics, the
@@ -25,18 +33,12 @@
 //!   executor, which report faults exactly as the interpreter does. Those called off the
 //!   straight line go through trampolines that preserve every register (see
 //!   `codegen::trampoline`), so the thread loop keeps its values in registers around them.
-//! - Kernels with no calls and no conditional branch, exit or loop after their first store
-//!   (elementwise kernels with a bounds check, typically) get a second function that runs
-//!   four threads at a time with 128-bit vector instructions (`codegen::vector`); a group of
-//!   four whose branch diverges runs with the one-thread function.
-//!
-//! Direct calls of non-recursive functions are compiled too (see `codegen::Translator::call_to`).
-//! Kernels with barriers, warp-wide operations (shuffles, votes, matrix instructions), system
-//! calls (`printf` must print in the GPU's order), indirect or recursive calls stay in the
-//! interpreter: a barrier would stop every thread of the block, where lockstep warps run the
-//! same code at a fraction of the cost (compiled this way, the tiled matmul and the
-//! shared-memory reduction of the benchmarks took 1.5× and 2.5× the interpreter's host
-//! instructions), and the others need a warp's lanes together.
+//! - Direct calls of non-recursive functions are compiled too (see
+//!   `codegen::Translator::call_to`).
+//! - Warp-wide operations (shuffles, votes, matrix instructions), other barriers (with a
+//!   thread count, a reduction, or `bar.arrive`), system calls (`printf` must print in the
+//!   GPU's order), indirect or recursive calls stay in the interpreter: they need a warp's
+//!   lanes together.
 //!
 //! `FERROCUDA_CPU_JIT_DUMP=1` prints each compiled kernel's Cranelift IR and machine code on
 //! standard error; `FERROCUDA_CPU_JIT_QUADS=0` turns the four-thread functions off.

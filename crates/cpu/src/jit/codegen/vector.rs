@@ -3,21 +3,21 @@
 //!
 //! Each PTX register of the quad is an `i32x4` (registers of at most 32 bits) or a pair of
 //! `i64x2` (lanes 0–1 and 2–3), holding the values the one-thread code holds. The common
-//! arithmetic, comparisons and `f32` operations are vector instructions; a global load or
+//! arithmetic, comparisons and `f32` operations are vector instructions. A global load or
 //! store whose four addresses are consecutive is one vector access after one bounds check,
-//! and one whose addresses are evenly spaced is four plain accesses after one. Everything
+//! and one whose addresses are evenly spaced is four plain accesses after one. A shared-memory
+//! access whose address is known to be consecutive or the same in every lane (`lanes`) is
+//! one vector or scalar access, and one check covers a group of them (`plan`). Everything
 //! else runs lane by lane with the one-thread translation of the same instruction
 //! (`per_lane`), so the quad covers every instruction the compiler covers.
 //!
-//! Branches must be uniform across the quad. When they are not, the quad stops (*bails*) and
-//! the executor runs its four threads with the one-thread function instead (for a kernel
-//! with loops, every thread of the block from that quad on). That is only correct while the
-//! quad has changed nothing another thread could see, so a kernel qualifies only when every
-//! conditional branch, exit and loop comes before every store to memory other than the
-//! thread's own local memory: the bounds check that starts most elementwise kernels does, and
-//! so do loops that compute a value the kernel stores after them. A quad also bails after a
-//! slice of backward branches, so that a quad spinning on a flag a later thread sets lets it
-//! run.
+//! The quad function stops where the one-thread function does (barriers, the end of a slice
+//! of backward branches), saving the quad's registers to the four threads' frames, so either
+//! function can resume them. Where the quad's threads take a branch different ways (or a
+//! shared-memory access fails its check, or its guard differs by lane), the quad stops there
+//! and the block's scheduler runs its threads on with the one-thread function; once they all
+//! wait at the same barrier, the quad function resumes them together (after checking that
+//! their registers still have the shapes it assumes).
 
 use super::{int_cc, Ctx, Resume, Translator, FLAGS};
 
