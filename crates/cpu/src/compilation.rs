@@ -10,10 +10,10 @@
 //!
 //! Compiled code is not faster for every kernel: it runs one thread (or four) at a time, which
 //! wins on divergent, memory-bound and shared-memory code, while the interpreter's lockstep
-//! warps run uniform arithmetic loops over 32 lanes with vector instructions. So once the compiled code is
-//! ready, the blocks of the next launches alternate between the two paths (blocks of one
-//! launch run the same code on the same sizes, so their times compare fairly) until they have
-//! run for [`TRIAL`] between them, four blocks each at least. (Waiting for a fixed time on
+//! warps run uniform arithmetic loops over 32 lanes with vector instructions. So once the
+//! compiled code is ready, the blocks of the next launches alternate between the two paths
+//! (blocks of one launch run the same code on the same sizes, so their times compare fairly)
+//! until they have run for [`TRIAL`] between them, four blocks each at least. (Waiting for a fixed time on
 //! each path instead would make a path many times slower costly.) From then on the kernel runs
 //! on the path that cost less per thread, and after [`RECHECK`] of launches there it compares
 //! again, since a kernel's launches may change their sizes or data, and with them the winner.
