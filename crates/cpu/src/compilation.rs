@@ -8,17 +8,17 @@
 //! interpreted. One thread per process compiles, hot kernels in the order they got hot, so
 //! that many kernels turning hot at once do not crowd the cores the launches run on.
 //!
-//! Compiled code is not faster for every kernel: it runs one thread (or four) at a time, which
-//! wins on divergent, memory-bound and shared-memory code, while the interpreter's lockstep
-//! warps run uniform arithmetic loops over 32 lanes with vector instructions. So once the
-//! compiled code is ready, the blocks of the next launches alternate between the two paths
-//! (blocks of one launch run the same code on the same sizes, so their times compare fairly)
-//! until they have run for [`TRIAL`] between them, four blocks each at least. (Waiting for a fixed time on
-//! each path instead would make a path many times slower costly.) From then on the kernel runs
-//! on the path that cost less per thread, and after [`RECHECK`] of launches there it compares
-//! again, since a kernel's launches may change their sizes or data, and with them the winner.
-//! A long launch does all of this between its own blocks. Both paths give the same results, so
-//! the choice changes only the speed.
+//! Compiled code is not faster for every kernel: it runs one thread (or four) at a time, which wins
+//! on divergent, memory-bound and shared-memory code, while the interpreter's lockstep warps run
+//! uniform arithmetic loops over 32 lanes with vector instructions. So once the compiled code is
+//! ready, the blocks of the next launches alternate between the two paths (blocks of one launch run
+//! the same code on the same sizes, so their times compare fairly) until they have run for
+//! [`TRIAL`] between them, four blocks each at least. (Waiting for a fixed time on each path
+//! instead would make a path many times slower costly.) From then on the kernel runs on the path
+//! that cost less per thread, and after [`RECHECK`] of launches there it compares again, since a
+//! kernel's launches may change their sizes or data, and with them the winner. A long launch does
+//! all of this between its own blocks. Both paths give the same results, so the choice changes only
+//! the speed.
 
 use crate::Kernel;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
