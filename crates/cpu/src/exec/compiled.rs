@@ -399,14 +399,15 @@ impl<'l> Runner<'l> {
             let mut r = if quads {
                 k.pass_quads(&mut ctx)
             } else {
-                self.dirty = true;
                 k.pass(&mut ctx)
             };
+            if !quads || ctx.stops != 0 || r == PASS_FAULT {
+                self.dirty = true;
+            }
             if quads && r != PASS_FAULT && ctx.stops & STOP_LEFT != 0 {
                 // The quads the quad function left (their threads resume at different points,
                 // or went different ways at a branch): one thread at a time, in runs of
                 // consecutive quads.
-                self.dirty = true;
                 let mut q = 0;
                 let nquads = threads / 4;
                 let left = |q: usize| one_at_a_time(&self.resume[4 * q..4 * q + 4], k);

@@ -1407,15 +1407,18 @@ impl Translator<'_, '_> {
             self.b.ins().jump(self.next_thread, &[]);
             self.b.switch_to_block(dispatch);
             // Quad points as this function records them, then the one-thread function's own
-            // points (left to it), then quad points as it records them (checked first).
-            // Waiting and exited threads are past the table.
+            // points (left to it), then quad points as it records them (checked first), and as
+            // this function leaves them when the check fails (left to it). Waiting and exited
+            // threads are past the table.
             let nresumes = resumes.len();
             let checked: Vec<Block> = (0..quad_points).map(|_| self.b.create_block()).collect();
             let own = vec![leave; nresumes - quad_points as usize];
+            let failed = vec![leave; quad_points as usize];
             let calls: Vec<_> = resume_blocks
                 .iter()
                 .chain(&own)
                 .chain(&checked)
+                .chain(&failed)
                 .map(|&rb| self.b.func.dfg.block_call(rb, &[]))
                 .collect();
             let def = self.b.func.dfg.block_call(self.next_thread, &[]);
