@@ -130,8 +130,8 @@ impl std::fmt::Debug for LoadedModule {
 pub(crate) struct KernelInner {
     pub(crate) prog: Arc<Program>,
     pub(crate) fid: u32,
-    /// The compiled kernel once compiled, or `None` where the compiler does not cover it.
-    pub(crate) compiled: std::sync::OnceLock<Option<crate::jit::JitKernel>>,
+    /// The compiled kernel once compiled, or why the compiler does not cover it.
+    pub(crate) compiled: std::sync::OnceLock<Result<crate::jit::JitKernel, String>>,
     /// Where it stands under tiered compilation.
     tiering: Tiering,
     pub(crate) name: String,
@@ -180,9 +180,12 @@ impl Kernel {
         if let Some(r) = crate::jit::unsupported_reason(&self.inner.prog, self.inner.fid) {
             return Some(r);
         }
-        match self.compiled() {
-            Some(_) => None,
-            None => Some("the kernel compiler failed".into()),
+        if self.compiled().is_some() {
+            return None;
+        }
+        match self.inner.compiled.get() {
+            Some(Err(why)) => Some(why.clone()),
+            _ => Some("the kernel compiler failed".into()),
         }
     }
 
@@ -200,7 +203,7 @@ impl Kernel {
 
     /// The compiled kernel if it is compiled, without waiting for a compilation under way.
     fn ready(&self) -> Option<&crate::jit::JitKernel> {
-        self.inner.compiled.get().and_then(Option::as_ref)
+        self.inner.compiled.get().and_then(|c| c.as_ref().ok())
     }
 
     /// What tiered compilation measured: whether the compiled code ran this kernel's blocks
@@ -245,8 +248,8 @@ impl Kernel {
                 }
                 (None, false)
             }
-            Some(None) => (None, false),
-            Some(Some(k)) => match t.path() {
+            Some(Err(_)) => (None, false),
+            Some(Ok(k)) => match t.path() {
                 BlockPath::Compiled => (Some(k), false),
                 BlockPath::Interpreter => (None, false),
                 BlockPath::Trial(true) => (Some(k), true),
@@ -270,12 +273,12 @@ impl Kernel {
                 let bytes = self.inner.attrs.param_bytes;
                 // A compiler failure, even a panic, leaves the kernel to the interpreter.
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    crate::jit::compile(prog, fid, bytes).ok()
+                    crate::jit::compile(prog, fid, bytes)
                 }))
-                .ok()
-                .flatten()
+                .unwrap_or_else(|_| Err("the kernel compiler failed".into()))
             })
             .as_ref()
+            .ok()
     }
 }
 
@@ -664,9 +667,9 @@ impl Device {
             Compilation::Off => (None, false, false),
             Compilation::Eager => (k.compiled(), false, false),
             Compilation::Tiered => match (k.inner.compiled.get(), k.inner.tiering.choice()) {
-                (Some(Some(c)), Some(true)) => (Some(c), false, true),
-                (Some(Some(_)), Some(false)) => (None, false, true),
-                (Some(None), _) => (None, false, false),
+                (Some(Ok(c)), Some(true)) => (Some(c), false, true),
+                (Some(Ok(_)), Some(false)) => (None, false, true),
+                (Some(Err(_)), _) => (None, false, false),
                 // Not compiled yet, or its blocks are being compared.
                 _ => (None, true, false),
             },

@@ -482,6 +482,42 @@ fn kernels_that_need_a_whole_warp_or_block_stay_in_the_interpreter() {
     }
 }
 
+#[test]
+fn kernels_that_would_take_long_to_compile_stay_in_the_interpreter() {
+    // 60 registers live across each of 80 barriers: every stop saves them and every resume
+    // point loads them.
+    let mut src = String::from(
+        ".version 8.0\n.target sm_90\n.address_size 64\n.visible .entry many(.param .u64 out)\n{\n\
+         .reg .b32 %r<70>;\n.reg .b64 %rd<4>;\n.shared .align 4 .b32 buf[1024];\n\
+         mov.u32 %r0, %tid.x;\nmov.u32 %r1, buf;\nshl.b32 %r2, %r0, 2;\nadd.s32 %r3, %r1, %r2;\n",
+    );
+    for i in 4..64 {
+        src += &format!("add.s32 %r{i}, %r{}, {i};\n", i - 1);
+    }
+    for b in 0..80 {
+        let j = 4 + b % 60;
+        src +=
+            &format!("st.shared.u32 [%r3], %r{j};\nbar.sync 0;\nld.shared.u32 %r{j}, [%r3+4];\n");
+    }
+    for i in 5..64 {
+        src += &format!("add.s32 %r4, %r4, %r{i};\n");
+    }
+    src += "ld.param.u64 %rd1, [out];\nmul.wide.u32 %rd2, %r0, 4;\nadd.s64 %rd3, %rd1, %rd2;\n\
+            st.global.u32 [%rd3], %r4;\nret;\n}\n";
+    let d = device(true);
+    let m = load(&d, &src);
+    let k = m.kernel("many").unwrap();
+    let why = k.interpreted_because();
+    assert!(
+        why.as_deref().is_some_and(|r| r.contains("registers live")),
+        "{why:?}"
+    );
+    // It still runs, in the interpreter.
+    let out = d.memory().alloc(64 * 4).unwrap();
+    d.launch(&k, &cfg(1, [64, 1, 1]), &out.to_le_bytes())
+        .unwrap();
+}
+
 const CALLS: &str = r#"
 .version 8.0
 .target sm_90

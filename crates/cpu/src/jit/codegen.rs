@@ -105,7 +105,25 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
         }
     }
     let at: Vec<u32> = resumes.iter().map(|r| r.1).collect();
-    let live = live_in(&flows, frame_slots as usize, &at);
+    let mut live = live_in(&flows, frame_slots as usize, &at);
+    // Every resume point loads the registers live there, and every stop saves them: past a
+    // few thousand, compiling takes longer than the interpreter would run most launches (150
+    // barriers with 60 registers live at each: 0.6 s). Without the quad function's hand-over
+    // points first.
+    let saved = |live: &[Vec<u32>]| live.iter().map(Vec::len).sum::<usize>();
+    if saved(&live[..quad_points as usize]) > MAX_SAVED {
+        return Err(format!(
+            "{} registers live where threads stop (barriers and loop heads)",
+            saved(&live[..quad_points as usize])
+        ));
+    }
+    let mut plan = plan;
+    if saved(&live) > 2 * MAX_SAVED {
+        resumes.truncate(quad_points as usize);
+        live.truncate(quad_points as usize);
+        plan = None;
+    }
+    let want_quads = plan.is_some();
 
     // The host's ISA, with its features (FMA where present).
     let mut flags = settings::builder();
@@ -260,6 +278,10 @@ fn quad_unchanged(
         .map(|(pc, s)| (pc, s.into_iter().collect()))
         .collect()
 }
+
+/// The most registers a kernel may save over all the places its threads stop (see
+/// `compile`).
+const MAX_SAVED: usize = 2048;
 
 /// The condition of an integer `setp`.
 fn int_cc(cmp: ICmp, signed: bool) -> IntCC {
