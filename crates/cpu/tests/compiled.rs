@@ -146,6 +146,12 @@ fn device(compiled: bool) -> Device {
     d
 }
 
+/// Compiled kernels that qualify get a quad function (unless `FERROCUDA_CPU_JIT_QUADS=0`
+/// turns them off, to test the one-thread function alone).
+fn quads() -> bool {
+    std::env::var_os("FERROCUDA_CPU_JIT_QUADS").is_none_or(|v| v != "0")
+}
+
 fn load(d: &Device, src: &str) -> ferrocuda_cpu::LoadedModule {
     d.load_module(&ferrocuda_ptx::parse(src).unwrap()).unwrap()
 }
@@ -438,7 +444,7 @@ DONE:
         let k = m.kernel("wait").unwrap();
         if compiled {
             assert_eq!(k.interpreted_because(), None);
-            assert_eq!(k.is_vectorized(), src != in_call);
+            assert_eq!(k.is_vectorized(), quads() && src != in_call);
         }
         let flag = upload(&d, &[0; 4]);
         let out = d.memory().alloc(4).unwrap();
@@ -873,7 +879,7 @@ mod random_programs {
             assert_eq!(k.interpreted_because(), None);
             // (Unless most of a long program runs lane by lane.)
             assert!(
-                k.is_vectorized() || src.lines().count() > 60,
+                k.is_vectorized() || !quads() || src.lines().count() > 60,
                 "not vectorized:\n{src}"
             );
         }
@@ -1329,7 +1335,7 @@ fn four_threads_at_a_time_match_the_interpreter() {
                 let k = m.kernel("quads").unwrap();
                 if compiled {
                     assert_eq!(k.interpreted_because(), None);
-                    assert!(k.is_vectorized());
+                    assert_eq!(k.is_vectorized(), quads());
                 }
                 let xv: Vec<u8> = (0..n).flat_map(|i| x(i).to_le_bytes()).collect();
                 let iv: Vec<u8> = (0..n)
@@ -1392,7 +1398,7 @@ fn four_threads_at_a_time_match_the_interpreter() {
             let k = m.kernel("lcg").unwrap();
             if compiled {
                 assert_eq!(k.interpreted_because(), None);
-                assert!(k.is_vectorized());
+                assert_eq!(k.is_vectorized(), quads());
             }
             let out = upload(&d, &[0; 4 * 513]);
             let mut p = out.to_le_bytes().to_vec();
@@ -1466,7 +1472,7 @@ fn four_threads_at_a_time_match_the_interpreter() {
         let k = m.kernel("wrap").unwrap();
         if compiled {
             assert_eq!(k.interpreted_because(), None);
-            assert!(k.is_vectorized());
+            assert_eq!(k.is_vectorized(), quads());
         }
         let p = upload(&d, &[0; 64]);
         d.launch(&k, &cfg(1, [64, 1, 1]), &p.to_le_bytes())
@@ -1682,7 +1688,7 @@ fn barriers_four_threads_at_a_time_match_the_interpreter() {
         }
         if compiled {
             assert_eq!(k.interpreted_because(), None, "{kernel}");
-            assert!(k.is_vectorized(), "{kernel}");
+            assert_eq!(k.is_vectorized(), quads(), "{kernel}");
         }
         let r = d.launch(&k, &cfg(3, block), &p);
         let mut o = vec![0u8; 8 * 3 * 1024];
