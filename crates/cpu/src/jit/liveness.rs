@@ -47,9 +47,14 @@ pub(super) fn live_in(flows: &[Flow], nregs: usize, at: &[u32]) -> Vec<Vec<u32>>
             }
         }
     }
+    rows(&live, words, nregs, at)
+}
+
+/// The registers set in the rows (of `words` words each) of `bits` at `at`.
+fn rows(bits: &[u64], words: usize, nregs: usize, at: &[u32]) -> Vec<Vec<u32>> {
     at.iter()
         .map(|&i| {
-            let row = &live[i as usize * words..(i as usize + 1) * words];
+            let row = &bits[i as usize * words..(i as usize + 1) * words];
             (0..nregs as u32)
                 .filter(|&r| row[r as usize / 64] >> (r % 64) & 1 != 0)
                 .collect()
@@ -132,14 +137,7 @@ pub(super) fn unchanged(
             }
         }
     }
-    at.iter()
-        .map(|&i| {
-            let row = &inn[i as usize * words..(i as usize + 1) * words];
-            (0..nregs as u32)
-                .filter(|&r| row[r as usize / 64] >> (r % 64) & 1 != 0)
-                .collect()
-        })
-        .collect()
+    rows(&inn, words, nregs, at)
 }
 
 #[cfg(test)]

@@ -755,26 +755,33 @@ impl Translator<'_, '_> {
             self.shared_fast(&a, lane0);
             return true;
         }
-        // Every lane or none, else one thread at a time from here.
-        let m = self.vtruth(inst.guard, inst.neg);
-        let all = self.b.ins().vall_true(m);
-        let any = self.b.ins().vany_true(m);
         let run = self.b.create_block();
-        let mixed = self.b.create_block();
         let skip = self.b.create_block();
-        let diverge = self.b.create_block();
-        self.b.set_cold_block(diverge);
-        self.b.ins().brif(all, run, &[], mixed, &[]);
-        self.b.switch_to_block(mixed);
-        self.b.ins().brif(any, diverge, &[], skip, &[]);
-        self.b.switch_to_block(diverge);
-        let ri = self.resume_index[&(Resume::Handoff, pc)];
-        self.vstop(ri, false, pc);
+        self.split_on_guard(pc, run, skip);
         self.b.switch_to_block(run);
         self.shared_fast(&a, lane0);
         self.b.ins().jump(skip, &[]);
         self.b.switch_to_block(skip);
         true
+    }
+
+    /// Instruction `pc`'s guard decides for the whole quad: on to `all` where it holds in
+    /// every lane, to `none` where it holds in none; where the lanes disagree, the quad's
+    /// threads go on one at a time from `pc` (a hand-over point).
+    fn split_on_guard(&mut self, pc: u32, all: Block, none: Block) {
+        let inst = &self.prog.insts[pc as usize];
+        let m = self.vtruth(inst.guard, inst.neg);
+        let every = self.b.ins().vall_true(m);
+        let any = self.b.ins().vany_true(m);
+        let mixed = self.b.create_block();
+        let diverge = self.b.create_block();
+        self.b.set_cold_block(diverge);
+        self.b.ins().brif(every, all, &[], mixed, &[]);
+        self.b.switch_to_block(mixed);
+        self.b.ins().brif(any, diverge, &[], none, &[]);
+        self.b.switch_to_block(diverge);
+        let ri = self.resume_index[&(Resume::Handoff, pc)];
+        self.vstop(ri, false, pc);
     }
 
     /// Lane 0's base address for group `g`'s accesses, checked at its first access (which
@@ -887,28 +894,9 @@ impl Translator<'_, '_> {
     /// have that form.
     fn vglobal(&mut self, pc: u32, site_bytes: &mut Vec<u32>) -> Result<bool, String> {
         let inst = &self.prog.insts[pc as usize];
-        let (store, addr, off, bytes, slot, wm) = match &inst.op {
-            Op::Ld {
-                space: Space::Global,
-                ds,
-                wms,
-                n: 1,
-                bytes,
-                addr,
-                off,
-                ..
-            } if (*bytes == 4 && wms[0] == 0xffff_ffff) || (*bytes == 8 && wms[0] == u64::MAX) => {
-                (false, *addr, *off, *bytes as u64, ds[0], wms[0])
-            }
-            Op::St {
-                space: Space::Global,
-                ss,
-                n: 1,
-                bytes,
-                addr,
-                off,
-            } if *bytes == 4 || *bytes == 8 => (true, *addr, *off, *bytes as u64, ss[0], 0),
-            _ => return Ok(false),
+        let Some((store, addr, off, bytes, slot, wm)) = plan::element(&inst.op, Space::Global)
+        else {
+            return Ok(false);
         };
         let (guard, neg) = (inst.guard, inst.neg);
         let site = site_bytes.len() as u32;
@@ -1228,20 +1216,8 @@ impl Translator<'_, '_> {
                     }
                     return Ok(false);
                 }
-                // Uniform across the quad, or its threads go on one at a time from here.
-                let m = self.vtruth(inst.guard, inst.neg);
-                let all = self.b.ins().vall_true(m);
-                let any = self.b.ins().vany_true(m);
                 let next = self.vblock(pc + 1);
-                let mixed = self.b.create_block();
-                let diverge = self.b.create_block();
-                self.b.set_cold_block(diverge);
-                self.b.ins().brif(all, to, &[], mixed, &[]);
-                self.b.switch_to_block(mixed);
-                self.b.ins().brif(any, diverge, &[], next, &[]);
-                self.b.switch_to_block(diverge);
-                let ri = self.resume_index[&(Resume::Handoff, pc)];
-                self.vstop(ri, false, pc);
+                self.split_on_guard(pc, to, next);
                 if let Some((blk, target)) = back {
                     self.vloop(blk, target, pc);
                 }

@@ -73,29 +73,8 @@ impl QuadPlan {
         prog: &Program,
         pc: u32,
     ) -> Option<SharedAccess> {
-        let (store, addr, off, bytes, slot, wm) = match &prog.insts[pc as usize].op {
-            Op::Ld {
-                space: Space::Shared,
-                ds,
-                wms,
-                n: 1,
-                bytes,
-                addr,
-                off,
-                ..
-            } if (*bytes == 4 && wms[0] == 0xffff_ffff) || (*bytes == 8 && wms[0] == u64::MAX) => {
-                (false, *addr, *off, *bytes as u64, ds[0], wms[0])
-            }
-            Op::St {
-                space: Space::Shared,
-                ss,
-                n: 1,
-                bytes,
-                addr,
-                off,
-            } if *bytes == 4 || *bytes == 8 => (true, *addr, *off, *bytes as u64, ss[0], 0),
-            _ => return None,
-        };
+        let (store, addr, off, bytes, slot, wm) =
+            element(&prog.insts[pc as usize].op, Space::Shared)?;
         let stride = match self.shapes.get(&addr) {
             _ if body.consts.contains_key(&addr) => 0,
             Some(Shape::Affine(s)) if *s == 0 || *s == bytes as i64 => *s,
@@ -174,6 +153,39 @@ impl QuadPlan {
             .collect();
         v.sort_unstable();
         v
+    }
+}
+
+/// A load (of a whole register) or store of one 4- or 8-byte element per lane in `space`: (is
+/// a store, address register, offset, bytes, the register loaded or stored, the load's width
+/// mask).
+pub(in crate::jit) fn element(op: &Op, space: Space) -> Option<(bool, Slot, i64, u64, Slot, u64)> {
+    match op {
+        Op::Ld {
+            space: s,
+            ds,
+            wms,
+            n: 1,
+            bytes,
+            addr,
+            off,
+            ..
+        } if *s == space
+            && ((*bytes == 4 && wms[0] == 0xffff_ffff) || (*bytes == 8 && wms[0] == u64::MAX)) =>
+        {
+            Some((false, *addr, *off, *bytes as u64, ds[0], wms[0]))
+        }
+        Op::St {
+            space: s,
+            ss,
+            n: 1,
+            bytes,
+            addr,
+            off,
+        } if *s == space && (*bytes == 4 || *bytes == 8) => {
+            Some((true, *addr, *off, *bytes as u64, ss[0], 0))
+        }
+        _ => None,
     }
 }
 
