@@ -1488,12 +1488,15 @@ fn four_threads_at_a_time_match_the_interpreter() {
 /// steps and run one thread at a time, then as quads again). `paths`: a base address the
 /// same in every lane of a quad as far as the compiler can tell, which differs by lane once
 /// the quad's threads took different ways to the barrier. `spin`: a loop longer than a slice
-/// between barriers, with a trip count that differs by lane. `edge`: consecutive
-/// shared-memory reads from an offset given as a parameter (past the end: a fault).
+/// between barriers, with a trip count that differs by lane. `in_call`: barriers in a device
+/// function called twice (one thread at a time: calls have no quad function). `edge`:
+/// consecutive shared-memory reads from an offset given as a parameter (past the end: a
+/// fault).
 const BARRIERS: &str = r#"
 .version 8.0
 .target sm_90
 .address_size 64
+.shared .align 4 .b32 buf2[1040];
 
 .visible .entry tree(.param .u64 in, .param .u64 out, .param .u32 n)
 {
@@ -1635,6 +1638,57 @@ LOOP:
     ret;
 }
 
+.func (.param .b32 r) exchange(.param .b32 v, .param .b32 me)
+{
+    .reg .b32 %r<6>;
+    ld.param.u32 %r1, [v];
+    ld.param.u32 %r2, [me];
+    mov.u32 %r3, buf2;
+    shl.b32 %r4, %r2, 2;
+    add.s32 %r3, %r3, %r4;
+    st.shared.u32 [%r3], %r1;
+    bar.sync 0;
+    ld.shared.u32 %r5, [%r3+4];
+    bar.sync 0;
+    st.param.b32 [r], %r5;
+    ret;
+}
+
+.visible .entry in_call(.param .u64 out)
+{
+    .reg .b32 %r<8>;
+    .reg .b64 %rd<4>;
+    ld.param.u64 %rd1, [out];
+    mov.u32 %r1, %tid.x;
+    mov.u32 %r6, %tid.y;
+    mov.u32 %r7, %ntid.x;
+    mad.lo.s32 %r1, %r6, %r7, %r1;
+    mul.lo.s32 %r2, %r1, 7;
+    {
+    .param .b32 a;
+    .param .b32 b;
+    .param .b32 ret;
+    st.param.b32 [a], %r2;
+    st.param.b32 [b], %r1;
+    call (ret), exchange, (a, b);
+    ld.param.b32 %r3, [ret];
+    }
+    {
+    .param .b32 a;
+    .param .b32 b;
+    .param .b32 ret;
+    st.param.b32 [a], %r3;
+    st.param.b32 [b], %r1;
+    call (ret), exchange, (a, b);
+    ld.param.b32 %r4, [ret];
+    }
+    add.s32 %r5, %r3, %r4;
+    mul.wide.u32 %rd2, %r1, 4;
+    add.s64 %rd3, %rd1, %rd2;
+    st.global.u32 [%rd3], %r5;
+    ret;
+}
+
 .visible .entry edge(.param .u64 out, .param .u32 off)
 {
     .reg .b32 %r<8>;
@@ -1688,7 +1742,11 @@ fn barriers_four_threads_at_a_time_match_the_interpreter() {
         }
         if compiled {
             assert_eq!(k.interpreted_because(), None, "{kernel}");
-            assert_eq!(k.is_vectorized(), quads(), "{kernel}");
+            assert_eq!(
+                k.is_vectorized(),
+                quads() && kernel != "in_call",
+                "{kernel}"
+            );
         }
         let r = d.launch(&k, &cfg(3, block), &p);
         let mut o = vec![0u8; 8 * 3 * 1024];
@@ -1696,7 +1754,7 @@ fn barriers_four_threads_at_a_time_match_the_interpreter() {
         (r.map_err(|e| (e.to_string(), format!("{:?}", e.site()))), o)
     };
     for block in shapes {
-        for kernel in ["tree", "paths", "spin"] {
+        for kernel in ["tree", "paths", "spin", "in_call"] {
             let (c, i) = (
                 run(true, kernel, block, &[]),
                 run(false, kernel, block, &[]),
