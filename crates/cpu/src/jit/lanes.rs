@@ -187,12 +187,91 @@ fn result(body: &Body, op: &Op, get: &dyn Fn(Slot) -> Option<Shape>) -> Option<S
 
 #[cfg(test)]
 mod tests {
-    use super::Shape;
+    use super::{shapes, Shape};
+    use crate::jit::body::check;
+    use crate::lower::{self, Layout, Op, Program};
+
+    fn program(body: &str) -> Program {
+        let m = ferrocuda_ptx::parse(&format!(
+            ".version 8.0\n.target sm_90\n.address_size 64\n{body}"
+        ))
+        .unwrap();
+        let (globals, func_shared, shared_end) = lower::shared_layout(&m);
+        let layout = Layout {
+            globals,
+            func_shared,
+            shared_end,
+            const_ranges: Vec::new(),
+            functions: lower::FunctionFacts::new(&m),
+        };
+        lower::lower_program(&m, &layout, &[0]).unwrap()
+    }
+
+    /// The shape of the address of each shared-memory store, in program order.
+    fn store_shapes(body: &str) -> Vec<Shape> {
+        let prog = program(body);
+        let b = check(&prog, 0).unwrap();
+        let sh = shapes(&b, &prog, prog.nslots, &[]);
+        prog.insts
+            .iter()
+            .filter_map(|i| match &i.op {
+                Op::St { addr, .. } if b.consts.contains_key(addr) => Some(Shape::Affine(0)),
+                Op::St { addr, .. } => Some(sh.get(addr).copied().unwrap_or(Shape::Varying)),
+                _ => None,
+            })
+            .collect()
+    }
 
     #[test]
     fn shapes_join_to_varying_unless_equal() {
         assert_eq!(Shape::Affine(4).join(Shape::Affine(4)), Shape::Affine(4));
         assert_eq!(Shape::Affine(0).join(Shape::Affine(4)), Shape::Varying);
         assert_eq!(Shape::Varying.join(Shape::Affine(0)), Shape::Varying);
+    }
+
+    #[test]
+    fn addresses_from_the_thread_index_have_its_stride() {
+        let got = store_shapes(
+            ".visible .entry k(.param .u32 n)\n{\n\
+             .reg .b32 %r<12>;\n.reg .pred %p<2>;\n.shared .align 4 .b32 buf[256];\n\
+             mov.u32 %r1, %tid.x;\nmov.u32 %r2, buf;\n\
+             shl.b32 %r3, %r1, 2;\nadd.s32 %r4, %r2, %r3;\nst.shared.u32 [%r4], %r1;\n\
+             mov.u32 %r5, %tid.y;\nmov.u32 %r6, %ntid.x;\nmad.lo.s32 %r7, %r5, %r6, %r2;\n\
+             st.shared.u32 [%r7], %r1;\n\
+             mad.lo.s32 %r8, %r1, 8, %r7;\nst.shared.u32 [%r8], %r1;\n\
+             setp.lt.u32 %p1, %r1, 3;\nmov.u32 %r9, %r2;\n@%p1 add.s32 %r9, %r9, 4;\n\
+             st.shared.u32 [%r9], %r1;\n\
+             ld.param.u32 %r10, [n];\nadd.s32 %r11, %r2, %r10;\nst.shared.u32 [%r11], %r1;\n\
+             ret;\n}\n",
+        );
+        assert_eq!(
+            got,
+            vec![
+                // buf + 4 * tid.x: one element apart.
+                Shape::Affine(4),
+                // buf + tid.y * ntid.x: the same in every lane of a quad.
+                Shape::Affine(0),
+                // 8 * tid.x plus a uniform value.
+                Shape::Affine(8),
+                // Written under a predicate that differs by lane.
+                Shape::Varying,
+                // buf plus a kernel parameter.
+                Shape::Affine(0),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_register_written_two_ways_joins_them() {
+        // `%r3` is 4 * tid.x on entry and then 8 * tid.x in a loop: no stride holds for every
+        // value it takes.
+        let got = store_shapes(
+            ".visible .entry k()\n{\n.reg .b32 %r<6>;\n.reg .pred %p<2>;\n\
+             .shared .align 4 .b32 buf[256];\n\
+             mov.u32 %r1, %tid.x;\nshl.b32 %r3, %r1, 2;\nmov.u32 %r4, 0;\nLOOP:\n\
+             st.shared.u32 [%r3], %r1;\nshl.b32 %r3, %r1, 3;\nadd.s32 %r4, %r4, 1;\n\
+             setp.lt.u32 %p1, %r4, 3;\n@%p1 bra LOOP;\nret;\n}\n",
+        );
+        assert_eq!(got, vec![Shape::Varying]);
     }
 }
