@@ -87,20 +87,14 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
         std::rc::Rc::new(vector::plan::QuadPlan::new(
             &body,
             prog,
+            &flows,
             carry,
             &entry_live,
             &quad_pcs,
         ))
     });
     if let Some(plan) = &plan {
-        let (_, start, end) = body.func_of(entry).unwrap_or((0, 0, 0));
-        for pc in start..end {
-            let inst = &prog.insts[pc as usize];
-            if inst.guard != NONE && matches!(inst.op, Op::Bra { .. } | Op::Exit | Op::Ret) {
-                add((Resume::Handoff, pc), &mut resumes);
-            }
-        }
-        for pc in plan.handoffs(prog) {
+        for pc in plan.handoffs(&body, prog) {
             add((Resume::Handoff, pc), &mut resumes);
         }
     }
@@ -147,7 +141,6 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
     }
     let (mut cx, trampolines) = pass_context(&mut module, &tramp_ids);
     let single_pass = resumes.len() == 1;
-    let wide = plan.as_ref().map(|p| p.wide.clone()).unwrap_or_default();
     let mut fbcx = FunctionBuilderContext::new();
     let mut site_bytes = Vec::new();
     {
@@ -156,7 +149,7 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
         t.trampolines = trampolines;
         t.from_first = want_quads;
         t.quad_points = if want_quads { quad_points } else { 0 };
-        t.vwide = wide.clone();
+        t.vplan = plan.clone();
         t.param_bytes = param_bytes as u64;
         t.run(
             &resumes,
@@ -182,7 +175,6 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
             t.trampolines = trampolines;
             t.param_bytes = param_bytes as u64;
             t.quad_points = quad_points;
-            t.vwide = wide;
             t.vplan = plan.clone();
             t.vunchanged = quad_unchanged(
                 &body,
@@ -392,9 +384,8 @@ struct Translator<'a, 'b> {
     /// The quad function's registers, its first thread and that thread's `%tid` (see
     /// `vector`).
     vvars: HashMap<Slot, vector::VVar>,
-    /// Registers the quad function holds as 64-bit lanes.
-    vwide: std::collections::HashSet<Slot>,
-    /// What the quad function knows of the kernel (see `vector::plan`).
+    /// What the quad function knows of the kernel (see `vector::plan`), in both functions of
+    /// a kernel that has one.
     vplan: Option<std::rc::Rc<vector::plan::QuadPlan>>,
     /// Per group of shared-memory accesses (by its first access): lane 0's base address,
     /// once checked.
@@ -535,7 +526,6 @@ impl<'a, 'b> Translator<'a, 'b> {
             sites: None,
             trampolines: HashMap::new(),
             vvars: HashMap::new(),
-            vwide: std::collections::HashSet::new(),
             vplan: None,
             vgroup_checks: HashMap::new(),
             vunchanged: HashMap::new(),
@@ -775,12 +765,17 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.b.switch_to_block(cont);
     }
 
+    /// Whether the quad function holds register `s` as 64-bit lanes.
+    fn is_wide(&self, s: Slot) -> bool {
+        self.vplan.as_ref().is_some_and(|p| p.wide.contains(&s))
+    }
+
     /// Where the running thread saves slot `s` when it stops, as (pointer, offset), and
     /// whether it is a 32-bit slot: in its quad's frame (see `JitCtx::regs`), the quad's 32-bit
     /// registers (those the quad function holds as `i32x4`) as four 32-bit lanes, the others
     /// as four 64-bit lanes.
     fn frame_slot(&mut self, s: Slot) -> (Value, i32, bool) {
-        let narrow = self.quad_points > 0 && !self.vwide.contains(&s);
+        let narrow = self.vplan.as_ref().is_some_and(|p| !p.wide.contains(&s));
         let t = self.b.use_var(self.t);
         let quad = self.b.ins().ushr_imm_s(t, 2);
         let stride = self.iconst(self.frame_slots as u64 * 32);
@@ -1048,25 +1043,8 @@ impl<'a, 'b> Translator<'a, 'b> {
         }
         let exit = self.b.create_block();
         for &(_, start, end) in &funcs {
-            let mut open = false;
-            for pc in start..end {
-                if let Some(&blk) = self.blocks.get(&pc) {
-                    if open {
-                        self.b.ins().jump(blk, &[]);
-                    }
-                    self.b.switch_to_block(blk);
-                    open = true;
-                }
-                if !open {
-                    // Unreachable code after an unconditional branch: never runs.
-                    continue;
-                }
-                open = self.inst(pc, site_bytes, exit)?;
-            }
-            if open {
-                // Falling off the end of a function ends the thread.
-                self.b.ins().jump(exit, &[]);
-            }
+            // Falling off the end of a function ends the thread.
+            self.emit_code(start, end, exit, |t, pc| t.inst(pc, site_bytes, exit))?;
         }
         // Where each call returns to: the return values into the caller's registers and
         // frame, and the caller's frame base back.
@@ -1087,6 +1065,35 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.b.ins().jump(self.next_thread, &[]);
         self.b.seal_all_blocks();
         self.b.finalize(target);
+        Ok(())
+    }
+
+    /// Emits instructions `start..end` in order with `emit` (false when control does not fall
+    /// through), each leader (see `block_at`) starting its block, and goes on to `after` from
+    /// the end. Code no leader starts after an unconditional branch never runs: skipped.
+    fn emit_code(
+        &mut self,
+        start: u32,
+        end: u32,
+        after: Block,
+        mut emit: impl FnMut(&mut Self, u32) -> Result<bool, String>,
+    ) -> Result<(), String> {
+        let mut open = false;
+        for pc in start..end {
+            if let Some(&blk) = self.blocks.get(&pc) {
+                if open {
+                    self.b.ins().jump(blk, &[]);
+                }
+                self.b.switch_to_block(blk);
+                open = true;
+            }
+            if open {
+                open = emit(self, pc)?;
+            }
+        }
+        if open {
+            self.b.ins().jump(after, &[]);
+        }
         Ok(())
     }
 

@@ -7,7 +7,8 @@
 //! while the quad's branches are uniform. Threads that went on one at a time may come back to
 //! it with values that break it; the quad function checks those when it resumes them.
 
-use super::body::{flow, Body};
+use super::body::Body;
+use super::liveness::Flow;
 use crate::lower::{sr, BinK, Op, Program, Slot, Space, TriK, NONE};
 use std::collections::HashMap;
 
@@ -40,12 +41,13 @@ impl Shape {
     }
 }
 
-/// The shape of every register the kernel function reads or writes. `live_in` are the
-/// registers read before they are written (zero in every thread); `carry` is the carry flag's
-/// slot.
+/// The shape of every register the kernel function reads or writes. `flows` are the program's
+/// instructions' (see `body::flow`), `live_in` the registers read before they are written
+/// (zero in every thread); `carry` is the carry flag's slot.
 pub(super) fn shapes(
     body: &Body,
     prog: &Program,
+    flows: &[Flow],
     carry: Slot,
     live_in: &[Slot],
 ) -> HashMap<Slot, Shape> {
@@ -56,7 +58,7 @@ pub(super) fn shapes(
         changed = false;
         for pc in start..end {
             let inst = &prog.insts[pc as usize];
-            let f = flow(body, prog, pc, carry);
+            let f = &flows[pc as usize];
             if f.defs.is_empty() {
                 continue;
             }
@@ -78,7 +80,7 @@ pub(super) fn shapes(
                     Shape::Varying
                 })
             };
-            for d in f.defs {
+            for &d in &f.defs {
                 let v = match &inst.op {
                     // Narrower than 32 bits, the lanes may wrap where the address arithmetic
                     // does not.
@@ -188,7 +190,7 @@ fn result(body: &Body, op: &Op, get: &dyn Fn(Slot) -> Option<Shape>) -> Option<S
 #[cfg(test)]
 mod tests {
     use super::{shapes, Shape};
-    use crate::jit::body::check;
+    use crate::jit::body::{check, flow};
     use crate::lower::{self, Layout, Op, Program};
 
     fn program(body: &str) -> Program {
@@ -211,7 +213,10 @@ mod tests {
     fn store_shapes(body: &str) -> Vec<Shape> {
         let prog = program(body);
         let b = check(&prog, 0).unwrap();
-        let sh = shapes(&b, &prog, prog.nslots, &[]);
+        let flows: Vec<_> = (0..prog.insts.len() as u32)
+            .map(|pc| flow(&b, &prog, pc, prog.nslots))
+            .collect();
+        let sh = shapes(&b, &prog, &flows, prog.nslots, &[]);
         prog.insts
             .iter()
             .filter_map(|i| match &i.op {

@@ -130,7 +130,7 @@ impl Translator<'_, '_> {
         if let Some(&v) = self.vvars.get(&s) {
             return v;
         }
-        let v = if self.vwide.contains(&s) {
+        let v = if self.is_wide(s) {
             VVar::W64([self.b.declare_var(I64X2), self.b.declare_var(I64X2)])
         } else {
             VVar::W32(self.b.declare_var(I32X4))
@@ -466,9 +466,7 @@ impl Translator<'_, '_> {
     /// `None` when it has none and runs lane by lane.
     fn vpure(&mut self, op: &Op) -> Option<(Slot, Write)> {
         let w = match op {
-            Op::Mov { d, a, wm } if !self.vwide.contains(d) => {
-                (*d, Write::W32(self.vget32(*a), *wm))
-            }
+            Op::Mov { d, a, wm } if !self.is_wide(*d) => (*d, Write::W32(self.vget32(*a), *wm)),
             Op::Mov { d, a, wm } => (*d, Write::W64(self.vget64(*a), *wm)),
             Op::Cvta {
                 d,
@@ -515,7 +513,7 @@ impl Translator<'_, '_> {
     fn vbin(&mut self, k: BinK, d: Slot, a: Slot, b: Slot, wm: u64) -> Option<Write> {
         // Shifts by a constant only (a lane's own count would need a lane-by-lane shift).
         let count = self.body.consts.get(&b).map(|&c| c & 0xffff_ffff);
-        let narrow_dest = !self.vwide.contains(&d);
+        let narrow_dest = !self.is_wide(d);
         Some(match k {
             BinK::Add32
             | BinK::Sub32
@@ -716,7 +714,7 @@ impl Translator<'_, '_> {
                         self.mask_from(p, false)
                     }
                 };
-                if self.vwide.contains(&d) {
+                if self.is_wide(d) {
                     let (x, y) = (self.vget64(a), self.vget64(b));
                     let m = self.widen(m, true);
                     Write::W64(
@@ -790,7 +788,7 @@ impl Translator<'_, '_> {
         if let Some(&lane0) = self.vgroup_checks.get(&g.first) {
             return lane0;
         }
-        let lane0 = if self.vwide.contains(&a.addr) {
+        let lane0 = if self.is_wide(a.addr) {
             let q = self.vget64(a.addr);
             self.b.ins().extractlane(q[0], 0)
         } else {
@@ -1122,7 +1120,7 @@ impl Translator<'_, '_> {
     /// Register `s` of the quad as saved in its frame at `frame`.
     fn vload_saved(&mut self, s: Slot, frame: Value) -> Write {
         let off = (s * 32) as i32;
-        if self.vwide.contains(&s) {
+        if self.is_wide(s) {
             Write::W64(
                 [
                     self.b.ins().load(I64X2, FLAGS, frame, off),
@@ -1160,7 +1158,7 @@ impl Translator<'_, '_> {
         match (w, mask) {
             (Write::W32(v, wm), None) => self.vset32(d, v, wm),
             (Write::W64(v, wm), None) => self.vset64(d, v, wm),
-            (Write::W32(v, wm), Some(m)) if !self.vwide.contains(&d) => {
+            (Write::W32(v, wm), Some(m)) if !self.is_wide(d) => {
                 let v = if wm < 0xffff_ffff {
                     let k = self.splat32(wm as u32);
                     self.b.ins().band(v, k)
@@ -1241,7 +1239,7 @@ impl Translator<'_, '_> {
                 // The same for every thread: loaded once.
                 if let Some(vals) = self.param_load(Space::KParam, *addr, *off, *n, *bytes, *sext) {
                     for i in 0..*n as usize {
-                        let w = if self.vwide.contains(&ds[i]) {
+                        let w = if self.is_wide(ds[i]) {
                             Write::W64(self.splat64_of(vals[i]), wms[i])
                         } else {
                             let n = self.b.ins().ireduce(I32, vals[i]);
@@ -1435,29 +1433,12 @@ impl Translator<'_, '_> {
 
         let start = self.body.entry();
         let (_, _, end) = self.body.func_of(start).expect("checked");
-        let quad_pcs: Vec<u32> = resumes[..quad_points as usize]
-            .iter()
-            .map(|r| r.1)
-            .collect();
-        for l in plan::leaders(self.body, self.prog, &quad_pcs) {
+        let leaders = self.vplan.as_ref().map(|p| p.leaders.clone());
+        for l in leaders.unwrap_or_default() {
             self.block_at(l);
         }
-        let mut open = false;
-        for pc in start..end {
-            if let Some(&blk) = self.blocks.get(&pc) {
-                if open {
-                    self.b.ins().jump(blk, &[]);
-                }
-                self.b.switch_to_block(blk);
-                open = true;
-            }
-            if open {
-                open = self.vinst(pc, site_bytes)?;
-            }
-        }
-        if open {
-            self.b.ins().jump(self.vexit, &[]);
-        }
+        let vexit = self.vexit;
+        self.emit_code(start, end, vexit, |t, pc| t.vinst(pc, site_bytes))?;
         // Each instruction run lane by lane is four copies of its one-thread code: past a few
         // dozen, compiling the quad function takes many times as long as the one-thread
         // function (a kernel with 159 local-memory accesses: 390 ms against 22 ms).

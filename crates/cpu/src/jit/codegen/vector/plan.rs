@@ -5,8 +5,9 @@
 //! one-thread function there, so those instructions are resume points of it.
 
 use super::wide_slots;
-use crate::jit::body::{flow, Body};
+use crate::jit::body::Body;
 use crate::jit::lanes::{shapes, Shape};
+use crate::jit::liveness::Flow;
 use crate::lower::{Op, Program, Slot, Space, NONE};
 use std::collections::{HashMap, HashSet};
 
@@ -40,28 +41,31 @@ pub(in crate::jit) struct QuadPlan {
     pub(in crate::jit) shapes: HashMap<Slot, Shape>,
     /// Per shared-memory access made four at a time: its group.
     pub(in crate::jit) groups: HashMap<u32, SharedGroup>,
+    /// The first instructions of the quad function's straight lines of code (see `leaders`).
+    pub(in crate::jit) leaders: Vec<u32>,
 }
 
 impl QuadPlan {
-    /// `live_in` are the registers live at the kernel's entry, `quad_points` the instructions
-    /// the quad function resumes at.
+    /// `flows` are the program's instructions' (see `body::flow`), `live_in` the registers
+    /// live at the kernel's entry, `quad_points` the instructions the quad function resumes at.
     pub(in crate::jit) fn new(
         body: &Body,
         prog: &Program,
+        flows: &[Flow],
         carry: Slot,
         live_in: &[Slot],
         quad_points: &[u32],
     ) -> QuadPlan {
         let mut plan = QuadPlan {
             wide: wide_slots(body, prog, carry),
-            shapes: shapes(body, prog, carry, live_in),
+            shapes: shapes(body, prog, flows, carry, live_in),
             groups: HashMap::new(),
+            leaders: leaders(body, prog, quad_points),
         };
-        let ls = leaders(body, prog, quad_points);
         let end = body.func_of(body.entry()).map_or(0, |f| f.2);
-        for (i, &start) in ls.iter().enumerate() {
-            let stop = ls.get(i + 1).copied().unwrap_or(end);
-            plan.group(body, prog, carry, start, stop);
+        for (i, &start) in plan.leaders.clone().iter().enumerate() {
+            let stop = plan.leaders.get(i + 1).copied().unwrap_or(end);
+            plan.group(body, prog, flows, start, stop);
         }
         plan
     }
@@ -97,7 +101,7 @@ impl QuadPlan {
     }
 
     /// Groups the accesses of the straight line `start..end`.
-    fn group(&mut self, body: &Body, prog: &Program, carry: Slot, start: u32, end: u32) {
+    fn group(&mut self, body: &Body, prog: &Program, flows: &[Flow], start: u32, end: u32) {
         let mut open: HashMap<(Slot, u64, i64), Vec<u32>> = HashMap::new();
         let mut groups: Vec<Vec<u32>> = Vec::new();
         for pc in start..end {
@@ -105,7 +109,7 @@ impl QuadPlan {
                 let key = (a.addr, a.bytes, a.off.rem_euclid(a.bytes as i64));
                 open.entry(key).or_default().push(pc);
             }
-            let defs = flow(body, prog, pc, carry).defs;
+            let defs = &flows[pc as usize].defs;
             let closed: Vec<_> = open
                 .keys()
                 .filter(|k| defs.contains(&k.0))
@@ -142,17 +146,21 @@ impl QuadPlan {
     }
 
     /// The instructions where the quad function may leave a quad's threads to the one-thread
-    /// function: the first access of each group (its check failed), and every guarded
+    /// function, in order: conditional branches and guarded exits (the threads take them
+    /// different ways), the first access of each group (its check failed), and every guarded
     /// access (its lanes disagree).
-    pub(in crate::jit) fn handoffs(&self, prog: &Program) -> Vec<u32> {
-        let mut v: Vec<u32> = self
-            .groups
-            .iter()
-            .filter(|(&pc, g)| g.first == pc || prog.insts[pc as usize].guard != NONE)
-            .map(|(&pc, _)| pc)
-            .collect();
-        v.sort_unstable();
-        v
+    pub(in crate::jit) fn handoffs(&self, body: &Body, prog: &Program) -> Vec<u32> {
+        let (_, start, end) = body.func_of(body.entry()).unwrap_or((0, 0, 0));
+        (start..end)
+            .filter(|&pc| {
+                let inst = &prog.insts[pc as usize];
+                let access = self.groups.get(&pc).is_some_and(|g| g.first == pc);
+                let guarded = inst.guard != NONE;
+                access
+                    || (guarded && matches!(inst.op, Op::Bra { .. } | Op::Exit | Op::Ret))
+                    || (guarded && self.groups.contains_key(&pc))
+            })
+            .collect()
     }
 }
 
