@@ -1489,7 +1489,9 @@ fn four_threads_at_a_time_match_the_interpreter() {
 /// same in every lane of a quad as far as the compiler can tell, which differs by lane once
 /// the quad's threads took different ways to the barrier. `spin`: a loop longer than a slice
 /// between barriers, with a trip count that differs by lane. `in_call`: barriers in a device
-/// function called twice (one thread at a time: calls have no quad function). `edge`:
+/// function called twice (one thread at a time: calls have no quad function). `sites`: odd
+/// and even quads wait at different barriers, whole quads and half a quad exit before the
+/// first (the function for one barrier passes the others on). `edge`:
 /// consecutive shared-memory reads from an offset given as a parameter (past the end: a
 /// fault).
 const BARRIERS: &str = r#"
@@ -1689,6 +1691,58 @@ LOOP:
     ret;
 }
 
+.visible .entry sites(.param .u64 out)
+{
+    .reg .pred %p<4>;
+    .reg .b32 %r<16>;
+    .reg .b64 %rd<4>;
+    .shared .align 4 .b32 buf[1024];
+    ld.param.u64 %rd1, [out];
+    mov.u32 %r1, %tid.x;
+    mov.u32 %r10, %tid.y;
+    mov.u32 %r11, %ntid.x;
+    mad.lo.s32 %r1, %r10, %r11, %r1;
+    mov.u32 %r12, %ntid.y;
+    mul.lo.s32 %r11, %r11, %r12;
+    mov.u32 %r2, buf;
+    shl.b32 %r3, %r1, 2;
+    add.s32 %r4, %r2, %r3;
+    st.shared.u32 [%r4], %r1;
+    add.s32 %r9, %r1, 1;
+    rem.u32 %r9, %r9, %r11;
+    shl.b32 %r9, %r9, 2;
+    add.s32 %r9, %r2, %r9;
+    and.b32 %r5, %r1, 63;
+    setp.ge.u32 %p1, %r5, 58;
+    @%p1 bra EXIT;
+    shr.u32 %r6, %r1, 2;
+    and.b32 %r6, %r6, 1;
+    setp.eq.u32 %p2, %r6, 1;
+    mov.u32 %r7, 0;
+    mov.u32 %r13, 3;
+LOOP:
+    @%p2 bra SITEB;
+    bar.sync 0;
+    ld.shared.u32 %r8, [%r9];
+    add.s32 %r7, %r7, %r8;
+    bra.uni JOIN;
+SITEB:
+    bar.sync 0;
+    ld.shared.u32 %r8, [%r9];
+    mad.lo.s32 %r7, %r8, 3, %r7;
+JOIN:
+    bar.sync 0;
+    st.shared.u32 [%r4], %r7;
+    sub.s32 %r13, %r13, 1;
+    setp.ne.u32 %p3, %r13, 0;
+    @%p3 bra LOOP;
+    mul.wide.u32 %rd2, %r1, 4;
+    add.s64 %rd3, %rd1, %rd2;
+    st.global.u32 [%rd3], %r7;
+EXIT:
+    ret;
+}
+
 .visible .entry edge(.param .u64 out, .param .u32 off)
 {
     .reg .b32 %r<8>;
@@ -1754,7 +1808,7 @@ fn barriers_four_threads_at_a_time_match_the_interpreter() {
         (r.map_err(|e| (e.to_string(), format!("{:?}", e.site()))), o)
     };
     for block in shapes {
-        for kernel in ["tree", "paths", "spin", "in_call"] {
+        for kernel in ["tree", "paths", "spin", "in_call", "sites"] {
             let (c, i) = (
                 run(true, kernel, block, &[]),
                 run(false, kernel, block, &[]),

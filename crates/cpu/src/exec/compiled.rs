@@ -10,7 +10,9 @@ use super::{
     atomic_global, atomic_shared, atomic_target, fault, in_space, le_read, prop64, read_timer, Cta,
     Launch,
 };
-use crate::jit::{JitCtx, JitKernel, EXITED, PASS_FAULT, STOP_LEFT, STOP_SLICED, WAITING};
+use crate::jit::{
+    JitCtx, JitKernel, EXITED, PASS_FAULT, STOP_LEFT, STOP_OTHER, STOP_SLICED, WAITING,
+};
 use crate::lower::{Op, Space, TriK};
 use crate::memory::Allocation;
 use crate::{fp, Error, Site};
@@ -363,6 +365,8 @@ impl<'l> Runner<'l> {
         // Four threads at a time where the kernel has a quad function and quads fit the
         // block's rows.
         let quads = k.quads.is_some() && l.block[0] % 4 == 0;
+        // After a release: the quad point where the first waiting thread resumes.
+        let mut point = None;
         loop {
             let host = &mut self.host;
             let mut ctx = JitCtx {
@@ -397,7 +401,12 @@ impl<'l> Runner<'l> {
                 host,
             };
             let mut r = if quads {
-                k.pass_quads(&mut ctx)
+                // Past a barrier, the function for its point alone, then the whole quad
+                // function if that passed over quads that resume elsewhere.
+                match point.and_then(|p| k.pass_barrier(p, &mut ctx)) {
+                    Some(r) if r == PASS_FAULT || ctx.stops & STOP_OTHER == 0 => r,
+                    _ => k.pass_quads(&mut ctx),
+                }
             } else {
                 k.pass(&mut ctx)
             };
@@ -436,23 +445,36 @@ impl<'l> Runner<'l> {
             }
             // Threads that stopped at a loop head run on in the next round; when none did, every
             // thread waits at the barrier or has exited, and those waiting go on past it.
-            if ctx.stops & STOP_SLICED == 0 && !release(&mut self.resume) {
-                return Ok(());
+            point = None;
+            if ctx.stops & STOP_SLICED == 0 {
+                let Some(first) = release(&mut self.resume) else {
+                    return Ok(());
+                };
+                point = quad_point(first, k);
             }
         }
     }
 }
 
-/// Releases the threads waiting at the barrier; false when there are none (every thread has
-/// exited).
-fn release(resume: &mut [u32]) -> bool {
-    let mut any = false;
-    for r in resume {
-        let waiting = *r != EXITED;
-        any |= waiting;
-        *r = if waiting { *r & !WAITING } else { *r };
+/// Releases the threads waiting at the barrier, and says where the first of them resumes;
+/// `None` when none waits (every thread has exited).
+fn release(resume: &mut [u32]) -> Option<u32> {
+    for r in resume.iter_mut() {
+        // (Branch-free, so that it runs eight slots a vector instruction.)
+        *r &= !WAITING | ((*r == EXITED) as u32) << 31;
     }
-    any
+    resume.iter().copied().find(|&r| r != EXITED)
+}
+
+/// The quad point a thread's resume slot `r` records, as either function records it (see
+/// `JitKernel::resume_points`).
+fn quad_point(r: u32, k: &JitKernel) -> Option<u32> {
+    if r < k.quad_points {
+        Some(r)
+    } else {
+        let p = r.checked_sub(k.resume_points)?;
+        (p < k.quad_points).then_some(p)
+    }
 }
 
 /// Whether a quad whose threads' resume slots are `r` has threads that can run and that the

@@ -128,6 +128,17 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
     set(&mut flags, "opt_level", "speed")?;
     set(&mut flags, "use_colocated_libcalls", "false")?;
     set(&mut flags, "is_pic", "false")?;
+    // Checking the IR between passes took half the compile time; builds with debug
+    // assertions (and so the fuzzer) keep it.
+    set(
+        &mut flags,
+        "enable_verifier",
+        if cfg!(debug_assertions) {
+            "true"
+        } else {
+            "false"
+        },
+    )?;
     let isa = cranelift_native::builder()
         .map_err(|e| format!("host not supported: {e}"))?
         .finish(settings::Flags::new(flags))
@@ -161,10 +172,20 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
     let dump = std::env::var_os("FERROCUDA_CPU_JIT_DUMP").is_some();
     let id = define(&mut module, &mut cx, "kernel", dump)?;
 
-    // The quad function is optional: if Cranelift cannot compile it, the kernel runs one
-    // thread at a time.
-    let mut quads = None;
-    if want_quads {
+    // The quad functions are optional: if Cranelift cannot compile one, the kernel runs one
+    // thread at a time (or through the whole quad function).
+    let unchanged = want_quads.then(|| {
+        quad_unchanged(
+            &body,
+            prog,
+            &flows,
+            frame_slots,
+            &resumes,
+            &live,
+            quad_points,
+        )
+    });
+    let mut quad_function = |region: Option<u32>, site_bytes: &mut Vec<u32>| {
         let (mut cx, trampolines) = pass_context(&mut module, &tramp_ids);
         let mut sb = site_bytes.clone();
         // Translating it must not cost the kernel its one-thread function, even on a panic.
@@ -176,36 +197,58 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
             t.param_bytes = param_bytes as u64;
             t.quad_points = quad_points;
             t.vplan = plan.clone();
-            t.vunchanged = quad_unchanged(
-                &body,
-                prog,
-                &flows,
-                frame_slots,
-                &resumes,
-                &live,
-                quad_points,
-            );
+            t.vunchanged = unchanged.clone().unwrap_or_default();
+            t.emit_only = region.map(|p| reach_to_barriers(prog, &flows, resumes[p as usize].1));
             t.run_quads(
                 &resumes,
                 &live,
                 quad_points,
+                region,
                 &mut sb,
                 module.isa().frontend_config(),
             )
         }));
+        let mut id = None;
         if let Ok(Ok(())) = translated {
-            if let Ok(id) = define(&mut module, &mut cx, "quads", dump) {
-                site_bytes = sb;
-                quads = Some(id);
+            let name = match region {
+                Some(p) => format!("barrier{p}"),
+                None => "quads".into(),
+            };
+            if let Ok(f) = define(&mut module, &mut cx, &name, dump) {
+                *site_bytes = sb;
+                id = Some(f);
             }
         }
         module.clear_context(&mut cx);
+        id
+    };
+    let quads = want_quads
+        .then(|| quad_function(None, &mut site_bytes))
+        .flatten();
+    // Past a barrier every quad usually resumes at the same point: a function for that point
+    // alone runs a loop of the code to the next barrier, without the dispatch among all the
+    // points and with the registers of that code alone to allocate.
+    let mut barriers = Vec::new();
+    if quads.is_some() && quad_points > 1 {
+        let points: Vec<u32> = (1..quad_points)
+            .filter(|&p| resumes[p as usize].0 == Resume::Barrier)
+            .collect();
+        if points.len() <= MAX_BARRIER_FUNCTIONS {
+            barriers = vec![None; quad_points as usize];
+            for p in points {
+                barriers[p as usize] = quad_function(Some(p), &mut site_bytes);
+            }
+        }
     }
     module
         .finalize_definitions()
         .map_err(|e| format!("cranelift: {e}"))?;
     let code = module.get_finalized_function(id);
     let quads = quads.map(|id| module.get_finalized_function(id));
+    let barriers = barriers
+        .into_iter()
+        .map(|f| f.map(|id| module.get_finalized_function(id)))
+        .collect();
     Ok(JitKernel {
         module: Mutex::new(Some(module)),
         code,
@@ -214,6 +257,7 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
         single_pass,
         one_round: quad_points == 1,
         quads,
+        barriers,
         quad_points,
         resume_points: resumes.len() as u32,
     })
@@ -271,9 +315,29 @@ fn quad_unchanged(
         .collect()
 }
 
+/// Per instruction: whether a quad that resumes at `from` can reach it before it stops at a
+/// barrier.
+fn reach_to_barriers(prog: &Program, flows: &[Flow], from: u32) -> Vec<bool> {
+    let mut seen = vec![false; flows.len()];
+    let mut todo = vec![from];
+    while let Some(pc) = todo.pop() {
+        if std::mem::replace(&mut seen[pc as usize], true) {
+            continue;
+        }
+        if !matches!(prog.insts[pc as usize].op, Op::Bar { .. }) {
+            todo.extend(&flows[pc as usize].succs);
+        }
+    }
+    seen
+}
+
 /// The most registers a kernel may save over all the places its threads stop (see
 /// `compile`).
 const MAX_SAVED: usize = 2048;
+
+/// The most barriers a kernel gets a quad function each for (each costs about as much
+/// compiling as the whole quad function).
+const MAX_BARRIER_FUNCTIONS: usize = 8;
 
 /// The condition of an integer `setp`.
 fn int_cc(cmp: ICmp, signed: bool) -> IntCC {
@@ -398,6 +462,14 @@ struct Translator<'a, 'b> {
     /// Predicate lanes (0 or 1) the quad function made from a lane mask, and that mask.
     vmasks: HashMap<Value, Value>,
     vt: Variable,
+    /// The quad's register frame (advanced with `vt`).
+    vframe: Variable,
+    /// The quad function read `vtid` or `vframe` (else its thread loop need not advance them).
+    vtid_used: bool,
+    vframe_used: bool,
+    /// Where the function for one barrier emits code (instructions it can reach from there);
+    /// everywhere when `None`.
+    emit_only: Option<Vec<bool>>,
     vtid: [Variable; 3],
     /// Where a quad's threads exit.
     vexit: Block,
@@ -494,6 +566,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         let fault = b.create_block();
         b.set_cold_block(fault);
         let vt = b.declare_var(I64);
+        let vframe = b.declare_var(I64);
         let vtid = [b.declare_var(I64), b.declare_var(I64), b.declare_var(I64)];
         let vexit = b.create_block();
         #[cfg(target_arch = "x86_64")]
@@ -532,6 +605,10 @@ impl<'a, 'b> Translator<'a, 'b> {
             vlanes: 0,
             vmasks: HashMap::new(),
             vt,
+            vframe,
+            vtid_used: false,
+            vframe_used: false,
+            emit_only: None,
             vtid,
             vexit,
             force_site: None,
@@ -1080,6 +1157,15 @@ impl<'a, 'b> Translator<'a, 'b> {
     ) -> Result<(), String> {
         let mut open = false;
         for pc in start..end {
+            if self
+                .emit_only
+                .as_ref()
+                .is_some_and(|e| !e.get(pc as usize).copied().unwrap_or(false))
+            {
+                // Unreachable: control cannot fall into it either.
+                open = false;
+                continue;
+            }
             if let Some(&blk) = self.blocks.get(&pc) {
                 if open {
                     self.b.ins().jump(blk, &[]);

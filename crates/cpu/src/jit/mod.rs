@@ -69,9 +69,11 @@ pub(crate) const SLICE: u32 = 4096;
 
 /// Bits of `JitCtx::stops`: the quad function left a quad to the one-thread function (its
 /// threads went different ways, or resume at different points); a thread or quad stopped
-/// at a loop head after its slice.
+/// at a loop head after its slice; a barrier's function passed over a quad that resumes
+/// elsewhere.
 pub(crate) const STOP_LEFT: u64 = 1;
 pub(crate) const STOP_SLICED: u64 = 2;
+pub(crate) const STOP_OTHER: u64 = 4;
 
 /// What the compiled function returns.
 pub(crate) const PASS_DONE: u32 = 0;
@@ -153,6 +155,9 @@ pub(crate) struct JitKernel {
     /// The function that runs four threads at a time, for kernels that qualify (see
     /// `codegen::vector`), in blocks whose x size is a multiple of four.
     pub(crate) quads: Option<*const u8>,
+    /// Per quad point: a quad function that resumes only there, for the rounds after a barrier
+    /// where every quad does.
+    pub(crate) barriers: Vec<Option<*const u8>>,
     /// Resume points below this one are also the quad function's; the others (the branches
     /// where a quad's threads went different ways) only the one-thread function's.
     pub(crate) quad_points: u32,
@@ -197,6 +202,17 @@ impl JitKernel {
         // signature and the same discipline for memory and helpers.
         let f: extern "C" fn(*mut JitCtx<'_, '_>) -> u32 = unsafe { std::mem::transmute(code) };
         f(ctx)
+    }
+
+    /// Runs a pass of the function for quad point `p` (past a barrier; see `barriers`) over
+    /// the block's quads that resume there: it passes over exited quads and notes
+    /// [`STOP_OTHER`] for any other. `None` where the kernel has no such function.
+    pub(crate) fn pass_barrier(&self, p: u32, ctx: &mut JitCtx<'_, '_>) -> Option<u32> {
+        let code = self.barriers.get(p as usize).copied().flatten()?;
+        // SAFETY: as in `pass`: `code` is one of this kernel's finalized quad functions, with
+        // the same signature and the same discipline for memory and helpers.
+        let f: extern "C" fn(*mut JitCtx<'_, '_>) -> u32 = unsafe { std::mem::transmute(code) };
+        Some(f(ctx))
     }
 }
 

@@ -24,7 +24,7 @@ use super::{int_cc, Ctx, Resume, Translator, FLAGS};
 pub(super) mod plan;
 use crate::jit::body::{flow, Body};
 use crate::jit::lanes::Shape;
-use crate::jit::{EXITED, STOP_LEFT, STOP_SLICED, WAITING};
+use crate::jit::{EXITED, STOP_LEFT, STOP_OTHER, STOP_SLICED, WAITING};
 use crate::lower::{sr, BinK, Op, Program, Slot, Space, TriK, NONE};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::types::{F32, F32X4, I32, I32X4, I64, I64X2, I8X16};
@@ -225,6 +225,7 @@ impl Translator<'_, '_> {
         }
         match s {
             sr::TID => {
+                self.vtid_used = true;
                 let x = self.b.use_var(self.vtid[0]);
                 self.iota32(x, 1)
             }
@@ -389,6 +390,7 @@ impl Translator<'_, '_> {
 
     /// Runs the one-thread code as lane `lane` of the quad (its thread index and `%tid.x`).
     fn enter_lane(&mut self, lane: u32) {
+        self.vtid_used = true;
         let t = self.b.use_var(self.vt);
         let t = self.b.ins().iadd_imm_s(t, lane as i64);
         self.b.def_var(self.t, t);
@@ -1062,6 +1064,12 @@ impl Translator<'_, '_> {
     /// The quad's register frame: slot `s` of lane `l` at `32 * s + 8 * l` (see
     /// `JitCtx::regs`).
     fn vframe_ptr(&mut self) -> Value {
+        if self.quad_points > 1 {
+            // Kernels with loops or barriers load and save frames on their hot paths: the
+            // thread loop keeps a pointer to the quad's frame.
+            self.vframe_used = true;
+            return self.b.use_var(self.vframe);
+        }
         let t = self.b.use_var(self.vt);
         let quad = self.b.ins().ushr_imm_s(t, 2);
         let stride = self.iconst(self.frame_slots as u64 * 32);
@@ -1340,6 +1348,7 @@ impl Translator<'_, '_> {
         resumes: &[(Resume, u32)],
         live: &[Vec<Slot>],
         quad_points: u32,
+        region: Option<u32>,
         site_bytes: &mut Vec<u32>,
         target: cranelift_codegen::isa::TargetFrontendConfig,
     ) -> Result<(), String> {
@@ -1354,6 +1363,12 @@ impl Translator<'_, '_> {
         self.first_thread();
         let t = self.b.use_var(self.t);
         self.b.def_var(self.vt, t);
+        let quad = self.b.ins().ushr_imm_s(t, 2);
+        let stride = self.iconst(self.frame_slots as u64 * 32);
+        let off = self.b.ins().imul(quad, stride);
+        let regs = self.cf(offset_of!(Ctx, regs));
+        let frame = self.b.ins().iadd(regs, off);
+        self.b.def_var(self.vframe, frame);
         for k in 0..3 {
             let v = self.b.use_var(self.tid[k]);
             self.b.def_var(self.vtid[k], v);
@@ -1362,6 +1377,33 @@ impl Translator<'_, '_> {
         let resume_blocks: Vec<Block> = (0..quad_points).map(|_| self.b.create_block()).collect();
         if one_round {
             self.b.ins().jump(resume_blocks[0], &[]);
+        } else if let Some(ri) = region {
+            // One resume point: quads there (as either function recorded it) resume, exited
+            // ones are passed over, and any other is left to the whole quad function.
+            let t = self.b.use_var(self.vt);
+            let off = self.b.ins().ishl_imm_s(t, 2);
+            let resume = self.cf(offset_of!(Ctx, resume));
+            let p = self.b.ins().iadd(resume, off);
+            let rv = self.b.ins().load(I32X4, FLAGS, p, 0);
+            let nresumes = resumes.len() as u32;
+            let test = |t: &mut Self, want: u32, then: Block| {
+                let w = t.splat32(want);
+                let same = t.b.ins().icmp(IntCC::Equal, rv, w);
+                let same = t.b.ins().vall_true(same);
+                let other = t.b.create_block();
+                t.b.set_cold_block(other);
+                t.b.ins().brif(same, then, &[], other, &[]);
+                t.b.switch_to_block(other);
+            };
+            let checked = self.b.create_block();
+            test(&mut self, ri, resume_blocks[ri as usize]);
+            test(&mut self, nresumes + ri, checked);
+            let next = self.next_thread;
+            test(&mut self, EXITED, next);
+            self.note_stop(STOP_OTHER);
+            self.b.ins().jump(next, &[]);
+            self.b.switch_to_block(checked);
+            self.check_shapes(ri, resume_blocks[ri as usize], nresumes + quad_points);
         } else {
             let t = self.b.use_var(self.vt);
             let off = self.b.ins().ishl_imm_s(t, 2);
@@ -1406,6 +1448,9 @@ impl Translator<'_, '_> {
             }
         }
         for (i, &blk) in resume_blocks.iter().enumerate() {
+            if region.is_some_and(|r| r as usize != i) {
+                continue;
+            }
             self.b.switch_to_block(blk);
             let (kind, pc) = resumes[i];
             let live = self.live[i].clone();
@@ -1459,7 +1504,18 @@ impl Translator<'_, '_> {
 
         // Next quad.
         self.b.switch_to_block(self.next_thread);
-        self.advance_threads(self.vt, self.vtid, 4);
+        if self.vframe_used {
+            let frame = self.b.use_var(self.vframe);
+            let frame = self.b.ins().iadd_imm_s(frame, self.frame_slots as i64 * 32);
+            self.b.def_var(self.vframe, frame);
+        }
+        if self.vtid_used {
+            self.advance_threads(self.vt, self.vtid, 4);
+        } else {
+            let t = self.b.use_var(self.vt);
+            let t = self.b.ins().iadd_imm_s(t, 4);
+            self.b.def_var(self.vt, t);
+        }
         self.b.ins().jump(head, &[]);
 
         self.b.seal_all_blocks();
