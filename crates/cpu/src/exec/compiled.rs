@@ -365,7 +365,8 @@ impl<'l> Runner<'l> {
         // Four threads at a time where the kernel has a quad function and quads fit the
         // block's rows.
         let quads = k.quads.is_some() && l.block[0] % 4 == 0;
-        // After a release: the quad point where the first waiting thread resumes.
+        // Where every thread waits at the barrier or has exited, and the kernel has a function
+        // for the barrier the first waits at: its quad point (that function releases it).
         let mut point = None;
         loop {
             let host = &mut self.host;
@@ -389,6 +390,8 @@ impl<'l> Runner<'l> {
                 scratch: 0,
                 ret: 0,
                 stops: 0,
+                left_from: u64::MAX,
+                left_to: 0,
                 ntid: l.block.map(|x| x as u64),
                 ctaid: cta,
                 nctaid: l.grid.map(|x| x as u64),
@@ -401,8 +404,8 @@ impl<'l> Runner<'l> {
                 host,
             };
             let mut r = if quads {
-                // Past a barrier, the function for its point alone, then the whole quad
-                // function if that passed over quads that resume elsewhere.
+                // Past a barrier, the function for it alone, then the whole quad function if
+                // that released quads that resume elsewhere.
                 match point.and_then(|p| k.pass_barrier(p, &mut ctx)) {
                     Some(r) if r == PASS_FAULT || ctx.stops & STOP_OTHER == 0 => r,
                     _ => k.pass_quads(&mut ctx),
@@ -417,8 +420,8 @@ impl<'l> Runner<'l> {
                 // The quads the quad function left (their threads resume at different points,
                 // or went different ways at a branch): one thread at a time, in runs of
                 // consecutive quads.
-                let mut q = 0;
-                let nquads = threads / 4;
+                let mut q = ctx.left_from as usize / 4;
+                let nquads = (ctx.left_to as usize).min(threads) / 4;
                 let left = |q: usize| one_at_a_time(&self.resume[4 * q..4 * q + 4], k);
                 while q < nquads && r != PASS_FAULT {
                     if !left(q) {
@@ -447,23 +450,26 @@ impl<'l> Runner<'l> {
             // thread waits at the barrier or has exited, and those waiting go on past it.
             point = None;
             if ctx.stops & STOP_SLICED == 0 {
-                let Some(first) = release(&mut self.resume) else {
+                // Every thread waits at the barrier or has exited.
+                let Some(first) = self.resume.iter().find(|&&r| r != EXITED) else {
                     return Ok(());
                 };
-                point = quad_point(first, k);
+                point =
+                    quad_point(first & !WAITING, k).filter(|&p| quads && k.has_barrier_function(p));
+                if point.is_none() {
+                    release(&mut self.resume);
+                }
             }
         }
     }
 }
 
-/// Releases the threads waiting at the barrier, and says where the first of them resumes;
-/// `None` when none waits (every thread has exited).
-fn release(resume: &mut [u32]) -> Option<u32> {
+/// Releases the threads waiting at the barrier.
+fn release(resume: &mut [u32]) {
     for r in resume.iter_mut() {
-        // (Branch-free, so that it runs eight slots a vector instruction.)
+        // (Branch-free, so that it runs four slots a vector instruction.)
         *r &= !WAITING | ((*r == EXITED) as u32) << 31;
     }
-    resume.iter().copied().find(|&r| r != EXITED)
 }
 
 /// The quad point a thread's resume slot `r` records, as either function records it (see

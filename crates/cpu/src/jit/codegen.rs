@@ -49,7 +49,7 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
     let body = check(prog, kernel)?;
     let carry = prog.nslots;
     // Registers, the carry flag, and each function's return site.
-    let frame_slots = prog.nslots + 1 + prog.funcs.len() as u32;
+    let slots = prog.nslots + 1 + prog.funcs.len() as u32;
     // Kernels that qualify get a second function, four threads at a time (see `vector`); the
     // one-thread function then also runs some quads, from `JitCtx::first`.
     let want_quads = vector::enabled() && vector::qualifies(&body, prog).is_ok();
@@ -82,7 +82,7 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
         .map(|pc| flow(&body, prog, pc, carry))
         .collect();
     let plan = want_quads.then(|| {
-        let entry_live = live_in(&flows, frame_slots as usize, &[entry]).remove(0);
+        let entry_live = live_in(&flows, slots as usize, &[entry]).remove(0);
         let quad_pcs: Vec<u32> = resumes.iter().map(|r| r.1).collect();
         std::rc::Rc::new(vector::plan::QuadPlan::new(
             &body,
@@ -99,7 +99,7 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
         }
     }
     let at: Vec<u32> = resumes.iter().map(|r| r.1).collect();
-    let mut live = live_in(&flows, frame_slots as usize, &at);
+    let mut live = live_in(&flows, slots as usize, &at);
     // Every resume point loads the registers live there, and every stop saves them: past a
     // few thousand, compiling takes longer than the interpreter would run most launches (150
     // barriers with 60 registers live at each: 0.6 s). Without the quad function's hand-over
@@ -118,6 +118,18 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
         plan = None;
     }
     let want_quads = plan.is_some();
+    // A thread's frame holds the slots live where it may stop, and no others: the frames of a
+    // block's threads stay small enough for the host's first-level cache.
+    let mut frame_index = vec![u32::MAX; slots as usize];
+    let mut frame_slots = 0;
+    for &s in live.iter().flatten() {
+        if frame_index[s as usize] == u32::MAX {
+            frame_index[s as usize] = frame_slots;
+            frame_slots += 1;
+        }
+    }
+    let frame_slots = frame_slots.max(1);
+    let frame_index = std::rc::Rc::new(frame_index);
 
     // The host's ISA, with its features (FMA where present).
     let mut flags = settings::builder();
@@ -157,6 +169,7 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
     {
         let b = FunctionBuilder::new(&mut cx.func, &mut fbcx);
         let mut t = Translator::new(b, &body, prog, call_conv, carry, frame_slots);
+        t.frame_index = frame_index.clone();
         t.trampolines = trampolines;
         t.from_first = want_quads;
         t.quad_points = if want_quads { quad_points } else { 0 };
@@ -174,17 +187,8 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
 
     // The quad functions are optional: if Cranelift cannot compile one, the kernel runs one
     // thread at a time (or through the whole quad function).
-    let unchanged = want_quads.then(|| {
-        quad_unchanged(
-            &body,
-            prog,
-            &flows,
-            frame_slots,
-            &resumes,
-            &live,
-            quad_points,
-        )
-    });
+    let unchanged = want_quads
+        .then(|| quad_unchanged(&body, prog, &flows, slots, &resumes, &live, quad_points));
     let mut quad_function = |region: Option<u32>, site_bytes: &mut Vec<u32>| {
         let (mut cx, trampolines) = pass_context(&mut module, &tramp_ids);
         let mut sb = site_bytes.clone();
@@ -193,6 +197,7 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
             let mut fbcx = FunctionBuilderContext::new();
             let b = FunctionBuilder::new(&mut cx.func, &mut fbcx);
             let mut t = Translator::new(b, &body, prog, call_conv, carry, frame_slots);
+            t.frame_index = frame_index.clone();
             t.trampolines = trampolines;
             t.param_bytes = param_bytes as u64;
             t.quad_points = quad_points;
@@ -420,6 +425,8 @@ struct Translator<'a, 'b> {
     prog: &'a Program,
     carry: u32,
     frame_slots: u32,
+    /// Per slot: its place in the frame (slots never saved have none).
+    frame_index: std::rc::Rc<Vec<u32>>,
     vars: HashMap<Slot, Variable>,
     t: Variable,
     tid: [Variable; 3],
@@ -467,6 +474,8 @@ struct Translator<'a, 'b> {
     /// The quad function read `vtid` or `vframe` (else its thread loop need not advance them).
     vtid_used: bool,
     vframe_used: bool,
+    /// The quad's lane the one-thread code runs as, in the quad function.
+    lane: Option<u32>,
     /// Where the function for one barrier emits code (instructions it can reach from there);
     /// everywhere when `None`.
     emit_only: Option<Vec<bool>>,
@@ -579,6 +588,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             prog,
             carry,
             frame_slots,
+            frame_index: Default::default(),
             vars: HashMap::new(),
             t,
             tid,
@@ -608,6 +618,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             vframe,
             vtid_used: false,
             vframe_used: false,
+            lane: None,
             emit_only: None,
             vtid,
             vexit,
@@ -661,7 +672,20 @@ impl<'a, 'b> Translator<'a, 'b> {
         match s {
             _ if (sr::TID..sr::TID + 3).contains(&s) => {
                 self.reads_tid_yz |= s != sr::TID;
-                self.b.use_var(self.tid[(s - sr::TID) as usize])
+                let k = (s - sr::TID) as usize;
+                match self.lane {
+                    // A lane of a quad: its quad's `%tid`, with `%tid.x` stepped to the lane.
+                    Some(lane) => {
+                        self.vtid_used = true;
+                        let v = self.b.use_var(self.vtid[k]);
+                        if k == 0 {
+                            self.b.ins().iadd_imm_s(v, lane as i64)
+                        } else {
+                            v
+                        }
+                    }
+                    None => self.b.use_var(self.tid[k]),
+                }
             }
             _ if (sr::NTID..sr::NTID + 3).contains(&s) => {
                 self.cf(offset_of!(Ctx, ntid) + 8 * (s - sr::NTID) as usize)
@@ -862,7 +886,13 @@ impl<'a, 'b> Translator<'a, 'b> {
         let off = self.b.ins().iadd(off, lane);
         let regs = self.cf(offset_of!(Ctx, regs));
         let p = self.b.ins().iadd(regs, off);
-        (p, (s * 32) as i32, narrow)
+        let off = self.frame_offset(s);
+        (p, off, narrow)
+    }
+
+    /// The offset of slot `s` in a quad's frame.
+    fn frame_offset(&self, s: Slot) -> i32 {
+        (self.frame_index[s as usize] * 32) as i32
     }
 
     /// Saves the registers live at resume point `ri`, records it as the thread's (`waiting` at

@@ -20,6 +20,10 @@
 //!   one-thread function over the quads it left; when no thread can run and some wait at the
 //!   barrier, it releases them (threads that exited do not count), until every thread has
 //!   exited. A kernel without loops or barriers needs one round.
+//! - Past a barrier the quads usually all resume at the same point: each barrier of a kernel
+//!   with a quad function gets a function of its own, a loop over the quads of the code from
+//!   there to the next barrier, with no dispatch among resume points. It also releases the
+//!   barrier, quad by quad, and leaves quads that wait elsewhere to the whole quad function.
 //!
 //! That wins where warps diverge, on memory-bound code, and (four at a time) on shared-memory
 //! kernels; on uniform arithmetic loops the interpreter's lockstep warps (vector instructions
@@ -89,7 +93,8 @@ pub(crate) struct JitCtx<'h, 'l> {
     pub(crate) first: u64,
     pub(crate) nthreads: u64,
     /// The threads' register frames, [`JitKernel::frame_slots`] words a thread, interleaved by
-    /// quads: slot `s` of thread `t` is word `(t / 4 * frame_slots + s) * 4 + t % 4`, so that
+    /// quads: the `i`-th slot the frame holds (the registers live where a thread may stop) of
+    /// thread `t` is word `(t / 4 * frame_slots + i) * 4 + t % 4`, so that
     /// the quad function saves a register of four threads with vector stores.
     pub(crate) regs: *mut u64,
     /// Per thread: its resume point (with [`WAITING`] while it waits at a barrier), or
@@ -123,6 +128,10 @@ pub(crate) struct JitCtx<'h, 'l> {
     /// What stopped threads during the pass ([`STOP_LEFT`], [`STOP_SLICED`]), for the block's
     /// scheduler: without either, every thread waits at the barrier or has exited.
     pub(crate) stops: u64,
+    /// The threads of the quads the quad function left (`STOP_LEFT`) lie in
+    /// `left_from..left_to`.
+    pub(crate) left_from: u64,
+    pub(crate) left_to: u64,
     pub(crate) ntid: [u64; 3],
     pub(crate) ctaid: [u64; 3],
     pub(crate) nctaid: [u64; 3],
@@ -141,7 +150,8 @@ pub(crate) struct JitKernel {
     /// Owns the code; freed on drop.
     module: Mutex<Option<JITModule>>,
     code: *const u8,
-    /// Words of one thread's register frame (its slots and its carry flag).
+    /// Words of one thread's register frame: the slots live where it may stop (registers, the
+    /// carry flag, return sites).
     pub(crate) frame_slots: u32,
     /// Bytes each global memory instruction accesses (its [`JitCtx::sites`] entry).
     pub(crate) site_bytes: Vec<u32>,
@@ -204,9 +214,16 @@ impl JitKernel {
         f(ctx)
     }
 
-    /// Runs a pass of the function for quad point `p` (past a barrier; see `barriers`) over
-    /// the block's quads that resume there: it passes over exited quads and notes
-    /// [`STOP_OTHER`] for any other. `None` where the kernel has no such function.
+    /// Whether the kernel has a function for the barrier before quad point `p` (see
+    /// `barriers`).
+    pub(crate) fn has_barrier_function(&self, p: u32) -> bool {
+        self.barriers.get(p as usize).is_some_and(Option::is_some)
+    }
+
+    /// Releases the barrier before quad point `p`, where every thread of the block that has
+    /// not exited waits: a pass of the function for `p` resumes the quads waiting there,
+    /// passes over exited quads, and releases the threads of any other in place, noting
+    /// [`STOP_OTHER`]. `None` where the kernel has no such function.
     pub(crate) fn pass_barrier(&self, p: u32, ctx: &mut JitCtx<'_, '_>) -> Option<u32> {
         let code = self.barriers.get(p as usize).copied().flatten()?;
         // SAFETY: as in `pass`: `code` is one of this kernel's finalized quad functions, with

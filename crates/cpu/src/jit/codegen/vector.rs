@@ -388,19 +388,13 @@ impl Translator<'_, '_> {
         v
     }
 
-    /// Runs the one-thread code as lane `lane` of the quad (its thread index and `%tid.x`).
+    /// Runs the one-thread code as lane `lane` of the quad (its thread index).
     fn enter_lane(&mut self, lane: u32) {
-        self.vtid_used = true;
         let t = self.b.use_var(self.vt);
         let t = self.b.ins().iadd_imm_s(t, lane as i64);
         self.b.def_var(self.t, t);
-        let x = self.b.use_var(self.vtid[0]);
-        let x = self.b.ins().iadd_imm_s(x, lane as i64);
-        self.b.def_var(self.tid[0], x);
-        for k in 1..3 {
-            let v = self.b.use_var(self.vtid[k]);
-            self.b.def_var(self.tid[k], v);
-        }
+        // (`%tid` is read from the quad's, see `get`.)
+        self.lane = Some(lane);
     }
 
     /// Lane `lane` of slot `s`, as the one-thread code holds it.
@@ -1063,6 +1057,23 @@ impl Translator<'_, '_> {
 
     /// The quad's register frame: slot `s` of lane `l` at `32 * s + 8 * l` (see
     /// `JitCtx::regs`).
+    /// Notes that the pass leaves this quad to the one-thread function: [`STOP_LEFT`], and the
+    /// range of threads the block's scheduler looks for such quads in.
+    fn note_left(&mut self) {
+        self.note_stop(STOP_LEFT);
+        let t = self.b.use_var(self.vt);
+        let ctx = self.ctx();
+        let from = offset_of!(Ctx, left_from) as i32;
+        let v = self.b.ins().load(I64, FLAGS, ctx, from);
+        let v = self.b.ins().umin(v, t);
+        self.b.ins().store(FLAGS, v, ctx, from);
+        let end = self.b.ins().iadd_imm_s(t, 4);
+        let to = offset_of!(Ctx, left_to) as i32;
+        let v = self.b.ins().load(I64, FLAGS, ctx, to);
+        let v = self.b.ins().umax(v, end);
+        self.b.ins().store(FLAGS, v, ctx, to);
+    }
+
     fn vframe_ptr(&mut self) -> Value {
         if self.quad_points > 1 {
             // Kernels with loops or barriers load and save frames on their hot paths: the
@@ -1103,7 +1114,7 @@ impl Translator<'_, '_> {
             if s != self.carry && !self.body.is_reg(s) || unchanged.contains(&s) {
                 continue;
             }
-            let off = (s * 32) as i32;
+            let off = self.frame_offset(s);
             match self.vvar(s) {
                 VVar::W32(v) => {
                     let v = self.b.use_var(v);
@@ -1117,7 +1128,7 @@ impl Translator<'_, '_> {
             }
         }
         if ri >= self.quad_points {
-            self.note_stop(STOP_LEFT);
+            self.note_left();
         } else if !waiting {
             self.note_stop(STOP_SLICED);
         }
@@ -1127,7 +1138,7 @@ impl Translator<'_, '_> {
 
     /// Register `s` of the quad as saved in its frame at `frame`.
     fn vload_saved(&mut self, s: Slot, frame: Value) -> Write {
-        let off = (s * 32) as i32;
+        let off = self.frame_offset(s);
         if self.is_wide(s) {
             Write::W64(
                 [
@@ -1335,7 +1346,7 @@ impl Translator<'_, '_> {
         self.b.ins().brif(ok, resume, &[], fail, &[]);
         self.b.switch_to_block(fail);
         self.vstore_resume(ri + others);
-        self.note_stop(STOP_LEFT);
+        self.note_left();
         self.b.ins().jump(self.next_thread, &[]);
     }
 
@@ -1378,8 +1389,9 @@ impl Translator<'_, '_> {
         if one_round {
             self.b.ins().jump(resume_blocks[0], &[]);
         } else if let Some(ri) = region {
-            // One resume point: quads there (as either function recorded it) resume, exited
-            // ones are passed over, and any other is left to the whole quad function.
+            // One barrier, as the block's scheduler releases it: quads waiting there (as
+            // either function recorded it) resume, exited ones are passed over, and any other
+            // is released in place and left to the whole quad function.
             let t = self.b.use_var(self.vt);
             let off = self.b.ins().ishl_imm_s(t, 2);
             let resume = self.cf(offset_of!(Ctx, resume));
@@ -1396,10 +1408,16 @@ impl Translator<'_, '_> {
                 t.b.switch_to_block(other);
             };
             let checked = self.b.create_block();
-            test(&mut self, ri, resume_blocks[ri as usize]);
-            test(&mut self, nresumes + ri, checked);
+            test(&mut self, ri | WAITING, resume_blocks[ri as usize]);
+            test(&mut self, (nresumes + ri) | WAITING, checked);
             let next = self.next_thread;
             test(&mut self, EXITED, next);
+            let exited = self.splat32(EXITED);
+            let running = self.b.ins().icmp(IntCC::NotEqual, rv, exited);
+            let waiting = self.splat32(WAITING);
+            let bit = self.b.ins().band(running, waiting);
+            let released = self.b.ins().band_not(rv, bit);
+            self.b.ins().store(FLAGS, released, p, 0);
             self.note_stop(STOP_OTHER);
             self.b.ins().jump(next, &[]);
             self.b.switch_to_block(checked);
@@ -1419,7 +1437,7 @@ impl Translator<'_, '_> {
             self.b.set_cold_block(leave);
             self.b.ins().brif(same, dispatch, &[], leave, &[]);
             self.b.switch_to_block(leave);
-            self.note_stop(STOP_LEFT);
+            self.note_left();
             self.b.ins().jump(self.next_thread, &[]);
             self.b.switch_to_block(dispatch);
             // Quad points as this function records them, then the one-thread function's own
