@@ -2,7 +2,7 @@
 //! walks 64K) a given number of times on one worker, for profilers that count instructions
 //! (callgrind) where criterion's many iterations would take too long.
 //!
-//! `cargo run --release -p ferrocuda-cpu --example bench_once -- [saxpy|reduce|matmul|collatz|collatz_inlined|triton_add] [reps]`
+//! `cargo run --release -p ferrocuda-cpu --example bench_once -- [saxpy|reduce|matmul|collatz|collatz_inlined|triton_add|histogram|histogram_global] [reps]`
 
 use ferrocuda_cpu::{Device, LaunchConfig};
 
@@ -114,6 +114,39 @@ fn main() {
             let got = f32::from_le_bytes(c[4 * (i * nn + j)..][..4].try_into().unwrap());
             assert_eq!(got.to_bits(), want.to_bits());
         }
+    }
+    if which == "all" || which == "histogram" || which == "histogram_global" {
+        // The conformance suite's histograms: shared-memory atomics between barriers, and one
+        // global atomic a thread.
+        let src = include_str!("../../../tests/fixtures/ptx/histogram.o3_sm90.ptx");
+        let m = dev
+            .load_module(&ferrocuda_ptx::parse(src).unwrap())
+            .unwrap();
+        let data: Vec<u8> = (0..n as u32)
+            .flat_map(|i| (i.wrapping_mul(2_654_435_761) >> 7).to_le_bytes())
+            .collect();
+        let dd = upload(&dev, &data);
+        let bins = upload(&dev, &[0; 4 * 256]);
+        let mut p = Vec::new();
+        p.extend_from_slice(&dd.to_le_bytes());
+        p.extend_from_slice(&(n as u32).to_le_bytes());
+        p.extend_from_slice(&[0; 4]);
+        p.extend_from_slice(&bins.to_le_bytes());
+        let (name, grid, items) = if which == "histogram_global" {
+            ("histogram_global", (n / 256) as u32, n as u64)
+        } else {
+            ("histogram256", 64, 4 * n as u64)
+        };
+        p[8..12].copy_from_slice(&(items as u32).to_le_bytes());
+        let k = m.kernel(name).unwrap();
+        launch(&dev, &k, [grid, 1, 1], [256, 1, 1], &p, reps);
+        let mut out = vec![0u8; 4 * 256];
+        dev.memory().read(bins, &mut out).unwrap();
+        let total: u64 = out
+            .chunks(4)
+            .map(|c| u32::from_le_bytes(c.try_into().unwrap()) as u64)
+            .sum();
+        assert_eq!(total, items * reps as u64);
     }
     if which == "all" || which == "triton_add" {
         // Triton's vector add (two elements a thread, loads under predicates).

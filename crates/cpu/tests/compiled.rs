@@ -1491,7 +1491,8 @@ fn four_threads_at_a_time_match_the_interpreter() {
 /// between barriers, with a trip count that differs by lane. `in_call`: barriers in a device
 /// function called twice (one thread at a time: calls have no quad function). `sites`: odd
 /// and even quads wait at different barriers, whole quads and half a quad exit before the
-/// first (the function for one barrier passes the others on). `edge`:
+/// first (the function for one barrier passes the others on). `lone`: blocks of code one
+/// thread of each block runs (`tid != k` skips one, `tid == k + 1` enters the other). `edge`:
 /// consecutive shared-memory reads from an offset given as a parameter (past the end: a
 /// fault).
 const BARRIERS: &str = r#"
@@ -1743,6 +1744,46 @@ EXIT:
     ret;
 }
 
+.visible .entry lone(.param .u64 out, .param .u32 k)
+{
+    .reg .pred %p<2>;
+    .reg .b32 %r<10>;
+    .reg .b64 %rd<4>;
+    .shared .align 4 .b32 buf[1024];
+    ld.param.u64 %rd1, [out];
+    ld.param.u32 %r9, [k];
+    mov.u32 %r1, %tid.x;
+    mov.u32 %r2, %tid.y;
+    mov.u32 %r3, %ntid.x;
+    mad.lo.s32 %r1, %r2, %r3, %r1;
+    mov.u32 %r4, buf;
+    shl.b32 %r5, %r1, 2;
+    add.s32 %r4, %r4, %r5;
+    st.shared.u32 [%r4], %r1;
+    bar.sync 0;
+    setp.ne.u32 %p1, %r1, %r9;
+    @%p1 bra SKIP;
+    ld.shared.u32 %r6, [buf+8];
+    add.s32 %r6, %r6, 1000;
+    st.shared.u32 [%r4], %r6;
+    red.global.add.u32 [%rd1], %r6;
+SKIP:
+    add.s32 %r8, %r9, 1;
+    setp.eq.u32 %p1, %r1, %r8;
+    @%p1 bra ONE;
+    bra.uni JOIN;
+ONE:
+    mov.u32 %r6, 7;
+    red.global.add.u32 [%rd1], %r6;
+JOIN:
+    bar.sync 0;
+    ld.shared.u32 %r7, [%r4];
+    mul.wide.u32 %rd2, %r1, 4;
+    add.s64 %rd3, %rd1, %rd2;
+    st.global.u32 [%rd3+4], %r7;
+    ret;
+}
+
 .visible .entry edge(.param .u64 out, .param .u32 off)
 {
     .reg .b32 %r<8>;
@@ -1837,6 +1878,31 @@ fn barriers_four_threads_at_a_time_match_the_interpreter() {
             st *= 2;
         }
         assert_eq!(word(2 * 64 * b as usize), s[0]);
+    }
+    // `lone`: one thread (its quad's lane 0, 1, 2 or 3, or none) of each block runs a block
+    // the others skip.
+    for k in [0u64, 5, 14, 27, 1000] {
+        for block in shapes {
+            let (c, i) = (
+                run(true, "lone", block, &[k]),
+                run(false, "lone", block, &[k]),
+            );
+            assert!(c.0.is_ok(), "lone {k} {block:?}: {:?}", c.0);
+            assert!(c == i, "lone {k} {block:?}");
+            let word = |i: usize| u32::from_le_bytes(c.1[4 * i..4 * i + 4].try_into().unwrap());
+            let threads = block[0] * block[1];
+            if (k as u32) < threads {
+                // Three blocks add to the word the buffer's 0xa5 bytes filled, and thread
+                // `k + 1` adds 7.
+                let seven = if k as u32 + 1 < threads { 3 * 7 } else { 0 };
+                assert_eq!(
+                    word(0),
+                    0xa5a5_a5a5u32 + 3 * 1002 + seven,
+                    "lone {k} {block:?}"
+                );
+                assert_eq!(word(1 + k as usize), 1002, "lone {k} {block:?}");
+            }
+        }
     }
     // `edge`: reads inside the block's shared memory, then from an offset that takes the
     // last quads past its end: the same fault at the same line (what else the launch stored

@@ -1026,6 +1026,16 @@ impl<'a, 'b> Translator<'a, 'b> {
             .ins()
             .load(I64, FLAGS, ctx, offset_of!(Ctx, first) as i32);
         self.b.def_var(self.t, t);
+        // Most passes start at the block's first thread: no divisions (tens of cycles each,
+        // at every pass).
+        let divide = self.b.create_block();
+        let done = self.b.create_block();
+        let zero = self.iconst(0);
+        for v in self.tid {
+            self.b.def_var(v, zero);
+        }
+        self.b.ins().brif(t, divide, &[], done, &[]);
+        self.b.switch_to_block(divide);
         let nx = self.cf(offset_of!(Ctx, ntid));
         let ny = self.cf(offset_of!(Ctx, ntid) + 8);
         // A launch's block sizes are at least 1.
@@ -1039,6 +1049,8 @@ impl<'a, 'b> Translator<'a, 'b> {
         for (v, x) in self.tid.into_iter().zip([x, y, z]) {
             self.b.def_var(v, x);
         }
+        self.b.ins().jump(done, &[]);
+        self.b.switch_to_block(done);
     }
 
     fn block_at(&mut self, pc: u32) -> Block {

@@ -9,7 +9,7 @@
 
 use super::body::Body;
 use super::liveness::Flow;
-use crate::lower::{sr, BinK, Op, Program, Slot, Space, TriK, NONE};
+use crate::lower::{sr, BinK, ICmp, Op, Program, Slot, Space, TriK, NONE};
 use std::collections::HashMap;
 
 /// Lane `l` of a register holds lane 0's value plus `l` times the stride, modulo the
@@ -117,6 +117,66 @@ fn source(body: &Body, carry: Slot, known: &HashMap<Slot, Shape>, s: Slot) -> Op
     })
 }
 
+/// Per guarded instruction whose guard is true in at most one lane of a quad (`true`), or
+/// false in at most one (`false`): the guard's last write before it, in the same straight
+/// line of code, compares for equality two values whose difference steps by a nonzero amount
+/// from lane to lane (`%tid.x == 0`). A branch there never goes one way for the whole quad.
+/// (`shapes` as [`shapes`] gives them.)
+pub(super) fn lone_guards(
+    body: &Body,
+    prog: &Program,
+    flows: &[Flow],
+    carry: Slot,
+    shapes: &HashMap<Slot, Shape>,
+) -> HashMap<u32, bool> {
+    let (_, start, end) = body.func_of(body.entry()).unwrap_or((0, 0, 0));
+    let entered: std::collections::HashSet<u32> = (start..end)
+        .flat_map(|pc| {
+            flows[pc as usize]
+                .succs
+                .iter()
+                .copied()
+                .filter(move |&s| s != pc + 1)
+        })
+        .collect();
+    let lone = |pc: u32| match &prog.insts[pc as usize].op {
+        Op::SetpI { a, b, cmp, w64, .. }
+            if prog.insts[pc as usize].guard == NONE && matches!(cmp, ICmp::Eq | ICmp::Ne) =>
+        {
+            let get = |s| source(body, carry, shapes, s);
+            match (get(*a), get(*b)) {
+                (Some(Shape::Affine(x)), Some(Shape::Affine(y))) => {
+                    let mask = if *w64 { u64::MAX } else { u32::MAX as u64 };
+                    let step = x.wrapping_sub(y) as u64;
+                    (1..4u64)
+                        .all(|k| step.wrapping_mul(k) & mask != 0)
+                        .then_some(*cmp == ICmp::Eq)
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    let mut out = HashMap::new();
+    for pc in start..end {
+        let guard = prog.insts[pc as usize].guard;
+        if guard == NONE {
+            continue;
+        }
+        let mut k = pc;
+        while k > start && !entered.contains(&k) {
+            k -= 1;
+            if flows[k as usize].defs.contains(&guard) {
+                if let Some(t) = lone(k) {
+                    out.insert(pc, t);
+                }
+                break;
+            }
+        }
+    }
+    out
+}
+
 /// Whether `op` writes `d` masked to fewer than 32 bits.
 fn narrow_write(op: &Op, d: Slot) -> bool {
     let wm = match op {
@@ -189,7 +249,7 @@ fn result(body: &Body, op: &Op, get: &dyn Fn(Slot) -> Option<Shape>) -> Option<S
 
 #[cfg(test)]
 mod tests {
-    use super::{shapes, Shape};
+    use super::{lone_guards, shapes, Shape};
     use crate::jit::body::{check, flow};
     use crate::lower::{self, Layout, Op, Program};
 
@@ -225,6 +285,65 @@ mod tests {
                 _ => None,
             })
             .collect()
+    }
+
+    /// `lone_guards` for the program's guarded branches, in program order.
+    fn branch_guards(body: &str) -> Vec<Option<bool>> {
+        let prog = program(body);
+        let b = check(&prog, 0).unwrap();
+        let flows: Vec<_> = (0..prog.insts.len() as u32)
+            .map(|pc| flow(&b, &prog, pc, prog.nslots))
+            .collect();
+        let sh = shapes(&b, &prog, &flows, prog.nslots, &[]);
+        let lone = lone_guards(&b, &prog, &flows, prog.nslots, &sh);
+        (0..prog.insts.len() as u32)
+            .filter(|&pc| {
+                let i = &prog.insts[pc as usize];
+                matches!(i.op, Op::Bra { .. }) && i.guard != crate::lower::NONE
+            })
+            .map(|pc| lone.get(&pc).copied())
+            .collect()
+    }
+
+    #[test]
+    fn equality_with_the_thread_index_holds_in_one_lane_at_most() {
+        let got = branch_guards(
+            ".visible .entry k(.param .u32 n)\n{\n\
+             .reg .b32 %r<12>;\n.reg .pred %p<4>;\n\
+             mov.u32 %r1, %tid.x;\nld.param.u32 %r2, [n];\n\
+             setp.eq.u32 %p1, %r1, 0;\n@%p1 bra A;\nA:\n\
+             setp.ne.u32 %p1, %r1, %r2;\n@%p1 bra B;\nB:\n\
+             setp.ne.u32 %p1, %r1, %r2;\n@!%p1 bra C;\nC:\n\
+             shl.b32 %r3, %r1, 30;\nsetp.eq.u32 %p2, %r3, 0;\n@%p2 bra D;\nD:\n\
+             shl.b32 %r4, %r1, 31;\nsetp.eq.u32 %p2, %r4, 0;\n@%p2 bra E;\nE:\n\
+             setp.eq.u32 %p3, %r2, 7;\n@%p3 bra F;\nF:\n\
+             setp.lt.u32 %p3, %r1, %r2;\n@%p3 bra G;\nG:\n\
+             setp.eq.u32 %p1, %r1, 5;\nbra.uni H;\nH:\n@%p1 bra I;\nI:\n\
+             setp.eq.u32 %p1, %r1, 5;\n@%p3 bra J;\nsetp.eq.u32 %p1, %r2, 9;\nJ:\n\
+             @%p1 bra K;\nK:\n\
+             ret;\n}\n",
+        );
+        assert_eq!(
+            got,
+            vec![
+                // tid.x == 0: true in one lane at most.
+                Some(true),
+                // tid.x != n: false in one lane at most (negated or not, the same guard).
+                Some(false),
+                Some(false),
+                // tid.x << 30 takes four values in a quad, tid.x << 31 two.
+                Some(true),
+                None,
+                // Uniform, or an ordering.
+                None,
+                None,
+                // Past a label only the jump just before it reaches.
+                Some(true),
+                // Guards written before a label other jumps reach.
+                None,
+                None,
+            ]
+        );
     }
 
     #[test]

@@ -765,14 +765,30 @@ impl Translator<'_, '_> {
     fn split_on_guard(&mut self, pc: u32, all: Block, none: Block) {
         let inst = &self.prog.insts[pc as usize];
         let m = self.vtruth(inst.guard, inst.neg);
-        let every = self.b.ins().vall_true(m);
-        let any = self.b.ins().vany_true(m);
-        let mixed = self.b.create_block();
         let diverge = self.b.create_block();
         self.b.set_cold_block(diverge);
-        self.b.ins().brif(every, all, &[], mixed, &[]);
-        self.b.switch_to_block(mixed);
-        self.b.ins().brif(any, diverge, &[], none, &[]);
+        // A guard true (or false) in at most one lane: the quad never goes all one way, and
+        // the code there is not the quad function's (a `%tid.x == 0` block with a helper call
+        // would cost the whole loop its registers). Should it all the same, it hands over.
+        let lone = self.vplan.as_ref().and_then(|p| p.lone.get(&pc));
+        match lone.map(|&t| t != inst.neg) {
+            Some(true) => {
+                let any = self.b.ins().vany_true(m);
+                self.b.ins().brif(any, diverge, &[], none, &[]);
+            }
+            Some(false) => {
+                let every = self.b.ins().vall_true(m);
+                self.b.ins().brif(every, all, &[], diverge, &[]);
+            }
+            None => {
+                let every = self.b.ins().vall_true(m);
+                let any = self.b.ins().vany_true(m);
+                let mixed = self.b.create_block();
+                self.b.ins().brif(every, all, &[], mixed, &[]);
+                self.b.switch_to_block(mixed);
+                self.b.ins().brif(any, diverge, &[], none, &[]);
+            }
+        }
         self.b.switch_to_block(diverge);
         let ri = self.resume_index[&(Resume::Handoff, pc)];
         self.vstop(ri, false, pc);

@@ -6,7 +6,7 @@
 
 use super::wide_slots;
 use crate::jit::body::Body;
-use crate::jit::lanes::{shapes, Shape};
+use crate::jit::lanes::{lone_guards, shapes, Shape};
 use crate::jit::liveness::Flow;
 use crate::lower::{Op, Program, Slot, Space, NONE};
 use std::collections::{HashMap, HashSet};
@@ -39,6 +39,9 @@ pub(in crate::jit) struct QuadPlan {
     /// Registers the quad function holds as 64-bit lanes.
     pub(in crate::jit) wide: HashSet<Slot>,
     pub(in crate::jit) shapes: HashMap<Slot, Shape>,
+    /// Guarded instructions whose guard is true (`true`) or false in at most one lane (see
+    /// `lanes::lone_guards`).
+    pub(in crate::jit) lone: HashMap<u32, bool>,
     /// Per shared-memory access made four at a time: its group.
     pub(in crate::jit) groups: HashMap<u32, SharedGroup>,
     /// The first instructions of the quad function's straight lines of code (see `leaders`).
@@ -56,9 +59,11 @@ impl QuadPlan {
         live_in: &[Slot],
         quad_points: &[u32],
     ) -> QuadPlan {
+        let shapes = shapes(body, prog, flows, carry, live_in);
         let mut plan = QuadPlan {
             wide: wide_slots(body, prog, carry),
-            shapes: shapes(body, prog, flows, carry, live_in),
+            lone: lone_guards(body, prog, flows, carry, &shapes),
+            shapes,
             groups: HashMap::new(),
             leaders: leaders(body, prog, quad_points),
         };
