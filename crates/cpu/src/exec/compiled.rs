@@ -368,41 +368,50 @@ impl<'l> Runner<'l> {
         // Where every thread waits at the barrier or has exited, and the kernel has a function
         // for the barrier the first waits at: its quad point (that function releases it).
         let mut point = None;
+        let host = &mut self.host;
+        let mut ctx = JitCtx {
+            first: 0,
+            nthreads: threads as u64,
+            regs: self.regs.as_mut_ptr(),
+            resume: self.resume.as_mut_ptr(),
+            shared: host.shared.as_mut_ptr(),
+            shared_len: shared_len as u64,
+            params: l.params.as_ptr(),
+            params_len: l.params.len() as u64,
+            local: host.local.as_mut_ptr(),
+            local_stride: host.local_stride,
+            local_len: host.local_len,
+            sites: host.sites.as_mut_ptr(),
+            shared_units: std::array::from_fn(|k| shared_len as u64 >> k),
+            local_units: std::array::from_fn(|k| host.local_len >> k),
+            status: 0,
+            fault_pc: 0,
+            scratch: 0,
+            ret: 0,
+            stops: 0,
+            left_from: u64::MAX,
+            left_to: 0,
+            ntid: l.block.map(|x| x as u64),
+            ctaid: cta,
+            nctaid: l.grid.map(|x| x as u64),
+            smid: self.smid as u64,
+            nsmid: l.nsm as u64,
+            gridid: l.gridid,
+            dyn_smem: l.dyn_shared as u64,
+            total_smem: dyn_base + l.dyn_shared as u64,
+            dyn_base,
+            host,
+        };
         loop {
-            let host = &mut self.host;
-            let mut ctx = JitCtx {
-                first: 0,
-                nthreads: threads as u64,
-                regs: self.regs.as_mut_ptr(),
-                resume: self.resume.as_mut_ptr(),
-                shared: host.shared.as_mut_ptr(),
-                shared_len: shared_len as u64,
-                params: l.params.as_ptr(),
-                params_len: l.params.len() as u64,
-                local: host.local.as_mut_ptr(),
-                local_stride: host.local_stride,
-                local_len: host.local_len,
-                sites: host.sites.as_mut_ptr(),
-                shared_units: std::array::from_fn(|k| shared_len as u64 >> k),
-                local_units: std::array::from_fn(|k| host.local_len >> k),
-                status: 0,
-                fault_pc: 0,
-                scratch: 0,
-                ret: 0,
-                stops: 0,
-                left_from: u64::MAX,
-                left_to: 0,
-                ntid: l.block.map(|x| x as u64),
-                ctaid: cta,
-                nctaid: l.grid.map(|x| x as u64),
-                smid: self.smid as u64,
-                nsmid: l.nsm as u64,
-                gridid: l.gridid,
-                dyn_smem: l.dyn_shared as u64,
-                total_smem: dyn_base + l.dyn_shared as u64,
-                dyn_base,
-                host,
-            };
+            // A round: every thread, from where it stopped (the pointers anew, as the last
+            // round's release borrowed the slots).
+            ctx.first = 0;
+            ctx.nthreads = threads as u64;
+            ctx.regs = self.regs.as_mut_ptr();
+            ctx.resume = self.resume.as_mut_ptr();
+            ctx.stops = 0;
+            ctx.left_from = u64::MAX;
+            ctx.left_to = 0;
             let mut r = if quads {
                 // Past a barrier, the function for it alone, then the whole quad function if
                 // that released quads that resume elsewhere.
@@ -440,7 +449,7 @@ impl<'l> Runner<'l> {
             }
             if r == PASS_FAULT {
                 let pc = ctx.fault_pc as u32;
-                let e = self.host.error.take().unwrap_or_else(|| internal("pass"));
+                let e = ctx.host.error.take().unwrap_or_else(|| internal("pass"));
                 return Err(e.with_site(|| site(l, pc)));
             }
             if k.single_pass || k.one_round || l.abort.load(Ordering::Relaxed) {
