@@ -100,6 +100,18 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
     }
     let at: Vec<u32> = resumes.iter().map(|r| r.1).collect();
     let mut live = live_in(&flows, slots as usize, &at);
+    // Registers loaded from the kernel's parameters are loaded again where threads resume,
+    // not saved where they stop.
+    let entry_live = live_in(&flows, slots as usize, &[entry]).remove(0);
+    let reload = reloadable(&body, prog, &flows, &entry_live, param_bytes);
+    let mut reloads: Vec<Vec<u32>> = live
+        .iter_mut()
+        .map(|l| {
+            let loads = l.iter().filter_map(|s| reload.get(s).copied()).collect();
+            l.retain(|s| !reload.contains_key(s));
+            loads
+        })
+        .collect();
     // Every resume point loads the registers live there, and every stop saves them: past a
     // few thousand, compiling takes longer than the interpreter would run most launches (150
     // barriers with 60 registers live at each: 0.6 s). Without the quad function's hand-over
@@ -115,8 +127,10 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
     if saved(&live) > 2 * MAX_SAVED {
         resumes.truncate(quad_points as usize);
         live.truncate(quad_points as usize);
+        reloads.truncate(quad_points as usize);
         plan = None;
     }
+    let reloads = std::rc::Rc::new(reloads);
     let want_quads = plan.is_some();
     // A thread's frame holds the slots live where it may stop, and no others: the frames of a
     // block's threads stay small enough for the host's first-level cache.
@@ -170,6 +184,7 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
         let b = FunctionBuilder::new(&mut cx.func, &mut fbcx);
         let mut t = Translator::new(b, &body, prog, call_conv, carry, frame_slots);
         t.frame_index = frame_index.clone();
+        t.reloads = reloads.clone();
         t.trampolines = trampolines;
         t.from_first = want_quads;
         t.quad_points = if want_quads { quad_points } else { 0 };
@@ -198,6 +213,7 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
             let b = FunctionBuilder::new(&mut cx.func, &mut fbcx);
             let mut t = Translator::new(b, &body, prog, call_conv, carry, frame_slots);
             t.frame_index = frame_index.clone();
+            t.reloads = reloads.clone();
             t.trampolines = trampolines;
             t.param_bytes = param_bytes as u64;
             t.quad_points = quad_points;
@@ -320,6 +336,57 @@ fn quad_unchanged(
         .collect()
 }
 
+/// Registers every thread of a block holds the same value in wherever they are live: written
+/// once, by a load of a kernel parameter inside the parameters (at a constant offset), and not
+/// read before. By register: that load.
+fn reloadable(
+    body: &Body,
+    prog: &Program,
+    flows: &[Flow],
+    entry_live: &[Slot],
+    param_bytes: u32,
+) -> HashMap<Slot, u32> {
+    let mut defs: HashMap<Slot, Vec<u32>> = HashMap::new();
+    for &(_, start, end) in &body.funcs {
+        for pc in start..end {
+            for &d in &flows[pc as usize].defs {
+                defs.entry(d).or_default().push(pc);
+            }
+        }
+    }
+    let kernel = body.func_of(body.entry()).map_or(0..0, |f| f.1..f.2);
+    defs.into_iter()
+        .filter_map(|(slot, pcs)| {
+            let [pc] = pcs[..] else {
+                return None;
+            };
+            let inst = &prog.insts[pc as usize];
+            let Op::Ld {
+                space: Space::KParam,
+                n: 1,
+                addr,
+                off,
+                bytes,
+                ..
+            } = &inst.op
+            else {
+                return None;
+            };
+            let at = body.consts.get(addr)?.wrapping_add(*off as u64);
+            let fits = at % *bytes as u64 == 0
+                && at
+                    .checked_add(*bytes as u64)
+                    .is_some_and(|e| e <= param_bytes as u64);
+            (fits
+                && inst.guard == NONE
+                && kernel.contains(&pc)
+                && body.is_reg(slot)
+                && !entry_live.contains(&slot))
+            .then_some((slot, pc))
+        })
+        .collect()
+}
+
 /// Per instruction: whether a quad that resumes at `from` can reach it before it stops at a
 /// barrier.
 fn reach_to_barriers(prog: &Program, flows: &[Flow], from: u32) -> Vec<bool> {
@@ -427,6 +494,9 @@ struct Translator<'a, 'b> {
     frame_slots: u32,
     /// Per slot: its place in the frame (slots never saved have none).
     frame_index: std::rc::Rc<Vec<u32>>,
+    /// Per resume point: the parameter loads that give the registers live there that are
+    /// loaded again instead of saved (see `reloadable`).
+    reloads: std::rc::Rc<Vec<Vec<u32>>>,
     vars: HashMap<Slot, Variable>,
     t: Variable,
     tid: [Variable; 3],
@@ -589,6 +659,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             carry,
             frame_slots,
             frame_index: Default::default(),
+            reloads: Default::default(),
             vars: HashMap::new(),
             t,
             tid,
@@ -1114,6 +1185,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         // Resume points: reload the live registers. (Those live at the entry are read before
         // the kernel writes them, the carry flag of an `addc` say: zero, as in the
         // interpreter.)
+        let exit = self.b.create_block();
         for (i, &(kind, pc)) in resumes.iter().enumerate() {
             self.b.switch_to_block(resume_blocks[i]);
             let live = self.live[i].clone();
@@ -1130,6 +1202,9 @@ impl<'a, 'b> Translator<'a, 'b> {
                 };
                 let var = self.var(s);
                 self.b.def_var(var, v);
+            }
+            for load in self.reloads.get(i).cloned().unwrap_or_default() {
+                self.inst(load, site_bytes, exit)?;
             }
             let target = self.block_at(pc);
             self.b.ins().jump(target, &[]);
@@ -1160,7 +1235,6 @@ impl<'a, 'b> Translator<'a, 'b> {
         for &l in &leaders {
             self.block_at(l);
         }
-        let exit = self.b.create_block();
         for &(_, start, end) in &funcs {
             // Falling off the end of a function ends the thread.
             self.emit_code(start, end, exit, |t, pc| t.inst(pc, site_bytes, exit))?;

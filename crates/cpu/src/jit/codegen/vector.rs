@@ -1506,6 +1506,11 @@ impl Translator<'_, '_> {
                     }
                 }
             }
+            if kind != Resume::Entry {
+                for load in self.reloads.get(i).cloned().unwrap_or_default() {
+                    self.vinst(load, site_bytes)?;
+                }
+            }
             let to = self.vblock(pc);
             self.b.ins().jump(to, &[]);
         }
