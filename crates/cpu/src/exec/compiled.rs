@@ -366,8 +366,9 @@ impl<'l> Runner<'l> {
         // block's rows.
         let quads = k.quads.is_some() && l.block[0] % 4 == 0;
         // Where every thread waits at the barrier or has exited, and the kernel has a function
-        // for the barrier the first waits at: its quad point (that function releases it).
-        let mut point = None;
+        // for the barrier the first waits at: its quad point (that function releases it). At
+        // first every thread is at the entry (point 0).
+        let mut point = (quads && k.has_barrier_function(0)).then_some(0);
         let host = &mut self.host;
         let mut ctx = JitCtx {
             first: 0,

@@ -251,10 +251,13 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
     // points and with the registers of that code alone to allocate.
     let mut barriers = Vec::new();
     if quads.is_some() && quad_points > 1 {
-        let points: Vec<u32> = (1..quad_points)
+        let mut points: Vec<u32> = (1..quad_points)
             .filter(|&p| resumes[p as usize].0 == Resume::Barrier)
             .collect();
-        if points.len() <= MAX_BARRIER_FUNCTIONS {
+        if !points.is_empty() && points.len() <= MAX_BARRIER_FUNCTIONS {
+            // And the code from the kernel's entry to the first barriers, for a block's first
+            // round.
+            points.push(0);
             barriers = vec![None; quad_points as usize];
             for p in points {
                 barriers[p as usize] = quad_function(Some(p), &mut site_bytes);

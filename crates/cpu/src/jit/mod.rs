@@ -166,7 +166,7 @@ pub(crate) struct JitKernel {
     /// `codegen::vector`), in blocks whose x size is a multiple of four.
     pub(crate) quads: Option<*const u8>,
     /// Per quad point: a quad function that resumes only there, for the rounds after a barrier
-    /// where every quad does.
+    /// where every quad does (and for a block's first round, at point 0, the entry).
     pub(crate) barriers: Vec<Option<*const u8>>,
     /// Resume points below this one are also the quad function's; the others (the branches
     /// where a quad's threads went different ways) only the one-thread function's.
@@ -223,7 +223,8 @@ impl JitKernel {
     /// Releases the barrier before quad point `p`, where every thread of the block that has
     /// not exited waits: a pass of the function for `p` resumes the quads waiting there,
     /// passes over exited quads, and releases the threads of any other in place, noting
-    /// [`STOP_OTHER`]. `None` where the kernel has no such function.
+    /// [`STOP_OTHER`]. (At point 0, it starts the block's quads at the entry.) `None` where
+    /// the kernel has no such function.
     pub(crate) fn pass_barrier(&self, p: u32, ctx: &mut JitCtx<'_, '_>) -> Option<u32> {
         let code = self.barriers.get(p as usize).copied().flatten()?;
         // SAFETY: as in `pass`: `code` is one of this kernel's finalized quad functions, with

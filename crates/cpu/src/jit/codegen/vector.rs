@@ -1424,8 +1424,13 @@ impl Translator<'_, '_> {
                 t.b.switch_to_block(other);
             };
             let checked = self.b.create_block();
-            test(&mut self, ri | WAITING, resume_blocks[ri as usize]);
-            test(&mut self, (nresumes + ri) | WAITING, checked);
+            if ri == 0 {
+                // The entry, where every thread of a block starts.
+                test(&mut self, 0, resume_blocks[0]);
+            } else {
+                test(&mut self, ri | WAITING, resume_blocks[ri as usize]);
+                test(&mut self, (nresumes + ri) | WAITING, checked);
+            }
             let next = self.next_thread;
             test(&mut self, EXITED, next);
             let exited = self.splat32(EXITED);
@@ -1437,7 +1442,11 @@ impl Translator<'_, '_> {
             self.note_stop(STOP_OTHER);
             self.b.ins().jump(next, &[]);
             self.b.switch_to_block(checked);
-            self.check_shapes(ri, resume_blocks[ri as usize], nresumes + quad_points);
+            if ri == 0 {
+                self.b.ins().jump(next, &[]);
+            } else {
+                self.check_shapes(ri, resume_blocks[ri as usize], nresumes + quad_points);
+            }
         } else {
             let t = self.b.use_var(self.vt);
             let off = self.b.ins().ishl_imm_s(t, 2);
