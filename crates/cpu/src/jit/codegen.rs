@@ -81,8 +81,8 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
     let flows: Vec<Flow> = (0..prog.insts.len() as u32)
         .map(|pc| flow(&body, prog, pc, carry))
         .collect();
+    let entry_live = live_in(&flows, slots as usize, &[entry]).remove(0);
     let plan = want_quads.then(|| {
-        let entry_live = live_in(&flows, slots as usize, &[entry]).remove(0);
         let quad_pcs: Vec<u32> = resumes.iter().map(|r| r.1).collect();
         std::rc::Rc::new(vector::plan::QuadPlan::new(
             &body,
@@ -102,7 +102,6 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
     let mut live = live_in(&flows, slots as usize, &at);
     // Registers loaded from the kernel's parameters are loaded again where threads resume,
     // not saved where they stop.
-    let entry_live = live_in(&flows, slots as usize, &[entry]).remove(0);
     let reload = reloadable(&body, prog, &flows, &entry_live, param_bytes);
     let mut reloads: Vec<Vec<u32>> = live
         .iter_mut()

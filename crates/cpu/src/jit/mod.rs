@@ -21,9 +21,12 @@
 //!   barrier, it releases them (threads that exited do not count), until every thread has
 //!   exited. A kernel without loops or barriers needs one round.
 //! - Past a barrier the quads usually all resume at the same point: each barrier of a kernel
-//!   with a quad function gets a function of its own, a loop over the quads of the code from
-//!   there to the next barrier, with no dispatch among resume points. It also releases the
-//!   barrier, quad by quad, and leaves quads that wait elsewhere to the whole quad function.
+//!   with a quad function (and its entry) gets a function of its own, a loop over the quads of
+//!   the code from there to the next barriers, with no dispatch among resume points. It also
+//!   releases the barrier, quad by quad, and leaves quads that wait elsewhere to the whole quad
+//!   function.
+//! - A thread's frame holds only the registers live where it may stop; registers loaded once
+//!   from the kernel's parameters are loaded again where it resumes instead.
 //!
 //! That wins where warps diverge, on memory-bound code, and (four at a time) on shared-memory
 //! kernels; on uniform arithmetic loops the interpreter's lockstep warps (vector instructions

@@ -1071,8 +1071,6 @@ impl Translator<'_, '_> {
         }
     }
 
-    /// The quad's register frame: slot `s` of lane `l` at `32 * s + 8 * l` (see
-    /// `JitCtx::regs`).
     /// Notes that the pass leaves this quad to the one-thread function: [`STOP_LEFT`], and the
     /// range of threads the block's scheduler looks for such quads in.
     fn note_left(&mut self) {
@@ -1090,6 +1088,8 @@ impl Translator<'_, '_> {
         self.b.ins().store(FLAGS, v, ctx, to);
     }
 
+    /// The quad's register frame: the slot at place `i` of the frame (see `frame_offset`), lane
+    /// `l`, at `32 * i + 8 * l` (see `JitCtx::regs`).
     fn vframe_ptr(&mut self) -> Value {
         if self.quad_points > 1 {
             // Kernels with loops or barriers load and save frames on their hot paths: the
@@ -1405,9 +1405,10 @@ impl Translator<'_, '_> {
         if one_round {
             self.b.ins().jump(resume_blocks[0], &[]);
         } else if let Some(ri) = region {
-            // One barrier, as the block's scheduler releases it: quads waiting there (as
-            // either function recorded it) resume, exited ones are passed over, and any other
-            // is released in place and left to the whole quad function.
+            // One barrier, as the block's scheduler releases it (or the entry, at a block's
+            // first round): quads waiting there (as either function recorded it) resume,
+            // exited ones are passed over, and any other is released in place and left to the
+            // whole quad function.
             let t = self.b.use_var(self.vt);
             let off = self.b.ins().ishl_imm_s(t, 2);
             let resume = self.cf(offset_of!(Ctx, resume));
@@ -1423,13 +1424,14 @@ impl Translator<'_, '_> {
                 t.b.ins().brif(same, then, &[], other, &[]);
                 t.b.switch_to_block(other);
             };
-            let checked = self.b.create_block();
-            if ri == 0 {
+            let checked = (ri > 0).then(|| self.b.create_block());
+            match checked {
                 // The entry, where every thread of a block starts.
-                test(&mut self, 0, resume_blocks[0]);
-            } else {
-                test(&mut self, ri | WAITING, resume_blocks[ri as usize]);
-                test(&mut self, (nresumes + ri) | WAITING, checked);
+                None => test(&mut self, 0, resume_blocks[0]),
+                Some(checked) => {
+                    test(&mut self, ri | WAITING, resume_blocks[ri as usize]);
+                    test(&mut self, (nresumes + ri) | WAITING, checked);
+                }
             }
             let next = self.next_thread;
             test(&mut self, EXITED, next);
@@ -1441,10 +1443,8 @@ impl Translator<'_, '_> {
             self.b.ins().store(FLAGS, released, p, 0);
             self.note_stop(STOP_OTHER);
             self.b.ins().jump(next, &[]);
-            self.b.switch_to_block(checked);
-            if ri == 0 {
-                self.b.ins().jump(next, &[]);
-            } else {
+            if let Some(checked) = checked {
+                self.b.switch_to_block(checked);
                 self.check_shapes(ri, resume_blocks[ri as usize], nresumes + quad_points);
             }
         } else {
