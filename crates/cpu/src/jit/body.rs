@@ -194,6 +194,13 @@ pub(super) fn op_name(op: &Op) -> &'static str {
     }
 }
 
+/// Every instruction's flow (see [`flow`]), by program counter.
+pub(super) fn flows(body: &Body, prog: &Program, carry: u32) -> Vec<Flow> {
+    (0..prog.insts.len() as u32)
+        .map(|pc| flow(body, prog, pc, carry))
+        .collect()
+}
+
 /// Registers an instruction reads and writes, and where control goes next.
 pub(super) fn flow(body: &Body, prog: &Program, pc: u32, carry: u32) -> Flow {
     let Some((fid, _, end)) = body.func_of(pc) else {

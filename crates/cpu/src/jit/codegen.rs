@@ -1,7 +1,7 @@
 //! Translating a lowered kernel into one Cranelift function that runs a pass over a block
 //! (see the module documentation of `jit`).
 
-use super::body::{check, flow, op_name, ret_site_slot, Body};
+use super::body::{check, flows, op_name, ret_site_slot, Body};
 use super::liveness::{live_in, unchanged, Flow};
 use super::{JitCtx, JitKernel, EXITED, PASS_DONE, PASS_FAULT, SLICE, STOP_SLICED, WAITING};
 use crate::exec::compiled::{h_alu, h_atom, h_mem, h_misc, h_nan64, mem_code};
@@ -78,9 +78,7 @@ pub(crate) fn compile(prog: &Program, kernel: u32, param_bytes: u32) -> Result<J
         }
     }
     let quad_points = resumes.len() as u32;
-    let flows: Vec<Flow> = (0..prog.insts.len() as u32)
-        .map(|pc| flow(&body, prog, pc, carry))
-        .collect();
+    let flows = flows(&body, prog, carry);
     let entry_live = live_in(&flows, slots as usize, &[entry]).remove(0);
     let plan = want_quads.then(|| {
         let quad_pcs: Vec<u32> = resumes.iter().map(|r| r.1).collect();
@@ -949,18 +947,23 @@ impl<'a, 'b> Translator<'a, 'b> {
     /// registers (those the quad function holds as `i32x4`) as four 32-bit lanes, the others
     /// as four 64-bit lanes.
     fn frame_slot(&mut self, s: Slot) -> (Value, i32, bool) {
-        let narrow = self.vplan.as_ref().is_some_and(|p| !p.wide.contains(&s));
+        let narrow = self.vplan.is_some() && !self.is_wide(s);
         let t = self.b.use_var(self.t);
+        let frame = self.frame_of(t);
+        let lane = self.b.ins().band_imm_s(t, 3);
+        let lane = self.b.ins().ishl_imm_s(lane, if narrow { 2 } else { 3 });
+        let p = self.b.ins().iadd(frame, lane);
+        let off = self.frame_offset(s);
+        (p, off, narrow)
+    }
+
+    /// The frame of the quad thread `t` belongs to.
+    fn frame_of(&mut self, t: Value) -> Value {
         let quad = self.b.ins().ushr_imm_s(t, 2);
         let stride = self.iconst(self.frame_slots as u64 * 32);
         let off = self.b.ins().imul(quad, stride);
-        let lane = self.b.ins().band_imm_s(t, 3);
-        let lane = self.b.ins().ishl_imm_s(lane, if narrow { 2 } else { 3 });
-        let off = self.b.ins().iadd(off, lane);
         let regs = self.cf(offset_of!(Ctx, regs));
-        let p = self.b.ins().iadd(regs, off);
-        let off = self.frame_offset(s);
-        (p, off, narrow)
+        self.b.ins().iadd(regs, off)
     }
 
     /// The offset of slot `s` in a quad's frame.

@@ -250,8 +250,10 @@ fn result(body: &Body, op: &Op, get: &dyn Fn(Slot) -> Option<Shape>) -> Option<S
 #[cfg(test)]
 mod tests {
     use super::{lone_guards, shapes, Shape};
-    use crate::jit::body::{check, flow};
-    use crate::lower::{self, Layout, Op, Program};
+    use crate::jit::body::{check, flows, Body};
+    use crate::jit::liveness::Flow;
+    use crate::lower::{self, Layout, Op, Program, Slot};
+    use std::collections::HashMap;
 
     fn program(body: &str) -> Program {
         let m = ferrocuda_ptx::parse(&format!(
@@ -269,14 +271,19 @@ mod tests {
         lower::lower_program(&m, &layout, &[0]).unwrap()
     }
 
-    /// The shape of the address of each shared-memory store, in program order.
-    fn store_shapes(body: &str) -> Vec<Shape> {
+    /// The kernel of `body` (PTX text after the module header), its flows and its registers'
+    /// shapes.
+    fn analysed(body: &str) -> (Program, Body, Vec<Flow>, HashMap<Slot, Shape>) {
         let prog = program(body);
         let b = check(&prog, 0).unwrap();
-        let flows: Vec<_> = (0..prog.insts.len() as u32)
-            .map(|pc| flow(&b, &prog, pc, prog.nslots))
-            .collect();
+        let flows = flows(&b, &prog, prog.nslots);
         let sh = shapes(&b, &prog, &flows, prog.nslots, &[]);
+        (prog, b, flows, sh)
+    }
+
+    /// The shape of the address of each shared-memory store, in program order.
+    fn store_shapes(body: &str) -> Vec<Shape> {
+        let (prog, b, _, sh) = analysed(body);
         prog.insts
             .iter()
             .filter_map(|i| match &i.op {
@@ -289,12 +296,7 @@ mod tests {
 
     /// `lone_guards` for the program's guarded branches, in program order.
     fn branch_guards(body: &str) -> Vec<Option<bool>> {
-        let prog = program(body);
-        let b = check(&prog, 0).unwrap();
-        let flows: Vec<_> = (0..prog.insts.len() as u32)
-            .map(|pc| flow(&b, &prog, pc, prog.nslots))
-            .collect();
-        let sh = shapes(&b, &prog, &flows, prog.nslots, &[]);
+        let (prog, b, flows, sh) = analysed(body);
         let lone = lone_guards(&b, &prog, &flows, prog.nslots, &sh);
         (0..prog.insts.len() as u32)
             .filter(|&pc| {

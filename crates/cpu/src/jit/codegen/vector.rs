@@ -24,6 +24,7 @@ use super::{int_cc, Ctx, Resume, Translator, FLAGS};
 pub(super) mod plan;
 use crate::jit::body::{flow, Body};
 use crate::jit::lanes::Shape;
+use crate::jit::liveness::Flow;
 use crate::jit::{EXITED, STOP_LEFT, STOP_OTHER, STOP_SLICED, WAITING};
 use crate::lower::{sr, BinK, Op, Program, Slot, Space, TriK, NONE};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
@@ -75,12 +76,17 @@ fn little() -> MemFlagsData {
 }
 
 /// The width each register the kernel writes needs: 32 bits where every write is at most
-/// that wide (masked to it), 64 otherwise.
-pub(super) fn wide_slots(body: &Body, prog: &Program, carry: Slot) -> HashSet<Slot> {
+/// that wide (masked to it), 64 otherwise. (`flows` as `body::flows` gives them.)
+pub(super) fn wide_slots(
+    body: &Body,
+    prog: &Program,
+    flows: &[Flow],
+    carry: Slot,
+) -> HashSet<Slot> {
     let mut wide = HashSet::new();
     let (_, start, end) = body.func_of(body.entry()).unwrap_or((0, 0, 0));
     for pc in start..end {
-        let f = flow(body, prog, pc, carry);
+        let f = &flows[pc as usize];
         let widths: Vec<(Slot, u64)> = match &prog.insts[pc as usize].op {
             Op::Mov { d, wm, .. }
             | Op::Bin { d, wm, .. }
@@ -99,7 +105,7 @@ pub(super) fn wide_slots(body: &Body, prog: &Program, carry: Slot) -> HashSet<Sl
             Op::Ld { ds, wms, n, .. } => (0..*n as usize).map(|i| (ds[i], wms[i])).collect(),
             _ => Vec::new(),
         };
-        for d in f.defs {
+        for &d in &f.defs {
             let wm = widths.iter().find(|w| w.0 == d).map_or(u64::MAX, |w| w.1);
             if wm > 0xffff_ffff {
                 wide.insert(d);
@@ -1098,21 +1104,22 @@ impl Translator<'_, '_> {
             return self.b.use_var(self.vframe);
         }
         let t = self.b.use_var(self.vt);
-        let quad = self.b.ins().ushr_imm_s(t, 2);
-        let stride = self.iconst(self.frame_slots as u64 * 32);
-        let off = self.b.ins().imul(quad, stride);
-        let regs = self.cf(offset_of!(Ctx, regs));
-        self.b.ins().iadd(regs, off)
+        self.frame_of(t)
+    }
+
+    /// The resume slots of the quad's four threads (see `JitCtx::resume`).
+    fn vresume_ptr(&mut self) -> Value {
+        let t = self.b.use_var(self.vt);
+        let off = self.b.ins().ishl_imm_s(t, 2);
+        let resume = self.cf(offset_of!(Ctx, resume));
+        self.b.ins().iadd(resume, off)
     }
 
     /// Sets the resume slots of the quad's four threads to `v`. (As two 64-bit stores of an
     /// immediate: a vector constant would be hoisted out of the thread loop, and one per stop
     /// would crowd the vector registers the loop keeps.)
     fn vstore_resume(&mut self, v: u32) {
-        let t = self.b.use_var(self.vt);
-        let off = self.b.ins().ishl_imm_s(t, 2);
-        let resume = self.cf(offset_of!(Ctx, resume));
-        let p = self.b.ins().iadd(resume, off);
+        let p = self.vresume_ptr();
         let pair = self.iconst(v as u64 * 0x1_0000_0001);
         self.b.ins().store(FLAGS, pair, p, 0);
         self.b.ins().store(FLAGS, pair, p, 8);
@@ -1390,11 +1397,7 @@ impl Translator<'_, '_> {
         self.first_thread();
         let t = self.b.use_var(self.t);
         self.b.def_var(self.vt, t);
-        let quad = self.b.ins().ushr_imm_s(t, 2);
-        let stride = self.iconst(self.frame_slots as u64 * 32);
-        let off = self.b.ins().imul(quad, stride);
-        let regs = self.cf(offset_of!(Ctx, regs));
-        let frame = self.b.ins().iadd(regs, off);
+        let frame = self.frame_of(t);
         self.b.def_var(self.vframe, frame);
         for k in 0..3 {
             let v = self.b.use_var(self.tid[k]);
@@ -1402,18 +1405,16 @@ impl Translator<'_, '_> {
         }
         let head = self.thread_loop(self.vt);
         let resume_blocks: Vec<Block> = (0..quad_points).map(|_| self.b.create_block()).collect();
-        if one_round {
-            self.b.ins().jump(resume_blocks[0], &[]);
-        } else if let Some(ri) = region {
+        // The quad's resume slots.
+        let slots = (!one_round).then(|| {
+            let p = self.vresume_ptr();
+            (p, self.b.ins().load(I32X4, FLAGS, p, 0))
+        });
+        if let (Some(ri), Some((p, rv))) = (region, slots) {
             // One barrier, as the block's scheduler releases it (or the entry, at a block's
             // first round): quads waiting there (as either function recorded it) resume,
             // exited ones are passed over, and any other is released in place and left to the
             // whole quad function.
-            let t = self.b.use_var(self.vt);
-            let off = self.b.ins().ishl_imm_s(t, 2);
-            let resume = self.cf(offset_of!(Ctx, resume));
-            let p = self.b.ins().iadd(resume, off);
-            let rv = self.b.ins().load(I32X4, FLAGS, p, 0);
             let nresumes = resumes.len() as u32;
             let test = |t: &mut Self, want: u32, then: Block| {
                 let w = t.splat32(want);
@@ -1447,12 +1448,7 @@ impl Translator<'_, '_> {
                 self.b.switch_to_block(checked);
                 self.check_shapes(ri, resume_blocks[ri as usize], nresumes + quad_points);
             }
-        } else {
-            let t = self.b.use_var(self.vt);
-            let off = self.b.ins().ishl_imm_s(t, 2);
-            let resume = self.cf(offset_of!(Ctx, resume));
-            let p = self.b.ins().iadd(resume, off);
-            let rv = self.b.ins().load(I32X4, FLAGS, p, 0);
+        } else if let Some((_, rv)) = slots {
             let r0 = self.b.ins().extractlane(rv, 0);
             let r0s = self.b.ins().splat(I32X4, r0);
             let same = self.b.ins().icmp(IntCC::Equal, rv, r0s);
@@ -1489,6 +1485,8 @@ impl Translator<'_, '_> {
                 self.b.switch_to_block(blk);
                 self.check_shapes(i as u32, resume_blocks[i], nresumes as u32 + quad_points);
             }
+        } else {
+            self.b.ins().jump(resume_blocks[0], &[]);
         }
         for (i, &blk) in resume_blocks.iter().enumerate() {
             if region.is_some_and(|r| r as usize != i) {

@@ -61,7 +61,7 @@ impl QuadPlan {
     ) -> QuadPlan {
         let shapes = shapes(body, prog, flows, carry, live_in);
         let mut plan = QuadPlan {
-            wide: wide_slots(body, prog, carry),
+            wide: wide_slots(body, prog, flows, carry),
             lone: lone_guards(body, prog, flows, carry, &shapes),
             shapes,
             groups: HashMap::new(),
